@@ -1,0 +1,918 @@
+/*  =========================================================================
+    zeb_ingest - the ingest actor: producers' front door and the event bus
+
+    The batch cycle, each time the front socket is readable:
+
+    1. Receive: drain up to `batch` messages waiting on the ROUTER without
+       blocking. Each PUBLISH is decoded, validated, given an id and a time
+       if it lacks them, and re-encoded in canonical form into one arena,
+       with room for its sequence. A bad PUBLISH (of one event or an array)
+       is marked for a NACK and contributes nothing: arrays are atomic.
+       HELLO and STATS are answered at once.
+    2. Store: one write transaction: for each event, look up its dedup key
+       (a hit within the window makes it a duplicate of the stored
+       sequence), else assign the next sequence, patch it into the arena and
+       append; then commit, which fsyncs in `always` mode.
+    3. Reply: ACK or NACK every PUBLISH of the batch, in the order received;
+       publish the stored events on the bus if anyone subscribes; tell log
+       readers the new last sequence.
+
+    Nothing is acknowledged before its transaction has committed; if the
+    commit fails, every PUBLISH of the batch gets a NACK and nothing of it
+    is stored. Messages are read with raw libzmq calls into stack zmq_msg_t
+    and the arena is reused, so the per-event path does not allocate.
+    =========================================================================
+*/
+
+#include "zeb.h"
+
+#define S_MAX_PARTS 4           //  identity, command, body, tag
+
+typedef struct {
+    zmq_msg_t identity;
+    uint8_t tag [ZEB_PROTO_MAX_TAG];
+    size_t tag_size;
+    bool has_tag;
+    bool array;                 //  body was an array of events
+    size_t first_item;          //  its events in self->items
+    size_t item_count;
+    int error;                  //  0, or the NACK's code
+    int64_t index;              //  offending event in an array, or -1
+    char text [200];
+} s_request_t;
+
+typedef struct {
+    size_t offset;              //  canonical event in the arena
+    size_t size;
+    size_t sequence_at;         //  arena offset of its sequence bytes
+    size_t type_at;             //  type, in the keys buffer
+    size_t type_len;
+    size_t key_at;              //  dedup key, in the keys buffer
+    size_t key_len;             //  0: no dedup key
+    uint64_t sequence;
+    bool duplicate;
+} s_item_t;
+
+#define S_NACK_CODES 32         //  counters for ZEB_E* codes -1001..-1032
+
+typedef struct {
+    uint64_t messages;          //  messages received on the front socket
+    uint64_t events;            //  events received in PUBLISH
+    uint64_t stored;            //  events appended to the log
+    uint64_t duplicates;        //  events acked as duplicates
+    uint64_t acks;
+    uint64_t nacks;
+    uint64_t nacks_by_code [S_NACK_CODES];
+    uint64_t batches;           //  store transactions committed
+    uint64_t commit_failures;
+    uint64_t commit_us;         //  total time in store transactions
+    uint64_t commit_us_max;
+    uint64_t batch_max;         //  largest batch, in messages
+    uint64_t bus_sent;
+    uint64_t retention_removed;
+    uint64_t dedup_expired;
+    uint64_t syncs;
+} s_counters_t;
+
+typedef struct {
+    zsock_t *pipe;
+    zpoller_t *poller;
+    bool terminated;
+    bool started;
+    zsock_t *front;             //  ROUTER: producers
+    zsock_t *bus;               //  XPUB: committed events
+    zsock_t *notify;            //  PUB: commit notices for log readers
+    void *front_handle;         //  raw libzmq handles of the above
+    void *bus_handle;
+    void *notify_handle;
+    zeb_store_t *store;
+    char *node_name;
+    char *endpoint;
+    char *bus_endpoint;
+    char *notify_endpoint;
+    char *log_endpoint;         //  advertised in WELCOME
+    //  Settings
+    size_t batch_limit;
+    size_t max_event_size;
+    size_t max_publish;
+    int64_t dedup_window;
+    zeb_sync_t sync;
+    int64_t sync_interval;
+    zeb_retention_t retention;
+    int64_t retention_interval;
+    //  Timers (ms, zeb_time_mono_us / 1000)
+    int64_t sync_due;           //  0: nothing to sync
+    int64_t retention_due;
+    int64_t dedup_due;
+    //  Batch state
+    s_request_t *requests;      //  batch_limit of them
+    size_t request_count;
+    s_item_t *items;
+    size_t item_count;
+    size_t item_limit;
+    msgpack_sbuffer arena;      //  canonical events of the batch
+    msgpack_sbuffer keys;       //  types and dedup keys of the batch
+    msgpack_sbuffer reply;      //  scratch for reply bodies
+    zeb_event_view_t view;      //  scratch for decoding
+    int64_t now;                //  wall time of the batch, ms
+    uint64_t last_sequence;     //  last committed sequence
+    int64_t bus_topics;         //  distinct subscriptions on the bus
+    s_counters_t counters;
+} self_t;
+
+static int64_t
+s_clock_ms (void)
+{
+    return zeb_time_mono_us () / 1000;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->poller = zpoller_new (pipe, NULL);
+    assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);   //  the node decides when to stop
+    msgpack_sbuffer_init (&self->arena);
+    msgpack_sbuffer_init (&self->keys);
+    msgpack_sbuffer_init (&self->reply);
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    zeb_store_destroy (&self->store);           //  syncs in batch mode
+    zpoller_destroy (&self->poller);
+    zsock_destroy (&self->front);
+    zsock_destroy (&self->bus);
+    zsock_destroy (&self->notify);
+    free (self->requests);
+    free (self->items);
+    msgpack_sbuffer_destroy (&self->arena);
+    msgpack_sbuffer_destroy (&self->keys);
+    msgpack_sbuffer_destroy (&self->reply);
+    zstr_free (&self->node_name);
+    zstr_free (&self->endpoint);
+    zstr_free (&self->bus_endpoint);
+    zstr_free (&self->notify_endpoint);
+    zstr_free (&self->log_endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  Set-up
+
+static int
+s_read_settings (self_t *self, zconfig_t *config, zeb_fault_t *fault)
+{
+    int64_t batch, max_publish, hwm, max_events;
+    uint64_t max_event_size, max_bytes;
+    const char *sync = zeb_config_str (config, "ingest/sync");
+    if (zeb_config_int (config, "ingest/batch", &batch) || batch < 1 || batch > 65536
+    ||  zeb_config_int (config, "ingest/max_publish", &max_publish) || max_publish < 1
+    ||  zeb_config_int (config, "ingest/hwm", &hwm)
+    ||  zeb_config_size (config, "ingest/max_event_size", &max_event_size) || max_event_size < 64
+    ||  zeb_config_duration (config, "ingest/dedup_window", &self->dedup_window)
+    ||  zeb_config_duration (config, "ingest/sync_interval", &self->sync_interval)
+    ||  zeb_config_duration (config, "retention/max_age", &self->retention.max_age)
+    ||  zeb_config_int (config, "retention/max_events", &max_events)
+    ||  zeb_config_size (config, "retention/max_bytes", &max_bytes)
+    ||  zeb_config_duration (config, "retention/interval", &self->retention_interval))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest or retention settings "
+                              "(zebd --help-config lists them)");
+    if (streq (sync, "always"))
+        self->sync = ZEB_SYNC_ALWAYS;
+    else
+    if (streq (sync, "batch"))
+        self->sync = ZEB_SYNC_BATCH;
+    else
+    if (streq (sync, "none"))
+        self->sync = ZEB_SYNC_NONE;
+    else
+        return zeb_fault_set (fault, ZEB_ECONFIG, "ingest/sync = '%s': use always, batch or none", sync);
+    self->batch_limit = (size_t) batch;
+    self->max_publish = (size_t) max_publish;
+    self->max_event_size = (size_t) max_event_size;
+    self->retention.max_events = (uint64_t) max_events;
+    self->retention.max_bytes = max_bytes;
+    if (self->retention_interval < 10)
+        self->retention_interval = 10;
+    if (self->sync_interval < 1)
+        self->sync_interval = 1;
+    return (int) hwm;
+}
+
+//  Bind a socket, reporting the endpoint as bound. Returns 0 or a fault.
+static int
+s_bind (zsock_t *socket, const char *endpoint, char **bound, zeb_fault_t *fault)
+{
+    if (!socket)
+        return zeb_fault_set (fault, ZEB_ERROR, "cannot create socket for %s", endpoint);
+    if (zsock_bind (socket, "%s", endpoint) == -1)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+    const char *last = zsock_endpoint (socket);
+    *bound = strdup (last? last: endpoint);
+    return 0;
+}
+
+static int
+s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
+{
+    if (self->started)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "ingest already started");
+    int hwm = s_read_settings (self, config, fault);
+    if (hwm < 0)
+        return hwm;
+    uint64_t map_size, max_size;
+    if (zeb_config_size (config, "store/map_size", &map_size)
+    ||  zeb_config_size (config, "store/max_size", &max_size))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid store/map_size or store/max_size");
+    char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
+    zeb_store_options_t options = { map_size, max_size, self->sync, true };
+    self->store = zeb_store_new (path, &options, fault);
+    zstr_free (&path);
+    if (!self->store)
+        return fault? fault->code: ZEB_ESTORAGE;
+    zeb_store_stats_t stats;
+    if (zeb_store_stats (self->store, &stats))
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot read the store's state");
+    self->last_sequence = stats.last;
+    self->node_name = strdup (zeb_config_str (config, "node/name"));
+
+    self->front = zsock_new (ZMQ_ROUTER);
+    self->bus = zsock_new (ZMQ_XPUB);
+    self->notify = zsock_new (ZMQ_PUB);
+    if (self->front) {
+        zsock_set_sndhwm (self->front, hwm);
+        zsock_set_rcvhwm (self->front, hwm);
+        //  Far above max_event_size, so oversize events get a NACK; beyond
+        //  this libzmq drops the connection without reading the message
+        int64_t limit = (int64_t) self->max_event_size * 4;
+        zsock_set_maxmsgsize (self->front, (int) (limit > 64 << 20? limit: 64 << 20));
+    }
+    if (self->bus)
+        zsock_set_sndhwm (self->bus, hwm);
+    int rc = s_bind (self->front, zeb_config_str (config, "ingest/endpoint"), &self->endpoint, fault);
+    if (rc == 0)
+        rc = s_bind (self->bus, zeb_config_str (config, "bus/endpoint"), &self->bus_endpoint, fault);
+    if (rc == 0)
+        rc = s_bind (self->notify, zeb_config_str (config, "ingest/notify"), &self->notify_endpoint, fault);
+    if (rc)
+        return rc;
+    self->front_handle = zsock_resolve (self->front);
+    self->bus_handle = zsock_resolve (self->bus);
+    self->notify_handle = zsock_resolve (self->notify);
+    self->log_endpoint = strdup ("");
+
+    self->requests = (s_request_t *) calloc (self->batch_limit, sizeof (s_request_t));
+    self->item_limit = self->batch_limit;
+    self->items = (s_item_t *) calloc (self->item_limit, sizeof (s_item_t));
+    if (!self->requests || !self->items)
+        return zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+    zpoller_add (self->poller, self->front);
+    zpoller_add (self->poller, self->bus);
+    int64_t now = s_clock_ms ();
+    self->retention_due = now + self->retention_interval;
+    self->dedup_due = now + 1000;
+    self->started = true;
+    zsys_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
+               self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
+               (unsigned long long) self->last_sequence);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Statistics
+
+static void
+s_pack_kv (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_uint64 (pk, value);
+}
+
+static void
+s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
+{
+    zeb_store_stats_t store;
+    if (zeb_store_stats (self->store, &store))
+        memset (&store, 0, sizeof (store));
+    s_counters_t *c = &self->counters;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    msgpack_pack_str_with_body (&pk, "node", 4);
+    msgpack_pack_str_with_body (&pk, self->node_name, strlen (self->node_name));
+    msgpack_pack_str_with_body (&pk, "actor", 5);
+    msgpack_pack_str_with_body (&pk, "ingest", 6);
+
+    msgpack_pack_str_with_body (&pk, "ingest", 6);
+    size_t codes = 0;
+    for (int index = 0; index < S_NACK_CODES; index++)
+        codes += c->nacks_by_code [index] > 0;
+    msgpack_pack_map (&pk, 17);
+    s_pack_kv (&pk, "messages", c->messages);
+    s_pack_kv (&pk, "events", c->events);
+    s_pack_kv (&pk, "stored", c->stored);
+    s_pack_kv (&pk, "duplicates", c->duplicates);
+    s_pack_kv (&pk, "acks", c->acks);
+    s_pack_kv (&pk, "nacks", c->nacks);
+    msgpack_pack_str_with_body (&pk, "nacks_by_reason", 15);
+    msgpack_pack_map (&pk, codes);
+    for (int index = 0; index < S_NACK_CODES; index++)
+        if (c->nacks_by_code [index]) {
+            const char *reason = zeb_error_reason (-1001 - index);
+            s_pack_kv (&pk, reason, c->nacks_by_code [index]);
+        }
+    s_pack_kv (&pk, "batches", c->batches);
+    s_pack_kv (&pk, "commit_failures", c->commit_failures);
+    s_pack_kv (&pk, "commit_us_total", c->commit_us);
+    s_pack_kv (&pk, "commit_us_max", c->commit_us_max);
+    s_pack_kv (&pk, "batch_max", c->batch_max);
+    s_pack_kv (&pk, "bus_sent", c->bus_sent);
+    s_pack_kv (&pk, "bus_subscriptions", (uint64_t) (self->bus_topics > 0? self->bus_topics: 0));
+    s_pack_kv (&pk, "retention_removed", c->retention_removed);
+    s_pack_kv (&pk, "dedup_expired", c->dedup_expired);
+    s_pack_kv (&pk, "syncs", c->syncs);
+
+    msgpack_pack_str_with_body (&pk, "store", 5);
+    msgpack_pack_map (&pk, 7);
+    s_pack_kv (&pk, "first", store.first);
+    s_pack_kv (&pk, "last", store.last);
+    s_pack_kv (&pk, "count", store.count);
+    s_pack_kv (&pk, "bytes", store.bytes);
+    s_pack_kv (&pk, "dedup_keys", store.dedup_keys);
+    s_pack_kv (&pk, "map_size", store.map_size);
+    s_pack_kv (&pk, "map_used", store.map_used);
+}
+
+static void
+s_count_nack (self_t *self, int code)
+{
+    self->counters.nacks++;
+    int index = -1001 - code;
+    if (index >= 0 && index < S_NACK_CODES)
+        self->counters.nacks_by_code [index]++;
+}
+
+//  ---------------------------------------------------------------------
+//  Phase 1: receive and accept
+
+//  Receive one whole message without blocking. Returns the number of parts
+//  kept (0: nothing waiting); parts beyond max are read and dropped, and
+//  *overflow is set. Caller closes the parts it got.
+static int
+s_recv_message (void *socket, zmq_msg_t *parts, int max, bool *overflow)
+{
+    *overflow = false;
+    zmq_msg_init (&parts [0]);
+    if (zmq_msg_recv (&parts [0], socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&parts [0]);
+        return 0;
+    }
+    //  The rest of a multipart message is always there already
+    int count = 1;
+    bool more = zmq_msg_more (&parts [0]);
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_t *part = count < max? &parts [count]: &extra;
+        zmq_msg_init (part);
+        zmq_msg_recv (part, socket, 0);
+        more = zmq_msg_more (part);
+        if (part == &extra) {
+            zmq_msg_close (&extra);
+            *overflow = true;
+        }
+        else
+            count++;
+    }
+    return count;
+}
+
+static s_item_t *
+s_item_new (self_t *self)
+{
+    if (self->item_count == self->item_limit) {
+        size_t limit = self->item_limit * 2;
+        s_item_t *items = (s_item_t *) realloc (self->items, limit * sizeof (s_item_t));
+        if (!items)
+            return NULL;
+        self->items = items;
+        self->item_limit = limit;
+    }
+    return &self->items [self->item_count++];
+}
+
+//  Decode, check and encode one event into the arena.
+static int
+s_accept_event (self_t *self, const uint8_t *data, size_t size, zeb_fault_t *fault)
+{
+    if (size > self->max_event_size)
+        return zeb_fault_set (fault, ZEB_ETOOBIG, "event of %zu bytes is over the limit of %zu bytes",
+                              size, self->max_event_size);
+    zeb_event_view_t *view = &self->view;
+    int rc = zeb_event_view_decode (view, data, size, fault);
+    if (rc == 0)
+        rc = zeb_event_view_validate (view, fault);
+    if (rc)
+        return rc;
+    //  The dedup key is the producer's: take it before assigning an id
+    zeb_str_t key = zeb_event_view_dedup_key (view);
+    char id [ZEB_UUID_STRLEN + 1];
+    if (!view->attr [ZEB_ATTR_ID].ptr) {
+        view->attr [ZEB_ATTR_ID].ptr = zeb_uuid_v7_str (id);
+        view->attr [ZEB_ATTR_ID].len = ZEB_UUID_STRLEN;
+    }
+    if (!view->has_time) {
+        view->time = self->now;
+        view->has_time = true;
+    }
+    view->sequence = 0;
+    s_item_t *item = s_item_new (self);
+    if (!item)
+        return zeb_fault_set (fault, ZEB_EOVERLOADED, "out of memory for the batch");
+    item->offset = self->arena.size;
+    if (zeb_event_view_encode (view, &self->arena, &item->sequence_at)) {
+        self->item_count--;
+        return zeb_fault_set (fault, ZEB_EOVERLOADED, "out of memory for the batch");
+    }
+    item->size = self->arena.size - item->offset;
+    item->type_at = self->keys.size;
+    item->type_len = view->attr [ZEB_ATTR_TYPE].len;
+    msgpack_sbuffer_write (&self->keys, view->attr [ZEB_ATTR_TYPE].ptr, item->type_len);
+    item->key_at = self->keys.size;
+    item->key_len = key.ptr? key.len: 0;
+    if (item->key_len)
+        msgpack_sbuffer_write (&self->keys, key.ptr, key.len);
+    item->duplicate = false;
+    item->sequence = 0;
+    return 0;
+}
+
+//  Accept a PUBLISH body: one event, or an array of them, all or nothing.
+static void
+s_accept_publish (self_t *self, s_request_t *request, const uint8_t *body, size_t size)
+{
+    zeb_fault_t fault = { 0 };
+    size_t arena_mark = self->arena.size;
+    size_t keys_mark = self->keys.size;
+    request->first_item = self->item_count;
+    request->index = -1;
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, body, size);
+    uint32_t count;
+    int rc;
+    if (zeb_mpk_peek (&reader) == ZEB_MPK_ARRAY) {
+        zeb_mpk_read_array (&reader, &count);
+        request->array = true;
+        if (count == 0)
+            rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "PUBLISH of an empty array");
+        else
+        if (count > self->max_publish)
+            rc = zeb_fault_set (&fault, ZEB_ETOOBIG, "PUBLISH of %u events: at most %zu per message",
+                                count, self->max_publish);
+        else
+            rc = 0;
+        for (uint32_t index = 0; rc == 0 && index < count; index++) {
+            const uint8_t *event;
+            size_t event_size;
+            if (zeb_mpk_skip (&reader, &event, &event_size))
+                rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "event %u is truncated or malformed", index);
+            else
+                rc = s_accept_event (self, event, event_size, &fault);
+            if (rc)
+                request->index = index;
+        }
+        if (rc == 0 && !zeb_mpk_done (&reader))
+            rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "bytes left over after the array");
+        self->counters.events += count;
+    }
+    else {
+        request->array = false;
+        rc = s_accept_event (self, body, size, &fault);
+        self->counters.events++;
+    }
+    if (rc) {
+        //  Atomic: forget whatever events of this message were accepted
+        self->arena.size = arena_mark;
+        self->keys.size = keys_mark;
+        self->item_count = request->first_item;
+        request->error = rc;
+        snprintf (request->text, sizeof (request->text), "%s", fault.text);
+    }
+    request->item_count = self->item_count - request->first_item;
+}
+
+static void
+s_reply_nack (self_t *self, zmq_msg_t *identity, int code, const char *text, int64_t index,
+              const void *tag, size_t tag_size)
+{
+    msgpack_sbuffer_clear (&self->reply);
+    zeb_proto_pack_nack (&self->reply, code, text, index);
+    zeb_proto_send (self->front_handle, identity, ZEB_CMD_NACK, self->reply.data, self->reply.size,
+                    tag, tag_size, ZMQ_DONTWAIT);
+    s_count_nack (self, code);
+}
+
+static void
+s_reply_welcome (self_t *self, zmq_msg_t *identity, const uint8_t *body, size_t size,
+                 const void *tag, size_t tag_size)
+{
+    uint64_t version = ZEB_PROTO_VERSION;
+    if (zeb_proto_get_uint (body, size, "version", &version) < 0 || version != ZEB_PROTO_VERSION) {
+        s_reply_nack (self, identity, ZEB_EVERSION, "this node speaks ZEB/1 only", -1, tag, tag_size);
+        return;
+    }
+    msgpack_sbuffer_clear (&self->reply);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 8);
+    s_pack_kv (&pk, "version", ZEB_PROTO_VERSION);
+    msgpack_pack_str_with_body (&pk, "node", 4);
+    msgpack_pack_str_with_body (&pk, self->node_name, strlen (self->node_name));
+    msgpack_pack_str_with_body (&pk, "ingest", 6);
+    msgpack_pack_str_with_body (&pk, self->endpoint, strlen (self->endpoint));
+    msgpack_pack_str_with_body (&pk, "log", 3);
+    msgpack_pack_str_with_body (&pk, self->log_endpoint, strlen (self->log_endpoint));
+    msgpack_pack_str_with_body (&pk, "bus", 3);
+    msgpack_pack_str_with_body (&pk, self->bus_endpoint, strlen (self->bus_endpoint));
+    s_pack_kv (&pk, "max_event_size", self->max_event_size);
+    s_pack_kv (&pk, "max_publish", self->max_publish);
+    s_pack_kv (&pk, "last", self->last_sequence);
+    zeb_proto_send (self->front_handle, identity, ZEB_CMD_WELCOME, self->reply.data, self->reply.size,
+                    tag, tag_size, ZMQ_DONTWAIT);
+}
+
+//  Take one message into the batch, or answer it at once.
+static void
+s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
+{
+    self->counters.messages++;
+    zmq_msg_t *identity = &parts [0];
+    if (overflow || count < 3) {
+        s_reply_nack (self, identity, ZEB_EMALFORMED,
+                      overflow? "more than three frames": "a request is [command][body][tag]?",
+                      -1, NULL, 0);
+        return;
+    }
+    const void *tag = count == 4? zmq_msg_data (&parts [3]): NULL;
+    size_t tag_size = count == 4? zmq_msg_size (&parts [3]): 0;
+    if (tag_size > ZEB_PROTO_MAX_TAG) {
+        s_reply_nack (self, identity, ZEB_EMALFORMED, "tag longer than 255 bytes", -1, NULL, 0);
+        return;
+    }
+    const char *command = (const char *) zmq_msg_data (&parts [1]);
+    size_t command_len = zmq_msg_size (&parts [1]);
+    const uint8_t *body = (const uint8_t *) zmq_msg_data (&parts [2]);
+    size_t body_size = zmq_msg_size (&parts [2]);
+    if (command_len == 7 && memcmp (command, ZEB_CMD_PUBLISH, 7) == 0) {
+        s_request_t *request = &self->requests [self->request_count++];
+        zmq_msg_init (&request->identity);
+        zmq_msg_move (&request->identity, identity);
+        request->has_tag = tag != NULL;
+        request->tag_size = tag_size;
+        if (tag_size)
+            memcpy (request->tag, tag, tag_size);
+        request->error = 0;
+        s_accept_publish (self, request, body, body_size);
+    }
+    else
+    if (command_len == 5 && memcmp (command, ZEB_CMD_HELLO, 5) == 0)
+        s_reply_welcome (self, identity, body, body_size, tag, tag_size);
+    else
+    if (command_len == 5 && memcmp (command, ZEB_CMD_STATS, 5) == 0) {
+        msgpack_sbuffer_clear (&self->reply);
+        s_pack_stats (self, &self->reply);
+        zeb_proto_send (self->front_handle, identity, ZEB_CMD_STATS, self->reply.data,
+                        self->reply.size, tag, tag_size, ZMQ_DONTWAIT);
+    }
+    else {
+        char text [80];
+        snprintf (text, sizeof (text), "unknown command '%.*s'",
+                  (int) (command_len > 32? 32: command_len), command);
+        s_reply_nack (self, identity, ZEB_ECOMMAND, text, -1, tag, tag_size);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Phase 2: store
+
+static int
+s_store_batch (self_t *self)
+{
+    int64_t not_before = self->now - self->dedup_window;
+    int rc;
+    do {
+        rc = zeb_store_begin (self->store);
+        for (size_t index = 0; rc == 0 && index < self->item_count; index++) {
+            s_item_t *item = &self->items [index];
+            item->duplicate = false;
+            const char *key = self->keys.data + item->key_at;
+            if (item->key_len) {
+                rc = zeb_store_dedup_find (self->store, key, item->key_len, not_before, &item->sequence);
+                if (rc == 1) {
+                    item->duplicate = true;
+                    rc = 0;
+                    continue;
+                }
+                if (rc)
+                    break;
+            }
+            item->sequence = zeb_store_next_sequence (self->store);
+            zeb_event_patch_sequence (self->arena.data, item->sequence_at, item->sequence);
+            rc = zeb_store_append (self->store, self->arena.data + item->offset, item->size);
+            if (rc == 0 && item->key_len)
+                rc = zeb_store_dedup_put (self->store, key, item->key_len, item->sequence, self->now);
+        }
+        if (rc == 0)
+            rc = zeb_store_commit (self->store, self->now);
+    } while (rc == ZEB_ERETRY);
+    zeb_store_abort (self->store);      //  no-op unless a call failed early
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Phase 3: reply, announce
+
+static void
+s_reply_publish (self_t *self, s_request_t *request, int store_rc)
+{
+    const void *tag = request->has_tag? request->tag: NULL;
+    if (request->error == 0 && store_rc) {
+        request->error = store_rc;
+        snprintf (request->text, sizeof (request->text), "%s",
+                  store_rc == ZEB_EFULL? "storage full: nothing was stored, retry later":
+                  "storage failure: nothing was stored");
+    }
+    if (request->error) {
+        s_reply_nack (self, &request->identity, request->error, request->text, request->index,
+                      tag, request->tag_size);
+        return;
+    }
+    msgpack_sbuffer_clear (&self->reply);
+    s_item_t *items = &self->items [request->first_item];
+    if (!request->array)
+        zeb_proto_pack_ack (&self->reply, items [0].sequence, items [0].duplicate);
+    else {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
+        size_t duplicates = 0;
+        for (size_t index = 0; index < request->item_count; index++)
+            duplicates += items [index].duplicate;
+        msgpack_pack_map (&pk, 3);
+        s_pack_kv (&pk, "count", request->item_count);
+        msgpack_pack_str_with_body (&pk, "sequences", 9);
+        msgpack_pack_array (&pk, request->item_count);
+        for (size_t index = 0; index < request->item_count; index++)
+            msgpack_pack_uint64 (&pk, items [index].sequence);
+        msgpack_pack_str_with_body (&pk, "duplicates", 10);
+        msgpack_pack_array (&pk, duplicates);
+        for (size_t index = 0; index < request->item_count; index++)
+            if (items [index].duplicate)
+                msgpack_pack_uint64 (&pk, index);
+    }
+    zeb_proto_send (self->front_handle, &request->identity, ZEB_CMD_ACK,
+                    self->reply.data, self->reply.size, tag, request->tag_size, ZMQ_DONTWAIT);
+    self->counters.acks++;
+}
+
+static void
+s_announce (self_t *self)
+{
+    uint64_t last = 0;
+    for (size_t index = 0; index < self->item_count; index++) {
+        s_item_t *item = &self->items [index];
+        if (item->duplicate)
+            continue;
+        last = item->sequence;
+        if (self->bus_topics > 0) {
+            zmq_send (self->bus_handle, self->keys.data + item->type_at, item->type_len,
+                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send (self->bus_handle, self->arena.data + item->offset, item->size, ZMQ_DONTWAIT);
+            self->counters.bus_sent++;
+        }
+    }
+    if (last) {
+        self->last_sequence = last;
+        uint8_t body [9];
+        body [0] = 0xcf;                //  msgpack uint64
+        zeb_event_patch_sequence (body, 1, last);
+        zeb_proto_send (self->notify_handle, NULL, ZEB_CMD_COMMIT, body, sizeof (body),
+                        NULL, 0, ZMQ_DONTWAIT);
+    }
+}
+
+//  The whole cycle for what is waiting on the front socket
+static void
+s_handle_front (self_t *self)
+{
+    self->request_count = 0;
+    self->item_count = 0;
+    msgpack_sbuffer_clear (&self->arena);
+    msgpack_sbuffer_clear (&self->keys);
+    self->now = zeb_time_now ();
+    zmq_msg_t parts [S_MAX_PARTS];
+    size_t received = 0;
+    while (received < self->batch_limit) {
+        bool overflow;
+        int count = s_recv_message (self->front_handle, parts, S_MAX_PARTS, &overflow);
+        if (count == 0)
+            break;
+        s_accept_message (self, parts, count, overflow);
+        for (int index = 0; index < count; index++)
+            zmq_msg_close (&parts [index]);
+        received++;
+    }
+    if (received > self->counters.batch_max)
+        self->counters.batch_max = received;
+
+    int store_rc = 0;
+    if (self->item_count) {
+        int64_t started = zeb_time_mono_us ();
+        store_rc = s_store_batch (self);
+        int64_t elapsed = zeb_time_mono_us () - started;
+        self->counters.commit_us += (uint64_t) elapsed;
+        if ((uint64_t) elapsed > self->counters.commit_us_max)
+            self->counters.commit_us_max = (uint64_t) elapsed;
+        if (store_rc) {
+            self->counters.commit_failures++;
+            zsys_warning ("ingest: batch of %zu events not stored: %s",
+                          self->item_count, zeb_strerror (store_rc));
+        }
+        else {
+            self->counters.batches++;
+            for (size_t index = 0; index < self->item_count; index++) {
+                if (self->items [index].duplicate)
+                    self->counters.duplicates++;
+                else
+                    self->counters.stored++;
+            }
+            if (self->sync == ZEB_SYNC_BATCH && !self->sync_due)
+                self->sync_due = s_clock_ms () + self->sync_interval;
+        }
+    }
+    for (size_t index = 0; index < self->request_count; index++)
+        s_reply_publish (self, &self->requests [index], store_rc);
+    if (store_rc == 0 && self->item_count)
+        s_announce (self);
+}
+
+//  Subscriptions arriving on the bus: count distinct topics so that the
+//  bus costs nothing when nobody listens
+static void
+s_handle_bus (self_t *self)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    while (zmq_msg_recv (&msg, self->bus_handle, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_size (&msg) > 0) {
+            uint8_t kind = *(uint8_t *) zmq_msg_data (&msg);
+            if (kind == 1)
+                self->bus_topics++;
+            else
+            if (kind == 0)
+                self->bus_topics--;
+        }
+        zmq_msg_close (&msg);
+        zmq_msg_init (&msg);
+    }
+    zmq_msg_close (&msg);
+}
+
+//  ---------------------------------------------------------------------
+//  Housekeeping: batch-mode sync, retention, dedup expiry
+
+static void
+s_housekeeping (self_t *self)
+{
+    int64_t now = s_clock_ms ();
+    if (self->sync_due && now >= self->sync_due) {
+        if (zeb_store_sync (self->store) == 0)
+            self->counters.syncs++;
+        self->sync_due = 0;
+    }
+    if (now >= self->retention_due) {
+        //  Small transactions, a bounded time: ingest waits at most ~20 ms
+        int64_t started = zeb_time_mono_us ();
+        size_t removed;
+        do {
+            if (zeb_store_retain (self->store, &self->retention, zeb_time_now (), 2000, &removed))
+                break;
+            self->counters.retention_removed += removed;
+        } while (removed == 2000 && zeb_time_mono_us () - started < 20000);
+        //  Work left: come back soon rather than at the next interval
+        self->retention_due = now + (removed == 2000? 10: self->retention_interval);
+    }
+    if (now >= self->dedup_due) {
+        size_t removed = 0;
+        zeb_store_expire_dedup (self->store, zeb_time_now () - self->dedup_window, 2000, &removed);
+        self->counters.dedup_expired += removed;
+        self->dedup_due = now + (removed == 2000? 10: 1000);
+    }
+}
+
+static int
+s_next_timeout (self_t *self)
+{
+    if (!self->started)
+        return -1;
+    int64_t due = self->retention_due < self->dedup_due? self->retention_due: self->dedup_due;
+    if (self->sync_due && self->sync_due < due)
+        due = self->sync_due;
+    int64_t wait = due - s_clock_ms ();
+    return wait < 0? 0: (int) (wait > 1000? 1000: wait);
+}
+
+//  ---------------------------------------------------------------------
+//  Pipe
+
+static int
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    if (!msg)
+        return -1;
+    char *command = zmsg_popstr (msg);
+    assert (command);
+    int rc = 0;
+    if (streq (command, "$TERM"))
+        rc = -1;
+    else
+    if (streq (command, "START")) {
+        zframe_t *frame = zmsg_pop (msg);
+        assert (frame && zframe_size (frame) == sizeof (void *));
+        zconfig_t *config = *(zconfig_t **) zframe_data (frame);
+        zframe_destroy (&frame);
+        zeb_fault_t fault = { 0 };
+        if (s_start (self, config, &fault) == 0)
+            zsock_send (self->pipe, "isss", 0, self->endpoint, self->bus_endpoint, self->notify_endpoint);
+        else {
+            zsys_error ("ingest: %s", fault.text);
+            zsock_send (self->pipe, "is", -1, fault.text);
+        }
+    }
+    else
+    if (streq (command, "ADVERTISE")) {
+        char *what = zmsg_popstr (msg);
+        char *endpoint = zmsg_popstr (msg);
+        if (what && endpoint && streq (what, "log")) {
+            zstr_free (&self->log_endpoint);
+            self->log_endpoint = endpoint;
+            endpoint = NULL;
+        }
+        zstr_free (&what);
+        zstr_free (&endpoint);
+    }
+    else
+    if (streq (command, "STATS")) {
+        msgpack_sbuffer_clear (&self->reply);
+        if (self->started)
+            s_pack_stats (self, &self->reply);
+        zframe_t *frame = zframe_new (self->reply.data, self->reply.size);
+        zframe_send (&frame, self->pipe, 0);
+    }
+    else
+        assert (false);         //  the pipe is ours: an unknown command is a bug
+    zstr_free (&command);
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+void
+zeb_ingest_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe);
+    zsock_signal (pipe, 0);
+    while (!self->terminated) {
+        void *which = zpoller_wait (self->poller, s_next_timeout (self));
+        if (which == self->pipe) {
+            if (s_handle_pipe (self))
+                break;
+        }
+        else
+        if (which == self->front)
+            s_handle_front (self);
+        else
+        if (which == self->bus)
+            s_handle_bus (self);
+        else
+        if (zpoller_terminated (self->poller))
+            break;
+        if (self->started)
+            s_housekeeping (self);
+    }
+    s_self_destroy (&self);
+}
+
+void
+zeb_ingest_test (bool verbose)
+{
+    printf (" * zeb_ingest: (pending)\n");
+}

@@ -1,0 +1,204 @@
+/*  =========================================================================
+    zeb_node - a zeb node: the actors a configuration names, wired together
+    =========================================================================
+*/
+
+#include "zeb.h"
+
+struct _zeb_node_t {
+    zconfig_t *config;
+    zactor_t *ingest;
+    zactor_t *log;
+    char *ingest_endpoint;
+    char *bus_endpoint;
+    char *notify_endpoint;
+    char *log_endpoint;
+};
+
+//  Does the comma-separated list name this actor?
+static bool
+s_runs (const char *actors, const char *name)
+{
+    size_t len = strlen (name);
+    const char *p = actors;
+    while ((p = strstr (p, name))) {
+        bool starts = p == actors || p [-1] == ',' || p [-1] == ' ';
+        bool ends = p [len] == 0 || p [len] == ',' || p [len] == ' ';
+        if (starts && ends)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+//  Deep copy through ZPL text (zconfig_dup is not in czmq's stable API)
+static zconfig_t *
+s_config_copy (zconfig_t *config)
+{
+    char *text = zconfig_str_save (config);
+    zconfig_t *copy = text && *text? zconfig_str_load (text): NULL;
+    zstr_free (&text);
+    return copy? copy: zconfig_new ("root", NULL);
+}
+
+//  Send START with the config and read the status; returns 0 or -1 with
+//  the actor's reason in fault. On success, the endpoints as bound.
+static int
+s_start_actor (zactor_t *actor, zconfig_t *config, zeb_fault_t *fault,
+               char **first, char **second, char **third)
+{
+    zsock_send (actor, "sp", "START", config);
+    zmsg_t *reply = zmsg_recv (actor);
+    if (!reply)
+        return zeb_fault_set (fault, ZEB_ERROR, "actor did not answer START");
+    char *status = zmsg_popstr (reply);
+    int rc = 0;
+    if (!status || !streq (status, "0")) {
+        char *text = zmsg_popstr (reply);
+        rc = zeb_fault_set (fault, ZEB_ECONFIG, "%s", text? text: "actor failed to start");
+        zstr_free (&text);
+    }
+    else {
+        if (first)
+            *first = zmsg_popstr (reply);
+        if (second)
+            *second = zmsg_popstr (reply);
+        if (third)
+            *third = zmsg_popstr (reply);
+    }
+    zstr_free (&status);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+zeb_node_t *
+zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
+{
+    assert (config);
+    if (zeb_config_check (config, fault))
+        return NULL;
+    zeb_node_t *self = (zeb_node_t *) zmalloc (sizeof (zeb_node_t));
+    if (!self) {
+        zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+        return NULL;
+    }
+    self->config = s_config_copy (config);
+    const char *actors = zeb_config_str (self->config, "node/actors");
+    bool run_ingest = s_runs (actors, "ingest");
+    bool run_log = s_runs (actors, "log");
+    if (!run_ingest && !run_log) {
+        zeb_fault_set (fault, ZEB_ECONFIG, "node/actors = '%s' names no actor (ingest, log)", actors);
+        zeb_node_destroy (&self);
+        return NULL;
+    }
+    //  In one process, ingest tells log about commits over inproc
+    if (!*zeb_config_str (self->config, "ingest/notify")) {
+        static int counter = 0;
+        zconfig_putf (self->config, "ingest/notify", "inproc://zeb-notify-%d-%d",
+                      getpid (), __atomic_add_fetch (&counter, 1, __ATOMIC_SEQ_CST));
+    }
+    if (run_ingest) {
+        self->ingest = zactor_new (zeb_ingest_actor, NULL);
+        if (!self->ingest
+        ||  s_start_actor (self->ingest, self->config, fault, &self->ingest_endpoint,
+                           &self->bus_endpoint, &self->notify_endpoint)) {
+            zeb_node_destroy (&self);
+            return NULL;
+        }
+        zconfig_put (self->config, "ingest/notify", self->notify_endpoint);
+    }
+    if (run_log) {
+        self->log = zactor_new (zeb_log_actor, NULL);
+        if (!self->log || s_start_actor (self->log, self->config, fault, &self->log_endpoint, NULL, NULL)) {
+            zeb_node_destroy (&self);
+            return NULL;
+        }
+    }
+    if (self->ingest)
+        zsock_send (self->ingest, "sss", "ADVERTISE", "log",
+                    self->log_endpoint? self->log_endpoint: zeb_config_str (self->config, "log/endpoint"));
+    return self;
+}
+
+zeb_node_t *
+zeb_node_new_embedded (const char *data_dir, zeb_fault_t *fault)
+{
+    static int counter = 0;
+    int id = __atomic_add_fetch (&counter, 1, __ATOMIC_SEQ_CST);
+    zconfig_t *config = zconfig_new ("root", NULL);
+    if (!config) {
+        zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+        return NULL;
+    }
+    zconfig_put (config, "node/data", data_dir);
+    zconfig_putf (config, "ingest/endpoint", "inproc://zeb-%d-%d-ingest", getpid (), id);
+    zconfig_putf (config, "log/endpoint", "inproc://zeb-%d-%d-log", getpid (), id);
+    zconfig_putf (config, "bus/endpoint", "inproc://zeb-%d-%d-bus", getpid (), id);
+    zeb_node_t *self = zeb_node_new (config, fault);
+    zconfig_destroy (&config);
+    return self;
+}
+
+void
+zeb_node_destroy (zeb_node_t **self_p)
+{
+    assert (self_p);
+    zeb_node_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->ingest);
+        zactor_destroy (&self->log);
+        zconfig_destroy (&self->config);
+        zstr_free (&self->ingest_endpoint);
+        zstr_free (&self->bus_endpoint);
+        zstr_free (&self->notify_endpoint);
+        zstr_free (&self->log_endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+zeb_node_endpoint (zeb_node_t *self, const char *which)
+{
+    assert (self);
+    if (streq (which, "ingest"))
+        return self->ingest_endpoint;
+    if (streq (which, "bus"))
+        return self->bus_endpoint;
+    if (streq (which, "notify"))
+        return self->notify_endpoint;
+    if (streq (which, "log"))
+        return self->log_endpoint;
+    return NULL;
+}
+
+zconfig_t *
+zeb_node_config (zeb_node_t *self)
+{
+    assert (self);
+    return self->config;
+}
+
+char *
+zeb_node_stats (zeb_node_t *self, const char *actor)
+{
+    assert (self);
+    zactor_t *target = streq (actor, "ingest")? self->ingest: streq (actor, "log")? self->log: NULL;
+    if (!target || target != self->ingest)
+        return NULL;            //  the log answers STATS on its socket only
+    zstr_send (target, "STATS");
+    zframe_t *frame = zframe_recv (target);
+    if (!frame)
+        return NULL;
+    json_t *json = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
+    zframe_destroy (&frame);
+    char *text = json? json_dumps (json, JSON_COMPACT): NULL;
+    json_decref (json);
+    return text;
+}
+
+void
+zeb_node_test (bool verbose)
+{
+    printf (" * zeb_node: (pending)\n");
+}

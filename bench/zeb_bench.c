@@ -1,0 +1,2 @@
+#include "zeb.h"
+int main (void) { return 0; }

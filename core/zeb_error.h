@@ -1,0 +1,65 @@
+/*  =========================================================================
+    zeb_error - error codes shared by every zeb class and the wire protocol
+
+    Zero means success. Functions that can fail in more than one way return
+    one of these negative codes (LMDB's model); zeb_strerror() names them.
+    Each code also carries the HTTP-style status and the machine-readable
+    reason that a NACK puts on the wire (docs/PROTOCOL.md lists them all).
+    =========================================================================
+*/
+
+#ifndef ZEB_ERROR_H_INCLUDED
+#define ZEB_ERROR_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    ZEB_OK                  =  0,
+    ZEB_ERROR               = -1,       //  generic failure (see the log)
+    ZEB_EMALFORMED          = -1001,    //  400 frames or msgpack unreadable
+    ZEB_EMISSING            = -1002,    //  400 a required attribute is absent
+    ZEB_EINVALID            = -1003,    //  400 an attribute has a wrong type/value
+    ZEB_ETOOLONG            = -1004,    //  400 an attribute exceeds its length limit
+    ZEB_EEXTENSION          = -1005,    //  400 extension name or value not allowed
+    ZEB_ECOMMAND            = -1006,    //  400 unknown command
+    ZEB_EVERSION            = -1007,    //  400 protocol version not spoken
+    ZEB_ETOOBIG             = -1008,    //  413 event or request over the size limit
+    ZEB_ENOTFOUND           = -1009,    //  404 no such thing
+    ZEB_EGONE               = -1010,    //  410 sequence no longer retained
+    ZEB_EFULL               = -1011,    //  503 storage full
+    ZEB_ESTORAGE            = -1012,    //  500 storage failure
+    ZEB_EOVERLOADED         = -1013,    //  429 too many requests in flight
+    ZEB_ETIMEOUT            = -1014,    //  504 no reply within the deadline
+    ZEB_EUNREACHABLE        = -1015,    //  503 node cannot be reached
+    ZEB_ECONFIG             = -1016,    //  400 bad configuration value
+    ZEB_EPROTOCOL           = -1017,    //  502 peer broke the protocol
+    ZEB_ERETRY              = -1018     //  store grew: run the transaction again
+} zeb_error_t;
+
+//  Human-readable description of a code; never NULL.
+const char *
+    zeb_strerror (int code);
+
+//  HTTP-style status carried in a NACK for this code (400, 413, 503...).
+int
+    zeb_error_status (int code);
+
+//  Machine-readable reason carried in a NACK ("MISSING_ATTRIBUTE"...).
+const char *
+    zeb_error_reason (int code);
+
+//  Code for a reason string received in a NACK; ZEB_ERROR if unknown.
+int
+    zeb_error_from_reason (const char *reason, size_t len);
+
+//  Self test
+void
+    zeb_error_test (bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1157 @@
+/*  =========================================================================
+    zeb_event - the event envelope: CloudEvents 1.0 attributes plus zeb's own
+
+    The view is the workhorse: decode reads the msgpack map once, recording
+    spans; validate checks them; encode writes the canonical form. The owned
+    event keeps a view whose spans point at memory it owns: one arena per
+    decode (a copy of the input plus null-terminated copies of its strings),
+    and separate allocations for whatever setters change afterwards.
+    =========================================================================
+*/
+
+#include "zeb.h"
+
+typedef struct {
+    const char *name;
+    size_t max;                 //  longest value accepted
+} s_attr_info_t;
+
+static const s_attr_info_t s_attrs [ZEB_ATTR_COUNT] = {
+    { "id",              ZEB_EVENT_MAX_ID },
+    { "type",            ZEB_EVENT_MAX_TYPE },
+    { "source",          ZEB_EVENT_MAX_SOURCE },
+    { "specversion",     16 },
+    { "subject",         ZEB_EVENT_MAX_STRING },
+    { "channel",         ZEB_EVENT_MAX_TYPE },
+    { "idempotencykey",  ZEB_EVENT_MAX_ID },
+    { "traceparent",     ZEB_EVENT_MAX_STRING },
+    { "tracestate",      ZEB_EVENT_MAX_STRING },
+    { "correlationid",   ZEB_EVENT_MAX_ID },
+    { "causationid",     ZEB_EVENT_MAX_ID },
+    { "actorid",         ZEB_EVENT_MAX_ID },
+    { "tenantid",        ZEB_EVENT_MAX_ID },
+    { "datacontenttype", ZEB_EVENT_MAX_ID },
+    { "dataschema",      ZEB_EVENT_MAX_STRING }
+};
+
+//  Keys that are not string attributes
+typedef enum {
+    S_KEY_TIME = ZEB_ATTR_COUNT,
+    S_KEY_SEQUENCE,
+    S_KEY_DATA,
+    S_KEY_OTHER
+} s_key_t;
+
+struct _zeb_event_t {
+    zeb_event_view_t view;
+    uint8_t *arena;                             //  from decode, or NULL
+    char *owned [ZEB_ATTR_COUNT];               //  strings set by setters
+    uint8_t *data;                              //  data set by a setter
+    uint8_t *ext_owned [ZEB_EVENT_MAX_EXTENSIONS];  //  name\0value, by setters
+};
+
+int
+zeb_fault_set (zeb_fault_t *fault, int code, const char *format, ...)
+{
+    if (fault) {
+        fault->code = code;
+        va_list args;
+        va_start (args, format);
+        vsnprintf (fault->text, sizeof (fault->text), format, args);
+        va_end (args);
+    }
+    return code;
+}
+
+const char *
+zeb_attr_name (zeb_attr_t attr)
+{
+    assert (attr < ZEB_ATTR_COUNT);
+    return s_attrs [attr].name;
+}
+
+static inline bool
+s_is (const char *name, size_t len, const char *literal, size_t literal_len)
+{
+    return len == literal_len && memcmp (name, literal, len) == 0;
+}
+
+#define S_IS(name, len, literal) s_is ((name), (len), (literal), sizeof (literal) - 1)
+
+//  Classify a key: a string attribute, time, sequence, data or other.
+//  Dispatch on length first so that a typical key costs one memcmp.
+static int
+s_classify (const char *name, size_t len)
+{
+    switch (len) {
+        case 2:
+            return S_IS (name, len, "id")? ZEB_ATTR_ID: S_KEY_OTHER;
+        case 4:
+            return S_IS (name, len, "type")? ZEB_ATTR_TYPE:
+                   S_IS (name, len, "time")? S_KEY_TIME:
+                   S_IS (name, len, "data")? S_KEY_DATA: S_KEY_OTHER;
+        case 6:
+            return S_IS (name, len, "source")? ZEB_ATTR_SOURCE: S_KEY_OTHER;
+        case 7:
+            return S_IS (name, len, "subject")? ZEB_ATTR_SUBJECT:
+                   S_IS (name, len, "channel")? ZEB_ATTR_CHANNEL:
+                   S_IS (name, len, "actorid")? ZEB_ATTR_ACTORID: S_KEY_OTHER;
+        case 8:
+            return S_IS (name, len, "sequence")? S_KEY_SEQUENCE:
+                   S_IS (name, len, "tenantid")? ZEB_ATTR_TENANTID: S_KEY_OTHER;
+        case 10:
+            return S_IS (name, len, "tracestate")? ZEB_ATTR_TRACESTATE:
+                   S_IS (name, len, "dataschema")? ZEB_ATTR_DATASCHEMA: S_KEY_OTHER;
+        case 11:
+            return S_IS (name, len, "specversion")? ZEB_ATTR_SPECVERSION:
+                   S_IS (name, len, "traceparent")? ZEB_ATTR_TRACEPARENT:
+                   S_IS (name, len, "causationid")? ZEB_ATTR_CAUSATIONID: S_KEY_OTHER;
+        case 13:
+            return S_IS (name, len, "correlationid")? ZEB_ATTR_CORRELATIONID: S_KEY_OTHER;
+        case 14:
+            return S_IS (name, len, "idempotencykey")? ZEB_ATTR_IDEMPOTENCYKEY: S_KEY_OTHER;
+        case 15:
+            return S_IS (name, len, "datacontenttype")? ZEB_ATTR_DATACONTENTTYPE: S_KEY_OTHER;
+        default:
+            return S_KEY_OTHER;
+    }
+}
+
+int
+zeb_attr_lookup (const char *name, size_t len)
+{
+    int key = s_classify (name, len);
+    return key < ZEB_ATTR_COUNT? key: -1;
+}
+
+//  CloudEvents extension names: lowercase letters and digits, 1..20
+static bool
+s_valid_ext_name (const char *name, size_t len)
+{
+    if (len == 0 || len > ZEB_EVENT_MAX_EXT_NAME)
+        return false;
+    for (size_t index = 0; index < len; index++)
+        if (!((name [index] >= 'a' && name [index] <= 'z')
+          ||  (name [index] >= '0' && name [index] <= '9')))
+            return false;
+    return true;
+}
+
+//  Printable ASCII without spaces: what types and channels are made of
+static bool
+s_valid_token (const char *text, size_t len)
+{
+    for (size_t index = 0; index < len; index++)
+        if (text [index] < 0x21 || text [index] > 0x7e)
+            return false;
+    return true;
+}
+
+//  W3C trace context: version "-" trace-id "-" parent-id "-" flags, in
+//  lowercase hex, trace-id and parent-id not all zeros, version not ff.
+static bool
+s_valid_traceparent (const char *text, size_t len)
+{
+    static const char shape [] = "vv-tttttttttttttttttttttttttttttttt-pppppppppppppppp-ff";
+    if (len < 55 || (len > 55 && text [55] != '-'))
+        return false;
+    bool trace_zero = true, parent_zero = true;
+    for (size_t index = 0; index < 55; index++) {
+        char c = text [index];
+        if (shape [index] == '-') {
+            if (c != '-')
+                return false;
+            continue;
+        }
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+        if (shape [index] == 't' && c != '0')
+            trace_zero = false;
+        if (shape [index] == 'p' && c != '0')
+            parent_zero = false;
+    }
+    if (text [0] == 'f' && text [1] == 'f')
+        return false;
+    if (text [0] == '0' && text [1] == '0' && len != 55)
+        return false;               //  version 00 has nothing after flags
+    return !trace_zero && !parent_zero;
+}
+
+int
+zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size, zeb_fault_t *fault)
+{
+    assert (self);
+    memset (self, 0, offsetof (zeb_event_view_t, ext));
+    self->ext_count = 0;
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, data, size);
+    uint32_t count;
+    if (zeb_mpk_read_map (&reader, &count))
+        return zeb_fault_set (fault, ZEB_EMALFORMED, "event is not a msgpack map");
+    bool has_sequence = false;
+    for (uint32_t index = 0; index < count; index++) {
+        const char *name;
+        uint32_t len;
+        if (zeb_mpk_read_str (&reader, &name, &len))
+            return zeb_fault_set (fault, ZEB_EMALFORMED,
+                                  "attribute name %u is not a string", index);
+        int key = s_classify (name, len);
+        zeb_mpk_kind_t kind = zeb_mpk_peek (&reader);
+        if (kind == ZEB_MPK_NONE)
+            return zeb_fault_set (fault, ZEB_EMALFORMED,
+                                  "value of '%.*s' is truncated or malformed", (int) len, name);
+        if (kind == ZEB_MPK_NIL && key != S_KEY_DATA) {
+            zeb_mpk_read_nil (&reader);     //  null attribute = absent
+            continue;
+        }
+        if (key < ZEB_ATTR_COUNT) {
+            zeb_str_t *attr = &self->attr [key];
+            if (attr->ptr)
+                return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' appears twice",
+                                      s_attrs [key].name);
+            uint32_t value_len;
+            if (zeb_mpk_read_str (&reader, &attr->ptr, &value_len))
+                return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' must be a string",
+                                      s_attrs [key].name);
+            attr->len = value_len;
+        }
+        else
+        if (key == S_KEY_TIME) {
+            if (self->has_time)
+                return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'time' appears twice");
+            const char *text;
+            uint32_t text_len;
+            if (kind == ZEB_MPK_STR) {
+                zeb_mpk_read_str (&reader, &text, &text_len);
+                if (zeb_time_parse (text, text_len, &self->time))
+                    return zeb_fault_set (fault, ZEB_EINVALID,
+                                          "attribute 'time' is not RFC 3339 text");
+            }
+            else
+            if (zeb_mpk_read_int (&reader, &self->time))
+                return zeb_fault_set (fault, ZEB_EINVALID,
+                                      "attribute 'time' must be integer milliseconds or RFC 3339 text");
+            self->has_time = true;
+        }
+        else
+        if (key == S_KEY_SEQUENCE) {
+            if (has_sequence || zeb_mpk_read_uint (&reader, &self->sequence))
+                return zeb_fault_set (fault, ZEB_EINVALID,
+                                      "attribute 'sequence' must be one unsigned integer");
+            has_sequence = true;
+        }
+        else
+        if (key == S_KEY_DATA) {
+            if (self->data)
+                return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'data' appears twice");
+            if (zeb_mpk_skip (&reader, &self->data, &self->data_size))
+                return zeb_fault_set (fault, ZEB_EMALFORMED, "data is truncated or malformed msgpack");
+        }
+        else {
+            if (!s_valid_ext_name (name, len))
+                return zeb_fault_set (fault, ZEB_EEXTENSION,
+                                      "extension name '%.*s' must be 1-20 of [a-z0-9]",
+                                      (int) (len > 40? 40: len), name);
+            if (kind != ZEB_MPK_STR && kind != ZEB_MPK_UINT && kind != ZEB_MPK_INT
+            &&  kind != ZEB_MPK_BOOL && kind != ZEB_MPK_BIN)
+                return zeb_fault_set (fault, ZEB_EEXTENSION,
+                                      "extension '%.*s' must be a string, integer, boolean or binary",
+                                      (int) len, name);
+            if (self->ext_count == ZEB_EVENT_MAX_EXTENSIONS)
+                return zeb_fault_set (fault, ZEB_EEXTENSION, "more than %d extension attributes",
+                                      ZEB_EVENT_MAX_EXTENSIONS);
+            for (size_t other = 0; other < self->ext_count; other++)
+                if (self->ext [other].name.len == len
+                &&  memcmp (self->ext [other].name.ptr, name, len) == 0)
+                    return zeb_fault_set (fault, ZEB_EINVALID,
+                                          "attribute '%.*s' appears twice", (int) len, name);
+            zeb_ext_t *ext = &self->ext [self->ext_count];
+            ext->name.ptr = name;
+            ext->name.len = len;
+            if (zeb_mpk_skip (&reader, &ext->value, &ext->value_size))
+                return zeb_fault_set (fault, ZEB_EMALFORMED,
+                                      "value of '%.*s' is truncated or malformed", (int) len, name);
+            if (ext->value_size > ZEB_EVENT_MAX_STRING + 5)
+                return zeb_fault_set (fault, ZEB_ETOOLONG, "extension '%.*s' is longer than %d bytes",
+                                      (int) len, name, ZEB_EVENT_MAX_STRING);
+            self->ext_count++;
+        }
+    }
+    if (!zeb_mpk_done (&reader))
+        return zeb_fault_set (fault, ZEB_EMALFORMED, "bytes left over after the event map");
+    return 0;
+}
+
+int
+zeb_event_view_validate (zeb_event_view_t *self, zeb_fault_t *fault)
+{
+    assert (self);
+    zeb_str_t *attr = self->attr;
+    if (!attr [ZEB_ATTR_TYPE].ptr || attr [ZEB_ATTR_TYPE].len == 0)
+        return zeb_fault_set (fault, ZEB_EMISSING, "attribute 'type' is required");
+    if (!attr [ZEB_ATTR_SOURCE].ptr || attr [ZEB_ATTR_SOURCE].len == 0)
+        return zeb_fault_set (fault, ZEB_EMISSING, "attribute 'source' is required");
+    for (int index = 0; index < ZEB_ATTR_COUNT; index++) {
+        if (!attr [index].ptr)
+            continue;
+        if (attr [index].len > s_attrs [index].max)
+            return zeb_fault_set (fault, ZEB_ETOOLONG, "attribute '%s' is longer than %zu bytes",
+                                  s_attrs [index].name, s_attrs [index].max);
+        if (attr [index].len == 0)
+            return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' must not be empty",
+                                  s_attrs [index].name);
+    }
+    if (!s_valid_token (attr [ZEB_ATTR_TYPE].ptr, attr [ZEB_ATTR_TYPE].len))
+        return zeb_fault_set (fault, ZEB_EINVALID,
+                              "attribute 'type' must be printable ASCII without spaces");
+    if (attr [ZEB_ATTR_CHANNEL].ptr
+    &&  !s_valid_token (attr [ZEB_ATTR_CHANNEL].ptr, attr [ZEB_ATTR_CHANNEL].len))
+        return zeb_fault_set (fault, ZEB_EINVALID,
+                              "attribute 'channel' must be printable ASCII without spaces");
+    if (attr [ZEB_ATTR_SPECVERSION].ptr
+    &&  !S_IS (attr [ZEB_ATTR_SPECVERSION].ptr, attr [ZEB_ATTR_SPECVERSION].len, "1.0"))
+        return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'specversion' must be \"1.0\"");
+    if (attr [ZEB_ATTR_TRACEPARENT].ptr
+    &&  !s_valid_traceparent (attr [ZEB_ATTR_TRACEPARENT].ptr, attr [ZEB_ATTR_TRACEPARENT].len))
+        return zeb_fault_set (fault, ZEB_EINVALID,
+                              "attribute 'traceparent' is not a W3C trace context");
+    //  Years 0000..9999, the range RFC 3339 can write
+    if (self->has_time && (self->time < -62167219200000LL || self->time > 253402300799999LL))
+        return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'time' is out of range");
+    return 0;
+}
+
+//  Count of map entries the canonical encoding writes
+static uint32_t
+s_encoded_count (zeb_event_view_t *self, bool with_sequence)
+{
+    uint32_t count = 0;
+    for (int index = 0; index < ZEB_ATTR_COUNT; index++)
+        if (self->attr [index].ptr)
+            count++;
+    if (self->attr [ZEB_ATTR_SPECVERSION].ptr
+    &&  S_IS (self->attr [ZEB_ATTR_SPECVERSION].ptr, self->attr [ZEB_ATTR_SPECVERSION].len, "1.0"))
+        count--;
+    count += self->has_time;
+    count += with_sequence;
+    count += (uint32_t) self->ext_count;
+    count += self->data != NULL;
+    return count;
+}
+
+static int
+s_pack_key (msgpack_packer *pk, const char *key, size_t len)
+{
+    return msgpack_pack_str_with_body (pk, key, len);
+}
+
+int
+zeb_event_view_encode (zeb_event_view_t *self, msgpack_sbuffer *buffer, size_t *sequence_offset)
+{
+    assert (self);
+    assert (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    bool with_sequence = sequence_offset || self->sequence;
+    int rc = msgpack_pack_map (&pk, s_encoded_count (self, with_sequence));
+    for (int index = 0; index < ZEB_ATTR_COUNT && rc == 0; index++) {
+        zeb_str_t *attr = &self->attr [index];
+        if (index == ZEB_ATTR_CHANNEL) {
+            //  time, sequence come after the envelope's identity
+            if (self->has_time)
+                rc = rc || s_pack_key (&pk, "time", 4) || msgpack_pack_int64 (&pk, self->time);
+            if (with_sequence) {
+                rc = rc || s_pack_key (&pk, "sequence", 8);
+                if (sequence_offset)
+                    *sequence_offset = buffer->size + 1;
+                rc = rc || msgpack_pack_fix_uint64 (&pk, self->sequence);
+            }
+        }
+        if (!attr->ptr)
+            continue;
+        if (index == ZEB_ATTR_SPECVERSION && S_IS (attr->ptr, attr->len, "1.0"))
+            continue;
+        rc = rc || s_pack_key (&pk, s_attrs [index].name, strlen (s_attrs [index].name))
+                || msgpack_pack_str_with_body (&pk, attr->ptr, attr->len);
+    }
+    for (size_t index = 0; index < self->ext_count && rc == 0; index++) {
+        zeb_ext_t *ext = &self->ext [index];
+        rc = s_pack_key (&pk, ext->name.ptr, ext->name.len)
+          || msgpack_sbuffer_write (buffer, (const char *) ext->value, ext->value_size);
+    }
+    if (self->data && rc == 0)
+        rc = s_pack_key (&pk, "data", 4)
+          || msgpack_sbuffer_write (buffer, (const char *) self->data, self->data_size);
+    return rc? -1: 0;
+}
+
+zeb_str_t
+zeb_event_view_dedup_key (zeb_event_view_t *self)
+{
+    if (self->attr [ZEB_ATTR_IDEMPOTENCYKEY].ptr)
+        return self->attr [ZEB_ATTR_IDEMPOTENCYKEY];
+    return self->attr [ZEB_ATTR_ID];
+}
+
+int
+zeb_event_peek_type (const void *data, size_t size, zeb_str_t *type)
+{
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, data, size);
+    uint32_t count;
+    if (zeb_mpk_read_map (&reader, &count))
+        return -1;
+    for (uint32_t index = 0; index < count; index++) {
+        const char *name;
+        uint32_t len;
+        if (zeb_mpk_read_str (&reader, &name, &len))
+            return -1;
+        if (S_IS (name, len, "type")) {
+            uint32_t type_len;
+            if (zeb_mpk_read_str (&reader, &type->ptr, &type_len))
+                return -1;
+            type->len = type_len;
+            return 0;
+        }
+        if (zeb_mpk_skip (&reader, NULL, NULL))
+            return -1;
+    }
+    return -1;
+}
+
+void
+zeb_event_patch_sequence (void *encoded, size_t offset, uint64_t sequence)
+{
+    uint8_t *p = (uint8_t *) encoded + offset;
+    for (int index = 7; index >= 0; index--) {
+        p [index] = (uint8_t) sequence;
+        sequence >>= 8;
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Owned events
+
+zeb_event_t *
+zeb_event_new (const char *type)
+{
+    zeb_event_t *self = (zeb_event_t *) zmalloc (sizeof (zeb_event_t));
+    if (self && type && zeb_event_set_attr (self, ZEB_ATTR_TYPE, type))
+        zeb_event_destroy (&self);
+    return self;
+}
+
+void
+zeb_event_destroy (zeb_event_t **self_p)
+{
+    assert (self_p);
+    zeb_event_t *self = *self_p;
+    if (self) {
+        free (self->arena);
+        for (int index = 0; index < ZEB_ATTR_COUNT; index++)
+            free (self->owned [index]);
+        free (self->data);
+        for (int index = 0; index < ZEB_EVENT_MAX_EXTENSIONS; index++)
+            free (self->ext_owned [index]);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zeb_event_t *
+zeb_event_decode (const void *data, size_t size, zeb_fault_t *fault)
+{
+    zeb_event_view_t view;
+    if (zeb_event_view_decode (&view, data, size, fault))
+        return NULL;
+    //  One arena: a copy of the input, then null-terminated copies of the
+    //  string attributes and extension names
+    size_t total = size;
+    for (int index = 0; index < ZEB_ATTR_COUNT; index++)
+        if (view.attr [index].ptr)
+            total += view.attr [index].len + 1;
+    for (size_t index = 0; index < view.ext_count; index++)
+        total += view.ext [index].name.len + 1;
+    zeb_event_t *self = (zeb_event_t *) zmalloc (sizeof (zeb_event_t));
+    uint8_t *arena = self? (uint8_t *) malloc (total + 1): NULL;
+    if (!arena) {
+        free (self);
+        zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+        return NULL;
+    }
+    memcpy (arena, data, size);
+    const uint8_t *base = (const uint8_t *) data;
+    char *tail = (char *) arena + size;
+    self->view = view;
+    self->arena = arena;
+    for (int index = 0; index < ZEB_ATTR_COUNT; index++) {
+        zeb_str_t *attr = &self->view.attr [index];
+        if (attr->ptr) {
+            memcpy (tail, attr->ptr, attr->len);
+            tail [attr->len] = 0;
+            attr->ptr = tail;
+            tail += attr->len + 1;
+        }
+    }
+    for (size_t index = 0; index < view.ext_count; index++) {
+        zeb_ext_t *ext = &self->view.ext [index];
+        memcpy (tail, ext->name.ptr, ext->name.len);
+        tail [ext->name.len] = 0;
+        ext->name.ptr = tail;
+        tail += ext->name.len + 1;
+        ext->value = arena + (ext->value - base);
+    }
+    if (view.data)
+        self->view.data = arena + (view.data - base);
+    return self;
+}
+
+zeb_event_t *
+zeb_event_dup (zeb_event_t *self)
+{
+    assert (self);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zeb_event_t *copy = NULL;
+    if (zeb_event_view_encode (&self->view, &buffer, NULL) == 0)
+        copy = zeb_event_decode (buffer.data, buffer.size, NULL);
+    msgpack_sbuffer_destroy (&buffer);
+    return copy;
+}
+
+int
+zeb_event_validate (zeb_event_t *self, zeb_fault_t *fault)
+{
+    assert (self);
+    return zeb_event_view_validate (&self->view, fault);
+}
+
+int
+zeb_event_encode (zeb_event_t *self, msgpack_sbuffer *buffer)
+{
+    assert (self);
+    return zeb_event_view_encode (&self->view, buffer, NULL);
+}
+
+zeb_event_view_t *
+zeb_event_view (zeb_event_t *self)
+{
+    assert (self);
+    return &self->view;
+}
+
+const char *
+zeb_event_attr (zeb_event_t *self, zeb_attr_t attr)
+{
+    assert (self);
+    assert (attr < ZEB_ATTR_COUNT);
+    return self->view.attr [attr].ptr;
+}
+
+const char *
+zeb_event_id (zeb_event_t *self)
+{
+    return zeb_event_attr (self, ZEB_ATTR_ID);
+}
+
+const char *
+zeb_event_type (zeb_event_t *self)
+{
+    return zeb_event_attr (self, ZEB_ATTR_TYPE);
+}
+
+const char *
+zeb_event_source (zeb_event_t *self)
+{
+    return zeb_event_attr (self, ZEB_ATTR_SOURCE);
+}
+
+const char *
+zeb_event_subject (zeb_event_t *self)
+{
+    return zeb_event_attr (self, ZEB_ATTR_SUBJECT);
+}
+
+const char *
+zeb_event_channel (zeb_event_t *self)
+{
+    const char *channel = zeb_event_attr (self, ZEB_ATTR_CHANNEL);
+    return channel? channel: zeb_event_type (self);
+}
+
+int
+zeb_event_set_attr (zeb_event_t *self, zeb_attr_t attr, const char *value)
+{
+    assert (self);
+    assert (attr < ZEB_ATTR_COUNT);
+    char *copy = NULL;
+    if (value && !(copy = strdup (value)))
+        return -1;
+    free (self->owned [attr]);
+    self->owned [attr] = copy;
+    self->view.attr [attr].ptr = copy;
+    self->view.attr [attr].len = copy? strlen (copy): 0;
+    return 0;
+}
+
+//  Index of an extension by name, or -1
+static int
+s_ext_find (zeb_event_t *self, const char *name)
+{
+    size_t len = strlen (name);
+    for (size_t index = 0; index < self->view.ext_count; index++)
+        if (self->view.ext [index].name.len == len
+        &&  memcmp (self->view.ext [index].name.ptr, name, len) == 0)
+            return (int) index;
+    return -1;
+}
+
+//  Store an extension (value = msgpack bytes, or NULL to remove).
+static int
+s_ext_store (zeb_event_t *self, const char *name, const void *value, size_t value_size)
+{
+    if (!s_valid_ext_name (name, strlen (name)))
+        return ZEB_EEXTENSION;
+    int found = s_ext_find (self, name);
+    if (!value) {
+        if (found >= 0) {
+            //  Remove: move the last extension (and its storage) into the hole
+            size_t last = self->view.ext_count - 1;
+            free (self->ext_owned [found]);
+            self->view.ext [found] = self->view.ext [last];
+            self->ext_owned [found] = self->ext_owned [last];
+            self->ext_owned [last] = NULL;
+            self->view.ext_count--;
+        }
+        return 0;
+    }
+    if (found < 0 && self->view.ext_count == ZEB_EVENT_MAX_EXTENSIONS)
+        return ZEB_EEXTENSION;
+    size_t name_len = strlen (name);
+    uint8_t *storage = (uint8_t *) malloc (name_len + 1 + value_size);
+    if (!storage)
+        return -1;
+    memcpy (storage, name, name_len + 1);
+    memcpy (storage + name_len + 1, value, value_size);
+    size_t slot = found >= 0? (size_t) found: self->view.ext_count++;
+    free (self->ext_owned [slot]);
+    self->ext_owned [slot] = storage;
+    self->view.ext [slot].name.ptr = (const char *) storage;
+    self->view.ext [slot].name.len = name_len;
+    self->view.ext [slot].value = storage + name_len + 1;
+    self->view.ext [slot].value_size = value_size;
+    return 0;
+}
+
+//  Pack one scalar into a small buffer and store it as an extension
+static int
+s_ext_store_packed (zeb_event_t *self, const char *name, int kind, int64_t number, const char *text)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    if (kind == 's')
+        msgpack_pack_str_with_body (&pk, text, strlen (text));
+    else
+    if (kind == 'b')
+        number? msgpack_pack_true (&pk): msgpack_pack_false (&pk);
+    else
+        msgpack_pack_int64 (&pk, number);
+    int rc = s_ext_store (self, name, buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+int
+zeb_event_set (zeb_event_t *self, const char *name, const char *value)
+{
+    assert (self);
+    assert (name);
+    int attr = zeb_attr_lookup (name, strlen (name));
+    if (attr >= 0)
+        return zeb_event_set_attr (self, (zeb_attr_t) attr, value);
+    if (!value)
+        return s_ext_store (self, name, NULL, 0);
+    return s_ext_store_packed (self, name, 's', 0, value);
+}
+
+int
+zeb_event_set_ext_int (zeb_event_t *self, const char *name, int64_t value)
+{
+    assert (self);
+    return s_ext_store_packed (self, name, 'i', value, NULL);
+}
+
+int
+zeb_event_set_ext_bool (zeb_event_t *self, const char *name, bool value)
+{
+    assert (self);
+    return s_ext_store_packed (self, name, 'b', value, NULL);
+}
+
+char *
+zeb_event_ext (zeb_event_t *self, const char *name)
+{
+    assert (self);
+    int found = s_ext_find (self, name);
+    if (found < 0)
+        return NULL;
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, self->view.ext [found].value, self->view.ext [found].value_size);
+    const char *str;
+    uint32_t len;
+    int64_t number;
+    uint64_t unumber;
+    bool flag;
+    if (zeb_mpk_read_str (&reader, &str, &len) == 0)
+        return strndup (str, len);
+    if (zeb_mpk_read_int (&reader, &number) == 0)
+        return zsys_sprintf ("%lld", (long long) number);
+    if (zeb_mpk_read_uint (&reader, &unumber) == 0)
+        return zsys_sprintf ("%llu", (unsigned long long) unumber);
+    if (zeb_mpk_read_bool (&reader, &flag) == 0)
+        return strdup (flag? "true": "false");
+    const uint8_t *bin;
+    if (zeb_mpk_read_bin (&reader, &bin, &len) == 0)
+        return zeb_json_base64 (bin, len);
+    return NULL;
+}
+
+int64_t
+zeb_event_time (zeb_event_t *self)
+{
+    assert (self);
+    return self->view.has_time? self->view.time: 0;
+}
+
+void
+zeb_event_set_time (zeb_event_t *self, int64_t time_ms)
+{
+    assert (self);
+    self->view.time = time_ms;
+    self->view.has_time = true;
+}
+
+uint64_t
+zeb_event_sequence (zeb_event_t *self)
+{
+    assert (self);
+    return self->view.sequence;
+}
+
+const uint8_t *
+zeb_event_data (zeb_event_t *self, size_t *size)
+{
+    assert (self);
+    if (size)
+        *size = self->view.data_size;
+    return self->view.data;
+}
+
+int
+zeb_event_set_data (zeb_event_t *self, const void *data, size_t size)
+{
+    assert (self);
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, data, size);
+    if (zeb_mpk_skip (&reader, NULL, NULL) || !zeb_mpk_done (&reader))
+        return ZEB_EMALFORMED;
+    uint8_t *copy = (uint8_t *) malloc (size);
+    if (!copy)
+        return -1;
+    memcpy (copy, data, size);
+    free (self->data);
+    self->data = copy;
+    self->view.data = copy;
+    self->view.data_size = size;
+    return 0;
+}
+
+int
+zeb_event_set_data_json (zeb_event_t *self, const char *json, zeb_fault_t *fault)
+{
+    assert (self);
+    json_t *value = zeb_json_parse (json, strlen (json), fault);
+    if (!value)
+        return ZEB_EMALFORMED;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    int rc = zeb_json_to_msgpack (value, &pk)
+           ? zeb_fault_set (fault, ZEB_EMALFORMED, "JSON nested too deeply")
+           : zeb_event_set_data (self, buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+    json_decref (value);
+    return rc;
+}
+
+char *
+zeb_event_data_json (zeb_event_t *self)
+{
+    assert (self);
+    if (!self->view.data)
+        return NULL;
+    json_t *json = zeb_json_from_msgpack (self->view.data, self->view.data_size, NULL);
+    if (!json)
+        return NULL;
+    char *text = json_dumps (json, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref (json);
+    return text;
+}
+
+//  ---------------------------------------------------------------------
+//  CloudEvents structured JSON
+
+char *
+zeb_event_to_json (zeb_event_t *self)
+{
+    assert (self);
+    zeb_event_view_t *view = &self->view;
+    json_t *object = json_object ();
+    if (!object)
+        return NULL;
+    json_object_set_new (object, "specversion",
+                         json_string (view->attr [ZEB_ATTR_SPECVERSION].ptr
+                                      ? view->attr [ZEB_ATTR_SPECVERSION].ptr: "1.0"));
+    for (int index = 0; index < ZEB_ATTR_COUNT; index++) {
+        if (index == ZEB_ATTR_SPECVERSION || !view->attr [index].ptr)
+            continue;
+        json_t *value = json_stringn (view->attr [index].ptr, view->attr [index].len);
+        json_object_set_new (object, s_attrs [index].name, value? value: json_string ("\xef\xbf\xbd"));
+        if (index == ZEB_ATTR_SOURCE) {
+            if (view->has_time) {
+                char text [ZEB_TIME_STRLEN];
+                json_object_set_new (object, "time", json_string (zeb_time_format (view->time, text)));
+            }
+            if (view->sequence)
+                json_object_set_new (object, "sequence", json_integer ((json_int_t) view->sequence));
+        }
+    }
+    for (size_t index = 0; index < view->ext_count; index++) {
+        zeb_ext_t *ext = &view->ext [index];
+        json_t *value = zeb_json_from_msgpack (ext->value, ext->value_size, NULL);
+        json_object_setn_new (object, ext->name.ptr, ext->name.len, value? value: json_null ());
+    }
+    if (view->data) {
+        zeb_mpk_t reader;
+        zeb_mpk_init (&reader, view->data, view->data_size);
+        const uint8_t *bin;
+        uint32_t len;
+        if (zeb_mpk_read_bin (&reader, &bin, &len) == 0) {
+            char *text = zeb_json_base64 (bin, len);
+            json_object_set_new (object, "data_base64", json_string (text? text: ""));
+            free (text);
+        }
+        else {
+            json_t *data = zeb_json_from_msgpack (view->data, view->data_size, NULL);
+            json_object_set_new (object, "data", data? data: json_null ());
+        }
+    }
+    char *text = json_dumps (object, JSON_COMPACT);
+    json_decref (object);
+    return text;
+}
+
+//  Pack one JSON attribute of a structured event into the map being built
+static int
+s_pack_json_attr (msgpack_packer *pk, const char *key, size_t key_len, json_t *value,
+                  zeb_fault_t *fault)
+{
+    int attr = zeb_attr_lookup (key, key_len);
+    if (attr >= 0) {
+        if (!json_is_string (value))
+            return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' must be a string", key);
+        return msgpack_pack_str_with_body (pk, key, key_len)
+            || msgpack_pack_str_with_body (pk, json_string_value (value), json_string_length (value));
+    }
+    if (S_IS (key, key_len, "time")) {
+        int64_t time_ms;
+        if (json_is_integer (value))
+            time_ms = json_integer_value (value);
+        else
+        if (!json_is_string (value)
+        ||  zeb_time_parse (json_string_value (value), json_string_length (value), &time_ms))
+            return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'time' is not RFC 3339 text");
+        return msgpack_pack_str_with_body (pk, "time", 4) || msgpack_pack_int64 (pk, time_ms);
+    }
+    if (S_IS (key, key_len, "sequence")) {
+        //  CloudEvents' sequence extension is a string; zeb writes a number
+        json_int_t sequence = -1;
+        if (json_is_integer (value))
+            sequence = json_integer_value (value);
+        else
+        if (json_is_string (value)) {
+            char *end;
+            sequence = strtoll (json_string_value (value), &end, 10);
+            if (*end || end == json_string_value (value))
+                sequence = -1;
+        }
+        if (sequence < 0)
+            return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'sequence' must be a non-negative integer");
+        return msgpack_pack_str_with_body (pk, "sequence", 8) || msgpack_pack_uint64 (pk, (uint64_t) sequence);
+    }
+    if (S_IS (key, key_len, "data"))
+        return msgpack_pack_str_with_body (pk, "data", 4) || zeb_json_to_msgpack (value, pk)
+             ? zeb_fault_set (fault, ZEB_EMALFORMED, "data nested too deeply"): 0;
+    if (S_IS (key, key_len, "data_base64")) {
+        uint8_t *bytes;
+        size_t size;
+        if (!json_is_string (value)
+        ||  zeb_json_unbase64 (json_string_value (value), json_string_length (value), &bytes, &size))
+            return zeb_fault_set (fault, ZEB_EINVALID, "data_base64 is not base64 text");
+        int rc = msgpack_pack_str_with_body (pk, "data", 4)
+              || msgpack_pack_bin_with_body (pk, bytes, size);
+        free (bytes);
+        return rc;
+    }
+    //  Extensions: strings, integers, booleans (decode checks the name)
+    if (!json_is_string (value) && !json_is_integer (value) && !json_is_boolean (value))
+        return zeb_fault_set (fault, ZEB_EEXTENSION,
+                              "extension '%s' must be a string, integer or boolean", key);
+    return msgpack_pack_str_with_body (pk, key, key_len) || zeb_json_to_msgpack (value, pk);
+}
+
+zeb_event_t *
+zeb_event_from_json (const char *text, size_t len, zeb_fault_t *fault)
+{
+    json_t *object = zeb_json_parse (text, len, fault);
+    if (!object)
+        return NULL;
+    zeb_event_t *self = NULL;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    if (!json_is_object (object)) {
+        zeb_fault_set (fault, ZEB_EMALFORMED, "a structured event must be a JSON object");
+        goto cleanup;
+    }
+    if (json_object_get (object, "data") && json_object_get (object, "data_base64")) {
+        zeb_fault_set (fault, ZEB_EINVALID, "an event has either data or data_base64, not both");
+        goto cleanup;
+    }
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    size_t count = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach (object, key, value)
+        count += !json_is_null (value);
+    msgpack_pack_map (&pk, count);
+    void *iter = json_object_iter (object);
+    while (iter) {
+        key = json_object_iter_key (iter);
+        value = json_object_iter_value (iter);
+        if (!json_is_null (value)
+        &&  s_pack_json_attr (&pk, key, json_object_iter_key_len (iter), value, fault) != 0) {
+            if (fault && fault->code == 0)
+                zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+            goto cleanup;
+        }
+        iter = json_object_iter_next (object, iter);
+    }
+    self = zeb_event_decode (buffer.data, buffer.size, fault);
+cleanup:
+    msgpack_sbuffer_destroy (&buffer);
+    json_decref (object);
+    return self;
+}
+
+//  ---------------------------------------------------------------------
+//  Self test
+
+void
+zeb_event_test (bool verbose)
+{
+    printf (" * zeb_event: ");
+    zeb_fault_t fault;
+
+    //  Build an event with every kind of attribute
+    zeb_event_t *event = zeb_event_new ("order.placed");
+    assert (event);
+    assert (zeb_event_validate (event, &fault) == ZEB_EMISSING);
+    assert (strstr (fault.text, "source"));
+    zeb_event_set (event, "source", "shop");
+    zeb_event_set (event, "subject", "Order:42");
+    zeb_event_set (event, "idempotencykey", "order-42");
+    zeb_event_set (event, "tenantid", "acme");
+    zeb_event_set (event, "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    zeb_event_set (event, "region", "eu");
+    zeb_event_set_ext_int (event, "priority", 5);
+    zeb_event_set_ext_bool (event, "urgent", true);
+    assert (zeb_event_set (event, "Bad_Name", "x") == ZEB_EEXTENSION);
+    zeb_event_set_time (event, 1795333016123LL);
+    assert (zeb_event_set_data_json (event, "{\"total\":99.5,\"items\":[{\"sku\":\"A1\"}]}", &fault) == 0);
+    assert (zeb_event_validate (event, &fault) == 0);
+    assert (streq (zeb_event_channel (event), "order.placed"));
+
+    //  msgpack round trip
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert (zeb_event_encode (event, &buffer) == 0);
+    zeb_event_t *copy = zeb_event_decode (buffer.data, buffer.size, &fault);
+    assert (copy);
+    assert (streq (zeb_event_type (copy), "order.placed"));
+    assert (streq (zeb_event_source (copy), "shop"));
+    assert (streq (zeb_event_subject (copy), "Order:42"));
+    assert (streq (zeb_event_attr (copy, ZEB_ATTR_TENANTID), "acme"));
+    assert (zeb_event_time (copy) == 1795333016123LL);
+    char *text = zeb_event_ext (copy, "region");
+    assert (streq (text, "eu"));
+    free (text);
+    text = zeb_event_ext (copy, "priority");
+    assert (streq (text, "5"));
+    free (text);
+    text = zeb_event_ext (copy, "urgent");
+    assert (streq (text, "true"));
+    free (text);
+    text = zeb_event_data_json (copy);
+    assert (streq (text, "{\"total\":99.5,\"items\":[{\"sku\":\"A1\"}]}"));
+    free (text);
+    zeb_str_t key = zeb_event_view_dedup_key (zeb_event_view (copy));
+    assert (key.len == 8 && memcmp (key.ptr, "order-42", 8) == 0);
+    zeb_str_t type;
+    assert (zeb_event_peek_type (buffer.data, buffer.size, &type) == 0);
+    assert (type.len == 12 && memcmp (type.ptr, "order.placed", 12) == 0);
+
+    //  Setters on a decoded event replace arena strings; removal works
+    zeb_event_set (copy, "subject", "Order:43");
+    zeb_event_set (copy, "region", NULL);
+    assert (zeb_event_ext (copy, "region") == NULL);
+    assert (streq (zeb_event_subject (copy), "Order:43"));
+    zeb_event_t *dup = zeb_event_dup (copy);
+    assert (dup && streq (zeb_event_subject (dup), "Order:43"));
+    zeb_event_destroy (&dup);
+    zeb_event_destroy (&copy);
+    assert (copy == NULL);
+    zeb_event_destroy (&copy);          //  safe twice
+
+    //  Canonical encoding with a patchable sequence
+    msgpack_sbuffer_clear (&buffer);
+    size_t offset = 0;
+    assert (zeb_event_view_encode (zeb_event_view (event), &buffer, &offset) == 0);
+    zeb_event_patch_sequence (buffer.data, offset, 123456789);
+    copy = zeb_event_decode (buffer.data, buffer.size, &fault);
+    assert (copy && zeb_event_sequence (copy) == 123456789);
+
+    //  JSON round trip
+    char *json = zeb_event_to_json (copy);
+    assert (strstr (json, "\"specversion\":\"1.0\""));
+    assert (strstr (json, "\"time\":\"2026-11-22T07:36:56.123Z\""));
+    assert (strstr (json, "\"sequence\":123456789"));
+    zeb_event_t *parsed = zeb_event_from_json (json, strlen (json), &fault);
+    assert (parsed);
+    char *json2 = zeb_event_to_json (parsed);
+    assert (streq (json, json2));
+    free (json);
+    free (json2);
+    zeb_event_destroy (&parsed);
+    zeb_event_destroy (&copy);
+
+    //  JSON: binary data, errors with reasons
+    const char *bin_json = "{\"type\":\"file.uploaded\",\"source\":\"s3\",\"data_base64\":\"AAH+/w==\"}";
+    parsed = zeb_event_from_json (bin_json, strlen (bin_json), &fault);
+    assert (parsed);
+    size_t data_size;
+    const uint8_t *data = zeb_event_data (parsed, &data_size);
+    assert (data && data_size == 6 && data [0] == 0xc4 && data [5] == 0xff);
+    json = zeb_event_to_json (parsed);
+    assert (strstr (json, "\"data_base64\":\"AAH+/w==\""));
+    free (json);
+    zeb_event_destroy (&parsed);
+    const char *bad_json [] = {
+        "[1,2]", "{\"type\":5,\"source\":\"x\"}", "{\"type\":\"a\",\"time\":\"noon\"}",
+        "{\"type\":\"a\",\"Bad-Ext\":\"x\"}", "{\"type\":\"a\",\"ext\":{\"nested\":1}}",
+        "{\"type\":\"a\",\"data\":1,\"data_base64\":\"AA==\"}", "{\"type\":"
+    };
+    for (size_t index = 0; index < sizeof (bad_json) / sizeof (bad_json [0]); index++) {
+        memset (&fault, 0, sizeof (fault));
+        assert (zeb_event_from_json (bad_json [index], strlen (bad_json [index]), &fault) == NULL);
+        assert (fault.code != 0 && fault.text [0]);
+    }
+
+    //  Validation: each rule with its code
+    struct { const char *json; int code; } cases [] = {
+        { "{\"source\":\"s\"}", ZEB_EMISSING },
+        { "{\"type\":\"\",\"source\":\"s\"}", ZEB_EMISSING },
+        { "{\"type\":\"a b\",\"source\":\"s\"}", ZEB_EINVALID },
+        { "{\"type\":\"a\",\"source\":\"s\",\"specversion\":\"0.3\"}", ZEB_EINVALID },
+        { "{\"type\":\"a\",\"source\":\"s\",\"id\":\"\"}", ZEB_EINVALID },
+        { "{\"type\":\"a\",\"source\":\"s\",\"traceparent\":\"00-abc\"}", ZEB_EINVALID },
+        { "{\"type\":\"a\",\"source\":\"s\",\"traceparent\":"
+          "\"00-00000000000000000000000000000000-00f067aa0ba902b7-01\"}", ZEB_EINVALID },
+        { "{\"type\":\"a\",\"source\":\"s\",\"channel\":\"x y\"}", ZEB_EINVALID },
+        { "{\"type\":\"order.placed\",\"source\":\"s\",\"specversion\":\"1.0\"}", 0 }
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
+        parsed = zeb_event_from_json (cases [index].json, strlen (cases [index].json), &fault);
+        assert (parsed);
+        assert (zeb_event_validate (parsed, &fault) == cases [index].code);
+        zeb_event_destroy (&parsed);
+    }
+    char long_type [300];
+    memset (long_type, 'a', sizeof (long_type) - 1);
+    long_type [sizeof (long_type) - 1] = 0;
+    parsed = zeb_event_new (long_type);
+    zeb_event_set (parsed, "source", "s");
+    assert (zeb_event_validate (parsed, &fault) == ZEB_ETOOLONG);
+    assert (strstr (fault.text, "'type'"));
+    zeb_event_destroy (&parsed);
+
+    //  Decode refuses malformed input with the right codes
+    zeb_event_view_t view;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_array (&pk, 0);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EMALFORMED);
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_int (&pk, 3);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EINVALID);
+    assert (strstr (fault.text, "'type' must be a string"));
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 2);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_str_with_body (&pk, "a", 1);
+    msgpack_pack_str_with_body (&pk, "data", 4);
+    msgpack_pack_map (&pk, 3);          //  claims 3 pairs, has none
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EMALFORMED);
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "myext", 5);
+    msgpack_pack_array (&pk, 0);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EEXTENSION);
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 2);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_str_with_body (&pk, "a", 1);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_str_with_body (&pk, "b", 1);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EINVALID);
+    assert (strstr (fault.text, "twice"));
+    //  Every truncation of a valid event is refused, never overread
+    msgpack_sbuffer_clear (&buffer);
+    zeb_event_encode (event, &buffer);
+    for (size_t size = 0; size < buffer.size; size++)
+        assert (zeb_event_view_decode (&view, buffer.data, size, NULL) != 0);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, NULL) == 0);
+    msgpack_sbuffer_write (&buffer, "\xc0", 1);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EMALFORMED);
+
+    //  Too many extensions
+    zeb_event_t *many = zeb_event_new ("a.b");
+    char name [16];
+    for (int index = 0; index < ZEB_EVENT_MAX_EXTENSIONS; index++) {
+        snprintf (name, sizeof (name), "ext%d", index);
+        assert (zeb_event_set_ext_int (many, name, index) == 0);
+    }
+    assert (zeb_event_set_ext_int (many, "onemore", 1) == ZEB_EEXTENSION);
+    assert (zeb_event_set_ext_int (many, "ext3", 33) == 0);        //  replace is fine
+    zeb_event_destroy (&many);
+
+    msgpack_sbuffer_destroy (&buffer);
+    zeb_event_destroy (&event);
+    printf ("OK\n");
+}

@@ -1,0 +1,261 @@
+/*  =========================================================================
+    zeb_event - the event envelope: CloudEvents 1.0 attributes plus zeb's own
+
+    On the wire an event is one msgpack map whose keys are attribute names
+    (docs/PROTOCOL.md, "Event"); in JSON it is CloudEvents structured mode.
+
+    Two levels:
+
+    zeb_event_view_t is a plain record of spans into a borrowed msgpack
+    buffer. Decoding into a view allocates nothing, so ingest can decode,
+    validate and re-encode events at full speed; the buffer must outlive
+    the view.
+
+    zeb_event_t is an opaque, owned event for applications: built with
+    setters, decoded from msgpack (one allocation for all its fields) or
+    parsed from JSON. Its strings are null-terminated and owned by it.
+
+    Limits (checked by zeb_event_view_validate, errors from zeb_error.h):
+      type, channel      1..255 bytes, printable ASCII without spaces
+      source             1..1024 bytes
+      id, idempotencykey 1..255 bytes
+      other strings      up to 1024 bytes (traceparent: W3C format)
+      extensions         names [a-z0-9]{1,20}, at most 16, values string,
+                         integer, boolean or binary (up to 1024 bytes)
+      whole event        max_event_size (node setting, 1 MiB by default)
+    =========================================================================
+*/
+
+#ifndef ZEB_EVENT_H_INCLUDED
+#define ZEB_EVENT_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  String attributes, in the order a canonical encoding writes them
+typedef enum {
+    ZEB_ATTR_ID = 0,
+    ZEB_ATTR_TYPE,
+    ZEB_ATTR_SOURCE,
+    ZEB_ATTR_SPECVERSION,
+    ZEB_ATTR_SUBJECT,
+    ZEB_ATTR_CHANNEL,
+    ZEB_ATTR_IDEMPOTENCYKEY,
+    ZEB_ATTR_TRACEPARENT,
+    ZEB_ATTR_TRACESTATE,
+    ZEB_ATTR_CORRELATIONID,
+    ZEB_ATTR_CAUSATIONID,
+    ZEB_ATTR_ACTORID,
+    ZEB_ATTR_TENANTID,
+    ZEB_ATTR_DATACONTENTTYPE,
+    ZEB_ATTR_DATASCHEMA,
+    ZEB_ATTR_COUNT
+} zeb_attr_t;
+
+#define ZEB_EVENT_MAX_EXTENSIONS    16
+#define ZEB_EVENT_MAX_TYPE          255
+#define ZEB_EVENT_MAX_SOURCE        1024
+#define ZEB_EVENT_MAX_ID            255
+#define ZEB_EVENT_MAX_STRING        1024
+#define ZEB_EVENT_MAX_EXT_NAME      20
+#define ZEB_EVENT_DEFAULT_MAX_SIZE  (1024 * 1024)
+
+//  A borrowed string: ptr is NULL when the attribute is absent; the bytes
+//  are not null-terminated unless the owner says so.
+typedef struct {
+    const char *ptr;
+    size_t len;
+} zeb_str_t;
+
+typedef struct {
+    zeb_str_t name;
+    const uint8_t *value;           //  the value's msgpack encoding
+    size_t value_size;
+} zeb_ext_t;
+
+typedef struct {
+    zeb_str_t attr [ZEB_ATTR_COUNT];
+    int64_t time;                   //  ms since epoch, valid if has_time
+    bool has_time;
+    uint64_t sequence;              //  0 = not assigned
+    const uint8_t *data;            //  msgpack of data, NULL if absent
+    size_t data_size;
+    zeb_ext_t ext [ZEB_EVENT_MAX_EXTENSIONS];
+    size_t ext_count;
+} zeb_event_view_t;
+
+//  Why something failed: a zeb_error_t code and a sentence naming the
+//  attribute or position. Every out-parameter fault may be NULL.
+typedef struct {
+    int code;
+    char text [200];
+} zeb_fault_t;
+
+//  Record a fault (printf-style text); returns code, so callers can write
+//  "return zeb_fault_set (fault, ZEB_EINVALID, ...)". Fault may be NULL.
+int
+    zeb_fault_set (zeb_fault_t *fault, int code, const char *format, ...) CHECK_PRINTF (3);
+
+//  Name of a string attribute ("id", "type"...).
+const char *
+    zeb_attr_name (zeb_attr_t attr);
+
+//  Attribute for a name, or -1 if it is not a string attribute.
+int
+    zeb_attr_lookup (const char *name, size_t len);
+
+//  ---------------------------------------------------------------------
+//  Views: zero-allocation decode, validate and encode
+
+//  Decode one msgpack map. Unknown keys become extensions; a producer's
+//  "sequence" is read but ingest replaces it. Returns 0 or a zeb_error_t
+//  (ZEB_EMALFORMED, ZEB_EINVALID, ZEB_EEXTENSION) with the fault filled.
+int
+    zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size,
+                           zeb_fault_t *fault);
+
+//  Check required attributes, lengths and formats. Returns 0 or an error.
+int
+    zeb_event_view_validate (zeb_event_view_t *self, zeb_fault_t *fault);
+
+//  Append the canonical msgpack encoding to buffer: attributes in a fixed
+//  order, "specversion" omitted when it is "1.0" (the implied default).
+//  If sequence_offset is not NULL, "sequence" is always written as a fixed
+//  nine-byte uint64 and *sequence_offset receives the buffer offset of its
+//  eight value bytes, so a caller can patch the sequence in place.
+int
+    zeb_event_view_encode (zeb_event_view_t *self, msgpack_sbuffer *buffer,
+                           size_t *sequence_offset);
+
+//  The dedup key of a view: its idempotencykey, else the producer's id,
+//  else an absent string.
+zeb_str_t
+    zeb_event_view_dedup_key (zeb_event_view_t *self);
+
+//  Event type of an encoded event, without decoding the rest. Returns 0.
+int
+    zeb_event_peek_type (const void *data, size_t size, zeb_str_t *type);
+
+//  Patch a big-endian uint64 at offset (see zeb_event_view_encode).
+void
+    zeb_event_patch_sequence (void *encoded, size_t offset, uint64_t sequence);
+
+//  ---------------------------------------------------------------------
+//  Owned events
+
+typedef struct _zeb_event_t zeb_event_t;
+
+//  Create an event of the given type (may be NULL, set it later). Source
+//  defaults to NULL: set it before publishing. Returns NULL on failure.
+zeb_event_t *
+    zeb_event_new (const char *type);
+
+//  Destroy an event; safe with NULL, nulls the caller's pointer.
+void
+    zeb_event_destroy (zeb_event_t **self_p);
+
+//  Deep copy; caller owns the result.
+zeb_event_t *
+    zeb_event_dup (zeb_event_t *self);
+
+//  Decode an owned event from msgpack. Returns NULL with fault set if the
+//  bytes are not an event. Validation is not applied: call zeb_event_validate.
+zeb_event_t *
+    zeb_event_decode (const void *data, size_t size, zeb_fault_t *fault);
+
+//  Parse CloudEvents structured JSON ("time" as RFC 3339 or ms, "data" as
+//  JSON, "data_base64" as binary). Returns NULL with fault set on error.
+zeb_event_t *
+    zeb_event_from_json (const char *text, size_t len, zeb_fault_t *fault);
+
+//  Validate (see zeb_event_view_validate). Returns 0 or an error code.
+int
+    zeb_event_validate (zeb_event_t *self, zeb_fault_t *fault);
+
+//  Append the msgpack encoding to buffer. Returns 0 or -1.
+int
+    zeb_event_encode (zeb_event_t *self, msgpack_sbuffer *buffer);
+
+//  CloudEvents structured JSON on one line; caller owns the string.
+char *
+    zeb_event_to_json (zeb_event_t *self);
+
+//  The event's view (spans point into the event; valid until it changes).
+zeb_event_view_t *
+    zeb_event_view (zeb_event_t *self);
+
+//  A string attribute, null-terminated, or NULL if absent. Borrowed.
+const char *
+    zeb_event_attr (zeb_event_t *self, zeb_attr_t attr);
+
+//  Shorthands for zeb_event_attr
+const char *
+    zeb_event_id (zeb_event_t *self);
+const char *
+    zeb_event_type (zeb_event_t *self);
+const char *
+    zeb_event_source (zeb_event_t *self);
+const char *
+    zeb_event_subject (zeb_event_t *self);
+//  The channel; defaults to the type when not set.
+const char *
+    zeb_event_channel (zeb_event_t *self);
+
+//  Set (copy) or, with value NULL, remove a string attribute by name, or a
+//  string extension if the name is not an attribute. Returns 0, or
+//  ZEB_EEXTENSION if the name is not a valid extension name.
+int
+    zeb_event_set (zeb_event_t *self, const char *name, const char *value);
+
+//  Set a string attribute. Returns 0 or -1 (out of memory).
+int
+    zeb_event_set_attr (zeb_event_t *self, zeb_attr_t attr, const char *value);
+
+//  Set an extension whose value is an integer or a boolean.
+int
+    zeb_event_set_ext_int (zeb_event_t *self, const char *name, int64_t value);
+int
+    zeb_event_set_ext_bool (zeb_event_t *self, const char *name, bool value);
+
+//  Extension value as text (strings as they are, numbers and booleans
+//  formatted), or NULL if absent. Caller owns the result.
+char *
+    zeb_event_ext (zeb_event_t *self, const char *name);
+
+//  Time in ms since the epoch; 0 if not set.
+int64_t
+    zeb_event_time (zeb_event_t *self);
+void
+    zeb_event_set_time (zeb_event_t *self, int64_t time_ms);
+
+//  Sequence assigned by the node's log; 0 if not assigned yet.
+uint64_t
+    zeb_event_sequence (zeb_event_t *self);
+
+//  Data as its msgpack encoding (borrowed), or NULL if the event has none.
+const uint8_t *
+    zeb_event_data (zeb_event_t *self, size_t *size);
+
+//  Data as JSON text, or NULL if none; caller owns the result.
+char *
+    zeb_event_data_json (zeb_event_t *self);
+
+//  Set data from one complete msgpack value (copied). Returns 0, or
+//  ZEB_EMALFORMED if the bytes are not exactly one msgpack value.
+int
+    zeb_event_set_data (zeb_event_t *self, const void *data, size_t size);
+
+//  Set data from JSON text. Returns 0 or ZEB_EMALFORMED with fault set.
+int
+    zeb_event_set_data_json (zeb_event_t *self, const char *json, zeb_fault_t *fault);
+
+//  Self test
+void
+    zeb_event_test (bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

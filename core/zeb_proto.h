@@ -1,0 +1,82 @@
+/*  =========================================================================
+    zeb_proto - the ZEB/1 wire protocol: commands, frames and bodies
+
+    docs/PROTOCOL.md is the reference. Every request and reply is a
+    multipart message of two or three frames:
+
+        [command] [msgpack body] [tag]?
+
+    The command is ASCII; the body one msgpack value; the optional tag (up
+    to ZEB_PROTO_MAX_TAG bytes) is echoed verbatim as the reply's third
+    frame, so that clients can match replies to requests. A ROUTER peer
+    sees the routing id as an extra first frame, as always with ZeroMQ.
+    =========================================================================
+*/
+
+#ifndef ZEB_PROTO_H_INCLUDED
+#define ZEB_PROTO_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZEB_PROTO_VERSION   1
+#define ZEB_PROTO_MAX_TAG   255
+
+//  Requests
+#define ZEB_CMD_HELLO       "HELLO"
+#define ZEB_CMD_PUBLISH     "PUBLISH"
+#define ZEB_CMD_FETCH       "FETCH"
+#define ZEB_CMD_STATS       "STATS"
+//  Replies
+#define ZEB_CMD_WELCOME     "WELCOME"
+#define ZEB_CMD_ACK         "ACK"
+#define ZEB_CMD_NACK        "NACK"
+#define ZEB_CMD_EVENTS      "EVENTS"
+//  Internal: ingest to log readers, over the notify PUB socket
+#define ZEB_CMD_COMMIT      "COMMIT"
+
+//  Send [identity]? [command] [body] [tag]? on a raw libzmq socket.
+//  identity (from a ROUTER) is consumed (closed) by the call; pass NULL
+//  for DEALER and PUB sockets. Returns 0, or -1 if the message could not
+//  be queued (errno from libzmq).
+int
+    zeb_proto_send (void *socket, zmq_msg_t *identity, const char *command,
+                    const void *body, size_t body_size,
+                    const void *tag, size_t tag_size, int flags);
+
+//  NACK body: {code, reason, error, index?}. index < 0 is left out.
+int
+    zeb_proto_pack_nack (msgpack_sbuffer *buffer, int code, const char *error, int64_t index);
+
+//  Read a NACK body into a fault (code from the reason, else the status).
+//  *index gets the event index, or -1. Returns 0, or -1 if malformed.
+int
+    zeb_proto_parse_nack (const void *body, size_t size, zeb_fault_t *fault, int64_t *index);
+
+//  ACK body for one event: {sequence, duplicate}.
+int
+    zeb_proto_pack_ack (msgpack_sbuffer *buffer, uint64_t sequence, bool duplicate);
+
+//  Typed lookups in a msgpack map body. Return 0 and the value, 1 if the
+//  key is absent (value untouched), -1 if present with the wrong type.
+int
+    zeb_proto_get_uint (const void *body, size_t size, const char *key, uint64_t *value);
+int
+    zeb_proto_get_int (const void *body, size_t size, const char *key, int64_t *value);
+int
+    zeb_proto_get_bool (const void *body, size_t size, const char *key, bool *value);
+//  String: *value points into body, *len its length (not terminated).
+int
+    zeb_proto_get_str (const void *body, size_t size, const char *key,
+                       const char **value, size_t *len);
+
+//  Self test
+void
+    zeb_proto_test (bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,940 @@
+/*  =========================================================================
+    zeb_store - the event log in LMDB: append, dedup keys, reads, retention
+    =========================================================================
+*/
+
+#include "zeb.h"
+#include <lmdb.h>
+#include <sys/file.h>
+
+//  One open LMDB environment, shared by every handle on its directory
+typedef struct s_env_t {
+    char *path;                 //  real path of the directory
+    MDB_env *env;
+    MDB_dbi events, dedup, dedupexp, times, meta;
+    pthread_rwlock_t resize;    //  readers shared, map growth exclusive
+    uint64_t map_size;
+    uint64_t max_size;
+    int refs;
+    struct s_env_t *next;
+} s_env_t;
+
+static pthread_mutex_t s_envs_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_env_t *s_envs = NULL;
+
+struct _zeb_store_t {
+    s_env_t *shared;
+    zeb_sync_t sync;
+    int writer_fd;              //  writer lock file, or -1
+    MDB_txn *txn;               //  the open write transaction, or NULL
+    uint64_t next;              //  next sequence in this transaction
+    uint64_t first_appended;    //  first sequence appended in it
+    uint64_t bytes;             //  bytes of events, as of this transaction
+    int64_t last_time;          //  last key of the time index
+};
+
+#define S_DEFAULT_MAP_SIZE  (64ULL * 1024 * 1024)
+#define S_DELETE_SLACK      (1ULL * 1024 * 1024)
+
+static inline void
+s_put_be64 (uint8_t *p, uint64_t value)
+{
+    for (int index = 7; index >= 0; index--) {
+        p [index] = (uint8_t) value;
+        value >>= 8;
+    }
+}
+
+static inline uint64_t
+s_get_be64 (const void *data)
+{
+    const uint8_t *p = (const uint8_t *) data;
+    uint64_t value = 0;
+    for (int index = 0; index < 8; index++)
+        value = (value << 8) | p [index];
+    return value;
+}
+
+//  Turn an LMDB return code into a zeb code, logging what is unexpected
+static int
+s_error (int rc, const char *what)
+{
+    if (rc == 0)
+        return 0;
+    if (rc == MDB_MAP_FULL || rc == ENOSPC)
+        return ZEB_EFULL;
+    zsys_error ("store: %s: %s", what, mdb_strerror (rc));
+    return ZEB_ESTORAGE;
+}
+
+//  ---------------------------------------------------------------------
+//  The shared environment registry
+
+static int
+s_env_open (s_env_t *shared, const zeb_store_options_t *options, zeb_fault_t *fault)
+{
+    int rc = mdb_env_create (&shared->env);
+    if (rc)
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "mdb_env_create: %s", mdb_strerror (rc));
+    shared->map_size = options->map_size? options->map_size: S_DEFAULT_MAP_SIZE;
+    shared->max_size = options->max_size;
+    if (shared->max_size && shared->map_size > shared->max_size)
+        shared->map_size = shared->max_size;
+    mdb_env_set_maxdbs (shared->env, 8);
+    mdb_env_set_maxreaders (shared->env, 254);
+    mdb_env_set_mapsize (shared->env, shared->map_size);
+    unsigned int flags = MDB_NOTLS;
+    rc = mdb_env_open (shared->env, shared->path, flags, 0644);
+    if (rc == 0) {
+        //  A map grown by an earlier run is larger than what we asked for
+        MDB_envinfo info;
+        mdb_env_info (shared->env, &info);
+        shared->map_size = info.me_mapsize;
+    }
+    MDB_txn *txn = NULL;
+    if (rc == 0)
+        rc = mdb_txn_begin (shared->env, NULL, 0, &txn);
+    if (rc == 0) rc = mdb_dbi_open (txn, "events", MDB_CREATE, &shared->events);
+    if (rc == 0) rc = mdb_dbi_open (txn, "dedup", MDB_CREATE, &shared->dedup);
+    if (rc == 0) rc = mdb_dbi_open (txn, "dedupexp", MDB_CREATE, &shared->dedupexp);
+    if (rc == 0) rc = mdb_dbi_open (txn, "times", MDB_CREATE, &shared->times);
+    if (rc == 0) rc = mdb_dbi_open (txn, "meta", MDB_CREATE, &shared->meta);
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+    if (txn)
+        mdb_txn_abort (txn);
+    if (rc) {
+        mdb_env_close (shared->env);
+        shared->env = NULL;
+        return zeb_fault_set (fault, rc == MDB_MAP_FULL? ZEB_EFULL: ZEB_ESTORAGE,
+                              "cannot open store in %s: %s", shared->path, mdb_strerror (rc));
+    }
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init (&attr);
+    pthread_rwlockattr_setkind_np (&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init (&shared->resize, &attr);
+    pthread_rwlockattr_destroy (&attr);
+    return 0;
+}
+
+static s_env_t *
+s_env_acquire (const char *path, const zeb_store_options_t *options, zeb_fault_t *fault)
+{
+    if (zsys_dir_create ("%s", path)) {
+        zeb_fault_set (fault, ZEB_ESTORAGE, "cannot create directory %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    char *real = realpath (path, NULL);
+    if (!real) {
+        zeb_fault_set (fault, ZEB_ESTORAGE, "cannot resolve %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    pthread_mutex_lock (&s_envs_lock);
+    s_env_t *shared = s_envs;
+    while (shared && !streq (shared->path, real))
+        shared = shared->next;
+    if (shared) {
+        shared->refs++;
+        free (real);
+    }
+    else {
+        shared = (s_env_t *) zmalloc (sizeof (s_env_t));
+        shared->path = real;
+        if (s_env_open (shared, options, fault)) {
+            free (shared->path);
+            free (shared);
+            shared = NULL;
+        }
+        else {
+            shared->refs = 1;
+            shared->next = s_envs;
+            s_envs = shared;
+        }
+    }
+    pthread_mutex_unlock (&s_envs_lock);
+    return shared;
+}
+
+static void
+s_env_release (s_env_t *shared)
+{
+    pthread_mutex_lock (&s_envs_lock);
+    if (--shared->refs == 0) {
+        s_env_t **link = &s_envs;
+        while (*link != shared)
+            link = &(*link)->next;
+        *link = shared->next;
+        mdb_env_close (shared->env);
+        pthread_rwlock_destroy (&shared->resize);
+        free (shared->path);
+        free (shared);
+    }
+    pthread_mutex_unlock (&s_envs_lock);
+}
+
+//  Grow the map: double it, up to max_size. With force, allow a small
+//  slack past max_size (deletions need a few pages to free many).
+//  Called with no transaction open in this thread.
+static int
+s_grow (zeb_store_t *self, bool force)
+{
+    s_env_t *shared = self->shared;
+    pthread_rwlock_wrlock (&shared->resize);
+    uint64_t size = shared->map_size * 2;
+    int rc = 0;
+    if (shared->max_size && size > shared->max_size) {
+        if (shared->map_size < shared->max_size)
+            size = shared->max_size;
+        else
+        if (force && shared->map_size < shared->max_size + S_DELETE_SLACK)
+            size = shared->max_size + S_DELETE_SLACK;
+        else
+            rc = ZEB_EFULL;
+    }
+    if (rc == 0) {
+        int mrc = mdb_env_set_mapsize (shared->env, size);
+        if (mrc)
+            rc = s_error (mrc, "mdb_env_set_mapsize");
+        else {
+            shared->map_size = size;
+            zsys_info ("store: map of %s grown to %llu MiB", shared->path,
+                       (unsigned long long) (size >> 20));
+        }
+    }
+    pthread_rwlock_unlock (&shared->resize);
+    return rc;
+}
+
+//  Back to max_size after a forced growth; LMDB keeps whatever is in use
+static void
+s_shrink (zeb_store_t *self)
+{
+    s_env_t *shared = self->shared;
+    if (!shared->max_size || shared->map_size <= shared->max_size)
+        return;
+    pthread_rwlock_wrlock (&shared->resize);
+    if (mdb_env_set_mapsize (shared->env, shared->max_size) == 0) {
+        MDB_envinfo info;
+        mdb_env_info (shared->env, &info);
+        shared->map_size = info.me_mapsize;
+    }
+    pthread_rwlock_unlock (&shared->resize);
+}
+
+//  Begin a read transaction, holding the resize lock shared until
+//  s_read_end. Adopts a map grown by another process.
+static int
+s_read_begin (zeb_store_t *self, MDB_txn **txn)
+{
+    s_env_t *shared = self->shared;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        pthread_rwlock_rdlock (&shared->resize);
+        int rc = mdb_txn_begin (shared->env, NULL, MDB_RDONLY, txn);
+        if (rc == 0)
+            return 0;
+        pthread_rwlock_unlock (&shared->resize);
+        if (rc != MDB_MAP_RESIZED)
+            return s_error (rc, "mdb_txn_begin (read)");
+        pthread_rwlock_wrlock (&shared->resize);
+        mdb_env_set_mapsize (shared->env, 0);
+        MDB_envinfo info;
+        mdb_env_info (shared->env, &info);
+        shared->map_size = info.me_mapsize;
+        pthread_rwlock_unlock (&shared->resize);
+    }
+    return ZEB_ESTORAGE;
+}
+
+static void
+s_read_end (zeb_store_t *self, MDB_txn *txn)
+{
+    mdb_txn_abort (txn);
+    pthread_rwlock_unlock (&self->shared->resize);
+}
+
+static uint64_t
+s_meta_get (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t fallback)
+{
+    MDB_val key = { strlen (name), (void *) name }, value;
+    if (mdb_get (txn, meta, &key, &value) == 0 && value.mv_size == 8)
+        return s_get_be64 (value.mv_data);
+    return fallback;
+}
+
+static int
+s_meta_put (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t number)
+{
+    uint8_t bytes [8];
+    s_put_be64 (bytes, number);
+    MDB_val key = { strlen (name), (void *) name }, value = { 8, bytes };
+    return mdb_put (txn, meta, &key, &value, 0);
+}
+
+//  ---------------------------------------------------------------------
+//  Public methods
+
+zeb_store_t *
+zeb_store_new (const char *path, const zeb_store_options_t *options, zeb_fault_t *fault)
+{
+    assert (path);
+    zeb_store_options_t defaults = { 0, 0, ZEB_SYNC_ALWAYS, false };
+    if (!options)
+        options = &defaults;
+    zeb_store_t *self = (zeb_store_t *) zmalloc (sizeof (zeb_store_t));
+    if (!self) {
+        zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+        return NULL;
+    }
+    self->writer_fd = -1;
+    self->sync = options->sync;
+    self->shared = s_env_acquire (path, options, fault);
+    if (!self->shared) {
+        free (self);
+        return NULL;
+    }
+    if (options->writer) {
+        //  One writer per directory across processes: a second zebd on the
+        //  same data would interleave sequences with the first
+        char *lockname = zsys_sprintf ("%s/writer.lock", self->shared->path);
+        self->writer_fd = lockname? open (lockname, O_CREAT | O_RDWR | O_CLOEXEC, 0644): -1;
+        zstr_free (&lockname);
+        if (self->writer_fd < 0 || flock (self->writer_fd, LOCK_EX | LOCK_NB)) {
+            zeb_fault_set (fault, ZEB_ESTORAGE, "%s is in use by another writer (writer.lock)",
+                           self->shared->path);
+            zeb_store_destroy (&self);
+            return NULL;
+        }
+        mdb_env_set_flags (self->shared->env, MDB_NOSYNC, options->sync != ZEB_SYNC_ALWAYS);
+    }
+    return self;
+}
+
+void
+zeb_store_destroy (zeb_store_t **self_p)
+{
+    assert (self_p);
+    zeb_store_t *self = *self_p;
+    if (self) {
+        zeb_store_abort (self);
+        if (self->writer_fd >= 0) {
+            if (self->sync != ZEB_SYNC_ALWAYS)
+                mdb_env_sync (self->shared->env, 1);
+            close (self->writer_fd);            //  releases the flock
+        }
+        s_env_release (self->shared);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+zeb_store_begin (zeb_store_t *self)
+{
+    assert (self);
+    assert (!self->txn);
+    s_env_t *shared = self->shared;
+    int rc = mdb_txn_begin (shared->env, NULL, 0, &self->txn);
+    if (rc) {
+        self->txn = NULL;
+        return s_error (rc, "mdb_txn_begin");
+    }
+    self->next = s_meta_get (self->txn, shared->meta, "next", 1);
+    self->bytes = s_meta_get (self->txn, shared->meta, "bytes", 0);
+    self->first_appended = self->next;
+    self->last_time = INT64_MIN;
+    MDB_cursor *cursor;
+    MDB_val key, value;
+    if (mdb_cursor_open (self->txn, shared->times, &cursor) == 0) {
+        if (mdb_cursor_get (cursor, &key, &value, MDB_LAST) == 0 && key.mv_size == 8)
+            self->last_time = (int64_t) s_get_be64 (key.mv_data);
+        mdb_cursor_close (cursor);
+    }
+    return 0;
+}
+
+uint64_t
+zeb_store_next_sequence (zeb_store_t *self)
+{
+    assert (self);
+    assert (self->txn);
+    return self->next;
+}
+
+//  A write failed: abort, and when the map is full try to grow it so the
+//  caller can run the transaction again.
+static int
+s_write_failed (zeb_store_t *self, int rc, const char *what)
+{
+    zeb_store_abort (self);
+    if (rc == MDB_MAP_FULL) {
+        int grown = s_grow (self, false);
+        return grown == 0? ZEB_ERETRY: grown;
+    }
+    return s_error (rc, what);
+}
+
+int
+zeb_store_append (zeb_store_t *self, const void *data, size_t size)
+{
+    assert (self);
+    assert (self->txn);
+    uint8_t keybytes [8];
+    s_put_be64 (keybytes, self->next);
+    MDB_val key = { 8, keybytes }, value = { size, (void *) data };
+    int rc = mdb_put (self->txn, self->shared->events, &key, &value, MDB_APPEND);
+    if (rc)
+        return s_write_failed (self, rc, "append");
+    self->next++;
+    self->bytes += size;
+    return 0;
+}
+
+int
+zeb_store_dedup_find (zeb_store_t *self, const char *key, size_t len,
+                      int64_t not_before, uint64_t *sequence)
+{
+    assert (self);
+    assert (self->txn);
+    MDB_val k = { len, (void *) key }, value;
+    int rc = mdb_get (self->txn, self->shared->dedup, &k, &value);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return s_write_failed (self, rc, "dedup lookup");
+    if (value.mv_size != 16)
+        return 0;
+    int64_t stored = (int64_t) s_get_be64 ((uint8_t *) value.mv_data + 8);
+    if (stored < not_before)
+        return 0;               //  expired, not yet purged
+    *sequence = s_get_be64 (value.mv_data);
+    return 1;
+}
+
+int
+zeb_store_dedup_put (zeb_store_t *self, const char *key, size_t len, uint64_t sequence, int64_t now)
+{
+    assert (self);
+    assert (self->txn);
+    uint8_t bytes [16];
+    s_put_be64 (bytes, sequence);
+    s_put_be64 (bytes + 8, (uint64_t) now);
+    MDB_val k = { len, (void *) key }, value = { 16, bytes };
+    int rc = mdb_put (self->txn, self->shared->dedup, &k, &value, 0);
+    if (rc == 0) {
+        //  Expiry index: time then sequence, so it sorts by age
+        uint8_t expkey [16];
+        s_put_be64 (expkey, (uint64_t) now);
+        s_put_be64 (expkey + 8, sequence);
+        MDB_val ek = { 16, expkey }, ev = { len, (void *) key };
+        rc = mdb_put (self->txn, self->shared->dedupexp, &ek, &ev, 0);
+    }
+    return rc? s_write_failed (self, rc, "dedup put"): 0;
+}
+
+int
+zeb_store_commit (zeb_store_t *self, int64_t now)
+{
+    assert (self);
+    assert (self->txn);
+    s_env_t *shared = self->shared;
+    int rc = 0;
+    if (self->next > self->first_appended) {
+        rc = s_meta_put (self->txn, shared->meta, "next", self->next);
+        if (rc == 0)
+            rc = s_meta_put (self->txn, shared->meta, "bytes", self->bytes);
+        if (rc == 0 && now > self->last_time) {
+            uint8_t keybytes [8], valuebytes [8];
+            s_put_be64 (keybytes, (uint64_t) now);
+            s_put_be64 (valuebytes, self->first_appended);
+            MDB_val key = { 8, keybytes }, value = { 8, valuebytes };
+            rc = mdb_put (self->txn, shared->times, &key, &value, MDB_APPEND);
+        }
+    }
+    if (rc)
+        return s_write_failed (self, rc, "commit");
+    rc = mdb_txn_commit (self->txn);
+    self->txn = NULL;
+    if (rc == MDB_MAP_FULL) {
+        int grown = s_grow (self, false);
+        return grown == 0? ZEB_ERETRY: grown;
+    }
+    return s_error (rc, "mdb_txn_commit");
+}
+
+void
+zeb_store_abort (zeb_store_t *self)
+{
+    assert (self);
+    if (self->txn) {
+        mdb_txn_abort (self->txn);
+        self->txn = NULL;
+    }
+}
+
+int
+zeb_store_sync (zeb_store_t *self)
+{
+    assert (self);
+    return s_error (mdb_env_sync (self->shared->env, 1), "mdb_env_sync");
+}
+
+//  Delete time-index entries that no longer lead to a retained event
+static int
+s_trim_times (zeb_store_t *self, uint64_t first, size_t budget)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (self->txn, self->shared->times, &cursor);
+    if (rc)
+        return rc;
+    MDB_val key, value;
+    for (size_t done = 0; done < budget; done++) {
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+        if (rc)
+            break;
+        MDB_val next_key, next_value;
+        int more = mdb_cursor_get (cursor, &next_key, &next_value, MDB_NEXT);
+        //  Obsolete if the next commit starts at or before the first
+        //  retained event, or if nothing from this commit on is retained
+        bool obsolete = more == 0? s_get_be64 (next_value.mv_data) <= first
+                                 : s_get_be64 (value.mv_data) < first && first >= self->next;
+        if (!obsolete)
+            break;
+        mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+        rc = mdb_cursor_del (cursor, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close (cursor);
+    return rc == MDB_NOTFOUND? 0: rc;
+}
+
+//  One retention pass inside an open write transaction
+static int
+s_retain (zeb_store_t *self, const zeb_retention_t *policy, int64_t now, size_t budget, size_t *removed)
+{
+    s_env_t *shared = self->shared;
+    uint64_t age_limit = 0;             //  events below this are too old
+    MDB_val key, value;
+    MDB_cursor *cursor;
+    int rc;
+    if (policy->max_age > 0) {
+        uint8_t cutoff [8];
+        s_put_be64 (cutoff, (uint64_t) (now - policy->max_age));
+        key.mv_size = 8;
+        key.mv_data = cutoff;
+        if ((rc = mdb_cursor_open (self->txn, shared->times, &cursor)))
+            return rc;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+        age_limit = rc == 0? s_get_be64 (value.mv_data): self->next;
+        mdb_cursor_close (cursor);
+    }
+    if ((rc = mdb_cursor_open (self->txn, shared->events, &cursor)))
+        return rc;
+    uint64_t first = self->next;
+    while (*removed < budget) {
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break;
+        }
+        if (rc)
+            break;
+        uint64_t sequence = s_get_be64 (key.mv_data);
+        uint64_t count = self->next - sequence;
+        first = sequence;
+        bool drop = sequence < age_limit
+                 || (policy->max_events && count > policy->max_events)
+                 || (policy->max_bytes && self->bytes > policy->max_bytes);
+        if (!drop)
+            break;
+        size_t size = value.mv_size;
+        if ((rc = mdb_cursor_del (cursor, 0)))
+            break;
+        self->bytes -= size < self->bytes? size: self->bytes;
+        (*removed)++;
+        first = sequence + 1;
+    }
+    mdb_cursor_close (cursor);
+    if (rc == 0 && *removed)
+        rc = s_meta_put (self->txn, shared->meta, "bytes", self->bytes);
+    if (rc == 0)
+        rc = s_trim_times (self, first, budget);
+    return rc;
+}
+
+int
+zeb_store_retain (zeb_store_t *self, const zeb_retention_t *policy, int64_t now,
+                  size_t budget, size_t *removed)
+{
+    assert (self);
+    assert (policy);
+    *removed = 0;
+    if (!policy->max_age && !policy->max_events && !policy->max_bytes)
+        return 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = zeb_store_begin (self);
+        if (rc)
+            return rc;
+        size_t deleted = 0;
+        int mrc = s_retain (self, policy, now, budget - *removed, &deleted);
+        if (mrc == 0) {
+            mrc = mdb_txn_commit (self->txn);
+            self->txn = NULL;
+            if (mrc == 0)
+                *removed += deleted;
+        }
+        else
+            zeb_store_abort (self);
+        if (mrc == 0 && deleted) {
+            //  LMDB reuses pages freed by a transaction only once another
+            //  has committed after it (the previous snapshot stays intact
+            //  for crash safety): commit a tiny one so that appends can
+            //  use the space at once, even in a full map
+            mrc = mdb_txn_begin (self->shared->env, NULL, 0, &self->txn);
+            if (mrc == 0)
+                mrc = s_meta_put (self->txn, self->shared->meta, "retained", (uint64_t) now);
+            if (mrc == 0)
+                mrc = mdb_txn_commit (self->txn);
+            else
+            if (self->txn)
+                mdb_txn_abort (self->txn);
+            self->txn = NULL;
+        }
+        if (mrc == 0) {
+            if (attempt)
+                s_shrink (self);
+            return 0;
+        }
+        if (mrc != MDB_MAP_FULL)
+            return s_error (mrc, "retention");
+        //  Deleting needs a few free pages even in a full map: borrow them
+        //  past max_size, then give back what is not in use
+        if ((rc = s_grow (self, true)))
+            return rc;
+    }
+    s_shrink (self);
+    return ZEB_EFULL;
+}
+
+int
+zeb_store_expire_dedup (zeb_store_t *self, int64_t before, size_t budget, size_t *removed)
+{
+    assert (self);
+    *removed = 0;
+    int rc = zeb_store_begin (self);
+    if (rc)
+        return rc;
+    s_env_t *shared = self->shared;
+    MDB_cursor *cursor;
+    if ((rc = mdb_cursor_open (self->txn, shared->dedupexp, &cursor)) == 0) {
+        MDB_val key, value;
+        while (*removed < budget
+           && (rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST)) == 0) {
+            if ((int64_t) s_get_be64 (key.mv_data) >= before)
+                break;
+            uint64_t sequence = s_get_be64 ((uint8_t *) key.mv_data + 8);
+            //  Forget the key unless it was stored again since
+            MDB_val current;
+            if (mdb_get (self->txn, shared->dedup, &value, &current) == 0
+            &&  current.mv_size == 16 && s_get_be64 (current.mv_data) == sequence)
+                mdb_del (self->txn, shared->dedup, &value, NULL);
+            if ((rc = mdb_cursor_del (cursor, 0)))
+                break;
+            (*removed)++;
+        }
+        mdb_cursor_close (cursor);
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (rc) {
+        zeb_store_abort (self);
+        return s_error (rc, "dedup expiry");
+    }
+    rc = mdb_txn_commit (self->txn);
+    self->txn = NULL;
+    return s_error (rc, "dedup expiry commit");
+}
+
+int
+zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, void *arg)
+{
+    assert (self);
+    assert (visit);
+    MDB_txn *txn;
+    int rc = s_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cursor;
+    rc = mdb_cursor_open (txn, self->shared->events, &cursor);
+    if (rc) {
+        s_read_end (self, txn);
+        return s_error (rc, "mdb_cursor_open");
+    }
+    uint8_t keybytes [8];
+    s_put_be64 (keybytes, from);
+    MDB_val key = { 8, keybytes }, value;
+    int result = 0;
+    rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+    while (rc == 0) {
+        result = visit (s_get_be64 (key.mv_data), (const uint8_t *) value.mv_data, value.mv_size, arg);
+        if (result)
+            break;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    s_read_end (self, txn);
+    if (rc && rc != MDB_NOTFOUND)
+        return s_error (rc, "read");
+    return result < 0? result: 0;
+}
+
+int
+zeb_store_seek_time (zeb_store_t *self, int64_t time_ms, uint64_t *sequence)
+{
+    assert (self);
+    MDB_txn *txn;
+    int rc = s_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    MDB_cursor *cursor;
+    rc = mdb_cursor_open (txn, self->shared->times, &cursor);
+    if (rc == 0) {
+        uint8_t keybytes [8];
+        s_put_be64 (keybytes, (uint64_t) (time_ms < 0? 0: time_ms));
+        MDB_val key = { 8, keybytes }, value;
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
+        if (rc == 0)
+            *sequence = s_get_be64 (value.mv_data);
+        else
+        if (rc == MDB_NOTFOUND) {
+            *sequence = s_meta_get (txn, self->shared->meta, "next", 1);
+            rc = 0;
+        }
+        mdb_cursor_close (cursor);
+    }
+    s_read_end (self, txn);
+    return s_error (rc, "seek time");
+}
+
+int
+zeb_store_stats (zeb_store_t *self, zeb_store_stats_t *stats)
+{
+    assert (self);
+    assert (stats);
+    memset (stats, 0, sizeof (*stats));
+    MDB_txn *txn;
+    int rc = s_read_begin (self, &txn);
+    if (rc)
+        return rc;
+    s_env_t *shared = self->shared;
+    uint64_t next = s_meta_get (txn, shared->meta, "next", 1);
+    stats->last = next - 1;
+    stats->bytes = s_meta_get (txn, shared->meta, "bytes", 0);
+    MDB_cursor *cursor;
+    if (mdb_cursor_open (txn, shared->events, &cursor) == 0) {
+        MDB_val key, value;
+        if (mdb_cursor_get (cursor, &key, &value, MDB_FIRST) == 0) {
+            stats->first = s_get_be64 (key.mv_data);
+            stats->count = next - stats->first;
+        }
+        mdb_cursor_close (cursor);
+    }
+    MDB_stat dbstat;
+    if (mdb_stat (txn, shared->dedup, &dbstat) == 0)
+        stats->dedup_keys = dbstat.ms_entries;
+    MDB_envinfo info;
+    MDB_stat envstat;
+    mdb_env_info (shared->env, &info);
+    mdb_env_stat (shared->env, &envstat);
+    stats->map_size = info.me_mapsize;
+    stats->map_used = (uint64_t) (info.me_last_pgno + 1) * envstat.ms_psize;
+    s_read_end (self, txn);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Self test
+
+typedef struct {
+    uint64_t first, last, count;
+    char last_data [64];
+} s_collect_t;
+
+static int
+s_collect (uint64_t sequence, const uint8_t *data, size_t size, void *arg)
+{
+    s_collect_t *collect = (s_collect_t *) arg;
+    if (collect->count == 0)
+        collect->first = sequence;
+    else
+        assert (sequence == collect->last + 1);
+    collect->last = sequence;
+    collect->count++;
+    size_t copy = size < sizeof (collect->last_data) - 1? size: sizeof (collect->last_data) - 1;
+    memcpy (collect->last_data, data, copy);
+    collect->last_data [copy] = 0;
+    return 0;
+}
+
+static int
+s_append_text (zeb_store_t *store, const char *text)
+{
+    int rc;
+    do {
+        rc = zeb_store_begin (store);
+        if (rc == 0)
+            rc = zeb_store_append (store, text, strlen (text));
+        if (rc == 0)
+            rc = zeb_store_commit (store, zeb_time_now ());
+    } while (rc == ZEB_ERETRY);
+    return rc;
+}
+
+void
+zeb_store_test (bool verbose)
+{
+    printf (" * zeb_store: ");
+    char dir [] = "/tmp/zeb-store-XXXXXX";
+    assert (mkdtemp (dir));
+    zeb_fault_t fault;
+    zeb_store_options_t options = { 1024 * 1024, 0, ZEB_SYNC_ALWAYS, true };
+    zeb_store_t *store = zeb_store_new (dir, &options, &fault);
+    assert (store);
+
+    //  A second writer on the same directory is refused
+    zeb_store_t *other = zeb_store_new (dir, &options, &fault);
+    assert (other == NULL && strstr (fault.text, "writer"));
+    //  ...but a reader shares the environment
+    zeb_store_options_t reader_options = { 0, 0, ZEB_SYNC_ALWAYS, false };
+    zeb_store_t *reader = zeb_store_new (dir, &reader_options, &fault);
+    assert (reader);
+
+    //  Batches of appends with dedup keys, committed in one transaction each
+    int64_t now = 1000000;
+    for (int batch = 0; batch < 10; batch++) {
+        assert (zeb_store_begin (store) == 0);
+        for (int index = 0; index < 100; index++) {
+            char text [32];
+            snprintf (text, sizeof (text), "event-%d-%d", batch, index);
+            uint64_t sequence = zeb_store_next_sequence (store);
+            assert (sequence == (uint64_t) (batch * 100 + index + 1));
+            assert (zeb_store_append (store, text, strlen (text)) == 0);
+            assert (zeb_store_dedup_put (store, text, strlen (text), sequence, now) == 0);
+        }
+        assert (zeb_store_commit (store, now) == 0);
+        now += 1000;
+    }
+    s_collect_t collect = { 0 };
+    assert (zeb_store_read (reader, 0, s_collect, &collect) == 0);
+    assert (collect.count == 1000 && collect.first == 1 && collect.last == 1000);
+    assert (streq (collect.last_data, "event-9-99"));
+    memset (&collect, 0, sizeof (collect));
+    assert (zeb_store_read (reader, 990, s_collect, &collect) == 0);
+    assert (collect.count == 11 && collect.first == 990);
+
+    //  Dedup: found within the window, not before it
+    assert (zeb_store_begin (store) == 0);
+    uint64_t sequence = 0;
+    assert (zeb_store_dedup_find (store, "event-3-7", 9, 0, &sequence) == 1 && sequence == 308);
+    assert (zeb_store_dedup_find (store, "event-3-7", 9, 1003001, &sequence) == 0);
+    assert (zeb_store_dedup_find (store, "never", 5, 0, &sequence) == 0);
+    zeb_store_abort (store);
+
+    //  An aborted transaction consumes no sequence
+    assert (zeb_store_begin (store) == 0);
+    assert (zeb_store_append (store, "lost", 4) == 0);
+    zeb_store_abort (store);
+    assert (zeb_store_begin (store) == 0);
+    assert (zeb_store_next_sequence (store) == 1001);
+    zeb_store_abort (store);
+
+    //  Time index: the first sequence committed at or after a time
+    assert (zeb_store_seek_time (reader, 1003000, &sequence) == 0 && sequence == 301);
+    assert (zeb_store_seek_time (reader, 1003001, &sequence) == 0 && sequence == 401);
+    assert (zeb_store_seek_time (reader, 0, &sequence) == 0 && sequence == 1);
+    assert (zeb_store_seek_time (reader, 99999999, &sequence) == 0 && sequence == 1001);
+
+    //  Dedup expiry forgets old keys, in budgeted steps
+    size_t removed = 0, total = 0;
+    do {
+        assert (zeb_store_expire_dedup (store, 1005000, 64, &removed) == 0);
+        total += removed;
+    } while (removed == 64);
+    assert (total == 500);
+    zeb_store_stats_t stats;
+    assert (zeb_store_stats (store, &stats) == 0);
+    assert (stats.dedup_keys == 500);
+    assert (stats.first == 1 && stats.last == 1000 && stats.count == 1000);
+
+    //  Retention by count, then by age, then by bytes
+    zeb_retention_t policy = { 0, 900, 0 };
+    assert (zeb_store_retain (store, &policy, now, 10000, &removed) == 0 && removed == 100);
+    assert (zeb_store_stats (store, &stats) == 0 && stats.first == 101 && stats.count == 900);
+    policy = (zeb_retention_t) { 5500, 0, 0 };          //  keep commits >= now - 5500
+    do
+        assert (zeb_store_retain (store, &policy, now, 50, &removed) == 0);
+    while (removed == 50);
+    assert (zeb_store_stats (store, &stats) == 0 && stats.first == 501);
+    assert (zeb_store_seek_time (reader, 0, &sequence) == 0 && sequence == 501);
+    policy = (zeb_retention_t) { 0, 0, stats.bytes / 2 };
+    assert (zeb_store_retain (store, &policy, now, 10000, &removed) == 0 && removed > 0);
+    zeb_store_stats_t after;
+    assert (zeb_store_stats (store, &after) == 0 && after.bytes <= stats.bytes / 2);
+    //  Emptying the log does not reset the numbering
+    policy = (zeb_retention_t) { 0, 0, 1 };
+    assert (zeb_store_retain (store, &policy, now, 10000, &removed) == 0);
+    assert (zeb_store_stats (store, &stats) == 0 && stats.count == 0 && stats.last == 1000);
+    assert (s_append_text (store, "after-empty") == 0);
+    memset (&collect, 0, sizeof (collect));
+    assert (zeb_store_read (reader, 0, s_collect, &collect) == 0);
+    assert (collect.count == 1 && collect.first == 1001);
+
+    //  The map grows on demand
+    uint64_t map_before = stats.map_size;
+    char big [64 * 1024];
+    memset (big, 'x', sizeof (big) - 1);
+    big [sizeof (big) - 1] = 0;
+    for (int index = 0; index < 40; index++)
+        assert (s_append_text (store, big) == 0);
+    assert (zeb_store_stats (store, &stats) == 0 && stats.map_size > map_before);
+    zeb_store_destroy (&reader);
+    zeb_store_destroy (&store);
+    assert (store == NULL);
+
+    //  Reopen: everything is still there, numbering continues
+    store = zeb_store_new (dir, &options, &fault);
+    assert (store);
+    assert (zeb_store_stats (store, &stats) == 0 && stats.last == 1041 && stats.count == 41);
+    zeb_store_destroy (&store);
+
+    //  A bounded store fills up with ZEB_EFULL and recovers once
+    //  retention frees space
+    char dir2 [] = "/tmp/zeb-store-XXXXXX";
+    assert (mkdtemp (dir2));
+    zeb_store_options_t small = { 256 * 1024, 1024 * 1024, ZEB_SYNC_NONE, true };
+    store = zeb_store_new (dir2, &small, &fault);
+    assert (store);
+    int rc = 0;
+    int stored = 0;
+    while ((rc = s_append_text (store, big)) == 0)
+        stored++;
+    assert (rc == ZEB_EFULL);
+    assert (stored > 5 && stored < 17);
+    assert (zeb_store_stats (store, &stats) == 0 && stats.count == (uint64_t) stored);
+    policy = (zeb_retention_t) { 0, 2, 0 };
+    assert (zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed) == 0);
+    assert (removed == (size_t) stored - 2);
+    assert (s_append_text (store, big) == 0);
+    assert (zeb_store_stats (store, &stats) == 0);
+    assert (stats.map_size <= small.max_size + S_DELETE_SLACK);
+    zeb_store_destroy (&store);
+
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    tree = zdir_new (dir2, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    printf ("OK\n");
+}

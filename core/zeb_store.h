@@ -1,0 +1,160 @@
+/*  =========================================================================
+    zeb_store - the event log in LMDB: append, dedup keys, reads, retention
+
+    One LMDB environment in one directory, with these databases:
+
+      events    sequence (8 bytes big-endian) -> canonical msgpack event
+      dedup     idempotency key -> sequence, time stored (ms)
+      dedupexp  time stored, sequence (16 bytes BE) -> idempotency key
+      times     commit time ms (8 bytes BE) -> first sequence of that commit
+      meta      "next" -> next sequence to assign, "bytes" -> bytes of events
+
+    Sequences start at 1 and increase by one with no gaps: a sequence is
+    only consumed by an event in a committed transaction, and "next" lives
+    in meta, written in the same transaction, so retention may empty the
+    log without the numbering going back.
+
+    Writers: one thread at a time (the ingest actor) runs begin, append and
+    dedup calls, then commit or abort; a write transaction never outlives
+    one call of the actor's handler. Readers: any thread, concurrently.
+
+    Within one process an environment is opened once and shared by every
+    zeb_store_t on the same directory (LMDB forbids opening it twice). The
+    map grows on demand (doubling, up to max_size), which needs no reader
+    active in this process: readers hold a shared lock for the length of
+    one read, growth takes it exclusively. Readers in other processes adopt
+    a grown map when LMDB tells them (MDB_MAP_RESIZED).
+
+    Errors: ZEB_EFULL when the map is at max_size or the disk is full (the
+    transaction is aborted, nothing is half-written, the store keeps working
+    once space is freed); ZEB_ESTORAGE for anything else LMDB reports (also
+    logged with LMDB's own text).
+    =========================================================================
+*/
+
+#ifndef ZEB_STORE_H_INCLUDED
+#define ZEB_STORE_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+    ZEB_SYNC_ALWAYS = 0,        //  fsync in every commit: acked = on disk
+    ZEB_SYNC_BATCH,             //  commit without fsync; zeb_store_sync later
+    ZEB_SYNC_NONE               //  never fsync; the OS writes when it likes
+} zeb_sync_t;
+
+typedef struct {
+    uint64_t map_size;          //  initial map size, bytes (0 = 64 MiB)
+    uint64_t max_size;          //  growth limit, bytes (0 = unlimited)
+    zeb_sync_t sync;
+    bool writer;                //  take the directory's writer lock
+} zeb_store_options_t;
+
+typedef struct {
+    int64_t max_age;            //  ms; 0 = no limit
+    uint64_t max_events;        //  0 = no limit
+    uint64_t max_bytes;         //  0 = no limit
+} zeb_retention_t;
+
+typedef struct {
+    uint64_t first;             //  oldest retained sequence (0 if empty)
+    uint64_t last;              //  newest committed sequence (0 if none yet)
+    uint64_t count;             //  events retained
+    uint64_t bytes;             //  bytes of retained events
+    uint64_t dedup_keys;        //  idempotency keys remembered
+    uint64_t map_size;          //  current map size
+    uint64_t map_used;          //  bytes of the map in use (high-water mark)
+} zeb_store_stats_t;
+
+typedef struct _zeb_store_t zeb_store_t;
+
+//  Open (creating if needed) the store in directory path. With options
+//  writer set, fails if another process holds the writer lock. Returns
+//  NULL with fault set on failure.
+zeb_store_t *
+    zeb_store_new (const char *path, const zeb_store_options_t *options, zeb_fault_t *fault);
+
+//  Close; safe with NULL, nulls the caller's pointer. Aborts an open
+//  write transaction.
+void
+    zeb_store_destroy (zeb_store_t **self_p);
+
+//  Begin a write transaction. Returns 0 or an error.
+int
+    zeb_store_begin (zeb_store_t *self);
+
+//  Sequence the next append in this transaction will get.
+uint64_t
+    zeb_store_next_sequence (zeb_store_t *self);
+
+//  Append an event under the next sequence. Returns 0 or an error; on error
+//  the caller must abort the transaction.
+int
+    zeb_store_append (zeb_store_t *self, const void *data, size_t size);
+
+//  Look up an idempotency key stored at or after not_before (ms). Returns
+//  1 and *sequence if found, 0 if not, or an error.
+int
+    zeb_store_dedup_find (zeb_store_t *self, const char *key, size_t len,
+                          int64_t not_before, uint64_t *sequence);
+
+//  Remember an idempotency key for sequence, stored at time now (ms).
+int
+    zeb_store_dedup_put (zeb_store_t *self, const char *key, size_t len,
+                         uint64_t sequence, int64_t now);
+
+//  Commit the transaction (syncing per the sync mode). now is the commit
+//  time (ms) recorded in the time index. Returns 0 or an error; on error
+//  the transaction is gone and nothing of it is stored.
+int
+    zeb_store_commit (zeb_store_t *self, int64_t now);
+
+//  Abandon the transaction.
+void
+    zeb_store_abort (zeb_store_t *self);
+
+//  Flush everything committed to disk (fsync). Returns 0 or an error.
+int
+    zeb_store_sync (zeb_store_t *self);
+
+//  Apply a retention policy: delete at most budget of the oldest events
+//  that break it, in one transaction. *removed gets the count. Returns 0
+//  or an error. Call again while *removed == budget.
+int
+    zeb_store_retain (zeb_store_t *self, const zeb_retention_t *policy, int64_t now,
+                      size_t budget, size_t *removed);
+
+//  Forget at most budget idempotency keys stored before time before (ms).
+int
+    zeb_store_expire_dedup (zeb_store_t *self, int64_t before, size_t budget, size_t *removed);
+
+//  Called by zeb_store_read for each event; return 0 to go on, 1 to stop,
+//  or a negative code to stop with that error. data is valid only during
+//  the call.
+typedef int (zeb_store_visit_fn) (uint64_t sequence, const uint8_t *data, size_t size, void *arg);
+
+//  Visit events from sequence from (or the oldest retained one, if older)
+//  in order, in one read transaction. Returns 0 or an error.
+int
+    zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, void *arg);
+
+//  First sequence committed at or after time_ms (ms), or next sequence to
+//  be assigned if none. Returns 0 or an error.
+int
+    zeb_store_seek_time (zeb_store_t *self, int64_t time_ms, uint64_t *sequence);
+
+//  Current figures. Returns 0 or an error.
+int
+    zeb_store_stats (zeb_store_t *self, zeb_store_stats_t *stats);
+
+//  Self test
+void
+    zeb_store_test (bool verbose);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
