@@ -9,13 +9,16 @@
        with room for its sequence. A bad PUBLISH (of one event or an array)
        is marked for a NACK and contributes nothing: arrays are atomic.
        HELLO and STATS are answered at once.
-    2. Store: one write transaction: for each event, look up its dedup key
-       (a hit within the window makes it a duplicate of the stored
-       sequence), else assign the next sequence, patch it into the arena and
-       append; then commit, which fsyncs in `always` mode.
-    3. Reply: ACK or NACK every PUBLISH of the batch, in the order received;
-       publish the stored events on the bus if anyone subscribes; tell log
-       readers the new last sequence.
+    2. Store, in the writer actor (zeb_writer): one write transaction: for
+       each event, look up its dedup key (a hit within the window makes it
+       a duplicate of the stored sequence), else assign the next sequence,
+       patch it into the arena and append; then commit, which fsyncs in
+       `always` mode. Meanwhile ingest goes on with step 1 for the next
+       batch: receiving and encoding overlap the fsync.
+    3. Reply, when the writer hands the batch back: ACK or NACK every
+       PUBLISH of the batch, in the order received (batches complete in
+       order); publish the stored events on the bus if anyone subscribes;
+       tell log readers the new last sequence.
 
     Nothing is acknowledged before its transaction has committed; if the
     commit fails, every PUBLISH of the batch gets a NACK and nothing of it
@@ -25,35 +28,11 @@
 */
 
 #include "zeb.h"
+#include "zeb_batch.h"
+#include "zeb_writer.h"
 
-#define S_MAX_PARTS 4           //  identity, command, body, tag
-
-typedef struct {
-    zmq_msg_t identity;
-    uint8_t tag [ZEB_PROTO_MAX_TAG];
-    size_t tag_size;
-    bool has_tag;
-    bool array;                 //  body was an array of events
-    size_t first_item;          //  its events in self->items
-    size_t item_count;
-    int error;                  //  0, or the NACK's code
-    int64_t index;              //  offending event in an array, or -1
-    char text [200];
-} s_request_t;
-
-typedef struct {
-    size_t offset;              //  canonical event in the arena
-    size_t size;
-    size_t sequence_at;         //  arena offset of its sequence bytes
-    size_t type_at;             //  type, in the keys buffer
-    size_t type_len;
-    size_t key_at;              //  dedup key, in the keys buffer
-    size_t key_len;             //  0: no dedup key
-    uint64_t sequence;
-    bool duplicate;
-} s_item_t;
-
-#define S_NACK_CODES 32         //  counters for ZEB_E* codes -1001..-1032
+#define S_MAX_PARTS     4       //  identity, command, body, tag
+#define S_NACK_CODES    32      //  counters for ZEB_E* codes -1001..-1032
 
 typedef struct {
     uint64_t messages;          //  messages received on the front socket
@@ -63,67 +42,74 @@ typedef struct {
     uint64_t acks;
     uint64_t nacks;
     uint64_t nacks_by_code [S_NACK_CODES];
-    uint64_t batches;           //  store transactions committed
-    uint64_t commit_failures;
-    uint64_t commit_us;         //  total time in store transactions
-    uint64_t commit_us_max;
     uint64_t batch_max;         //  largest batch, in messages
     uint64_t bus_sent;
-    uint64_t retention_removed;
-    uint64_t dedup_expired;
-    uint64_t syncs;
 } s_counters_t;
 
 typedef struct {
     zsock_t *pipe;
     zpoller_t *poller;
-    bool terminated;
     bool started;
+    bool reading;               //  front socket in the poller
+    zactor_t *writer;           //  the write side of the store
     zsock_t *front;             //  ROUTER: producers
     zsock_t *bus;               //  XPUB: committed events
     zsock_t *notify;            //  PUB: commit notices for log readers
     void *front_handle;         //  raw libzmq handles of the above
     void *bus_handle;
     void *notify_handle;
-    zeb_store_t *store;
+    zeb_store_t *store;         //  a reader handle, for statistics
     char *node_name;
     char *endpoint;
     char *bus_endpoint;
     char *notify_endpoint;
     char *log_endpoint;         //  advertised in WELCOME
-    //  Settings
     size_t batch_limit;
     size_t max_event_size;
     size_t max_publish;
-    int64_t dedup_window;
-    zeb_sync_t sync;
-    int64_t sync_interval;
-    zeb_retention_t retention;
-    int64_t retention_interval;
-    //  Timers (ms, zeb_time_mono_us / 1000)
-    int64_t sync_due;           //  0: nothing to sync
-    int64_t retention_due;
-    int64_t dedup_due;
-    //  Batch state
-    s_request_t *requests;      //  batch_limit of them
-    size_t request_count;
-    s_item_t *items;
-    size_t item_count;
-    size_t item_limit;
-    msgpack_sbuffer arena;      //  canonical events of the batch
-    msgpack_sbuffer keys;       //  types and dedup keys of the batch
+    zeb_batch_t batches [3];    //  filling, committing, being answered
+    zeb_batch_t *filling;       //  taking PUBLISHes in
+    zeb_batch_t *committing;    //  with the writer, or NULL
     msgpack_sbuffer reply;      //  scratch for reply bodies
     zeb_event_view_t view;      //  scratch for decoding
-    int64_t now;                //  wall time of the batch, ms
     uint64_t last_sequence;     //  last committed sequence
     int64_t bus_topics;         //  distinct subscriptions on the bus
     s_counters_t counters;
+    zeb_writer_counters_t writer_counters;
 } self_t;
 
-static int64_t
-s_clock_ms (void)
+static void
+s_batch_init (zeb_batch_t *batch, size_t limit)
 {
-    return zeb_time_mono_us () / 1000;
+    memset (batch, 0, sizeof (*batch));
+    batch->request_limit = limit;
+    batch->requests = (zeb_batch_request_t *) calloc (limit, sizeof (zeb_batch_request_t));
+    batch->item_limit = limit;
+    batch->items = (zeb_batch_item_t *) calloc (limit, sizeof (zeb_batch_item_t));
+    msgpack_sbuffer_init (&batch->arena);
+    msgpack_sbuffer_init (&batch->keys);
+}
+
+static void
+s_batch_reset (zeb_batch_t *batch)
+{
+    batch->request_count = 0;
+    batch->item_count = 0;
+    msgpack_sbuffer_clear (&batch->arena);
+    msgpack_sbuffer_clear (&batch->keys);
+    batch->result = 0;
+}
+
+static void
+s_batch_free (zeb_batch_t *batch)
+{
+    //  Requests never replied to (shutdown) still hold their identity
+    for (size_t index = 0; index < batch->request_count; index++)
+        zmq_msg_close (&batch->requests [index].identity);
+    free (batch->requests);
+    free (batch->items);
+    msgpack_sbuffer_destroy (&batch->arena);
+    msgpack_sbuffer_destroy (&batch->keys);
 }
 
 static self_t *
@@ -135,8 +121,6 @@ s_self_new (zsock_t *pipe)
     self->poller = zpoller_new (pipe, NULL);
     assert (self->poller);
     zpoller_set_nonstop (self->poller, true);   //  the node decides when to stop
-    msgpack_sbuffer_init (&self->arena);
-    msgpack_sbuffer_init (&self->keys);
     msgpack_sbuffer_init (&self->reply);
     return self;
 }
@@ -147,15 +131,15 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     if (!self)
         return;
-    zeb_store_destroy (&self->store);           //  syncs in batch mode
+    zactor_destroy (&self->writer);             //  syncs in batch mode
+    zeb_store_destroy (&self->store);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->front);
     zsock_destroy (&self->bus);
     zsock_destroy (&self->notify);
-    free (self->requests);
-    free (self->items);
-    msgpack_sbuffer_destroy (&self->arena);
-    msgpack_sbuffer_destroy (&self->keys);
+    if (self->started)
+        for (int index = 0; index < 3; index++)
+            s_batch_free (&self->batches [index]);
     msgpack_sbuffer_destroy (&self->reply);
     zstr_free (&self->node_name);
     zstr_free (&self->endpoint);
@@ -168,46 +152,6 @@ s_self_destroy (self_t **self_p)
 
 //  ---------------------------------------------------------------------
 //  Set-up
-
-static int
-s_read_settings (self_t *self, zconfig_t *config, zeb_fault_t *fault)
-{
-    int64_t batch, max_publish, hwm, max_events;
-    uint64_t max_event_size, max_bytes;
-    const char *sync = zeb_config_str (config, "ingest/sync");
-    if (zeb_config_int (config, "ingest/batch", &batch) || batch < 1 || batch > 65536
-    ||  zeb_config_int (config, "ingest/max_publish", &max_publish) || max_publish < 1
-    ||  zeb_config_int (config, "ingest/hwm", &hwm)
-    ||  zeb_config_size (config, "ingest/max_event_size", &max_event_size) || max_event_size < 64
-    ||  zeb_config_duration (config, "ingest/dedup_window", &self->dedup_window)
-    ||  zeb_config_duration (config, "ingest/sync_interval", &self->sync_interval)
-    ||  zeb_config_duration (config, "retention/max_age", &self->retention.max_age)
-    ||  zeb_config_int (config, "retention/max_events", &max_events)
-    ||  zeb_config_size (config, "retention/max_bytes", &max_bytes)
-    ||  zeb_config_duration (config, "retention/interval", &self->retention_interval))
-        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest or retention settings "
-                              "(zebd --help-config lists them)");
-    if (streq (sync, "always"))
-        self->sync = ZEB_SYNC_ALWAYS;
-    else
-    if (streq (sync, "batch"))
-        self->sync = ZEB_SYNC_BATCH;
-    else
-    if (streq (sync, "none"))
-        self->sync = ZEB_SYNC_NONE;
-    else
-        return zeb_fault_set (fault, ZEB_ECONFIG, "ingest/sync = '%s': use always, batch or none", sync);
-    self->batch_limit = (size_t) batch;
-    self->max_publish = (size_t) max_publish;
-    self->max_event_size = (size_t) max_event_size;
-    self->retention.max_events = (uint64_t) max_events;
-    self->retention.max_bytes = max_bytes;
-    if (self->retention_interval < 10)
-        self->retention_interval = 10;
-    if (self->sync_interval < 1)
-        self->sync_interval = 1;
-    return (int) hwm;
-}
 
 //  Bind a socket, reporting the endpoint as bound. Returns 0 or a fault.
 static int
@@ -227,21 +171,37 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
 {
     if (self->started)
         return zeb_fault_set (fault, ZEB_ECONFIG, "ingest already started");
-    int hwm = s_read_settings (self, config, fault);
-    if (hwm < 0)
-        return hwm;
-    uint64_t map_size, max_size;
-    if (zeb_config_size (config, "store/map_size", &map_size)
-    ||  zeb_config_size (config, "store/max_size", &max_size))
-        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid store/map_size or store/max_size");
+    int64_t batch, max_publish, hwm;
+    uint64_t max_event_size;
+    if (zeb_config_int (config, "ingest/batch", &batch) || batch < 1 || batch > 65536
+    ||  zeb_config_int (config, "ingest/max_publish", &max_publish) || max_publish < 1
+    ||  zeb_config_int (config, "ingest/hwm", &hwm) || hwm > INT_MAX
+    ||  zeb_config_size (config, "ingest/max_event_size", &max_event_size) || max_event_size < 64
+    ||  max_event_size > (1ULL << 30))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest settings (zebd --help-config)");
+    self->batch_limit = (size_t) batch;
+    self->max_publish = (size_t) max_publish;
+    self->max_event_size = (size_t) max_event_size;
+
+    //  The writer opens the store first, as its writer
+    self->writer = zactor_new (zeb_writer_actor, NULL);
+    if (!self->writer)
+        return zeb_fault_set (fault, ZEB_ERROR, "cannot start the store writer");
+    zsock_send (self->writer, "sp", "START", config);
+    int status = -1;
+    char *text = NULL;
+    zsock_recv (self->writer, "is", &status, &text);
+    if (status) {
+        zeb_fault_set (fault, ZEB_ESTORAGE, "%s", text? text: "store writer failed");
+        zstr_free (&text);
+        return ZEB_ESTORAGE;
+    }
+    zstr_free (&text);
     char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
-    zeb_store_options_t options = { map_size, max_size, self->sync, true };
-    self->store = zeb_store_new (path, &options, fault);
+    self->store = zeb_store_new (path, NULL, fault);
     zstr_free (&path);
-    if (!self->store)
-        return fault? fault->code: ZEB_ESTORAGE;
     zeb_store_stats_t stats;
-    if (zeb_store_stats (self->store, &stats))
+    if (!self->store || zeb_store_stats (self->store, &stats))
         return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot read the store's state");
     self->last_sequence = stats.last;
     self->node_name = strdup (zeb_config_str (config, "node/name"));
@@ -250,15 +210,15 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     self->bus = zsock_new (ZMQ_XPUB);
     self->notify = zsock_new (ZMQ_PUB);
     if (self->front) {
-        zsock_set_sndhwm (self->front, hwm);
-        zsock_set_rcvhwm (self->front, hwm);
+        zsock_set_sndhwm (self->front, (int) hwm);
+        zsock_set_rcvhwm (self->front, (int) hwm);
         //  Far above max_event_size, so oversize events get a NACK; beyond
         //  this libzmq drops the connection without reading the message
         int64_t limit = (int64_t) self->max_event_size * 4;
         zsock_set_maxmsgsize (self->front, (int) (limit > 64 << 20? limit: 64 << 20));
     }
     if (self->bus)
-        zsock_set_sndhwm (self->bus, hwm);
+        zsock_set_sndhwm (self->bus, (int) hwm);
     int rc = s_bind (self->front, zeb_config_str (config, "ingest/endpoint"), &self->endpoint, fault);
     if (rc == 0)
         rc = s_bind (self->bus, zeb_config_str (config, "bus/endpoint"), &self->bus_endpoint, fault);
@@ -270,18 +230,14 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     self->bus_handle = zsock_resolve (self->bus);
     self->notify_handle = zsock_resolve (self->notify);
     self->log_endpoint = strdup ("");
-
-    self->requests = (s_request_t *) calloc (self->batch_limit, sizeof (s_request_t));
-    self->item_limit = self->batch_limit;
-    self->items = (s_item_t *) calloc (self->item_limit, sizeof (s_item_t));
-    if (!self->requests || !self->items)
-        return zeb_fault_set (fault, ZEB_ERROR, "out of memory");
+    for (int index = 0; index < 3; index++)
+        s_batch_init (&self->batches [index], self->batch_limit);
+    self->filling = &self->batches [0];
+    self->started = true;
+    zpoller_add (self->poller, self->writer);
     zpoller_add (self->poller, self->front);
     zpoller_add (self->poller, self->bus);
-    int64_t now = s_clock_ms ();
-    self->retention_due = now + self->retention_interval;
-    self->dedup_due = now + 1000;
-    self->started = true;
+    self->reading = true;
     zsys_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
                self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
                (unsigned long long) self->last_sequence);
@@ -305,6 +261,7 @@ s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
     if (zeb_store_stats (self->store, &store))
         memset (&store, 0, sizeof (store));
     s_counters_t *c = &self->counters;
+    zeb_writer_counters_t *w = &self->writer_counters;
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 4);
@@ -327,20 +284,18 @@ s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
     msgpack_pack_str_with_body (&pk, "nacks_by_reason", 15);
     msgpack_pack_map (&pk, codes);
     for (int index = 0; index < S_NACK_CODES; index++)
-        if (c->nacks_by_code [index]) {
-            const char *reason = zeb_error_reason (-1001 - index);
-            s_pack_kv (&pk, reason, c->nacks_by_code [index]);
-        }
-    s_pack_kv (&pk, "batches", c->batches);
-    s_pack_kv (&pk, "commit_failures", c->commit_failures);
-    s_pack_kv (&pk, "commit_us_total", c->commit_us);
-    s_pack_kv (&pk, "commit_us_max", c->commit_us_max);
+        if (c->nacks_by_code [index])
+            s_pack_kv (&pk, zeb_error_reason (-1001 - index), c->nacks_by_code [index]);
+    s_pack_kv (&pk, "batches", w->batches);
+    s_pack_kv (&pk, "commit_failures", w->commit_failures);
+    s_pack_kv (&pk, "commit_us_total", w->commit_us);
+    s_pack_kv (&pk, "commit_us_max", w->commit_us_max);
     s_pack_kv (&pk, "batch_max", c->batch_max);
     s_pack_kv (&pk, "bus_sent", c->bus_sent);
     s_pack_kv (&pk, "bus_subscriptions", (uint64_t) (self->bus_topics > 0? self->bus_topics: 0));
-    s_pack_kv (&pk, "retention_removed", c->retention_removed);
-    s_pack_kv (&pk, "dedup_expired", c->dedup_expired);
-    s_pack_kv (&pk, "syncs", c->syncs);
+    s_pack_kv (&pk, "retention_removed", w->retention_removed);
+    s_pack_kv (&pk, "dedup_expired", w->dedup_expired);
+    s_pack_kv (&pk, "syncs", w->syncs);
 
     msgpack_pack_str_with_body (&pk, "store", 5);
     msgpack_pack_map (&pk, 7);
@@ -396,23 +351,24 @@ s_recv_message (void *socket, zmq_msg_t *parts, int max, bool *overflow)
     return count;
 }
 
-static s_item_t *
-s_item_new (self_t *self)
+static zeb_batch_item_t *
+s_item_new (zeb_batch_t *batch)
 {
-    if (self->item_count == self->item_limit) {
-        size_t limit = self->item_limit * 2;
-        s_item_t *items = (s_item_t *) realloc (self->items, limit * sizeof (s_item_t));
+    if (batch->item_count == batch->item_limit) {
+        size_t limit = batch->item_limit * 2;
+        zeb_batch_item_t *items = (zeb_batch_item_t *) realloc (batch->items, limit * sizeof (zeb_batch_item_t));
         if (!items)
             return NULL;
-        self->items = items;
-        self->item_limit = limit;
+        batch->items = items;
+        batch->item_limit = limit;
     }
-    return &self->items [self->item_count++];
+    return &batch->items [batch->item_count++];
 }
 
-//  Decode, check and encode one event into the arena.
+//  Decode, check and encode one event into the batch's arena.
 static int
-s_accept_event (self_t *self, const uint8_t *data, size_t size, zeb_fault_t *fault)
+s_accept_event (self_t *self, zeb_batch_t *batch, const uint8_t *data, size_t size,
+                zeb_fault_t *fault)
 {
     if (size > self->max_event_size)
         return zeb_fault_set (fault, ZEB_ETOOBIG, "event of %zu bytes is over the limit of %zu bytes",
@@ -431,26 +387,26 @@ s_accept_event (self_t *self, const uint8_t *data, size_t size, zeb_fault_t *fau
         view->attr [ZEB_ATTR_ID].len = ZEB_UUID_STRLEN;
     }
     if (!view->has_time) {
-        view->time = self->now;
+        view->time = batch->now;
         view->has_time = true;
     }
     view->sequence = 0;
-    s_item_t *item = s_item_new (self);
+    zeb_batch_item_t *item = s_item_new (batch);
     if (!item)
         return zeb_fault_set (fault, ZEB_EOVERLOADED, "out of memory for the batch");
-    item->offset = self->arena.size;
-    if (zeb_event_view_encode (view, &self->arena, &item->sequence_at)) {
-        self->item_count--;
+    item->offset = batch->arena.size;
+    if (zeb_event_view_encode (view, &batch->arena, &item->sequence_at)) {
+        batch->item_count--;
         return zeb_fault_set (fault, ZEB_EOVERLOADED, "out of memory for the batch");
     }
-    item->size = self->arena.size - item->offset;
-    item->type_at = self->keys.size;
+    item->size = batch->arena.size - item->offset;
+    item->type_at = batch->keys.size;
     item->type_len = view->attr [ZEB_ATTR_TYPE].len;
-    msgpack_sbuffer_write (&self->keys, view->attr [ZEB_ATTR_TYPE].ptr, item->type_len);
-    item->key_at = self->keys.size;
+    msgpack_sbuffer_write (&batch->keys, view->attr [ZEB_ATTR_TYPE].ptr, item->type_len);
+    item->key_at = batch->keys.size;
     item->key_len = key.ptr? key.len: 0;
     if (item->key_len)
-        msgpack_sbuffer_write (&self->keys, key.ptr, key.len);
+        msgpack_sbuffer_write (&batch->keys, key.ptr, key.len);
     item->duplicate = false;
     item->sequence = 0;
     return 0;
@@ -458,13 +414,15 @@ s_accept_event (self_t *self, const uint8_t *data, size_t size, zeb_fault_t *fau
 
 //  Accept a PUBLISH body: one event, or an array of them, all or nothing.
 static void
-s_accept_publish (self_t *self, s_request_t *request, const uint8_t *body, size_t size)
+s_accept_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request,
+                  const uint8_t *body, size_t size)
 {
     zeb_fault_t fault = { 0 };
-    size_t arena_mark = self->arena.size;
-    size_t keys_mark = self->keys.size;
-    request->first_item = self->item_count;
+    size_t arena_mark = batch->arena.size;
+    size_t keys_mark = batch->keys.size;
+    request->first_item = batch->item_count;
     request->index = -1;
+    request->error = 0;
     zeb_mpk_t reader;
     zeb_mpk_init (&reader, body, size);
     uint32_t count;
@@ -486,7 +444,7 @@ s_accept_publish (self_t *self, s_request_t *request, const uint8_t *body, size_
             if (zeb_mpk_skip (&reader, &event, &event_size))
                 rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "event %u is truncated or malformed", index);
             else
-                rc = s_accept_event (self, event, event_size, &fault);
+                rc = s_accept_event (self, batch, event, event_size, &fault);
             if (rc)
                 request->index = index;
         }
@@ -496,18 +454,18 @@ s_accept_publish (self_t *self, s_request_t *request, const uint8_t *body, size_
     }
     else {
         request->array = false;
-        rc = s_accept_event (self, body, size, &fault);
+        rc = s_accept_event (self, batch, body, size, &fault);
         self->counters.events++;
     }
     if (rc) {
         //  Atomic: forget whatever events of this message were accepted
-        self->arena.size = arena_mark;
-        self->keys.size = keys_mark;
-        self->item_count = request->first_item;
+        batch->arena.size = arena_mark;
+        batch->keys.size = keys_mark;
+        batch->item_count = request->first_item;
         request->error = rc;
         snprintf (request->text, sizeof (request->text), "%s", fault.text);
     }
-    request->item_count = self->item_count - request->first_item;
+    request->item_count = batch->item_count - request->first_item;
 }
 
 static void
@@ -550,7 +508,7 @@ s_reply_welcome (self_t *self, zmq_msg_t *identity, const uint8_t *body, size_t 
                     tag, tag_size, ZMQ_DONTWAIT);
 }
 
-//  Take one message into the batch, or answer it at once.
+//  Take one message into the filling batch, or answer it at once.
 static void
 s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
 {
@@ -573,15 +531,15 @@ s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
     const uint8_t *body = (const uint8_t *) zmq_msg_data (&parts [2]);
     size_t body_size = zmq_msg_size (&parts [2]);
     if (command_len == 7 && memcmp (command, ZEB_CMD_PUBLISH, 7) == 0) {
-        s_request_t *request = &self->requests [self->request_count++];
+        zeb_batch_t *batch = self->filling;
+        zeb_batch_request_t *request = &batch->requests [batch->request_count++];
         zmq_msg_init (&request->identity);
         zmq_msg_move (&request->identity, identity);
         request->has_tag = tag != NULL;
         request->tag_size = tag_size;
         if (tag_size)
             memcpy (request->tag, tag, tag_size);
-        request->error = 0;
-        s_accept_publish (self, request, body, body_size);
+        s_accept_publish (self, batch, request, body, body_size);
     }
     else
     if (command_len == 5 && memcmp (command, ZEB_CMD_HELLO, 5) == 0)
@@ -602,53 +560,16 @@ s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
 }
 
 //  ---------------------------------------------------------------------
-//  Phase 2: store
-
-static int
-s_store_batch (self_t *self)
-{
-    int64_t not_before = self->now - self->dedup_window;
-    int rc;
-    do {
-        rc = zeb_store_begin (self->store);
-        for (size_t index = 0; rc == 0 && index < self->item_count; index++) {
-            s_item_t *item = &self->items [index];
-            item->duplicate = false;
-            const char *key = self->keys.data + item->key_at;
-            if (item->key_len) {
-                rc = zeb_store_dedup_find (self->store, key, item->key_len, not_before, &item->sequence);
-                if (rc == 1) {
-                    item->duplicate = true;
-                    rc = 0;
-                    continue;
-                }
-                if (rc)
-                    break;
-            }
-            item->sequence = zeb_store_next_sequence (self->store);
-            zeb_event_patch_sequence (self->arena.data, item->sequence_at, item->sequence);
-            rc = zeb_store_append (self->store, self->arena.data + item->offset, item->size);
-            if (rc == 0 && item->key_len)
-                rc = zeb_store_dedup_put (self->store, key, item->key_len, item->sequence, self->now);
-        }
-        if (rc == 0)
-            rc = zeb_store_commit (self->store, self->now);
-    } while (rc == ZEB_ERETRY);
-    zeb_store_abort (self->store);      //  no-op unless a call failed early
-    return rc;
-}
-
-//  ---------------------------------------------------------------------
 //  Phase 3: reply, announce
 
 static void
-s_reply_publish (self_t *self, s_request_t *request, int store_rc)
+s_reply_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request)
 {
     const void *tag = request->has_tag? request->tag: NULL;
-    if (request->error == 0 && store_rc) {
-        request->error = store_rc;
+    if (request->error == 0 && batch->result) {
+        request->error = batch->result;
         snprintf (request->text, sizeof (request->text), "%s",
-                  store_rc == ZEB_EFULL? "storage full: nothing was stored, retry later":
+                  batch->result == ZEB_EFULL? "storage full: nothing was stored, retry later":
                   "storage failure: nothing was stored");
     }
     if (request->error) {
@@ -657,7 +578,7 @@ s_reply_publish (self_t *self, s_request_t *request, int store_rc)
         return;
     }
     msgpack_sbuffer_clear (&self->reply);
-    s_item_t *items = &self->items [request->first_item];
+    zeb_batch_item_t *items = &batch->items [request->first_item];
     if (!request->array)
         zeb_proto_pack_ack (&self->reply, items [0].sequence, items [0].duplicate);
     else {
@@ -684,18 +605,21 @@ s_reply_publish (self_t *self, s_request_t *request, int store_rc)
 }
 
 static void
-s_announce (self_t *self)
+s_announce (self_t *self, zeb_batch_t *batch)
 {
     uint64_t last = 0;
-    for (size_t index = 0; index < self->item_count; index++) {
-        s_item_t *item = &self->items [index];
-        if (item->duplicate)
+    for (size_t index = 0; index < batch->item_count; index++) {
+        zeb_batch_item_t *item = &batch->items [index];
+        if (item->duplicate) {
+            self->counters.duplicates++;
             continue;
+        }
+        self->counters.stored++;
         last = item->sequence;
         if (self->bus_topics > 0) {
-            zmq_send (self->bus_handle, self->keys.data + item->type_at, item->type_len,
+            zmq_send (self->bus_handle, batch->keys.data + item->type_at, item->type_len,
                       ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send (self->bus_handle, self->arena.data + item->offset, item->size, ZMQ_DONTWAIT);
+            zmq_send (self->bus_handle, batch->arena.data + item->offset, item->size, ZMQ_DONTWAIT);
             self->counters.bus_sent++;
         }
     }
@@ -709,18 +633,49 @@ s_announce (self_t *self)
     }
 }
 
-//  The whole cycle for what is waiting on the front socket
+//  A batch is done (stored, or failed): reply to all of it, in order
+static void
+s_complete (self_t *self, zeb_batch_t *batch)
+{
+    for (size_t index = 0; index < batch->request_count; index++)
+        s_reply_publish (self, batch, &batch->requests [index]);
+    if (batch->result == 0 && batch->item_count)
+        s_announce (self, batch);
+    s_batch_reset (batch);
+}
+
+//  Hand the filling batch to the writer if it is free; a batch of NACKs
+//  only is answered at once. answering is a batch being answered (or
+//  NULL), not to be reused yet. Batches complete in the order they filled.
+static void
+s_dispatch (self_t *self, zeb_batch_t *answering)
+{
+    if (self->committing || self->filling->request_count == 0)
+        return;
+    zeb_batch_t *batch = self->filling;
+    for (int index = 0; index < 3; index++) {
+        zeb_batch_t *spare = &self->batches [index];
+        if (spare != batch && spare != answering)
+            self->filling = spare;
+    }
+    if (batch->item_count == 0)
+        s_complete (self, batch);
+    else {
+        self->committing = batch;
+        zsock_send (self->writer, "sp", "BATCH", batch);
+    }
+}
+
+//  Take in what waits on the front socket, up to the batch limit
 static void
 s_handle_front (self_t *self)
 {
-    self->request_count = 0;
-    self->item_count = 0;
-    msgpack_sbuffer_clear (&self->arena);
-    msgpack_sbuffer_clear (&self->keys);
-    self->now = zeb_time_now ();
+    zeb_batch_t *batch = self->filling;
+    if (batch->request_count == 0)
+        batch->now = zeb_time_now ();
     zmq_msg_t parts [S_MAX_PARTS];
     size_t received = 0;
-    while (received < self->batch_limit) {
+    while (batch->request_count < batch->request_limit && received < self->batch_limit) {
         bool overflow;
         int count = s_recv_message (self->front_handle, parts, S_MAX_PARTS, &overflow);
         if (count == 0)
@@ -730,38 +685,32 @@ s_handle_front (self_t *self)
             zmq_msg_close (&parts [index]);
         received++;
     }
-    if (received > self->counters.batch_max)
-        self->counters.batch_max = received;
+    if (batch->request_count > self->counters.batch_max)
+        self->counters.batch_max = batch->request_count;
+    s_dispatch (self, NULL);
+}
 
-    int store_rc = 0;
-    if (self->item_count) {
-        int64_t started = zeb_time_mono_us ();
-        store_rc = s_store_batch (self);
-        int64_t elapsed = zeb_time_mono_us () - started;
-        self->counters.commit_us += (uint64_t) elapsed;
-        if ((uint64_t) elapsed > self->counters.commit_us_max)
-            self->counters.commit_us_max = (uint64_t) elapsed;
-        if (store_rc) {
-            self->counters.commit_failures++;
-            zsys_warning ("ingest: batch of %zu events not stored: %s",
-                          self->item_count, zeb_strerror (store_rc));
-        }
-        else {
-            self->counters.batches++;
-            for (size_t index = 0; index < self->item_count; index++) {
-                if (self->items [index].duplicate)
-                    self->counters.duplicates++;
-                else
-                    self->counters.stored++;
-            }
-            if (self->sync == ZEB_SYNC_BATCH && !self->sync_due)
-                self->sync_due = s_clock_ms () + self->sync_interval;
-        }
+static void
+s_handle_writer (self_t *self)
+{
+    char *command = NULL;
+    void *pointer = NULL;
+    byte *counters = NULL;
+    size_t size = 0;
+    if (zsock_recv (self->writer, "spb", &command, &pointer, &counters, &size) == -1)
+        return;
+    if (counters && size == sizeof (zeb_writer_counters_t))
+        memcpy (&self->writer_counters, counters, size);
+    if (command && streq (command, "BATCH")) {
+        //  Start the next commit first, then answer this batch meanwhile
+        zeb_batch_t *done = (zeb_batch_t *) pointer;
+        assert (done == self->committing);
+        self->committing = NULL;
+        s_dispatch (self, done);
+        s_complete (self, done);
     }
-    for (size_t index = 0; index < self->request_count; index++)
-        s_reply_publish (self, &self->requests [index], store_rc);
-    if (store_rc == 0 && self->item_count)
-        s_announce (self);
+    zstr_free (&command);
+    free (counters);
 }
 
 //  Subscriptions arriving on the bus: count distinct topics so that the
@@ -786,48 +735,25 @@ s_handle_bus (self_t *self)
     zmq_msg_close (&msg);
 }
 
-//  ---------------------------------------------------------------------
-//  Housekeeping: batch-mode sync, retention, dedup expiry
-
+//  Clean stop: commit and acknowledge what was taken in
 static void
-s_housekeeping (self_t *self)
+s_drain (self_t *self)
 {
-    int64_t now = s_clock_ms ();
-    if (self->sync_due && now >= self->sync_due) {
-        if (zeb_store_sync (self->store) == 0)
-            self->counters.syncs++;
-        self->sync_due = 0;
-    }
-    if (now >= self->retention_due) {
-        //  Small transactions, a bounded time: ingest waits at most ~20 ms
-        int64_t started = zeb_time_mono_us ();
-        size_t removed;
-        do {
-            if (zeb_store_retain (self->store, &self->retention, zeb_time_now (), 2000, &removed))
+    while (self->committing || self->filling->request_count) {
+        if (self->committing) {
+            zsock_set_rcvtimeo (self->writer, 30000);
+            char *command = NULL;
+            void *pointer = NULL;
+            if (zsock_recv (self->writer, "sp", &command, &pointer) == -1)
                 break;
-            self->counters.retention_removed += removed;
-        } while (removed == 2000 && zeb_time_mono_us () - started < 20000);
-        //  Work left: come back soon rather than at the next interval
-        self->retention_due = now + (removed == 2000? 10: self->retention_interval);
+            if (command && streq (command, "BATCH")) {
+                self->committing = NULL;
+                s_complete (self, (zeb_batch_t *) pointer);
+            }
+            zstr_free (&command);
+        }
+        s_dispatch (self, NULL);
     }
-    if (now >= self->dedup_due) {
-        size_t removed = 0;
-        zeb_store_expire_dedup (self->store, zeb_time_now () - self->dedup_window, 2000, &removed);
-        self->counters.dedup_expired += removed;
-        self->dedup_due = now + (removed == 2000? 10: 1000);
-    }
-}
-
-static int
-s_next_timeout (self_t *self)
-{
-    if (!self->started)
-        return -1;
-    int64_t due = self->retention_due < self->dedup_due? self->retention_due: self->dedup_due;
-    if (self->sync_due && self->sync_due < due)
-        due = self->sync_due;
-    int64_t wait = due - s_clock_ms ();
-    return wait < 0? 0: (int) (wait > 1000? 1000: wait);
 }
 
 //  ---------------------------------------------------------------------
@@ -890,8 +816,8 @@ zeb_ingest_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe);
     zsock_signal (pipe, 0);
-    while (!self->terminated) {
-        void *which = zpoller_wait (self->poller, s_next_timeout (self));
+    while (true) {
+        void *which = zpoller_wait (self->poller, -1);
         if (which == self->pipe) {
             if (s_handle_pipe (self))
                 break;
@@ -900,14 +826,29 @@ zeb_ingest_actor (zsock_t *pipe, void *args)
         if (which == self->front)
             s_handle_front (self);
         else
+        if (self->writer && which == self->writer)
+            s_handle_writer (self);
+        else
         if (which == self->bus)
             s_handle_bus (self);
         else
         if (zpoller_terminated (self->poller))
             break;
-        if (self->started)
-            s_housekeeping (self);
+        //  Back-pressure: while the filling batch is full and the writer
+        //  busy, leave producers' messages in the socket
+        if (self->started) {
+            bool room = self->filling->request_count < self->filling->request_limit;
+            if (room != self->reading) {
+                if (room)
+                    zpoller_add (self->poller, self->front);
+                else
+                    zpoller_remove (self->poller, self->front);
+                self->reading = room;
+            }
+        }
     }
+    if (self->started)
+        s_drain (self);
     s_self_destroy (&self);
 }
 

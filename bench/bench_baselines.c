@@ -1,1 +1,135 @@
+/*  =========================================================================
+    bench_baselines - the ceilings zeb is measured against, in the same run
+
+    Raw libzmq PUSH/PULL over the transport zeb uses, with messages of the
+    event size: what the wire alone can carry. LMDB durable puts in batches
+    of 1,000 (one fsync'd commit each) on the same filesystem as zeb's data:
+    what the disk path alone can store. msgpack encode + decode of the event:
+    what the codec alone costs.
+    =========================================================================
+*/
+
 #include "zeb.h"
+#include "bench.h"
+#include <lmdb.h>
+
+typedef struct {
+    const char *endpoint;
+    size_t count;
+    size_t size;
+} s_pull_args_t;
+
+static void *
+s_pull_thread (void *args)
+{
+    s_pull_args_t *pull = (s_pull_args_t *) args;
+    void *socket = zmq_socket (zsys_init (), ZMQ_PULL);
+    int hwm = 100000;
+    zmq_setsockopt (socket, ZMQ_RCVHWM, &hwm, sizeof (hwm));
+    zmq_connect (socket, pull->endpoint);
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    for (size_t index = 0; index < pull->count; index++)
+        zmq_msg_recv (&msg, socket, 0);
+    zmq_msg_close (&msg);
+    zmq_close (socket);
+    return NULL;
+}
+
+double
+bench_zmq_pushpull (const char *transport, size_t count, size_t size)
+{
+    void *push = zmq_socket (zsys_init (), ZMQ_PUSH);
+    int hwm = 100000, linger = 0;
+    zmq_setsockopt (push, ZMQ_SNDHWM, &hwm, sizeof (hwm));
+    zmq_setsockopt (push, ZMQ_LINGER, &linger, sizeof (linger));
+    char endpoint [256];
+    static int counter = 0;
+    if (streq (transport, "inproc"))
+        snprintf (endpoint, sizeof (endpoint), "inproc://bench-pushpull-%d", ++counter);
+    else
+    if (streq (transport, "ipc"))
+        snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/zeb-bench-%d-%d.ipc", getpid (), ++counter);
+    else
+        snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:*");
+    if (zmq_bind (push, endpoint)) {
+        zmq_close (push);
+        return 0;
+    }
+    size_t len = sizeof (endpoint);
+    zmq_getsockopt (push, ZMQ_LAST_ENDPOINT, endpoint, &len);
+    s_pull_args_t args = { endpoint, count, size };
+    pthread_t thread;
+    char *payload = (char *) calloc (1, size);
+    int64_t started = zeb_time_mono_us ();
+    pthread_create (&thread, NULL, s_pull_thread, &args);
+    for (size_t index = 0; index < count; index++)
+        zmq_send (push, payload, size, 0);
+    pthread_join (thread, NULL);
+    int64_t elapsed = zeb_time_mono_us () - started;
+    free (payload);
+    zmq_close (push);
+    return elapsed > 0? (double) count * 1e6 / (double) elapsed: 0;
+}
+
+double
+bench_lmdb_puts (const char *dir, size_t count, size_t size, size_t batch)
+{
+    char *path = zsys_sprintf ("%s/lmdb-baseline", dir);
+    zsys_dir_create ("%s", path);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create (&env);
+    mdb_env_set_mapsize (env, (size_t) (count * (size + 64) * 2 + (64 << 20)));
+    if (mdb_env_open (env, path, 0, 0644)) {
+        mdb_env_close (env);
+        zstr_free (&path);
+        return 0;
+    }
+    mdb_txn_begin (env, NULL, 0, &txn);
+    mdb_dbi_open (txn, NULL, 0, &dbi);
+    mdb_txn_commit (txn);
+    char *value = (char *) calloc (1, size);
+    int64_t started = zeb_time_mono_us ();
+    uint64_t key_number = 0;
+    for (size_t done = 0; done < count;) {
+        mdb_txn_begin (env, NULL, 0, &txn);
+        for (size_t index = 0; index < batch && done < count; index++, done++) {
+            uint8_t keybytes [8];
+            zeb_event_patch_sequence (keybytes, 0, ++key_number);
+            MDB_val key = { 8, keybytes }, data = { size, value };
+            mdb_put (txn, dbi, &key, &data, MDB_APPEND);
+        }
+        mdb_txn_commit (txn);               //  fsync'd: the default flags
+    }
+    int64_t elapsed = zeb_time_mono_us () - started;
+    free (value);
+    mdb_env_close (env);
+    zdir_t *tree = zdir_new (path, NULL);
+    if (tree) {
+        zdir_remove (tree, true);
+        zdir_destroy (&tree);
+    }
+    zstr_free (&path);
+    return elapsed > 0? (double) count * 1e6 / (double) elapsed: 0;
+}
+
+double
+bench_codec (const void *event, size_t size, size_t count)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zeb_event_view_t view;
+    int64_t started = zeb_time_mono_us ();
+    for (size_t index = 0; index < count; index++) {
+        if (zeb_event_view_decode (&view, event, size, NULL) || zeb_event_view_validate (&view, NULL))
+            break;
+        msgpack_sbuffer_clear (&buffer);
+        size_t offset;
+        zeb_event_view_encode (&view, &buffer, &offset);
+    }
+    int64_t elapsed = zeb_time_mono_us () - started;
+    msgpack_sbuffer_destroy (&buffer);
+    return elapsed > 0? (double) count * 1e6 / (double) elapsed: 0;
+}

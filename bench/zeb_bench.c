@@ -1,2 +1,436 @@
+/*  =========================================================================
+    zeb-bench - throughput and latency of zeb, beside its ceilings
+
+    zeb-bench publish [options]
+
+    C clients (threads, one zeb_client each) publish N events of S bytes in
+    all, synchronously (each waits for its ack) or pipelined (up to W in
+    flight each), against a running zebd (--endpoint) or an embedded node
+    started in this process. Reports events/s and ack latency percentiles
+    (send to ack), and in the same run the ceilings: raw libzmq PUSH/PULL
+    over the same transport with messages of the same size, LMDB durable
+    puts in batches of 1,000, and the envelope codec. With --runs R it
+    repeats and reports medians. --json prints one JSON line per figure set.
+    =========================================================================
+*/
+
 #include "zeb.h"
-int main (void) { return 0; }
+#include "bench.h"
+#include <sys/vfs.h>
+
+typedef struct {
+    const char *endpoint;       //  running node, or NULL for embedded
+    const char *transport;
+    const char *data;
+    const char *sync_mode;
+    size_t count;
+    size_t size;
+    size_t clients;
+    bool synchronous;
+    size_t window;
+    size_t batch;               //  events per PUBLISH (an array if > 1)
+    size_t runs;
+    bool baselines;
+    bool json;
+} s_options_t;
+
+typedef struct {
+    double events_per_sec;
+    double p50_us, p99_us, p999_us, max_us;
+    size_t failures;
+} s_result_t;
+
+//  One publishing client
+typedef struct {
+    const char *endpoint;
+    const uint8_t *event;
+    size_t event_size;
+    size_t count;
+    bool synchronous;
+    size_t window;
+    size_t batch;               //  events per message
+    int32_t *latencies;         //  one per message, microseconds
+    size_t acked;
+    size_t failures;
+    zsock_t *ready;             //  signals when connected
+    int error;
+} s_client_t;
+
+static pthread_barrier_t s_start;
+
+static void
+s_on_ack (const zeb_ack_t *ack, void *arg)
+{
+    s_client_t *client = (s_client_t *) arg;
+    if (ack->status)
+        client->failures++;
+    else
+        client->latencies [client->acked++] = (int32_t) ack->latency_us;
+}
+
+static void *
+s_client_thread (void *arg)
+{
+    s_client_t *self = (s_client_t *) arg;
+    zeb_client_t *client = zeb_client_new (self->endpoint);
+    zeb_client_set_window (client, self->window);
+    zeb_client_set_timeout (client, 30000);
+    self->error = client? zeb_client_connect (client): ZEB_ERROR;
+    pthread_barrier_wait (&s_start);
+    if (self->error == 0) {
+        for (size_t index = 0; index < self->count; index++) {
+            if (self->synchronous) {
+                zeb_ack_t ack;
+                zeb_client_publish_raw (client, self->event, self->event_size, &ack);
+                s_on_ack (&ack, self);
+            }
+            else
+            if (zeb_client_publish_raw_async (client, self->event, self->event_size, s_on_ack, self))
+                self->failures++;
+        }
+        zeb_client_flush (client, 60000);
+    }
+    pthread_barrier_wait (&s_start);
+    zeb_client_destroy (&client);
+    return NULL;
+}
+
+static int
+s_compare_int32 (const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+    return (x > y) - (x < y);
+}
+
+static int
+s_compare_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+//  An event of about size bytes encoded: type, source and padded data; no
+//  id, so the node assigns one and nothing is a duplicate
+static void
+s_make_event (size_t size, msgpack_sbuffer *buffer)
+{
+    zeb_event_t *event = zeb_event_new ("bench.order.placed");
+    zeb_event_set (event, "source", "zeb-bench");
+    size_t pad = 1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        char *data = zsys_sprintf ("{\"pad\":\"%*s\"}", (int) pad, "");
+        zeb_event_set_data_json (event, data, NULL);
+        zstr_free (&data);
+        msgpack_sbuffer_clear (buffer);
+        zeb_event_encode (event, buffer);
+        if (buffer->size == size)
+            break;
+        pad = pad + size > buffer->size? pad + size - buffer->size: 1;
+    }
+    zeb_event_destroy (&event);
+}
+
+static int
+s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer *event,
+               s_result_t *result)
+{
+    size_t clients = options->clients;
+    s_client_t *client = (s_client_t *) calloc (clients, sizeof (s_client_t));
+    pthread_t *threads = (pthread_t *) calloc (clients, sizeof (pthread_t));
+    pthread_barrier_init (&s_start, NULL, (unsigned) clients + 1);
+    for (size_t index = 0; index < clients; index++) {
+        client [index].endpoint = endpoint;
+        client [index].event = (const uint8_t *) event->data;
+        client [index].event_size = event->size;
+        size_t messages = options->count / options->batch;
+        client [index].count = messages / clients + (index < messages % clients);
+        client [index].batch = options->batch;
+        client [index].synchronous = options->synchronous;
+        client [index].window = options->window;
+        client [index].latencies = (int32_t *) malloc (sizeof (int32_t) * (client [index].count + 1));
+        pthread_create (&threads [index], NULL, s_client_thread, &client [index]);
+    }
+    pthread_barrier_wait (&s_start);            //  all connected
+    int64_t started = zeb_time_mono_us ();
+    pthread_barrier_wait (&s_start);            //  all flushed
+    int64_t elapsed = zeb_time_mono_us () - started;
+    size_t acked = 0, failures = 0;
+    int error = 0;
+    for (size_t index = 0; index < clients; index++) {
+        pthread_join (threads [index], NULL);
+        acked += client [index].acked * client [index].batch;
+        failures += client [index].failures;
+        if (client [index].error)
+            error = client [index].error;
+    }
+    pthread_barrier_destroy (&s_start);
+    int32_t *all = (int32_t *) malloc (sizeof (int32_t) * (acked + 1));
+    size_t filled = 0;
+    for (size_t index = 0; index < clients; index++) {
+        memcpy (all + filled, client [index].latencies, client [index].acked * sizeof (int32_t));
+        filled += client [index].acked;
+        free (client [index].latencies);
+    }
+    qsort (all, filled, sizeof (int32_t), s_compare_int32);
+    memset (result, 0, sizeof (*result));
+    result->events_per_sec = elapsed > 0? (double) acked * 1e6 / (double) elapsed: 0;
+    if (filled) {
+        result->p50_us = all [filled * 50 / 100];
+        result->p99_us = all [filled * 99 / 100];
+        result->p999_us = all [filled * 999 / 1000];
+        result->max_us = all [filled - 1];
+    }
+    result->failures = failures;
+    free (all);
+    free (client);
+    free (threads);
+    if (error)
+        fprintf (stderr, "zeb-bench: cannot reach %s: %s\n", endpoint, zeb_strerror (error));
+    return error? -1: 0;
+}
+
+static double
+s_median (double *values, size_t count)
+{
+    qsort (values, count, sizeof (double), s_compare_double);
+    return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
+}
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zeb-bench publish [options]\n"
+        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
+        "  --transport T     embedded node over tcp (default), ipc or inproc\n"
+        "  --data DIR        embedded node data directory (default: a new temp dir)\n"
+        "  --sync-mode M     embedded node: always (default), batch or none\n"
+        "  -n, --count N     events per run (default 200000)\n"
+        "  -s, --size S      encoded event size in bytes (default 200)\n"
+        "  -c, --clients C   concurrent clients (default 1)\n"
+        "  --sync            each client waits for every ack (default: pipelined)\n"
+        "  -w, --window W    pipelined publishes in flight per client (default 1000)\n"
+        "  -b, --batch B     events per PUBLISH, sent as one array (default 1)\n"
+        "  -r, --runs R      runs; figures are medians (default 3)\n"
+        "  --no-baselines    skip the libzmq, LMDB and codec ceilings\n"
+        "  --json            one JSON line of results\n");
+}
+
+int
+main (int argc, char *argv [])
+{
+    zsys_handler_set (NULL);
+    zsys_set_logsystem (false);
+    zsys_set_logstream (stderr);
+    s_options_t options = { NULL, "tcp", NULL, "always", 200000, 200, 1, false, 1000, 1, 3, true, false };
+    if (argc < 2 || !streq (argv [1], "publish")) {
+        s_usage (argc < 2? stderr: stdout);
+        return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;
+    }
+    for (int index = 2; index < argc; index++) {
+        const char *arg = argv [index];
+        const char *value = index + 1 < argc? argv [index + 1]: NULL;
+        if (streq (arg, "--sync"))
+            options.synchronous = true;
+        else
+        if (streq (arg, "--no-baselines"))
+            options.baselines = false;
+        else
+        if (streq (arg, "--json"))
+            options.json = true;
+        else
+        if (!value) {
+            fprintf (stderr, "zeb-bench: '%s' needs a value\n", arg);
+            return 2;
+        }
+        else {
+            index++;
+            if (streq (arg, "--endpoint"))
+                options.endpoint = value;
+            else
+            if (streq (arg, "--transport"))
+                options.transport = value;
+            else
+            if (streq (arg, "--data"))
+                options.data = value;
+            else
+            if (streq (arg, "--sync-mode"))
+                options.sync_mode = value;
+            else
+            if (streq (arg, "-n") || streq (arg, "--count"))
+                options.count = strtoull (value, NULL, 10);
+            else
+            if (streq (arg, "-s") || streq (arg, "--size"))
+                options.size = strtoull (value, NULL, 10);
+            else
+            if (streq (arg, "-c") || streq (arg, "--clients"))
+                options.clients = strtoull (value, NULL, 10);
+            else
+            if (streq (arg, "-w") || streq (arg, "--window"))
+                options.window = strtoull (value, NULL, 10);
+            else
+            if (streq (arg, "-r") || streq (arg, "--runs"))
+                options.runs = strtoull (value, NULL, 10);
+            else
+            if (streq (arg, "-b") || streq (arg, "--batch"))
+                options.batch = strtoull (value, NULL, 10);
+            else {
+                fprintf (stderr, "zeb-bench: unknown option '%s'\n", arg);
+                return 2;
+            }
+        }
+    }
+    if (options.count == 0 || options.clients == 0 || options.window == 0 || options.runs == 0
+    ||  options.size < 64 || options.clients > options.count) {
+        fprintf (stderr, "zeb-bench: count, clients, window, runs must be positive, size >= 64\n");
+        return 2;
+    }
+    //  The embedded node, or the running one
+    char temp [] = "/tmp/zeb-bench-XXXXXX";
+    const char *data = options.data;
+    if (!data)
+        data = mkdtemp (temp);
+    zeb_node_t *node = NULL;
+    const char *endpoint = options.endpoint;
+    if (!endpoint) {
+        zconfig_t *config = zconfig_new ("root", NULL);
+        zconfig_put (config, "node/data", data);
+        zconfig_put (config, "ingest/sync", options.sync_mode);
+        static const char *names [] = { "ingest", "log", "bus" };
+        for (int index = 0; index < 3; index++) {
+            char *path = zsys_sprintf ("%s/endpoint", names [index]);
+            if (streq (options.transport, "inproc"))
+                zconfig_putf (config, path, "inproc://zeb-bench-%s", names [index]);
+            else
+            if (streq (options.transport, "ipc"))
+                zconfig_putf (config, path, "ipc://%s/%s.ipc", data, names [index]);
+            else
+                zconfig_put (config, path, "tcp://127.0.0.1:*");
+            zstr_free (&path);
+        }
+        zeb_fault_t fault;
+        node = zeb_node_new (config, &fault);
+        zconfig_destroy (&config);
+        if (!node) {
+            fprintf (stderr, "zeb-bench: cannot start the node: %s\n", fault.text);
+            return 1;
+        }
+        endpoint = zeb_node_endpoint (node, "ingest");
+    }
+    struct statfs fs;
+    if (statfs (data, &fs) == 0 && fs.f_type == 0x01021994)
+        fprintf (stderr, "zeb-bench: warning: %s is tmpfs, fsync costs nothing there\n", data);
+
+    msgpack_sbuffer event;
+    msgpack_sbuffer_init (&event);
+    s_make_event (options.size, &event);
+    msgpack_sbuffer message;            //  what one PUBLISH carries
+    msgpack_sbuffer_init (&message);
+    if (options.batch > 1) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &message, msgpack_sbuffer_write);
+        msgpack_pack_array (&pk, options.batch);
+        for (size_t index = 0; index < options.batch; index++)
+            msgpack_sbuffer_write (&message, event.data, event.size);
+    }
+    else
+        msgpack_sbuffer_write (&message, event.data, event.size);
+    const char *mode = options.synchronous? "sync": "pipelined";
+    char window [96] = "";
+    if (!options.synchronous)
+        snprintf (window, sizeof (window), " (window %zu)", options.window);
+    if (options.batch > 1)
+        snprintf (window + strlen (window), sizeof (window) - strlen (window),
+                  ", %zu events per PUBLISH", options.batch);
+    if (!options.json)
+        printf ("zeb-bench publish: %zu events of %zu bytes, %zu client%s, %s%s, node %s (sync %s)\n",
+                options.count, event.size, options.clients, options.clients > 1? "s": "", mode,
+                window, node? "embedded": endpoint, node? options.sync_mode: "as configured");
+
+    size_t runs = options.runs;
+    double *rates = (double *) calloc (runs, sizeof (double));
+    double *p50 = (double *) calloc (runs, sizeof (double));
+    double *p99 = (double *) calloc (runs, sizeof (double));
+    double *p999 = (double *) calloc (runs, sizeof (double));
+    size_t failures = 0;
+    int rc = 0;
+    for (size_t run = 0; run < runs && rc == 0; run++) {
+        s_result_t result;
+        rc = s_run_publish (&options, endpoint, &message, &result);
+        rates [run] = result.events_per_sec;
+        p50 [run] = result.p50_us;
+        p99 [run] = result.p99_us;
+        p999 [run] = result.p999_us;
+        failures += result.failures;
+        if (!options.json && rc == 0)
+            printf ("  run %zu: %10.0f events/s   ack p50 %6.0f us  p99 %7.0f us  p999 %7.0f us  max %7.0f us%s\n",
+                    run + 1, result.events_per_sec, result.p50_us, result.p99_us, result.p999_us,
+                    result.max_us, result.failures? "  (failures!)": "");
+    }
+    zeb_node_destroy (&node);
+    if (rc) {
+        msgpack_sbuffer_destroy (&event);
+        return 1;
+    }
+    double rate = s_median (rates, runs);
+    double m50 = s_median (p50, runs), m99 = s_median (p99, runs), m999 = s_median (p999, runs);
+
+    double zmq_rate = 0, lmdb_rate = 0, codec_rate = 0;
+    const char *transport = options.endpoint? (strncmp (options.endpoint, "ipc", 3) == 0? "ipc":
+                            strncmp (options.endpoint, "inproc", 6) == 0? "inproc": "tcp")
+                                           : options.transport;
+    if (options.baselines) {
+        size_t count = options.count < 1000000? options.count: 1000000;
+        double *samples = (double *) calloc (runs, sizeof (double));
+        for (size_t run = 0; run < runs; run++)
+            samples [run] = bench_zmq_pushpull (transport, count * 5, event.size);
+        zmq_rate = s_median (samples, runs);
+        for (size_t run = 0; run < runs; run++)
+            samples [run] = bench_lmdb_puts (data, count, event.size + 60, 1000);
+        lmdb_rate = s_median (samples, runs);
+        for (size_t run = 0; run < runs; run++)
+            samples [run] = bench_codec (event.data, event.size, count * 5);
+        codec_rate = s_median (samples, runs);
+        free (samples);
+    }
+    if (options.json) {
+        printf ("{\"scenario\":\"publish\",\"mode\":\"%s\",\"window\":%zu,\"batch\":%zu,\"clients\":%zu,"
+                "\"size\":%zu,\"events\":%zu,\"runs\":%zu,\"transport\":\"%s\",\"sync\":\"%s\","
+                "\"events_per_sec\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,"
+                "\"failures\":%zu",
+                mode, options.synchronous? 1: options.window, options.batch, options.clients, event.size,
+                options.count, runs, transport, options.endpoint? "configured": options.sync_mode,
+                rate, m50, m99, m999, failures);
+        if (options.baselines)
+            printf (",\"zmq_pushpull_per_sec\":%.0f,\"lmdb_puts_per_sec\":%.0f,\"codec_per_sec\":%.0f,"
+                    "\"ratio_zmq\":%.3f,\"ratio_lmdb\":%.3f",
+                    zmq_rate, lmdb_rate, codec_rate, zmq_rate? rate / zmq_rate: 0,
+                    lmdb_rate? rate / lmdb_rate: 0);
+        printf ("}\n");
+    }
+    else {
+        printf ("median of %zu: %.0f events/s, ack latency p50 %.0f us, p99 %.0f us, p999 %.0f us%s\n",
+                runs, rate, m50, m99, m999, failures? " (with failures)": "");
+        if (options.baselines) {
+            printf ("ceilings:  libzmq PUSH/PULL %s %zu B: %.0f msg/s (zeb at %.1f%%)\n",
+                    transport, event.size, zmq_rate, zmq_rate? 100 * rate / zmq_rate: 0);
+            printf ("           LMDB durable puts, batches of 1000: %.0f puts/s (zeb at %.1f%%)\n",
+                    lmdb_rate, lmdb_rate? 100 * rate / lmdb_rate: 0);
+            printf ("           envelope decode+validate+encode: %.0f events/s\n", codec_rate);
+        }
+    }
+    free (rates);
+    free (p50);
+    free (p99);
+    free (p999);
+    msgpack_sbuffer_destroy (&event);
+    msgpack_sbuffer_destroy (&message);
+    if (!options.data) {
+        zdir_t *tree = zdir_new (data, NULL);
+        if (tree) {
+            zdir_remove (tree, true);
+            zdir_destroy (&tree);
+        }
+    }
+    return failures? 1: 0;
+}

@@ -166,16 +166,24 @@ static int
 s_reply_recv (zsock_t *socket, s_reply_t *reply, int timeout_ms)
 {
     void *handle = zsock_resolve (socket);
-    zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
     reply->count = 0;
-    if (zmq_poll (&item, 1, timeout_ms) <= 0)
-        return -1;
-    bool more = true;
+    //  Try first: a poll is a system call, a failed receive is not
+    zmq_msg_init (&reply->parts [0]);
+    if (zmq_msg_recv (&reply->parts [0], handle, ZMQ_DONTWAIT) < 0) {
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN, 0 };
+        if (timeout_ms == 0 || zmq_poll (&item, 1, timeout_ms) <= 0
+        ||  zmq_msg_recv (&reply->parts [0], handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&reply->parts [0]);
+            return -1;
+        }
+    }
+    reply->count = 1;
+    bool more = zmq_msg_more (&reply->parts [0]);
     while (more) {
         zmq_msg_t extra;
         zmq_msg_t *part = reply->count < 3? &reply->parts [reply->count]: &extra;
         zmq_msg_init (part);
-        if (zmq_msg_recv (part, handle, reply->count? 0: ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv (part, handle, 0) < 0) {
             zmq_msg_close (part);
             break;
         }
@@ -529,12 +537,8 @@ zeb_client_publish_raw_async (zeb_client_t *self, const void *data, size_t size,
     int rc = zeb_client_connect (self);
     if (rc == 0)
         rc = s_publish (self, data, size, fn, arg, NULL, NULL);
-    if (rc == 0) {
-        //  Take acks already waiting, cheaply, to keep latency figures honest
-        zmq_pollitem_t item = { zsock_resolve (self->ingest), 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&item, 1, 0) > 0)
-            zeb_client_poll (self, 0);
-    }
+    if (rc == 0)
+        zeb_client_poll (self, 0);      //  acks already here: cheap, no syscall
     return rc;
 }
 

@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 //  Size of a buffer that holds any time zeb_time_format writes
-#define ZEB_TIME_STRLEN 32
+#define ZEB_TIME_STRLEN 48
 
 //  Milliseconds since the Unix epoch, from the real-time clock.
 int64_t

@@ -1,0 +1,218 @@
+/*  =========================================================================
+    zeb_writer - the write side of the event store, ingest's helper actor
+
+    Every write transaction of the events store runs here, in this one
+    thread: batches first, housekeeping when no batch is waiting, each
+    housekeeping pass bounded (about 20 ms) so that a batch never waits
+    long behind it.
+    =========================================================================
+*/
+
+#include "zeb.h"
+#include "zeb_batch.h"
+#include "zeb_writer.h"
+
+typedef struct {
+    zsock_t *pipe;
+    zeb_store_t *store;
+    int64_t dedup_window;
+    zeb_sync_t sync;
+    int64_t sync_interval;
+    zeb_retention_t retention;
+    int64_t retention_interval;
+    int64_t sync_due;           //  ms, monotonic; 0 = nothing to sync
+    int64_t retention_due;
+    int64_t dedup_due;
+    zeb_writer_counters_t counters;
+} self_t;
+
+static int64_t
+s_clock_ms (void)
+{
+    return zeb_time_mono_us () / 1000;
+}
+
+static int
+s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
+{
+    int64_t max_events;
+    uint64_t max_bytes, map_size, max_size;
+    const char *sync = zeb_config_str (config, "ingest/sync");
+    if (zeb_config_duration (config, "ingest/dedup_window", &self->dedup_window)
+    ||  zeb_config_duration (config, "ingest/sync_interval", &self->sync_interval)
+    ||  zeb_config_duration (config, "retention/max_age", &self->retention.max_age)
+    ||  zeb_config_int (config, "retention/max_events", &max_events)
+    ||  zeb_config_size (config, "retention/max_bytes", &max_bytes)
+    ||  zeb_config_duration (config, "retention/interval", &self->retention_interval)
+    ||  zeb_config_size (config, "store/map_size", &map_size)
+    ||  zeb_config_size (config, "store/max_size", &max_size))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest, retention or store settings");
+    self->sync = streq (sync, "batch")? ZEB_SYNC_BATCH: streq (sync, "none")? ZEB_SYNC_NONE: ZEB_SYNC_ALWAYS;
+    self->retention.max_events = (uint64_t) max_events;
+    self->retention.max_bytes = max_bytes;
+    if (self->retention_interval < 10)
+        self->retention_interval = 10;
+    if (self->sync_interval < 1)
+        self->sync_interval = 1;
+    char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
+    zeb_store_options_t options = { map_size, max_size, self->sync, true };
+    self->store = zeb_store_new (path, &options, fault);
+    zstr_free (&path);
+    if (!self->store)
+        return fault? fault->code: ZEB_ESTORAGE;
+    int64_t now = s_clock_ms ();
+    self->retention_due = now + self->retention_interval;
+    self->dedup_due = now + 1000;
+    return 0;
+}
+
+//  One transaction for the whole batch; run again if the map grew
+static int
+s_store_batch (self_t *self, zeb_batch_t *batch)
+{
+    int64_t not_before = batch->now - self->dedup_window;
+    int rc;
+    do {
+        rc = zeb_store_begin (self->store);
+        for (size_t index = 0; rc == 0 && index < batch->item_count; index++) {
+            zeb_batch_item_t *item = &batch->items [index];
+            item->duplicate = false;
+            const char *key = batch->keys.data + item->key_at;
+            if (item->key_len) {
+                rc = zeb_store_dedup_find (self->store, key, item->key_len, not_before, &item->sequence);
+                if (rc == 1) {
+                    item->duplicate = true;
+                    rc = 0;
+                    continue;
+                }
+                if (rc)
+                    break;
+            }
+            item->sequence = zeb_store_next_sequence (self->store);
+            zeb_event_patch_sequence (batch->arena.data, item->sequence_at, item->sequence);
+            rc = zeb_store_append (self->store, batch->arena.data + item->offset, item->size);
+            if (rc == 0 && item->key_len)
+                rc = zeb_store_dedup_put (self->store, key, item->key_len, item->sequence, batch->now);
+        }
+        if (rc == 0)
+            rc = zeb_store_commit (self->store, batch->now);
+    } while (rc == ZEB_ERETRY);
+    zeb_store_abort (self->store);      //  no-op unless a call failed early
+    return rc;
+}
+
+static void
+s_handle_batch (self_t *self, zeb_batch_t *batch)
+{
+    int64_t started = zeb_time_mono_us ();
+    batch->result = batch->item_count? s_store_batch (self, batch): 0;
+    batch->commit_us = zeb_time_mono_us () - started;
+    if (batch->item_count) {
+        zeb_writer_counters_t *c = &self->counters;
+        c->commit_us += (uint64_t) batch->commit_us;
+        if ((uint64_t) batch->commit_us > c->commit_us_max)
+            c->commit_us_max = (uint64_t) batch->commit_us;
+        if (batch->result) {
+            c->commit_failures++;
+            zsys_warning ("ingest: batch of %zu events not stored: %s",
+                          batch->item_count, zeb_strerror (batch->result));
+        }
+        else {
+            c->batches++;
+            if (self->sync == ZEB_SYNC_BATCH && !self->sync_due)
+                self->sync_due = s_clock_ms () + self->sync_interval;
+        }
+    }
+    zsock_send (self->pipe, "spb", "BATCH", batch, &self->counters, sizeof (self->counters));
+}
+
+//  Batch-mode sync, retention and dedup expiry, each bounded in time.
+//  Returns true if counters changed.
+static bool
+s_housekeeping (self_t *self)
+{
+    int64_t now = s_clock_ms ();
+    zeb_writer_counters_t before = self->counters;
+    if (self->sync_due && now >= self->sync_due) {
+        if (zeb_store_sync (self->store) == 0)
+            self->counters.syncs++;
+        self->sync_due = 0;
+    }
+    if (now >= self->retention_due) {
+        int64_t started = zeb_time_mono_us ();
+        size_t removed = 0;
+        do {
+            if (zeb_store_retain (self->store, &self->retention, zeb_time_now (), 2000, &removed))
+                break;
+            self->counters.retention_removed += removed;
+        } while (removed == 2000 && zeb_time_mono_us () - started < 20000);
+        //  Work left: come back soon rather than at the next interval
+        self->retention_due = now + (removed == 2000? 10: self->retention_interval);
+    }
+    if (now >= self->dedup_due) {
+        size_t removed = 0;
+        zeb_store_expire_dedup (self->store, zeb_time_now () - self->dedup_window, 2000, &removed);
+        self->counters.dedup_expired += removed;
+        self->dedup_due = now + (removed == 2000? 10: 1000);
+    }
+    return memcmp (&before, &self->counters, sizeof (before)) != 0;
+}
+
+static int
+s_next_timeout (self_t *self)
+{
+    if (!self->store)
+        return -1;
+    int64_t due = self->retention_due < self->dedup_due? self->retention_due: self->dedup_due;
+    if (self->sync_due && self->sync_due < due)
+        due = self->sync_due;
+    int64_t wait = due - s_clock_ms ();
+    return wait < 0? 0: (int) wait;
+}
+
+void
+zeb_writer_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    assert (poller);
+    zpoller_set_nonstop (poller, true);
+    bool running = true;
+    while (running) {
+        void *which = zpoller_wait (poller, s_next_timeout (self));
+        if (which == pipe) {
+            char *command = NULL;
+            void *pointer = NULL;
+            if (zsock_recv (pipe, "sp", &command, &pointer) == -1)
+                break;
+            assert (command);
+            if (streq (command, "BATCH"))
+                s_handle_batch (self, (zeb_batch_t *) pointer);
+            else
+            if (streq (command, "START")) {
+                zeb_fault_t fault = { 0 };
+                if (s_start (self, (zconfig_t *) pointer, &fault) == 0)
+                    zsock_send (pipe, "is", 0, "");
+                else
+                    zsock_send (pipe, "is", -1, fault.text);
+            }
+            else
+            if (streq (command, "$TERM"))
+                running = false;
+            else
+                assert (false);
+            zstr_free (&command);
+        }
+        else
+        if (zpoller_terminated (poller))
+            break;
+        if (running && self->store && s_housekeeping (self))
+            zsock_send (pipe, "spb", "COUNTERS", NULL, &self->counters, sizeof (self->counters));
+    }
+    zpoller_destroy (&poller);
+    zeb_store_destroy (&self->store);   //  syncs in batch mode
+    free (self);
+}

@@ -1,0 +1,23 @@
+/*  =========================================================================
+    bench.h - zeb-bench's baselines (bench_baselines.c)
+    =========================================================================
+*/
+
+#ifndef ZEB_BENCH_H_INCLUDED
+#define ZEB_BENCH_H_INCLUDED
+
+//  Messages per second of raw libzmq PUSH/PULL of size bytes over
+//  transport ("tcp", "ipc" or "inproc"), count messages.
+double
+    bench_zmq_pushpull (const char *transport, size_t count, size_t size);
+
+//  Durable LMDB puts per second: count values of size bytes appended in
+//  fsync'd transactions of batch puts, in a fresh environment under dir.
+double
+    bench_lmdb_puts (const char *dir, size_t count, size_t size, size_t batch);
+
+//  Envelope decode + validate + canonical encode per second, one core.
+double
+    bench_codec (const void *event, size_t size, size_t count);
+
+#endif
