@@ -2,23 +2,50 @@
     zeb_client - the C client: publish, subscribe live, read the log
 
     Tags: nine bytes, a kind ('P' publish, 'R' request) and a big-endian
-    counter. Publishes in flight sit in a FIFO ring in tag order; the node
-    acknowledges one connection's PUBLISHes in the order it received them,
-    so an ack for tag t also tells us that any older tag still in the ring
-    was lost on the way (a reconnect): those complete with ZEB_ETIMEOUT,
-    outcome unknown. Replies with a tag we no longer wait for are dropped.
+    counter, one per message. Publishes sit in a FIFO ring, one entry per
+    event, in tag order; events not sent yet (coalescing) are at its tail
+    with tag 0. The node acknowledges one connection's PUBLISHes in the
+    order it received them, so a reply for tag t also tells us that any
+    older tag still in the ring was lost on the way (a reconnect): those
+    complete with ZEB_ETIMEOUT, outcome unknown. Replies with a tag we no
+    longer wait for are dropped.
+
+    Coalescing: while earlier messages are in flight, publish_async queues
+    events and sends them as one PUBLISH array when an ack arrives, when
+    `coalesce` events are queued, or on flush/poll/a synchronous publish.
+    With nothing in flight an event goes out at once, alone. Arrays are
+    atomic at the node, so one refused event would sink its neighbours:
+    events are validated here before queueing, and if the node still
+    refuses one event of a coalesced array (its NACK names the index), the
+    others are queued again and re-sent; only the culprit gets the NACK.
     =========================================================================
 */
 
 #include "zeb.h"
 
-#define S_TAG_SIZE 9
+#define S_TAG_SIZE          9
+#define S_HEADER            5           //  array32 header reserved in pending
+#define S_COALESCE          256         //  default events per message
+#define S_COALESCE_BYTES    (1 << 20)   //  most bytes per coalesced message
+
+//  A coalesced message, kept until all its events are settled so that
+//  events can be re-sent alone if the node refuses a neighbour
+typedef struct {
+    size_t refs;
+    size_t size;
+    uint8_t data [];
+} s_message_t;
 
 typedef struct {
-    uint64_t tag;
+    uint64_t tag;               //  its message's tag; 0 while queued
+    uint32_t index;             //  position in a coalesced message
+    bool coalesced;             //  sent as part of a coalesced array
+    s_message_t *message;       //  bytes of that array
+    size_t offset;              //  the event: in pending while queued,
+    size_t size;                //  in message->data once sent
     zeb_ack_fn *fn;
     void *arg;
-    int64_t sent_us;
+    int64_t queued_us;          //  when publish was called
     zeb_ack_t *result;          //  a synchronous publish waits on this
     bool *done;
 } s_flight_t;
@@ -32,24 +59,23 @@ struct _zeb_client_t {
     char *node;
     char *log_endpoint;
     char *bus_endpoint;
+    uint64_t max_event_size;    //  from WELCOME
+    uint64_t max_publish;
     int timeout;
     size_t window;
+    size_t coalesce;            //  most events per coalesced message
     s_flight_t *ring;
     size_t ring_size;
-    size_t head;                //  oldest in flight
-    size_t count;               //  in flight
+    size_t head;                //  oldest entry
+    size_t count;               //  entries, queued ones included
+    size_t queued;              //  entries at the tail not sent yet
+    msgpack_sbuffer pending;    //  header room + queued events
     uint64_t next_tag;
-    msgpack_sbuffer buffer;
-};
-
-struct _zeb_cursor_t {
-    zeb_client_t *client;
-    uint64_t position;          //  next sequence to hand out
-    uint64_t fetch_from;        //  where the next fetch starts
-    char *types;
-    size_t batch;
-    zeb_fetch_t buffered;
-    uint64_t missed;
+    msgpack_sbuffer buffer;     //  scratch for encoding
+    zeb_event_view_t view;      //  scratch for checking
+    uint64_t *sequences;        //  scratch: an array ACK's sequences
+    bool *duplicates;           //  and which of them were duplicates
+    size_t outcomes_limit;
 };
 
 static void
@@ -87,6 +113,13 @@ s_dealer (const char *endpoint)
     return socket;
 }
 
+static void
+s_pending_reset (zeb_client_t *self)
+{
+    msgpack_sbuffer_clear (&self->pending);
+    msgpack_sbuffer_write (&self->pending, "\xdd\0\0\0\0", S_HEADER);
+}
+
 zeb_client_t *
 zeb_client_new (const char *endpoint)
 {
@@ -98,11 +131,23 @@ zeb_client_new (const char *endpoint)
     self->ingest = s_dealer (endpoint);
     self->timeout = ZEB_CLIENT_TIMEOUT;
     self->window = ZEB_CLIENT_WINDOW;
+    self->coalesce = S_COALESCE;
+    self->max_event_size = ZEB_EVENT_DEFAULT_MAX_SIZE;
+    self->max_publish = 1000;
     self->next_tag = 1;
     msgpack_sbuffer_init (&self->buffer);
+    msgpack_sbuffer_init (&self->pending);
+    s_pending_reset (self);
     if (!self->ingest)
         zeb_client_destroy (&self);
     return self;
+}
+
+static void
+s_message_release (s_message_t *message)
+{
+    if (message && --message->refs == 0)
+        free (message);
 }
 
 void
@@ -111,11 +156,17 @@ zeb_client_destroy (zeb_client_t **self_p)
     assert (self_p);
     zeb_client_t *self = *self_p;
     if (self) {
+        //  Abandoned: callbacks are not run, kept messages are freed
+        for (size_t index = 0; index < self->count; index++)
+            s_message_release (self->ring [(self->head + index) % self->ring_size].message);
         zsock_destroy (&self->ingest);
         zsock_destroy (&self->log);
         zsock_destroy (&self->bus);
         free (self->ring);
+        free (self->sequences);
+        free (self->duplicates);
         msgpack_sbuffer_destroy (&self->buffer);
+        msgpack_sbuffer_destroy (&self->pending);
         zstr_free (&self->endpoint);
         zstr_free (&self->node);
         zstr_free (&self->log_endpoint);
@@ -142,6 +193,13 @@ zeb_client_set_window (zeb_client_t *self, size_t window)
         self->ring = NULL;
         self->ring_size = 0;
     }
+}
+
+void
+zeb_client_set_coalesce (zeb_client_t *self, size_t max_events)
+{
+    assert (self);
+    self->coalesce = max_events? max_events: 1;
 }
 
 //  ---------------------------------------------------------------------
@@ -193,7 +251,7 @@ s_reply_recv (zsock_t *socket, s_reply_t *reply, int timeout_ms)
         else
             reply->count++;
     }
-    return reply->count? 0: -1;
+    return 0;
 }
 
 static bool
@@ -216,19 +274,26 @@ s_reply_tag (s_reply_t *reply, char kind, uint64_t *counter)
     return true;
 }
 
-//  Fill an ack from an ACK or NACK reply
+static const void *
+s_reply_body (s_reply_t *reply, size_t *size)
+{
+    *size = reply->count >= 2? zmq_msg_size (&reply->parts [1]): 0;
+    return reply->count >= 2? zmq_msg_data (&reply->parts [1]): NULL;
+}
+
+//  The outcome of a reply to a message of one event, or the NACK of any
+//  message. For an array the application sent, the first event's sequence.
 static void
 s_ack_parse (s_reply_t *reply, zeb_ack_t *ack)
 {
     memset (ack, 0, sizeof (*ack));
     ack->index = -1;
-    const void *body = reply->count >= 2? zmq_msg_data (&reply->parts [1]): NULL;
-    size_t size = reply->count >= 2? zmq_msg_size (&reply->parts [1]): 0;
+    size_t size;
+    const void *body = s_reply_body (reply, &size);
     if (s_reply_is (reply, ZEB_CMD_ACK)) {
         if (zeb_proto_get_uint (body, size, "sequence", &ack->sequence) == 0)
             zeb_proto_get_bool (body, size, "duplicate", &ack->duplicate);
         else {
-            //  An array: the first event's sequence; duplicate if any was
             zeb_mpk_t reader;
             uint32_t count;
             if (zeb_mpk_find (body, size, "sequences", &reader) == 0
@@ -259,10 +324,60 @@ s_ack_parse (s_reply_t *reply, zeb_ack_t *ack)
     }
 }
 
-static void
-s_flight_complete (zeb_client_t *self, s_flight_t *flight, zeb_ack_t *ack)
+//  Read an array ACK's sequences and duplicates into the client's scratch
+//  arrays, once per reply. Returns the count, or 0 if there are none.
+static size_t
+s_outcomes_parse (zeb_client_t *self, s_reply_t *reply)
 {
-    ack->latency_us = zeb_time_mono_us () - flight->sent_us;
+    size_t size;
+    const void *body = s_reply_body (reply, &size);
+    zeb_mpk_t reader;
+    uint32_t count;
+    if (!s_reply_is (reply, ZEB_CMD_ACK)
+    ||  zeb_mpk_find (body, size, "sequences", &reader) || zeb_mpk_read_array (&reader, &count))
+        return 0;
+    if (count > self->outcomes_limit) {
+        free (self->sequences);
+        free (self->duplicates);
+        self->sequences = (uint64_t *) malloc (count * sizeof (uint64_t));
+        self->duplicates = (bool *) malloc (count * sizeof (bool));
+        self->outcomes_limit = self->sequences && self->duplicates? count: 0;
+        if (!self->outcomes_limit)
+            return 0;
+    }
+    for (uint32_t index = 0; index < count; index++)
+        if (zeb_mpk_read_uint (&reader, &self->sequences [index]))
+            return 0;
+    memset (self->duplicates, 0, count * sizeof (bool));
+    uint32_t listed;
+    if (zeb_mpk_find (body, size, "duplicates", &reader) == 0
+    &&  zeb_mpk_read_array (&reader, &listed) == 0)
+        for (uint32_t item = 0; item < listed; item++) {
+            uint64_t position;
+            if (zeb_mpk_read_uint (&reader, &position) == 0 && position < count)
+                self->duplicates [position] = true;
+        }
+    return count;
+}
+
+//  Take the oldest entry off the ring (it must be sent)
+static s_flight_t
+s_pop (zeb_client_t *self)
+{
+    assert (self->count > self->queued);
+    s_flight_t flight = self->ring [self->head];
+    self->head = (self->head + 1) % self->ring_size;
+    self->count--;
+    return flight;
+}
+
+//  Report an outcome. The entry is off the ring already, so a callback
+//  may publish again.
+static void
+s_complete (zeb_client_t *self, s_flight_t *flight, zeb_ack_t *ack)
+{
+    ack->latency_us = zeb_time_mono_us () - flight->queued_us;
+    s_message_release (flight->message);
     if (flight->result) {
         *flight->result = *ack;
         *flight->done = true;
@@ -271,26 +386,42 @@ s_flight_complete (zeb_client_t *self, s_flight_t *flight, zeb_ack_t *ack)
         flight->fn (ack, flight->arg);
 }
 
-//  Complete the oldest flight in the ring with ack
 static void
-s_pop_flight (zeb_client_t *self, zeb_ack_t *ack)
+s_fail (zeb_client_t *self, s_flight_t *flight, int code, const char *why)
 {
-    s_flight_t flight = self->ring [self->head];
-    self->head = (self->head + 1) % self->ring_size;
-    self->count--;
-    s_flight_complete (self, &flight, ack);
+    zeb_ack_t ack;
+    memset (&ack, 0, sizeof (ack));
+    ack.status = code;
+    ack.index = -1;
+    snprintf (ack.error, sizeof (ack.error), "%s", why);
+    s_complete (self, flight, &ack);
 }
 
+#define S_UNKNOWN "no acknowledgement: outcome unknown, publish again with the same idempotencykey"
+
+//  Expire sent entries older than tag (lost on the way)
 static void
-s_expire (zeb_client_t *self, size_t how_many, const char *why)
+s_expire_before (zeb_client_t *self, uint64_t tag)
 {
-    zeb_ack_t lost;
-    memset (&lost, 0, sizeof (lost));
-    lost.status = ZEB_ETIMEOUT;
-    lost.index = -1;
-    snprintf (lost.error, sizeof (lost.error), "%s", why);
-    while (how_many-- && self->count)
-        s_pop_flight (self, &lost);
+    while (self->count > self->queued && self->ring [self->head].tag < tag) {
+        s_flight_t flight = s_pop (self);
+        s_fail (self, &flight, ZEB_ETIMEOUT, S_UNKNOWN);
+    }
+}
+
+//  Queue an event at the tail of the ring (room must have been made)
+static s_flight_t *
+s_queue (zeb_client_t *self, const void *data, size_t size)
+{
+    assert (self->count < self->ring_size);
+    s_flight_t *flight = &self->ring [(self->head + self->count) % self->ring_size];
+    memset (flight, 0, sizeof (*flight));
+    flight->offset = self->pending.size;
+    flight->size = size;
+    msgpack_sbuffer_write (&self->pending, (const char *) data, size);
+    self->count++;
+    self->queued++;
+    return flight;
 }
 
 //  A reply arrived on the ingest socket for a publish: settle the ring
@@ -300,15 +431,61 @@ s_settle (zeb_client_t *self, s_reply_t *reply)
     uint64_t tag;
     if (!s_reply_tag (reply, 'P', &tag))
         return;                         //  not ours, or stale
-    //  Older tags still in flight were lost on the way
-    while (self->count && self->ring [self->head].tag < tag)
-        s_expire (self, 1, "no acknowledgement (connection lost): outcome unknown, "
-                           "publish again with the same idempotencykey");
-    if (self->count && self->ring [self->head].tag == tag) {
+    s_expire_before (self, tag);
+    zeb_ack_t ack;
+    s_ack_parse (reply, &ack);
+    size_t outcomes = ack.status == 0? s_outcomes_parse (self, reply): 0;
+    //  A coalesced array refused because of one event: re-queue the rest
+    int64_t culprit = ack.status? ack.index: -1;
+    //  Settle the ring first, run callbacks after: a callback may publish
+    typedef struct {
+        s_flight_t flight;
         zeb_ack_t ack;
-        s_ack_parse (reply, &ack);
-        s_pop_flight (self, &ack);
+    } s_done_t;
+    s_done_t *done = NULL;
+    size_t settled = 0, limit = 0;
+    while (self->count > self->queued && self->ring [self->head].tag == tag) {
+        s_flight_t flight = s_pop (self);
+        if (flight.coalesced && ack.status && culprit >= 0 && (int64_t) flight.index != culprit) {
+            s_flight_t *again = s_queue (self, flight.message->data + flight.offset, flight.size);
+            size_t offset = again->offset;
+            *again = flight;
+            again->tag = 0;
+            again->coalesced = false;
+            again->message = NULL;
+            again->offset = offset;
+            s_message_release (flight.message);
+            continue;
+        }
+        if (settled == limit) {
+            s_done_t *bigger = (s_done_t *) realloc (done, (limit? limit * 2: 64) * sizeof (s_done_t));
+            if (!bigger) {
+                s_fail (self, &flight, ZEB_ERROR, "out of memory");
+                continue;
+            }
+            done = bigger;
+            limit = limit? limit * 2: 64;
+        }
+        //  Each outcome now, while the scratch arrays are this reply's
+        s_done_t *entry = &done [settled++];
+        entry->flight = flight;
+        entry->ack = ack;
+        if (flight.coalesced) {
+            entry->ack.index = -1;      //  an index within our own array
+            if (ack.status == 0 && flight.index < outcomes) {
+                entry->ack.sequence = self->sequences [flight.index];
+                entry->ack.duplicate = self->duplicates [flight.index];
+            }
+            else
+            if (ack.status == 0) {
+                entry->ack.status = ZEB_EPROTOCOL;
+                snprintf (entry->ack.error, sizeof (entry->ack.error), "ACK lacks this event's sequence");
+            }
+        }
     }
+    for (size_t index = 0; index < settled; index++)
+        s_complete (self, &done [index].flight, &done [index].ack);
+    free (done);
 }
 
 //  Wait on the ingest socket for one reply; publish replies settle the
@@ -386,6 +563,19 @@ s_resolve_endpoint (const char *advertised, const char *ingest)
     return strdup (advertised);
 }
 
+static char *
+s_welcome_endpoint (zeb_client_t *self, const void *body, size_t size, const char *key)
+{
+    const char *text;
+    size_t len;
+    if (zeb_proto_get_str (body, size, key, &text, &len) || len == 0)
+        return NULL;
+    char *advertised = strndup (text, len);
+    char *endpoint = s_resolve_endpoint (advertised, self->endpoint);
+    free (advertised);
+    return endpoint;
+}
+
 int
 zeb_client_connect (zeb_client_t *self)
 {
@@ -403,33 +593,24 @@ zeb_client_connect (zeb_client_t *self)
                         self->timeout, &reply);
     if (rc)
         return rc == ZEB_ETIMEOUT? ZEB_EUNREACHABLE: rc;
-    if (s_reply_is (&reply, ZEB_CMD_NACK)) {
-        s_reply_close (&reply);
-        return ZEB_EVERSION;
-    }
-    const void *body = zmq_msg_data (&reply.parts [1]);
-    size_t size = zmq_msg_size (&reply.parts [1]);
-    const char *text;
-    size_t len;
     if (!s_reply_is (&reply, ZEB_CMD_WELCOME)) {
+        rc = s_reply_is (&reply, ZEB_CMD_NACK)? ZEB_EVERSION: ZEB_EPROTOCOL;
         s_reply_close (&reply);
-        return ZEB_EPROTOCOL;
+        return rc;
     }
+    size_t size;
+    const void *body = s_reply_body (&reply, &size);
     zstr_free (&self->log_endpoint);
     zstr_free (&self->bus_endpoint);
     zstr_free (&self->node);
-    if (zeb_proto_get_str (body, size, "log", &text, &len) == 0 && len) {
-        char *advertised = strndup (text, len);
-        self->log_endpoint = s_resolve_endpoint (advertised, self->endpoint);
-        free (advertised);
-    }
-    if (zeb_proto_get_str (body, size, "bus", &text, &len) == 0 && len) {
-        char *advertised = strndup (text, len);
-        self->bus_endpoint = s_resolve_endpoint (advertised, self->endpoint);
-        free (advertised);
-    }
+    self->log_endpoint = s_welcome_endpoint (self, body, size, "log");
+    self->bus_endpoint = s_welcome_endpoint (self, body, size, "bus");
+    const char *text;
+    size_t len;
     if (zeb_proto_get_str (body, size, "node", &text, &len) == 0)
         self->node = strndup (text, len);
+    zeb_proto_get_uint (body, size, "max_event_size", &self->max_event_size);
+    zeb_proto_get_uint (body, size, "max_publish", &self->max_publish);
     s_reply_close (&reply);
     self->connected = true;
     return 0;
@@ -452,27 +633,94 @@ zeb_client_bus_endpoint (zeb_client_t *self)
 //  ---------------------------------------------------------------------
 //  Publishing
 
+//  Send the queued events as one message: alone if there is one, else as
+//  an array. Blocks at most the timeout for room in the socket; if the
+//  node cannot be reached, every queued event fails. Returns 0 or an error.
+static int
+s_send_queued (zeb_client_t *self)
+{
+    if (self->queued == 0)
+        return 0;
+    uint8_t tag [S_TAG_SIZE];
+    uint64_t counter = self->next_tag++;
+    s_tag_make (tag, 'P', counter);
+    size_t first = (self->head + self->count - self->queued) % self->ring_size;
+    bool alone = self->queued == 1;
+    const char *body = alone? self->pending.data + S_HEADER: self->pending.data;
+    size_t size = alone? self->pending.size - S_HEADER: self->pending.size;
+    if (!alone) {
+        uint8_t *header = (uint8_t *) self->pending.data;
+        header [0] = 0xdd;              //  array32: room was kept for it
+        header [1] = (uint8_t) (self->queued >> 24);
+        header [2] = (uint8_t) (self->queued >> 16);
+        header [3] = (uint8_t) (self->queued >> 8);
+        header [4] = (uint8_t) self->queued;
+    }
+    void *handle = zsock_resolve (self->ingest);
+    int64_t deadline = zeb_time_mono_us () + (int64_t) self->timeout * 1000;
+    int rc = 0;
+    while (zeb_proto_send (handle, NULL, ZEB_CMD_PUBLISH, body, size, tag, S_TAG_SIZE, ZMQ_DONTWAIT)) {
+        //  Queue full or no connection: wait for room, up to the timeout
+        int64_t left = (deadline - zeb_time_mono_us ()) / 1000;
+        if (zmq_errno () != EAGAIN || left <= 0) {
+            rc = ZEB_EUNREACHABLE;
+            break;
+        }
+        zmq_pollitem_t item = { handle, 0, ZMQ_POLLOUT, 0 };
+        zmq_poll (&item, 1, (long) (left < 100? left: 100));
+    }
+    s_message_t *message = NULL;
+    if (rc == 0 && !alone) {
+        message = (s_message_t *) malloc (sizeof (s_message_t) + size);
+        if (message) {
+            message->refs = self->queued;
+            message->size = size;
+            memcpy (message->data, body, size);
+        }
+    }
+    size_t queued = self->queued;
+    self->queued = 0;
+    s_pending_reset (self);
+    if (rc == 0) {
+        for (size_t index = 0; index < queued; index++) {
+            s_flight_t *flight = &self->ring [(first + index) % self->ring_size];
+            flight->tag = counter;
+            flight->coalesced = !alone && message;
+            flight->index = (uint32_t) index;
+            flight->message = flight->coalesced? message: NULL;
+        }
+        if (!alone && !message)
+            rc = ZEB_ERROR;             //  out of memory: outcomes still arrive
+        return rc;
+    }
+    //  Not sent: the events fail now, newest last, off the ring's tail
+    s_flight_t *failed = (s_flight_t *) malloc (queued * sizeof (s_flight_t));
+    for (size_t index = 0; index < queued; index++)
+        failed [index] = self->ring [(first + index) % self->ring_size];
+    self->count -= queued;
+    for (size_t index = 0; failed && index < queued; index++)
+        s_fail (self, &failed [index], rc, "node unreachable: not sent");
+    free (failed);
+    return rc;
+}
+
 int
 zeb_client_poll (zeb_client_t *self, int timeout_ms)
 {
     assert (self);
-    int handled = 0;
     size_t before = self->count;
-    if (s_ingest_wait (self, timeout_ms, 0, NULL) < 0)
-        return 0;
-    handled += (int) (before - self->count);
-    //  Then whatever else is already waiting
-    while (true) {
-        before = self->count;
-        if (s_ingest_wait (self, 0, 0, NULL) < 0)
-            break;
-        handled += (int) (before - self->count);
-    }
+    if (s_ingest_wait (self, timeout_ms, 0, NULL) == 0)
+        while (s_ingest_wait (self, 0, 0, NULL) == 0)
+            ;                           //  and whatever else is here already
+    int handled = before > self->count? (int) (before - self->count): 0;
+    //  Acks came back: what was queued meanwhile goes out as one message
+    if (self->queued && (handled || self->count == self->queued))
+        s_send_queued (self);
     return handled;
 }
 
-//  Make room in the window, waiting at most the timeout; expire what is
-//  older than the timeout. Returns 0 when there is room.
+//  Make room in the window, waiting at most the timeout for acks; what is
+//  older than the timeout then expires. Returns 0 when there is room.
 static int
 s_make_room (zeb_client_t *self)
 {
@@ -483,49 +731,72 @@ s_make_room (zeb_client_t *self)
             return ZEB_ERROR;
     }
     while (self->count == self->ring_size) {
-        int64_t oldest = self->ring [self->head].sent_us;
+        if (self->queued)
+            s_send_queued (self);       //  the window is full of queued events
+        if (self->count < self->ring_size)
+            break;
+        int64_t oldest = self->ring [self->head].queued_us;
         int64_t left_ms = (oldest + (int64_t) self->timeout * 1000 - zeb_time_mono_us ()) / 1000;
-        if (left_ms <= 0)
-            s_expire (self, 1, "no acknowledgement within the timeout: outcome unknown, "
-                               "publish again with the same idempotencykey");
+        if (left_ms <= 0) {
+            s_flight_t flight = s_pop (self);
+            s_fail (self, &flight, ZEB_ETIMEOUT, S_UNKNOWN);
+        }
         else
             s_ingest_wait (self, (int) left_ms, 0, NULL);
     }
     return 0;
 }
 
-//  Send one PUBLISH and put it in flight. result/done, if set, receive
-//  the outcome (a synchronous publish waits on them).
+//  Check one encoded event before queueing it: the node would refuse it,
+//  and in a coalesced array it would take its neighbours down with it
+static int
+s_check (zeb_client_t *self, const void *data, size_t size, bool *array)
+{
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, data, size);
+    *array = zeb_mpk_peek (&reader) == ZEB_MPK_ARRAY;
+    if (*array)
+        return 0;                       //  the application's own batch
+    if (size > self->max_event_size)
+        return ZEB_ETOOBIG;
+    int rc = zeb_event_view_decode (&self->view, data, size, NULL);
+    if (rc == 0)
+        rc = zeb_event_view_validate (&self->view, NULL);
+    return rc;
+}
+
+//  Queue one event (or send an application's array alone) and decide
+//  whether to send now
 static int
 s_publish (zeb_client_t *self, const void *data, size_t size, zeb_ack_fn *fn, void *arg,
            zeb_ack_t *result, bool *done)
 {
-    int rc = s_make_room (self);
+    int rc = zeb_client_connect (self);
+    bool array = false;
+    if (rc == 0)
+        rc = s_check (self, data, size, &array);
+    if (rc == 0)
+        rc = s_make_room (self);
     if (rc)
         return rc;
-    uint8_t tag [S_TAG_SIZE];
-    uint64_t counter = self->next_tag++;
-    s_tag_make (tag, 'P', counter);
-    void *handle = zsock_resolve (self->ingest);
-    int64_t deadline = zeb_time_mono_us () + (int64_t) self->timeout * 1000;
-    while (zeb_proto_send (handle, NULL, ZEB_CMD_PUBLISH, data, size, tag, S_TAG_SIZE, ZMQ_DONTWAIT)) {
-        //  Queue full or no connection: take acks while waiting for room
-        int64_t left = (deadline - zeb_time_mono_us ()) / 1000;
-        if (zmq_errno () != EAGAIN || left <= 0)
-            return ZEB_EUNREACHABLE;
-        zmq_pollitem_t item = { handle, 0, ZMQ_POLLIN | ZMQ_POLLOUT, 0 };
-        if (zmq_poll (&item, 1, (long) (left < 10? left: 10)) > 0 && (item.revents & ZMQ_POLLIN))
-            zeb_client_poll (self, 0);
+    //  Alone: arrays, synchronous publishes, and when coalescing is off
+    bool alone = array || result || self->coalesce <= 1;
+    //  Keep several messages in flight so that the node's batches overlap
+    size_t target = self->ring_size / 8 < self->coalesce? self->ring_size / 8: self->coalesce;
+    if (alone || self->queued >= target || self->queued >= self->max_publish
+    ||  self->pending.size + size > S_COALESCE_BYTES) {
+        rc = s_send_queued (self);      //  keep the order of what came first
+        if (rc)
+            return rc;
     }
-    size_t slot = (self->head + self->count) % self->ring_size;
-    s_flight_t *flight = &self->ring [slot];
-    flight->tag = counter;
+    s_flight_t *flight = s_queue (self, data, size);
     flight->fn = fn;
     flight->arg = arg;
-    flight->sent_us = zeb_time_mono_us ();
+    flight->queued_us = zeb_time_mono_us ();
     flight->result = result;
     flight->done = done;
-    self->count++;
+    if (alone || self->count == self->queued)
+        return s_send_queued (self);     //  nothing in flight: no reason to wait
     return 0;
 }
 
@@ -534,9 +805,7 @@ zeb_client_publish_raw_async (zeb_client_t *self, const void *data, size_t size,
                               zeb_ack_fn *fn, void *arg)
 {
     assert (self);
-    int rc = zeb_client_connect (self);
-    if (rc == 0)
-        rc = s_publish (self, data, size, fn, arg, NULL, NULL);
+    int rc = s_publish (self, data, size, fn, arg, NULL, NULL);
     if (rc == 0)
         zeb_client_poll (self, 0);      //  acks already here: cheap, no syscall
     return rc;
@@ -566,21 +835,23 @@ zeb_client_publish_raw (zeb_client_t *self, const void *data, size_t size, zeb_a
     memset (ack, 0, sizeof (*ack));
     ack->index = -1;
     bool done = false;
-    int rc = zeb_client_connect (self);
-    if (rc == 0)
-        rc = s_publish (self, data, size, NULL, NULL, ack, &done);
+    int rc = s_publish (self, data, size, NULL, NULL, ack, &done);
     if (rc) {
-        ack->status = rc;
-        snprintf (ack->error, sizeof (ack->error), "%s", zeb_strerror (rc));
-        return rc;
+        if (!done) {
+            ack->status = rc;
+            snprintf (ack->error, sizeof (ack->error), "%s", zeb_strerror (rc));
+        }
+        return ack->status;
     }
     int64_t deadline = zeb_time_mono_us () + (int64_t) self->timeout * 1000;
     while (!done) {
         int64_t left = (deadline - zeb_time_mono_us ()) / 1000;
         if (left <= 0) {
-            //  This and everything older: no answer in time
-            s_expire (self, self->count, "no acknowledgement within the timeout: outcome "
-                                         "unknown, publish again with the same idempotencykey");
+            //  This and everything sent before it: no answer in time
+            while (!done && self->count > self->queued) {
+                s_flight_t flight = s_pop (self);
+                s_fail (self, &flight, ZEB_ETIMEOUT, S_UNKNOWN);
+            }
             break;
         }
         s_ingest_wait (self, (int) left, 0, NULL);
@@ -594,6 +865,9 @@ zeb_client_publish (zeb_client_t *self, zeb_event_t *event, zeb_ack_t *ack)
     assert (self);
     assert (event);
     int rc = zeb_client_connect (self);     //  before encoding: HELLO uses the buffer
+    msgpack_sbuffer_clear (&self->buffer);
+    if (rc == 0 && zeb_event_encode (event, &self->buffer))
+        rc = ZEB_ERROR;
     if (rc) {
         if (ack) {
             memset (ack, 0, sizeof (*ack));
@@ -603,9 +877,6 @@ zeb_client_publish (zeb_client_t *self, zeb_event_t *event, zeb_ack_t *ack)
         }
         return rc;
     }
-    msgpack_sbuffer_clear (&self->buffer);
-    if (zeb_event_encode (event, &self->buffer))
-        return ZEB_ERROR;
     return zeb_client_publish_raw (self, self->buffer.data, self->buffer.size, ack);
 }
 
@@ -613,15 +884,20 @@ int
 zeb_client_flush (zeb_client_t *self, int timeout_ms)
 {
     assert (self);
+    s_send_queued (self);
     int64_t deadline = zeb_time_mono_us () / 1000 + timeout_ms;
     while (self->count) {
         int64_t left = deadline - zeb_time_mono_us () / 1000;
         if (left <= 0) {
-            s_expire (self, self->count, "no acknowledgement within the flush timeout: "
-                                         "outcome unknown");
+            while (self->count > self->queued) {
+                s_flight_t flight = s_pop (self);
+                s_fail (self, &flight, ZEB_ETIMEOUT, S_UNKNOWN);
+            }
             return ZEB_ETIMEOUT;
         }
         s_ingest_wait (self, (int) left, 0, NULL);
+        if (self->queued)
+            s_send_queued (self);       //  events re-queued after a NACK
     }
     return 0;
 }
@@ -635,6 +911,16 @@ zeb_client_pending (zeb_client_t *self)
 
 //  ---------------------------------------------------------------------
 //  Reading the log
+
+struct _zeb_cursor_t {
+    zeb_client_t *client;
+    uint64_t position;          //  next sequence to hand out
+    uint64_t fetch_from;        //  where the next fetch starts
+    char *types;
+    size_t batch;
+    zeb_fetch_t buffered;
+    uint64_t missed;
+};
 
 static int
 s_log_socket (zeb_client_t *self)

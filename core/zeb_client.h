@@ -8,10 +8,21 @@
     Publishing: every PUBLISH carries a tag that the node echoes, so acks
     are matched to their events even after timeouts. zeb_client_publish
     waits for the ack. zeb_client_publish_async keeps up to `window`
-    publishes in flight and calls the ack callback as acks arrive (from
-    inside zeb_client calls: publish_async, flush, poll); it blocks only
+    events in flight and calls the ack callback as acks arrive (from
+    inside zeb_client calls: publish_async, poll, flush); it blocks only
     when the window is full. Nothing is ever acked that is not durably
     stored (see the node's sync mode).
+
+    Coalescing: with nothing in flight, an event is sent at once. While
+    earlier publishes await their acks, publish_async queues new events and
+    sends them together as one PUBLISH array when an ack comes back, when
+    `coalesce` events wait, or on poll, flush or a synchronous publish: the
+    batch size adapts to the round trip, as TCP's does. Each event still
+    gets its own outcome. Events are checked here before queueing (size,
+    envelope); should the node refuse one event of such an array, the
+    others are sent again (they were not stored: arrays are atomic) and
+    only that event gets the NACK. Queued events go out only from inside
+    zeb_client calls: call zeb_client_flush before destroying the client.
 
     Outcomes: an ack with status 0 (stored; `duplicate` when the dedup key
     was seen before, with the original sequence), a NACK (status is the
@@ -79,6 +90,11 @@ void
 //  Takes effect while nothing is in flight.
 void
     zeb_client_set_window (zeb_client_t *self, size_t window);
+
+//  Most events coalesced into one PUBLISH while others are in flight
+//  (default 256; 1 sends every event alone). See "Coalescing" above.
+void
+    zeb_client_set_coalesce (zeb_client_t *self, size_t max_events);
 
 //  HELLO the node. Returns 0, or ZEB_EUNREACHABLE / ZEB_ETIMEOUT when no
 //  node answers, ZEB_EVERSION if it speaks another protocol. Called by the
