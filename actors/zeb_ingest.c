@@ -852,8 +852,420 @@ zeb_ingest_actor (zsock_t *pipe, void *args)
     s_self_destroy (&self);
 }
 
+//  ---------------------------------------------------------------------
+//  Self test: the actor alone, spoken to in raw ZEB/1 over inproc and tcp
+
+typedef struct {
+    zsock_t *dealer;
+    char command [32];
+    uint8_t body [4096];
+    size_t body_size;
+    char tag [64];
+    size_t tag_size;
+    int frames;
+} s_test_reply_t;
+
+static void
+s_test_send (zsock_t *dealer, const char *command, const void *body, size_t size, const char *tag)
+{
+    int rc = zeb_proto_send (zsock_resolve (dealer), NULL, command, body, size,
+                             tag, tag? strlen (tag): 0, 0);
+    assert (rc == 0);
+}
+
+//  Receive one reply within 5 s; asserts if none comes
+static void
+s_test_recv (s_test_reply_t *reply)
+{
+    zsock_set_rcvtimeo (reply->dealer, 5000);
+    zmsg_t *msg = zmsg_recv (reply->dealer);
+    assert (msg);
+    reply->frames = (int) zmsg_size (msg);
+    char *command = zmsg_popstr (msg);
+    snprintf (reply->command, sizeof (reply->command), "%s", command);
+    zstr_free (&command);
+    zframe_t *body = zmsg_pop (msg);
+    reply->body_size = body? zframe_size (body): 0;
+    assert (reply->body_size <= sizeof (reply->body));
+    if (body)
+        memcpy (reply->body, zframe_data (body), reply->body_size);
+    zframe_destroy (&body);
+    zframe_t *tag = zmsg_pop (msg);
+    reply->tag_size = tag? zframe_size (tag): 0;
+    if (tag)
+        memcpy (reply->tag, zframe_data (tag), reply->tag_size);
+    reply->tag [reply->tag_size] = 0;
+    zframe_destroy (&tag);
+    zmsg_destroy (&msg);
+}
+
+static size_t
+s_test_event (msgpack_sbuffer *buffer, const char *type, const char *key, int number)
+{
+    msgpack_sbuffer_clear (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, key? 4: 3);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_str_with_body (&pk, type, strlen (type));
+    msgpack_pack_str_with_body (&pk, "source", 6);
+    msgpack_pack_str_with_body (&pk, "test", 4);
+    if (key) {
+        msgpack_pack_str_with_body (&pk, "idempotencykey", 14);
+        msgpack_pack_str_with_body (&pk, key, strlen (key));
+    }
+    msgpack_pack_str_with_body (&pk, "data", 4);
+    msgpack_pack_int (&pk, number);
+    return buffer->size;
+}
+
+//  The reason of a NACK in reply
+static bool
+s_test_reason_is (s_test_reply_t *reply, const char *reason)
+{
+    const char *text;
+    size_t len;
+    return streq (reply->command, "NACK")
+        && zeb_proto_get_str (reply->body, reply->body_size, "reason", &text, &len) == 0
+        && len == strlen (reason) && memcmp (text, reason, len) == 0;
+}
+
+static uint64_t
+s_test_sequence (s_test_reply_t *reply, bool *duplicate)
+{
+    uint64_t sequence = 0;
+    assert (streq (reply->command, "ACK"));
+    assert (zeb_proto_get_uint (reply->body, reply->body_size, "sequence", &sequence) == 0);
+    assert (zeb_proto_get_bool (reply->body, reply->body_size, "duplicate", duplicate) == 0);
+    return sequence;
+}
+
+static void
+s_test_transport (bool verbose, const char *transport)
+{
+    char dir [] = "/tmp/zeb-ingest-XXXXXX";
+    assert (mkdtemp (dir));
+    static int counter = 0;
+    counter++;
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", dir);
+    zconfig_put (config, "ingest/max_event_size", "2KiB");
+    zconfig_put (config, "ingest/max_publish", "10");
+    if (streq (transport, "tcp")) {
+        zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
+        zconfig_put (config, "bus/endpoint", "tcp://127.0.0.1:*");
+        zconfig_put (config, "ingest/notify", "tcp://127.0.0.1:*");
+    }
+    else {
+        zconfig_putf (config, "ingest/endpoint", "inproc://ingest-test-%d", counter);
+        zconfig_putf (config, "bus/endpoint", "inproc://ingest-test-bus-%d", counter);
+        zconfig_putf (config, "ingest/notify", "inproc://ingest-test-notify-%d", counter);
+    }
+    zactor_t *ingest = zactor_new (zeb_ingest_actor, NULL);
+    zsock_send (ingest, "sp", "START", config);
+    int status = -1;
+    char *endpoint = NULL, *bus = NULL, *notify = NULL;
+    zsock_recv (ingest, "isss", &status, &endpoint, &bus, &notify);
+    assert (status == 0);
+    assert (strncmp (endpoint, transport, strlen (transport)) == 0);
+    if (streq (transport, "tcp"))
+        assert (!strstr (endpoint, ":*"));       //  the port as bound
+
+    s_test_reply_t reply = { 0 };
+    reply.dealer = zsock_new_dealer (endpoint);
+    zsock_t *other = zsock_new_dealer (endpoint);
+    zsock_t *sub = zsock_new_sub (bus, "order.");
+    assert (reply.dealer && other && sub);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+
+    //  HELLO
+    s_test_send (reply.dealer, "HELLO", "\x81\xa7version\x01", 10, "h1");
+    s_test_recv (&reply);
+    assert (streq (reply.command, "WELCOME") && streq (reply.tag, "h1"));
+    uint64_t value;
+    assert (zeb_proto_get_uint (reply.body, reply.body_size, "max_event_size", &value) == 0 && value == 2048);
+    assert (zeb_proto_get_uint (reply.body, reply.body_size, "last", &value) == 0 && value == 0);
+    s_test_send (reply.dealer, "HELLO", "\x81\xa7version\x02", 10, NULL);
+    s_test_recv (&reply);
+    assert (s_test_reason_is (&reply, "UNSUPPORTED_VERSION") && reply.frames == 2);
+
+    //  Wait until the bus subscription has arrived: publish probes (which
+    //  also take sequences) until the subscriber sees one
+    bool duplicate;
+    uint64_t expected = 1;
+    zsock_set_rcvtimeo (sub, 20);
+    int64_t deadline = zclock_mono () + 5000;
+    while (true) {
+        assert (zclock_mono () < deadline);
+        s_test_event (&buffer, "order.probe", NULL, 0);
+        s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, NULL);
+        s_test_recv (&reply);
+        assert (s_test_sequence (&reply, &duplicate) == expected++);
+        zmsg_t *probe = zmsg_recv (sub);
+        if (probe) {
+            zmsg_destroy (&probe);
+            break;
+        }
+    }
+    //  Drain probes still on their way
+    zmsg_t *late;
+    while ((late = zmsg_recv (sub)))
+        zmsg_destroy (&late);
+    zsock_set_rcvtimeo (sub, 5000);
+
+    //  PUBLISH with a tag, then a duplicate key
+    s_test_event (&buffer, "order.placed", "key-1", 1);
+    s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, "t1");
+    s_test_recv (&reply);
+    assert (streq (reply.tag, "t1") && reply.frames == 3);
+    uint64_t first = s_test_sequence (&reply, &duplicate);
+    assert (first == expected++ && !duplicate);
+    s_test_event (&buffer, "order.placed", "key-1", 2);
+    s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, "t2");
+    s_test_recv (&reply);
+    assert (s_test_sequence (&reply, &duplicate) == first && duplicate);
+
+    //  The bus carried the first, not its duplicate: [type][event]
+    zmsg_t *live = zmsg_recv (sub);
+    assert (live && zmsg_size (live) == 2);
+    char *topic = zmsg_popstr (live);
+    assert (streq (topic, "order.placed"));
+    zstr_free (&topic);
+    zframe_t *body = zmsg_pop (live);
+    zeb_event_t *event = zeb_event_decode (zframe_data (body), zframe_size (body), NULL);
+    assert (event && zeb_event_sequence (event) == first);
+    assert (zeb_event_id (event) && strlen (zeb_event_id (event)) == ZEB_UUID_STRLEN);
+    assert (zeb_event_time (event) > 0);
+    zeb_event_destroy (&event);
+    zframe_destroy (&body);
+    zmsg_destroy (&live);
+
+    //  An array: atomic, with a duplicate inside
+    msgpack_sbuffer array;
+    msgpack_sbuffer_init (&array);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &array, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 3);
+    s_test_event (&buffer, "user.created", "key-2", 3);
+    msgpack_sbuffer_write (&array, buffer.data, buffer.size);
+    s_test_event (&buffer, "user.created", "key-1", 4);       //  duplicate
+    msgpack_sbuffer_write (&array, buffer.data, buffer.size);
+    s_test_event (&buffer, "user.created", "key-2", 5);       //  duplicate within
+    msgpack_sbuffer_write (&array, buffer.data, buffer.size);
+    s_test_send (reply.dealer, "PUBLISH", array.data, array.size, "a1");
+    s_test_recv (&reply);
+    assert (streq (reply.command, "ACK"));
+    assert (zeb_proto_get_uint (reply.body, reply.body_size, "count", &value) == 0 && value == 3);
+    zeb_mpk_t reader;
+    uint32_t count;
+    uint64_t sequences [3];
+    assert (zeb_mpk_find (reply.body, reply.body_size, "sequences", &reader) == 0);
+    assert (zeb_mpk_read_array (&reader, &count) == 0 && count == 3);
+    for (int index = 0; index < 3; index++)
+        zeb_mpk_read_uint (&reader, &sequences [index]);
+    assert (sequences [0] == expected && sequences [1] == first && sequences [2] == expected);
+    expected++;
+    assert (zeb_mpk_find (reply.body, reply.body_size, "duplicates", &reader) == 0);
+    assert (zeb_mpk_read_array (&reader, &count) == 0 && count == 2);
+
+    //  Bad input: each gets its NACK, and the other client is served
+    struct {
+        const char *what;
+        const char *reason;
+    } bad [] = {
+        { "truncated", "MALFORMED" }, { "not a map", "MALFORMED" }, { "type integer", "INVALID_ATTRIBUTE" },
+        { "no source", "MISSING_ATTRIBUTE" }, { "bad extension", "INVALID_EXTENSION" },
+        { "oversize", "TOO_LARGE" }, { "array bad", "MISSING_ATTRIBUTE" }, { "too many", "TOO_LARGE" },
+        { "empty array", "MALFORMED" }, { "unknown", "UNKNOWN_COMMAND" }
+    };
+    for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
+        const char *what = bad [index].what;
+        const char *command = "PUBLISH";
+        msgpack_sbuffer_clear (&array);
+        if (streq (what, "truncated")) {
+            s_test_event (&buffer, "a.b", NULL, 1);
+            msgpack_sbuffer_write (&array, buffer.data, buffer.size - 3);
+        }
+        else
+        if (streq (what, "not a map"))
+            msgpack_pack_str_with_body (&pk, "hello", 5);
+        else
+        if (streq (what, "type integer")) {
+            msgpack_pack_map (&pk, 2);
+            msgpack_pack_str_with_body (&pk, "type", 4);
+            msgpack_pack_int (&pk, 7);
+            msgpack_pack_str_with_body (&pk, "source", 6);
+            msgpack_pack_str_with_body (&pk, "s", 1);
+        }
+        else
+        if (streq (what, "no source")) {
+            msgpack_pack_map (&pk, 1);
+            msgpack_pack_str_with_body (&pk, "type", 4);
+            msgpack_pack_str_with_body (&pk, "a.b", 3);
+        }
+        else
+        if (streq (what, "bad extension")) {
+            msgpack_pack_map (&pk, 3);
+            msgpack_pack_str_with_body (&pk, "type", 4);
+            msgpack_pack_str_with_body (&pk, "a.b", 3);
+            msgpack_pack_str_with_body (&pk, "source", 6);
+            msgpack_pack_str_with_body (&pk, "s", 1);
+            msgpack_pack_str_with_body (&pk, "Bad-Name", 8);
+            msgpack_pack_int (&pk, 1);
+        }
+        else
+        if (streq (what, "oversize")) {
+            char big [3000];
+            memset (big, 'x', sizeof (big));
+            msgpack_pack_map (&pk, 3);
+            msgpack_pack_str_with_body (&pk, "type", 4);
+            msgpack_pack_str_with_body (&pk, "a.b", 3);
+            msgpack_pack_str_with_body (&pk, "source", 6);
+            msgpack_pack_str_with_body (&pk, "s", 1);
+            msgpack_pack_str_with_body (&pk, "data", 4);
+            msgpack_pack_str_with_body (&pk, big, sizeof (big));
+        }
+        else
+        if (streq (what, "array bad")) {
+            msgpack_pack_array (&pk, 2);
+            s_test_event (&buffer, "a.b", "would-be-stored", 1);
+            msgpack_sbuffer_write (&array, buffer.data, buffer.size);
+            msgpack_pack_map (&pk, 1);
+            msgpack_pack_str_with_body (&pk, "type", 4);
+            msgpack_pack_str_with_body (&pk, "a.b", 3);
+        }
+        else
+        if (streq (what, "too many")) {
+            msgpack_pack_array (&pk, 11);
+            for (int item = 0; item < 11; item++) {
+                s_test_event (&buffer, "a.b", NULL, item);
+                msgpack_sbuffer_write (&array, buffer.data, buffer.size);
+            }
+        }
+        else
+        if (streq (what, "empty array"))
+            msgpack_pack_array (&pk, 0);
+        else {
+            command = "FROBNICATE";
+            msgpack_pack_map (&pk, 0);
+        }
+        s_test_send (reply.dealer, command, array.data, array.size, "bad");
+        s_test_recv (&reply);
+        if (verbose)
+            printf ("\n   %s -> %.*s", what, (int) reply.body_size, reply.body);
+        assert (s_test_reason_is (&reply, bad [index].reason));
+        assert (streq (reply.tag, "bad"));
+        if (streq (what, "array bad")) {
+            int64_t offending;
+            assert (zeb_proto_get_int (reply.body, reply.body_size, "index", &offending) == 0 && offending == 1);
+        }
+        //  The other client is served, and nothing bad took a sequence
+        s_test_reply_t served = { 0 };
+        served.dealer = other;
+        s_test_event (&buffer, "a.b", NULL, (int) index);
+        s_test_send (other, "PUBLISH", buffer.data, buffer.size, NULL);
+        s_test_recv (&served);
+        assert (s_test_sequence (&served, &duplicate) == expected++);
+    }
+    //  Frames: one frame, four frames
+    zstr_send (reply.dealer, "PUBLISH");
+    s_test_recv (&reply);
+    assert (s_test_reason_is (&reply, "MALFORMED"));
+    zstr_sendx (reply.dealer, "PUBLISH", "a", "b", "c", NULL);
+    s_test_recv (&reply);
+    assert (s_test_reason_is (&reply, "MALFORMED"));
+
+    //  The "would-be-stored" key of the refused array was not stored
+    s_test_event (&buffer, "a.b", "would-be-stored", 9);
+    s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, NULL);
+    s_test_recv (&reply);
+    assert (s_test_sequence (&reply, &duplicate) == expected++ && !duplicate);
+
+    //  STATS counts what happened
+    s_test_send (reply.dealer, "STATS", "\x80", 1, NULL);
+    s_test_recv (&reply);
+    assert (streq (reply.command, "STATS"));
+    json_t *stats = zeb_json_from_msgpack (reply.body, reply.body_size, NULL);
+    assert (stats);
+    json_t *counters = json_object_get (stats, "ingest");
+    json_t *by_reason = json_object_get (counters, "nacks_by_reason");
+    assert (json_integer_value (json_object_get (by_reason, "MALFORMED")) == 5);
+    assert (json_integer_value (json_object_get (by_reason, "TOO_LARGE")) == 2);
+    assert (json_integer_value (json_object_get (by_reason, "UNKNOWN_COMMAND")) == 1);
+    assert (json_integer_value (json_object_get (counters, "duplicates")) == 3);
+    assert ((uint64_t) json_integer_value (json_object_get (json_object_get (stats, "store"), "last"))
+            == expected - 1);
+    json_decref (stats);
+
+    //  A clean stop keeps everything; a restart numbers on
+    zsock_destroy (&sub);
+    zsock_destroy (&other);
+    zsock_destroy (&reply.dealer);
+    zactor_destroy (&ingest);
+    ingest = zactor_new (zeb_ingest_actor, NULL);
+    zsock_send (ingest, "sp", "START", config);
+    zstr_free (&endpoint);
+    zstr_free (&bus);
+    zstr_free (&notify);
+    zsock_recv (ingest, "isss", &status, &endpoint, &bus, &notify);
+    assert (status == 0);
+    reply.dealer = zsock_new_dealer (endpoint);
+    s_test_event (&buffer, "a.b", "key-1", 1);                //  still a duplicate
+    s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, NULL);
+    s_test_recv (&reply);
+    assert (s_test_sequence (&reply, &duplicate) == first && duplicate);
+    s_test_event (&buffer, "a.b", NULL, 1);
+    s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, NULL);
+    s_test_recv (&reply);
+    assert (s_test_sequence (&reply, &duplicate) == expected++);
+
+    //  A second ingest on the same data directory is refused, clearly
+    zactor_t *second = zactor_new (zeb_ingest_actor, NULL);
+    zconfig_put (config, "ingest/endpoint", "inproc://ingest-test-second");
+    zconfig_put (config, "bus/endpoint", "inproc://ingest-test-second-bus");
+    zconfig_put (config, "ingest/notify", "inproc://ingest-test-second-notify");
+    zsock_send (second, "sp", "START", config);
+    char *error = NULL;
+    zsock_recv (second, "is", &status, &error);
+    assert (status == -1 && strstr (error, "writer"));
+    zstr_free (&error);
+    zactor_destroy (&second);
+
+    zsock_destroy (&reply.dealer);
+    zactor_destroy (&ingest);
+    zstr_free (&endpoint);
+    zstr_free (&bus);
+    zstr_free (&notify);
+    msgpack_sbuffer_destroy (&buffer);
+    msgpack_sbuffer_destroy (&array);
+    zconfig_destroy (&config);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+}
+
 void
 zeb_ingest_test (bool verbose)
 {
-    printf (" * zeb_ingest: (pending)\n");
+    printf (" * zeb_ingest: ");
+    s_test_transport (verbose, "inproc");
+    s_test_transport (verbose, "tcp");
+    //  A bad endpoint is an error returned, not an abort
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", "/tmp/zeb-ingest-bad-endpoint");
+    zconfig_put (config, "ingest/endpoint", "bogus://nowhere");
+    zactor_t *ingest = zactor_new (zeb_ingest_actor, NULL);
+    zsock_send (ingest, "sp", "START", config);
+    int status = 0;
+    char *error = NULL;
+    zsock_recv (ingest, "is", &status, &error);
+    assert (status == -1 && strstr (error, "bogus://nowhere"));
+    zstr_free (&error);
+    zactor_destroy (&ingest);
+    zconfig_destroy (&config);
+    zdir_t *tree = zdir_new ("/tmp/zeb-ingest-bad-endpoint", NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    printf ("OK\n");
 }

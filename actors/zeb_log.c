@@ -611,8 +611,239 @@ zeb_log_actor (zsock_t *pipe, void *args)
     s_self_destroy (&self);
 }
 
+//  ---------------------------------------------------------------------
+//  Self test: FETCH in raw ZEB/1 against a node
+
+typedef struct {
+    uint64_t first, last, next, count;
+    uint64_t sequences [64];
+    char types [64][32];
+    char command [16];
+    char reason [32];
+} s_test_events_t;
+
+static void
+s_test_fetch_send (zsock_t *dealer, const char *body_json, const char *tag)
+{
+    json_t *json = json_loads (body_json, 0, NULL);
+    assert (json);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    zeb_json_to_msgpack (json, &pk);
+    int rc = zeb_proto_send (zsock_resolve (dealer), NULL, "FETCH", buffer.data, buffer.size,
+                             tag, tag? strlen (tag): 0, 0);
+    assert (rc == 0);
+    msgpack_sbuffer_destroy (&buffer);
+    json_decref (json);
+}
+
+//  Receive an EVENTS or NACK reply within timeout_ms; false on timeout
+static bool
+s_test_fetch_recv (zsock_t *dealer, s_test_events_t *result, int timeout_ms)
+{
+    memset (result, 0, sizeof (*result));
+    zsock_set_rcvtimeo (dealer, timeout_ms);
+    zmsg_t *msg = zmsg_recv (dealer);
+    if (!msg)
+        return false;
+    char *command = zmsg_popstr (msg);
+    snprintf (result->command, sizeof (result->command), "%s", command);
+    zstr_free (&command);
+    zframe_t *body = zmsg_pop (msg);
+    const void *data = zframe_data (body);
+    size_t size = zframe_size (body);
+    if (streq (result->command, "NACK")) {
+        const char *reason;
+        size_t len;
+        assert (zeb_proto_get_str (data, size, "reason", &reason, &len) == 0);
+        snprintf (result->reason, sizeof (result->reason), "%.*s", (int) len, reason);
+    }
+    else {
+        assert (streq (result->command, "EVENTS"));
+        assert (zeb_proto_get_uint (data, size, "first", &result->first) == 0);
+        assert (zeb_proto_get_uint (data, size, "last", &result->last) == 0);
+        assert (zeb_proto_get_uint (data, size, "next", &result->next) == 0);
+        assert (zeb_proto_get_uint (data, size, "count", &result->count) == 0);
+        zeb_mpk_t reader;
+        uint32_t count;
+        assert (zeb_mpk_find (data, size, "events", &reader) == 0);
+        assert (zeb_mpk_read_array (&reader, &count) == 0 && count == result->count);
+        for (uint32_t index = 0; index < count; index++) {
+            const uint8_t *span;
+            size_t span_size;
+            assert (zeb_mpk_skip (&reader, &span, &span_size) == 0);
+            zeb_event_t *event = zeb_event_decode (span, span_size, NULL);
+            assert (event);
+            if (index < 64) {
+                result->sequences [index] = zeb_event_sequence (event);
+                snprintf (result->types [index], 32, "%s", zeb_event_type (event));
+            }
+            zeb_event_destroy (&event);
+        }
+    }
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+    return true;
+}
+
+static void
+s_test_publish (zeb_client_t *client, const char *type, int count)
+{
+    for (int index = 0; index < count; index++) {
+        zeb_event_t *event = zeb_event_new (type);
+        zeb_event_set (event, "source", "log-test");
+        zeb_ack_t ack;
+        int rc = zeb_client_publish (client, event, &ack);
+        assert (rc == 0);
+        zeb_event_destroy (&event);
+    }
+}
+
 void
 zeb_log_test (bool verbose)
 {
-    printf (" * zeb_log: (pending)\n");
+    printf (" * zeb_log: ");
+    char dir [] = "/tmp/zeb-log-XXXXXX";
+    assert (mkdtemp (dir));
+    zeb_fault_t fault;
+    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
+    assert (node);
+    zeb_client_t *client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
+    zsock_t *reader = zsock_new_dealer (zeb_node_endpoint (node, "log"));
+    assert (client && reader);
+    s_test_events_t result;
+
+    //  An empty log
+    s_test_fetch_send (reader, "{\"from\": 1}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 0 && result.first == 0 && result.last == 0 && result.next == 1);
+
+    //  Ten events of two types; read them in pages
+    s_test_publish (client, "order.placed", 6);
+    s_test_publish (client, "user.created", 2);
+    s_test_publish (client, "order.shipped", 2);
+    s_test_fetch_send (reader, "{\"from\": 1, \"max\": 4}", "p1");
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 4 && result.next == 5 && result.first == 1 && result.last == 10);
+    for (int index = 0; index < 4; index++)
+        assert (result.sequences [index] == (uint64_t) index + 1);
+    s_test_fetch_send (reader, "{\"from\": 5}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 6 && result.sequences [0] == 5 && result.next == 11);
+
+    //  Type prefixes: "order." and a trailing '*', skipping past the others
+    s_test_fetch_send (reader, "{\"from\": 6, \"types\": [\"order.*\"]}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 3 && result.sequences [0] == 6 && result.sequences [1] == 9);
+    assert (streq (result.types [2], "order.shipped") && result.next == 11);
+    s_test_fetch_send (reader, "{\"from\": 1, \"types\": [\"user.\", \"nothing.\"], \"max\": 1}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 1 && result.sequences [0] == 7 && result.next == 8);
+    s_test_fetch_send (reader, "{\"from\": 1, \"types\": [\"*\"], \"max\": 2}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 2);
+
+    //  max_bytes: at least one event, however small the budget
+    s_test_fetch_send (reader, "{\"from\": 1, \"max_bytes\": 1}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 1 && result.next == 2);
+
+    //  By time: everything was stored after the start of this test
+    s_test_fetch_send (reader, "{\"time\": 0, \"max\": 1}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 1 && result.sequences [0] == 1);
+    char body [96];
+    snprintf (body, sizeof (body), "{\"time\": %lld}", (long long) zeb_time_now () + 60000);
+    s_test_fetch_send (reader, body, NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 0 && result.next == 11);
+
+    //  Long-poll: the reply comes when a matching event is committed, not
+    //  at the deadline
+    s_test_fetch_send (reader, "{\"from\": 11, \"wait_ms\": 20000, \"types\": [\"payment.\"]}", "w1");
+    assert (!s_test_fetch_recv (reader, &result, 200));        //  still waiting
+    s_test_publish (client, "order.placed", 1);                //  not a match: keeps waiting
+    assert (!s_test_fetch_recv (reader, &result, 200));
+    int64_t started = zclock_mono ();
+    s_test_publish (client, "payment.received", 1);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (zclock_mono () - started < 5000);
+    assert (result.count == 1 && result.sequences [0] == 12 && result.next == 13);
+    //  ...and an empty answer at the deadline
+    started = zclock_mono ();
+    s_test_fetch_send (reader, "{\"from\": 13, \"wait_ms\": 300}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 0 && result.next == 13);
+    assert (zclock_mono () - started >= 290);
+
+    //  Bad requests get NACKs, and the log goes on serving
+    const char *bad [][2] = {
+        { "{\"from\": \"one\"}", "INVALID_ATTRIBUTE" },
+        { "{\"max\": 0}", "INVALID_ATTRIBUTE" },
+        { "{\"types\": \"order.\"}", "INVALID_ATTRIBUTE" },
+        { "{\"types\": [1, 2]}", "INVALID_ATTRIBUTE" },
+        { "{\"wait_ms\": -5}", "INVALID_ATTRIBUTE" },
+        { "[1, 2]", "MALFORMED" }
+    };
+    for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
+        s_test_fetch_send (reader, bad [index][0], NULL);
+        assert (s_test_fetch_recv (reader, &result, 5000));
+        assert (streq (result.command, "NACK") && streq (result.reason, bad [index][1]));
+    }
+    zstr_sendx (reader, "FETCH", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (streq (result.reason, "MALFORMED"));
+    zstr_sendx (reader, "PUBLISH", "\x80", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (streq (result.reason, "UNKNOWN_COMMAND"));
+    s_test_fetch_send (reader, "{\"from\": 12}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (result.count == 1);
+
+    //  STATS
+    zeb_proto_send (zsock_resolve (reader), NULL, "STATS", "\x80", 1, NULL, 0, 0);
+    zmsg_t *msg = zmsg_recv (reader);
+    assert (msg && zmsg_size (msg) == 2);
+    char *command = zmsg_popstr (msg);
+    assert (streq (command, "STATS"));
+    zstr_free (&command);
+    zframe_t *frame = zmsg_pop (msg);
+    json_t *stats = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
+    assert (json_integer_value (json_object_get (stats, "waits")) == 2);
+    assert (json_integer_value (json_object_get (stats, "nacks")) == 8);
+    json_decref (stats);
+    zframe_destroy (&frame);
+    zmsg_destroy (&msg);
+
+    //  Retention deletes from the front: a reader from 1 sees the gap
+    zsock_destroy (&reader);
+    zeb_client_destroy (&client);
+    zeb_node_destroy (&node);
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", dir);
+    zconfig_put (config, "ingest/endpoint", "inproc://zeb-log-test-retained");
+    zconfig_put (config, "log/endpoint", "inproc://zeb-log-test-retained-log");
+    zconfig_put (config, "bus/endpoint", "inproc://zeb-log-test-retained-bus");
+    zconfig_put (config, "retention/max_events", "5");
+    zconfig_put (config, "retention/interval", "20ms");
+    node = zeb_node_new (config, &fault);
+    assert (node);
+    reader = zsock_new_dealer (zeb_node_endpoint (node, "log"));
+    int64_t deadline = zclock_mono () + 5000;
+    do {
+        assert (zclock_mono () < deadline);
+        s_test_fetch_send (reader, "{\"from\": 1, \"max\": 1}", NULL);
+        assert (s_test_fetch_recv (reader, &result, 5000));
+    } while (result.first != 8);
+    assert (result.sequences [0] == 8 && result.last == 12);
+
+    zsock_destroy (&reader);
+    zeb_node_destroy (&node);
+    zconfig_destroy (&config);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    printf ("OK\n");
 }

@@ -1248,8 +1248,391 @@ zeb_cursor_missed (zeb_cursor_t *self)
     return self->missed;
 }
 
+//  ---------------------------------------------------------------------
+//  Self test
+
+static zeb_event_t *
+s_test_event (const char *type, int number, const char *key)
+{
+    zeb_event_t *event = zeb_event_new (type);
+    zeb_event_set (event, "source", "client-test");
+    if (key)
+        zeb_event_set (event, "idempotencykey", key);
+    char data [32];
+    snprintf (data, sizeof (data), "{\"n\":%d}", number);
+    zeb_event_set_data_json (event, data, NULL);
+    return event;
+}
+
+//  A node played by the test: answers HELLO itself, passes every other
+//  request to the test through the pipe, sends back what the test sends
+static void
+s_test_fake_node_actor (zsock_t *pipe, void *args)
+{
+    zsock_t *router = zsock_new_router ((const char *) args);
+    assert (router);
+    zpoller_t *poller = zpoller_new (pipe, router, NULL);
+    zsock_signal (pipe, 0);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == router) {
+            zmsg_t *msg = zmsg_recv (router);
+            zmsg_first (msg);                   //  the routing id
+            zframe_t *command = zmsg_next (msg);
+            if (command && zframe_streq (command, "HELLO")) {
+                zframe_t *identity = zmsg_pop (msg);
+                zframe_t *hello = zmsg_pop (msg);
+                zframe_destroy (&hello);
+                zframe_t *body = zmsg_pop (msg);
+                zframe_destroy (&body);
+                zframe_t *tag = zmsg_pop (msg);
+                zmsg_t *welcome = zmsg_new ();
+                zmsg_append (welcome, &identity);
+                zmsg_addstr (welcome, "WELCOME");
+                //  {version: 1, max_event_size: 65536, max_publish: 1000}
+                static const char welcome_body [] = "\x83\xa7version\x01\xaemax_event_size"
+                                            "\xce\x00\x01\x00\x00\xabmax_publish\xcd\x03\xe8";
+                zmsg_addmem (welcome, welcome_body, sizeof (welcome_body) - 1);
+                zmsg_append (welcome, &tag);
+                zmsg_send (&welcome, router);
+                zmsg_destroy (&msg);
+            }
+            else
+                zmsg_send (&msg, pipe);
+        }
+        else
+        if (which == pipe) {
+            zmsg_t *msg = zmsg_recv (pipe);
+            if (!msg || zframe_streq (zmsg_first (msg), "$TERM")) {
+                zmsg_destroy (&msg);
+                break;
+            }
+            zmsg_send (&msg, router);
+        }
+        else
+            break;
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&router);
+}
+
+//  The next request the fake node passed on: [identity][command][body][tag]
+static zmsg_t *
+s_test_request (zactor_t *node, const char *command, uint32_t events)
+{
+    zsock_set_rcvtimeo (node, 5000);
+    zmsg_t *msg = zmsg_recv (node);
+    assert (msg && zmsg_size (msg) == 4);
+    zframe_t *frame = zmsg_first (msg);
+    frame = zmsg_next (msg);
+    assert (zframe_streq (frame, command));
+    frame = zmsg_next (msg);
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, zframe_data (frame), zframe_size (frame));
+    uint32_t count = 1;
+    if (zeb_mpk_peek (&reader) == ZEB_MPK_ARRAY)
+        zeb_mpk_read_array (&reader, &count);
+    assert (count == events);
+    return msg;
+}
+
+//  The "n" in the data of event index of a PUBLISH request
+static int64_t
+s_test_request_number (zmsg_t *request, uint32_t index)
+{
+    zframe_t *frame = zmsg_first (request);
+    frame = zmsg_next (request);
+    frame = zmsg_next (request);
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, zframe_data (frame), zframe_size (frame));
+    uint32_t count;
+    const uint8_t *span = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    if (zeb_mpk_read_array (&reader, &count) == 0)
+        for (uint32_t item = 0; item <= index; item++)
+            zeb_mpk_skip (&reader, &span, &size);
+    zeb_event_t *event = zeb_event_decode (span, size, NULL);
+    assert (event);
+    char *json = zeb_event_data_json (event);
+    int64_t number = atoi (json + 5);           //  {"n":N}
+    free (json);
+    zeb_event_destroy (&event);
+    return number;
+}
+
+//  Answer a request with [command][body as JSON, in msgpack] and its tag
+static void
+s_test_reply (zactor_t *node, zmsg_t **request_p, const char *command, const char *body_json)
+{
+    zmsg_t *request = *request_p;
+    zframe_t *identity = zmsg_pop (request);
+    zframe_t *frame = zmsg_pop (request);
+    zframe_destroy (&frame);
+    frame = zmsg_pop (request);
+    zframe_destroy (&frame);
+    zframe_t *tag = zmsg_pop (request);
+    zmsg_destroy (request_p);
+    json_t *json = json_loads (body_json, 0, NULL);
+    assert (json);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    zeb_json_to_msgpack (json, &pk);
+    json_decref (json);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_append (reply, &identity);
+    zmsg_addstr (reply, command);
+    zmsg_addmem (reply, body.data, body.size);
+    zmsg_append (reply, &tag);
+    zmsg_send (&reply, node);
+    msgpack_sbuffer_destroy (&body);
+}
+
+typedef struct {
+    int status;
+    uint64_t sequence;
+    bool duplicate;
+    int order;                  //  1-based position among callbacks
+} s_test_slot_t;
+
+static int s_test_order = 0;
+
+static void
+s_test_on_slot (const zeb_ack_t *ack, void *arg)
+{
+    s_test_slot_t *slot = (s_test_slot_t *) arg;
+    slot->status = ack->status;
+    slot->sequence = ack->sequence;
+    slot->duplicate = ack->duplicate;
+    slot->order = ++s_test_order;
+}
+
+//  Coalescing, splitting a refused array, lost and late replies
+static void
+s_test_fake_node (bool verbose)
+{
+    zactor_t *node = zactor_new (s_test_fake_node_actor, (void *) "inproc://zeb-client-fake");
+    zeb_client_t *client = zeb_client_new ("inproc://zeb-client-fake");
+    zeb_client_set_window (client, 16);         //  coalesce two at a time
+    s_test_slot_t slots [8];
+    memset (slots, 0, sizeof (slots));
+    s_test_order = 0;
+    zeb_event_t *events [8];
+    for (int n = 1; n < 8; n++)
+        events [n] = s_test_event ("fake.event", n, NULL);
+
+    //  E1 goes alone: nothing was in flight
+    assert (zeb_client_publish_async (client, events [1], s_test_on_slot, &slots [1]) == 0);
+    zmsg_t *first = s_test_request (node, "PUBLISH", 1);
+    assert (s_test_request_number (first, 0) == 1);
+    //  E2, E3 wait; E4 pushes them out as one array, and waits itself
+    for (int n = 2; n <= 4; n++)
+        assert (zeb_client_publish_async (client, events [n], s_test_on_slot, &slots [n]) == 0);
+    zmsg_t *second = s_test_request (node, "PUBLISH", 2);
+    assert (s_test_request_number (second, 0) == 2 && s_test_request_number (second, 1) == 3);
+    assert (zeb_client_pending (client) == 4);
+    //  The node refuses E3 (index 1) and never answers E1: E1's outcome
+    //  is unknown, E3 is refused, E2 is sent again, after E4
+    s_test_reply (node, &second, "NACK",
+                  "{\"code\":413,\"reason\":\"TOO_LARGE\",\"error\":\"too big\",\"index\":1}");
+    int64_t deadline = zclock_mono () + 5000;
+    while (slots [3].order == 0 && zclock_mono () < deadline)
+        zeb_client_poll (client, 100);
+    assert (slots [1].status == ZEB_ETIMEOUT && slots [1].order == 1);
+    assert (slots [3].status == ZEB_ETOOBIG && slots [3].order == 2);
+    assert (slots [2].order == 0 && slots [4].order == 0);
+    zmsg_t *third = s_test_request (node, "PUBLISH", 2);
+    assert (s_test_request_number (third, 0) == 4 && s_test_request_number (third, 1) == 2);
+    s_test_reply (node, &third, "ACK", "{\"count\":2,\"sequences\":[10,11],\"duplicates\":[1]}");
+    assert (zeb_client_flush (client, 5000) == 0);
+    assert (slots [4].status == 0 && slots [4].sequence == 10 && !slots [4].duplicate);
+    assert (slots [2].status == 0 && slots [2].sequence == 11 && slots [2].duplicate);
+    assert (slots [4].order == 3 && slots [2].order == 4);
+    //  A late reply to E1 changes nothing
+    s_test_reply (node, &first, "ACK", "{\"sequence\":9,\"duplicate\":false}");
+    assert (zeb_client_poll (client, 100) == 0);
+    assert (slots [1].status == ZEB_ETIMEOUT);
+
+    //  A synchronous publish waits for its own reply: serve it from here
+    //  after a publish_async that the sync one must not overtake
+    assert (zeb_client_publish_async (client, events [5], s_test_on_slot, &slots [5]) == 0);
+    zmsg_t *fifth = s_test_request (node, "PUBLISH", 1);
+    s_test_reply (node, &fifth, "ACK", "{\"sequence\":12,\"duplicate\":false}");
+    assert (zeb_client_flush (client, 5000) == 0);
+    assert (slots [5].sequence == 12);
+
+    //  The node goes silent: a flush gives up after its timeout
+    assert (zeb_client_publish_async (client, events [6], s_test_on_slot, &slots [6]) == 0);
+    zmsg_t *sixth = s_test_request (node, "PUBLISH", 1);
+    int64_t started = zclock_mono ();
+    assert (zeb_client_flush (client, 300) == ZEB_ETIMEOUT);
+    assert (zclock_mono () - started >= 290);
+    assert (slots [6].status == ZEB_ETIMEOUT && zeb_client_pending (client) == 0);
+    zmsg_destroy (&sixth);
+
+    for (int n = 1; n < 8; n++)
+        zeb_event_destroy (&events [n]);
+    zeb_client_destroy (&client);
+    zactor_destroy (&node);
+    if (verbose)
+        printf ("fake node done; ");
+}
+
+static void
+s_test_collect (const zeb_ack_t *ack, void *arg)
+{
+    uint64_t *sequences = (uint64_t *) arg;
+    //  sequences [0] counts, then one sequence per ack, in callback order
+    sequences [++sequences [0]] = ack->status? 0: ack->sequence;
+}
+
 void
 zeb_client_test (bool verbose)
 {
-    printf (" * zeb_client: (pending)\n");
+    printf (" * zeb_client: ");
+    s_test_fake_node (verbose);
+
+    char dir [] = "/tmp/zeb-client-XXXXXX";
+    assert (mkdtemp (dir));
+    zeb_fault_t fault;
+    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
+    assert (node);
+    zeb_client_t *client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
+    assert (zeb_client_connect (client) == 0);
+    assert (streq (zeb_client_log_endpoint (client), zeb_node_endpoint (node, "log")));
+    assert (streq (zeb_client_bus_endpoint (client), zeb_node_endpoint (node, "bus")));
+
+    //  Synchronous publish
+    zeb_event_t *event = s_test_event ("order.placed", 1, "order-1");
+    zeb_ack_t ack;
+    assert (zeb_client_publish (client, event, &ack) == 0);
+    assert (ack.sequence == 1 && !ack.duplicate && ack.latency_us > 0);
+    assert (zeb_client_publish (client, event, &ack) == 0);
+    assert (ack.sequence == 1 && ack.duplicate);
+    zeb_event_destroy (&event);
+    //  Refused before sending: no source
+    event = zeb_event_new ("order.placed");
+    assert (zeb_client_publish (client, event, &ack) == ZEB_EMISSING);
+    assert (ack.status == ZEB_EMISSING);
+    assert (zeb_client_publish_async (client, event, NULL, NULL) == ZEB_EMISSING);
+    zeb_event_destroy (&event);
+
+    //  Pipelined: 5,000 events, every one acked, in order, coalesced
+    uint64_t *sequences = (uint64_t *) calloc (5001, sizeof (uint64_t));
+    zeb_client_set_window (client, 500);
+    for (int n = 0; n < 5000; n++) {
+        event = s_test_event ("order.placed", n, NULL);
+        assert (zeb_client_publish_async (client, event, s_test_collect, sequences) == 0);
+        zeb_event_destroy (&event);
+    }
+    assert (zeb_client_flush (client, 10000) == 0);
+    assert (sequences [0] == 5000);
+    for (int n = 1; n <= 5000; n++)
+        assert (sequences [n] == (uint64_t) n + 1);
+    free (sequences);
+    char *stats = zeb_client_stats (client, NULL);
+    assert (stats && strstr (stats, "\"stored\":5001"));
+    json_t *json = json_loads (stats, 0, NULL);
+    json_int_t messages = json_integer_value (json_object_get (
+        json_object_get (json_object_get (json, "ingest"), "ingest"), "messages"));
+    if (verbose)
+        printf ("5000 events in %lld messages; ", (long long) messages);
+    assert (messages < 4000);                   //  coalesced
+    assert (json_object_get (json, "log"));
+    json_decref (json);
+    free (stats);
+
+    //  Live subscription: probe until the subscription is in place
+    assert (zeb_client_subscribe (client, "user.") == 0);
+    int64_t deadline = zclock_mono () + 5000;
+    zeb_event_t *live = NULL;
+    while (!live) {
+        assert (zclock_mono () < deadline);
+        event = s_test_event ("user.probe", 0, NULL);
+        assert (zeb_client_publish (client, event, &ack) == 0);
+        zeb_event_destroy (&event);
+        live = zeb_client_recv (client, 50);
+    }
+    zeb_event_destroy (&live);
+    while ((live = zeb_client_recv (client, 100)))
+        zeb_event_destroy (&live);              //  later probes
+    event = s_test_event ("order.other", 0, NULL);
+    assert (zeb_client_publish (client, event, &ack) == 0);
+    zeb_event_destroy (&event);
+    event = s_test_event ("user.created", 7, NULL);
+    assert (zeb_client_publish (client, event, &ack) == 0);
+    zeb_event_destroy (&event);
+    live = zeb_client_recv (client, 5000);
+    assert (live && streq (zeb_event_type (live), "user.created"));
+    assert (zeb_event_sequence (live) == ack.sequence);
+    zeb_event_destroy (&live);
+    uint64_t last = ack.sequence;
+
+    //  Fetch and cursor
+    zeb_fetch_t result;
+    assert (zeb_client_fetch (client, 1, 10, 0, NULL, &result) == 0);
+    assert (zlistx_size (result.events) == 10 && result.next == 11 && result.last == last);
+    zeb_event_t *first = (zeb_event_t *) zlistx_first (result.events);
+    assert (streq (zeb_event_attr (first, ZEB_ATTR_IDEMPOTENCYKEY), "order-1"));
+    zeb_fetch_reset (&result);
+    //  A filtered read scans a bounded stretch per request: from 1, the
+    //  5,001 order.placed come first, so it takes a few rounds
+    uint64_t from = 1;
+    size_t matched = 0;
+    for (int round = 0; round < 10 && matched < 3; round++) {
+        assert (zeb_client_fetch (client, from, 100, 0, "user.,order.o", &result) == 0);
+        matched += zlistx_size (result.events);
+        from = result.next;
+        zeb_fetch_reset (&result);
+    }
+    assert (matched >= 3);
+    assert (zeb_client_fetch_time (client, 0, 1, 0, NULL, &result) == 0);
+    assert (zeb_event_sequence ((zeb_event_t *) zlistx_first (result.events)) == 1);
+    zeb_fetch_reset (&result);
+
+    zeb_cursor_t *cursor = zeb_cursor_new (client, 0);
+    zeb_cursor_set_batch (cursor, 64);
+    uint64_t expected = 1;
+    int error;
+    while ((event = zeb_cursor_next (cursor, 0, &error))) {
+        assert (zeb_event_sequence (event) == expected++);
+        zeb_event_destroy (&event);
+    }
+    assert (error == 0 && expected == last + 1 && zeb_cursor_position (cursor) == last + 1);
+    //  At the end, the cursor waits; an event committed meanwhile arrives
+    assert (zeb_cursor_next (cursor, 100, &error) == NULL && error == 0);
+    event = s_test_event ("order.late", 0, NULL);
+    assert (zeb_client_publish_async (client, event, NULL, NULL) == 0);
+    assert (zeb_client_flush (client, 5000) == 0);
+    zeb_event_destroy (&event);
+    event = zeb_cursor_next (cursor, 5000, &error);
+    assert (event && zeb_event_sequence (event) == last + 1);
+    zeb_event_destroy (&event);
+    assert (zeb_cursor_missed (cursor) == 0);
+    zeb_cursor_destroy (&cursor);
+
+    zeb_client_destroy (&client);
+    zeb_node_destroy (&node);
+
+    //  No node: clear errors within the timeout, never a hang
+    char endpoint [64];
+    zsock_t *probe = zsock_new_router ("tcp://127.0.0.1:*");
+    snprintf (endpoint, sizeof (endpoint), "%s", zsock_endpoint (probe));
+    zsock_destroy (&probe);                     //  a port nobody listens on
+    client = zeb_client_new (endpoint);
+    zeb_client_set_timeout (client, 300);
+    int64_t started = zclock_mono ();
+    assert (zeb_client_connect (client) == ZEB_EUNREACHABLE);
+    assert (zclock_mono () - started < 3000);
+    event = s_test_event ("order.placed", 1, NULL);
+    assert (zeb_client_publish (client, event, &ack) == ZEB_EUNREACHABLE);
+    assert (zeb_client_fetch (client, 1, 1, 0, NULL, &result) == ZEB_EUNREACHABLE);
+    zeb_event_destroy (&event);
+    zeb_client_destroy (&client);
+
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    printf ("OK\n");
 }
