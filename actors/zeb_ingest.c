@@ -238,7 +238,7 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     zpoller_add (self->poller, self->front);
     zpoller_add (self->poller, self->bus);
     self->reading = true;
-    zsys_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
+    zeb_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
                self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
                (unsigned long long) self->last_sequence);
     return 0;

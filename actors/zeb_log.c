@@ -172,7 +172,7 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     }
     zpoller_add (self->poller, self->front);
     self->started = true;
-    zsys_info ("log: %s, notified by %s", self->endpoint, *notify? notify: "(polling only)");
+    zeb_info ("log: %s, notified by %s", self->endpoint, *notify? notify: "(polling only)");
     return 0;
 }
 
@@ -298,10 +298,9 @@ static int
 s_parse_fetch (self_t *self, const uint8_t *body, size_t size, s_query_t *query,
                int64_t *wait_ms, zeb_fault_t *fault)
 {
-    zeb_mpk_t reader;
-    zeb_mpk_init (&reader, body, size);
-    if (zeb_mpk_peek (&reader) != ZEB_MPK_MAP)
-        return zeb_fault_set (fault, ZEB_EMALFORMED, "FETCH body must be a map");
+    if (!zeb_proto_is_map (body, size))
+        return zeb_fault_set (fault, ZEB_EMALFORMED,
+                              "FETCH body must be one msgpack map with string keys");
     uint64_t from = 1, max = S_DEFAULT_MAX, max_bytes = self->max_bytes;
     int64_t time_ms = -1;
     *wait_ms = 0;
@@ -798,6 +797,16 @@ zeb_log_test (bool verbose)
     zstr_sendx (reader, "PUBLISH", "\x80", NULL);
     assert (s_test_fetch_recv (reader, &result, 5000));
     assert (streq (result.reason, "UNKNOWN_COMMAND"));
+    //  A map with trailing bytes, or cut short, is not a FETCH body
+    zframe_t *bad_frame = zframe_new ("\x81\xa4" "from\x01\xc0", 8);
+    zsock_send (reader, "sf", "FETCH", bad_frame);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (streq (result.reason, "MALFORMED"));
+    zframe_reset (bad_frame, "\x82\xa4" "from\x01", 7);
+    zsock_send (reader, "sf", "FETCH", bad_frame);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (streq (result.reason, "MALFORMED"));
+    zframe_destroy (&bad_frame);
     s_test_fetch_send (reader, "{\"from\": 12}", NULL);
     assert (s_test_fetch_recv (reader, &result, 5000));
     assert (result.count == 1);
@@ -812,7 +821,7 @@ zeb_log_test (bool verbose)
     zframe_t *frame = zmsg_pop (msg);
     json_t *stats = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
     assert (json_integer_value (json_object_get (stats, "waits")) == 2);
-    assert (json_integer_value (json_object_get (stats, "nacks")) == 8);
+    assert (json_integer_value (json_object_get (stats, "nacks")) == 10);
     json_decref (stats);
     zframe_destroy (&frame);
     zmsg_destroy (&msg);

@@ -187,11 +187,15 @@ void
 zeb_client_set_window (zeb_client_t *self, size_t window)
 {
     assert (self);
+    //  The ring is only resized while nothing is in flight; it is
+    //  allocated again, at the new size, by the next publish
     if (self->count == 0 && window > 0) {
         self->window = window;
         free (self->ring);
         self->ring = NULL;
         self->ring_size = 0;
+        self->head = 0;
+        self->queued = 0;
     }
 }
 
@@ -1542,6 +1546,20 @@ zeb_client_test (bool verbose)
     assert (json_object_get (json, "log"));
     json_decref (json);
     free (stats);
+
+    //  A smaller window once everything is settled: the ring starts over
+    zeb_client_set_window (client, 8);
+    sequences = (uint64_t *) calloc (21, sizeof (uint64_t));
+    for (int n = 0; n < 20; n++) {
+        event = s_test_event ("window.check", n, NULL);
+        assert (zeb_client_publish_async (client, event, s_test_collect, sequences) == 0);
+        zeb_event_destroy (&event);
+    }
+    assert (zeb_client_flush (client, 10000) == 0);
+    assert (sequences [0] == 20);
+    for (int n = 1; n <= 20; n++)
+        assert (sequences [n] == (uint64_t) n + 5001);
+    free (sequences);
 
     //  Live subscription: probe until the subscription is in place
     assert (zeb_client_subscribe (client, "user.") == 0);

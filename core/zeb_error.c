@@ -4,6 +4,7 @@
 */
 
 #include "zeb.h"
+#include <stdatomic.h>
 
 typedef struct {
     int code;
@@ -72,6 +73,27 @@ zeb_error_from_reason (const char *reason, size_t len)
         &&  memcmp (s_errors [index].reason, reason, len) == 0)
             return s_errors [index].code;
     return ZEB_ERROR;
+}
+
+static atomic_bool s_quiet;
+
+void
+zeb_info (const char *format, ...)
+{
+    if (atomic_load_explicit (&s_quiet, memory_order_relaxed))
+        return;
+    char line [1024];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (line, sizeof (line), format, args);
+    va_end (args);
+    zsys_info ("%s", line);
+}
+
+void
+zeb_set_quiet (bool quiet)
+{
+    atomic_store (&s_quiet, quiet);
 }
 
 void

@@ -54,6 +54,16 @@ const char *
 int
     zeb_error_from_reason (const char *reason, size_t len);
 
+//  Informational log lines: zsys_info unless the process asked for
+//  quiet (zebd --quiet). Warnings and errors always go to zsys_warning
+//  and zsys_error.
+void
+    zeb_info (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
+//  Silence zeb_info for the whole process.
+void
+    zeb_set_quiet (bool quiet);
+
 //  Self test
 void
     zeb_error_test (bool verbose);

@@ -271,7 +271,17 @@ zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size, ze
             if (zeb_mpk_skip (&reader, &ext->value, &ext->value_size))
                 return zeb_fault_set (fault, ZEB_EMALFORMED,
                                       "value of '%.*s' is truncated or malformed", (int) len, name);
-            if (ext->value_size > ZEB_EVENT_MAX_STRING + 5)
+            //  Strings and binaries: their payload, not their encoding
+            zeb_mpk_t value;
+            zeb_mpk_init (&value, ext->value, ext->value_size);
+            const char *payload;
+            uint32_t payload_len = 0;
+            if (kind == ZEB_MPK_STR)
+                zeb_mpk_read_str (&value, &payload, &payload_len);
+            else
+            if (kind == ZEB_MPK_BIN)
+                zeb_mpk_read_bin (&value, (const uint8_t **) &payload, &payload_len);
+            if (payload_len > ZEB_EVENT_MAX_STRING)
                 return zeb_fault_set (fault, ZEB_ETOOLONG, "extension '%.*s' is longer than %d bytes",
                                       (int) len, name, ZEB_EVENT_MAX_STRING);
             self->ext_count++;
@@ -1123,6 +1133,19 @@ zeb_event_test (bool verbose)
     msgpack_pack_str_with_body (&pk, "myext", 5);
     msgpack_pack_array (&pk, 0);
     assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EEXTENSION);
+    //  Extension strings and binaries: 1024 bytes of payload, not one more
+    char ext_value [ZEB_EVENT_MAX_STRING + 1];
+    memset (ext_value, 'v', sizeof (ext_value));
+    for (int extra = 0; extra <= 1; extra++) {
+        msgpack_sbuffer_clear (&buffer);
+        msgpack_pack_map (&pk, 2);
+        msgpack_pack_str_with_body (&pk, "myext", 5);
+        msgpack_pack_str_with_body (&pk, ext_value, ZEB_EVENT_MAX_STRING + extra);
+        msgpack_pack_str_with_body (&pk, "mybin", 5);
+        msgpack_pack_bin_with_body (&pk, ext_value, ZEB_EVENT_MAX_STRING);
+        assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault)
+                == (extra? ZEB_ETOOLONG: 0));
+    }
     msgpack_sbuffer_clear (&buffer);
     msgpack_pack_map (&pk, 2);
     msgpack_pack_str_with_body (&pk, "type", 4);

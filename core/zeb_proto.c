@@ -83,6 +83,26 @@ zeb_proto_pack_ack (msgpack_sbuffer *buffer, uint64_t sequence, bool duplicate)
         ? -1: 0;
 }
 
+bool
+zeb_proto_is_map (const void *body, size_t size)
+{
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, body, size);
+    uint32_t count;
+    if (zeb_mpk_read_map (&reader, &count))
+        return false;
+    for (uint32_t index = 0; index < count; index++) {
+        const char *key;
+        uint32_t key_len;
+        const uint8_t *span;
+        size_t span_size;
+        if (zeb_mpk_read_str (&reader, &key, &key_len)
+        ||  zeb_mpk_skip (&reader, &span, &span_size))
+            return false;
+    }
+    return zeb_mpk_done (&reader);
+}
+
 int
 zeb_proto_get_uint (const void *body, size_t size, const char *key, uint64_t *value)
 {
@@ -151,6 +171,15 @@ zeb_proto_test (bool verbose)
     assert (len == 9 && memcmp (text, "TOO_LARGE", 9) == 0);
     assert (zeb_proto_get_uint (buffer.data, buffer.size, "reason", (uint64_t *) &status) == -1);
     assert (zeb_proto_get_uint (buffer.data, buffer.size, "nothing", (uint64_t *) &status) == 1);
+    assert (zeb_proto_is_map (buffer.data, buffer.size));
+    assert (!zeb_proto_is_map (buffer.data, buffer.size - 1));       //  truncated
+    char trailing [256] = { 0 };
+    assert (buffer.size < sizeof (trailing));
+    memcpy (trailing, buffer.data, buffer.size);
+    assert (!zeb_proto_is_map (trailing, buffer.size + 1));          //  trailing byte
+    assert (!zeb_proto_is_map ("\x81\x01\x02", 3));                //  integer key
+    assert (!zeb_proto_is_map ("\x91\x01", 2));                     //  an array
+    assert (zeb_proto_is_map ("\x80", 1));
 
     msgpack_sbuffer_clear (&buffer);
     assert (zeb_proto_pack_ack (&buffer, 42, true) == 0);

@@ -58,6 +58,11 @@ int
 int
     zeb_proto_pack_ack (msgpack_sbuffer *buffer, uint64_t sequence, bool duplicate);
 
+//  True if body is exactly one well-formed msgpack map whose keys are all
+//  strings, with nothing after it: what every request body must be.
+bool
+    zeb_proto_is_map (const void *body, size_t size);
+
 //  Typed lookups in a msgpack map body. Return 0 and the value, 1 if the
 //  key is absent (value untouched), -1 if present with the wrong type.
 int

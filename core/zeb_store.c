@@ -198,7 +198,7 @@ s_grow (zeb_store_t *self, bool force)
             rc = s_error (mrc, "mdb_env_set_mapsize");
         else {
             shared->map_size = size;
-            zsys_info ("store: map of %s grown to %llu MiB", shared->path,
+            zeb_info ("store: map of %s grown to %llu MiB", shared->path,
                        (unsigned long long) (size >> 20));
         }
     }

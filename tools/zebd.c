@@ -82,8 +82,7 @@ main (int argc, char *argv [])
     }
     zsys_set_logident ("zebd");
     zsys_set_logstream (stderr);
-    if (quiet)
-        zsys_set_logsystem (false);
+    zeb_set_quiet (quiet);
 
     zeb_fault_t fault = { 0 };
     zconfig_t *config = zeb_config_load (config_file, &fault);
@@ -109,15 +108,15 @@ main (int argc, char *argv [])
     const char *ingest = zeb_node_endpoint (node, "ingest");
     const char *log = zeb_node_endpoint (node, "log");
     const char *bus = zeb_node_endpoint (node, "bus");
-    zsys_info ("zebd %d.%d.%d ready: ingest %s, log %s, bus %s, data %s",
+    zeb_info ("zebd %d.%d.%d ready: ingest %s, log %s, bus %s, data %s",
                ZEB_VERSION_MAJOR, ZEB_VERSION_MINOR, ZEB_VERSION_PATCH,
                ingest? ingest: "-", log? log: "-", bus? bus: "-",
                zeb_config_str (config, "node/data"));
     int signal_number = 0;
     sigwait (&signals, &signal_number);
-    zsys_info ("zebd: %s, shutting down", signal_number == SIGTERM? "SIGTERM": "SIGINT");
+    zeb_info ("zebd: %s, shutting down", signal_number == SIGTERM? "SIGTERM": "SIGINT");
     zeb_node_destroy (&node);
     zconfig_destroy (&config);
-    zsys_info ("zebd: stopped");
+    zeb_info ("zebd: stopped");
     return 0;
 }

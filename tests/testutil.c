@@ -1,0 +1,162 @@
+/*  =========================================================================
+    testutil - helpers for zeb's process-level tests
+    =========================================================================
+*/
+
+#include "testutil.h"
+#include <sys/wait.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+void
+test_tempdir (char *path, size_t size)
+{
+    snprintf (path, size, "/tmp/zeb-test-XXXXXX");
+    char *made = mkdtemp (path);
+    assert (made);
+}
+
+void
+test_rmtree (const char *path)
+{
+    zdir_t *tree = zdir_new (path, NULL);
+    if (tree) {
+        zdir_remove (tree, true);
+        zdir_destroy (&tree);
+    }
+    rmdir (path);
+}
+
+int
+test_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    assert (fd >= 0);
+    struct sockaddr_in address;
+    memset (&address, 0, sizeof (address));
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    address.sin_port = 0;
+    int rc = bind (fd, (struct sockaddr *) &address, sizeof (address));
+    assert (rc == 0);
+    socklen_t length = sizeof (address);
+    getsockname (fd, (struct sockaddr *) &address, &length);
+    close (fd);
+    return ntohs (address.sin_port);
+}
+
+int64_t
+test_now_ms (void)
+{
+    return zeb_time_mono_us () / 1000;
+}
+
+void
+test_zebd_init (test_zebd_t *self, const char *zebd_path)
+{
+    memset (self, 0, sizeof (*self));
+    self->zebd = zebd_path;
+    test_tempdir (self->data, sizeof (self->data));
+    for (int index = 0; index < 3; index++) {
+        int port;
+        bool unique;
+        do {
+            port = test_free_port ();
+            unique = true;
+            for (int other = 0; other < index; other++)
+                unique = unique && self->ports [other] != port;
+        } while (!unique);
+        self->ports [index] = port;
+    }
+    snprintf (self->ingest, sizeof (self->ingest), "tcp://127.0.0.1:%d", self->ports [0]);
+    snprintf (self->log, sizeof (self->log), "tcp://127.0.0.1:%d", self->ports [1]);
+    snprintf (self->bus, sizeof (self->bus), "tcp://127.0.0.1:%d", self->ports [2]);
+}
+
+void
+test_zebd_set (test_zebd_t *self, const char *assignment)
+{
+    assert (self->extra_count < 8);
+    snprintf (self->extra [self->extra_count++], 128, "%s", assignment);
+}
+
+int
+test_zebd_start (test_zebd_t *self, int timeout_ms)
+{
+    assert (self->pid == 0);
+    char ingest [96], log [96], bus [96];
+    snprintf (ingest, sizeof (ingest), "ingest/endpoint=%s", self->ingest);
+    snprintf (log, sizeof (log), "log/endpoint=%s", self->log);
+    snprintf (bus, sizeof (bus), "bus/endpoint=%s", self->bus);
+    char *argv [32];
+    int argc = 0;
+    argv [argc++] = (char *) self->zebd;
+    argv [argc++] = (char *) "--quiet";
+    argv [argc++] = (char *) "--data";
+    argv [argc++] = self->data;
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = ingest;
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = log;
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = bus;
+    for (int index = 0; index < self->extra_count; index++) {
+        argv [argc++] = (char *) "--set";
+        argv [argc++] = self->extra [index];
+    }
+    argv [argc] = NULL;
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        execv (self->zebd, argv);
+        _exit (127);
+    }
+    self->pid = pid;
+    //  Ready when it answers HELLO
+    int64_t deadline = test_now_ms () + timeout_ms;
+    while (test_now_ms () < deadline) {
+        int status;
+        if (waitpid (pid, &status, WNOHANG) == pid) {
+            self->pid = 0;
+            return -1;
+        }
+        zeb_client_t *client = zeb_client_new (self->ingest);
+        zeb_client_set_timeout (client, 200);
+        int rc = zeb_client_connect (client);
+        zeb_client_destroy (&client);
+        if (rc == 0)
+            return 0;
+    }
+    test_zebd_kill (self);
+    return -1;
+}
+
+int
+test_zebd_stop (test_zebd_t *self)
+{
+    if (!self->pid)
+        return -1;
+    kill (self->pid, SIGTERM);
+    int status = 0;
+    waitpid (self->pid, &status, 0);
+    self->pid = 0;
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+void
+test_zebd_kill (test_zebd_t *self)
+{
+    if (!self->pid)
+        return;
+    kill (self->pid, SIGKILL);
+    waitpid (self->pid, NULL, 0);
+    self->pid = 0;
+}
+
+void
+test_zebd_destroy (test_zebd_t *self)
+{
+    test_zebd_kill (self);
+    test_rmtree (self->data);
+}

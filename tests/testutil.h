@@ -1,0 +1,69 @@
+/*  =========================================================================
+    testutil - helpers for zeb's process-level tests
+
+    Run zebd as a real child process on ports of its own, wait for it with
+    a deadline, stop it with SIGTERM or kill it with SIGKILL; make and
+    remove temporary directories; wait on a condition with a deadline
+    instead of sleeping.
+    =========================================================================
+*/
+
+#ifndef ZEB_TESTUTIL_H_INCLUDED
+#define ZEB_TESTUTIL_H_INCLUDED
+
+#include "zeb.h"
+
+typedef struct {
+    const char *zebd;           //  path of the zebd binary
+    char data [256];            //  data directory
+    int ports [3];              //  ingest, log, bus
+    char ingest [64];           //  "tcp://127.0.0.1:PORT"
+    char log [64];
+    char bus [64];
+    pid_t pid;                  //  0 when not running
+    char extra [8][128];        //  extra "--set key=value" arguments
+    int extra_count;
+} test_zebd_t;
+
+//  A fresh temporary directory under /tmp; writes its path into path.
+void
+    test_tempdir (char *path, size_t size);
+
+//  Remove a directory tree.
+void
+    test_rmtree (const char *path);
+
+//  A TCP port on 127.0.0.1 that nothing listens on right now.
+int
+    test_free_port (void);
+
+//  Prepare (not start) a zebd on fresh ports with data in a new temp dir.
+void
+    test_zebd_init (test_zebd_t *self, const char *zebd_path);
+
+//  Add "--set key=value" for the next starts.
+void
+    test_zebd_set (test_zebd_t *self, const char *assignment);
+
+//  Start zebd and wait until it answers HELLO, at most timeout_ms.
+//  Returns 0, or -1 if it exited or did not answer in time.
+int
+    test_zebd_start (test_zebd_t *self, int timeout_ms);
+
+//  SIGTERM and wait for exit; returns the exit status (-1 if killed).
+int
+    test_zebd_stop (test_zebd_t *self);
+
+//  SIGKILL and reap.
+void
+    test_zebd_kill (test_zebd_t *self);
+
+//  Stop if running and remove the data directory.
+void
+    test_zebd_destroy (test_zebd_t *self);
+
+//  Milliseconds from a monotonic clock.
+int64_t
+    test_now_ms (void);
+
+#endif

@@ -1,0 +1,23 @@
+#!/bin/sh
+#  Installs what zeb needs to build and test on Debian 12, if it is missing.
+#  Usage: tools/setup.sh
+set -e
+
+packages="cmake make gcc pkg-config \
+    libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev \
+    libcurl4-openssl-dev libjansson-dev \
+    python3 python3-zmq python3-msgpack"
+
+missing=""
+for package in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
+        missing="$missing $package"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "setup: installing$missing" >&2
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
