@@ -17,6 +17,7 @@
 #define S_DEFAULT_MAX   100         //  events per reply when not asked
 #define S_SCAN_FACTOR   20          //  filtered fetch scans up to max * this
 #define S_POLL_MS       200
+#define S_LINGER_MS     10000       //  commit notices kept this long after the last wait
 
 typedef struct {
     uint64_t from;
@@ -62,6 +63,9 @@ typedef struct {
     int64_t max_wait;
     zlistx_t *waits;                //  parked FETCHes, s_wait_t
     int64_t poll_due;
+    bool subscribed;                //  to commit notices: only while waits
+    int64_t unsubscribe_due;        //  stay subscribed a while after the last
+    int64_t subscribed_at;          //  the subscription takes a moment to work
     uint64_t last_notified;         //  last sequence ingest announced
     msgpack_sbuffer events;         //  scratch: raw events of a reply
     msgpack_sbuffer head;           //  scratch: reply header
@@ -167,7 +171,6 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
         self->notify = zsock_new (ZMQ_SUB);
         if (!self->notify || zsock_connect (self->notify, "%s", notify) == -1)
             return zeb_fault_set (fault, ZEB_ECONFIG, "cannot connect to notify %s", notify);
-        zsock_set_subscribe (self->notify, ZEB_CMD_COMMIT);
         zpoller_add (self->poller, self->notify);
     }
     zpoller_add (self->poller, self->front);
@@ -556,12 +559,43 @@ s_handle_pipe (self_t *self)
     return rc;
 }
 
+//  Commit notices cost the log a wake-up per commit: hear them only while
+//  a FETCH is waiting, and for a while after, so that a consumer that
+//  long-polls again and again does not make us churn. A notice sent before
+//  the subscription reached ingest is lost; the S_POLL_MS look at the
+//  store covers that.
+static void
+s_update_subscription (self_t *self)
+{
+    if (!self->notify)
+        return;
+    int64_t now = s_clock_ms ();
+    if (zlistx_size (self->waits)) {
+        self->unsubscribe_due = now + S_LINGER_MS;
+        if (!self->subscribed) {
+            zsock_set_subscribe (self->notify, ZEB_CMD_COMMIT);
+            self->subscribed = true;
+            self->subscribed_at = now;
+            self->poll_due = now;   //  and look at the store now: a commit
+                                    //  may have come before the subscription
+        }
+    }
+    else
+    if (self->subscribed && now >= self->unsubscribe_due) {
+        zsock_set_unsubscribe (self->notify, ZEB_CMD_COMMIT);
+        self->subscribed = false;
+    }
+}
+
 static int
 s_next_timeout (self_t *self)
 {
-    if (zlistx_size (self->waits) == 0)
-        return -1;
     int64_t now = s_clock_ms ();
+    if (zlistx_size (self->waits) == 0) {
+        if (!self->subscribed)
+            return -1;
+        return self->unsubscribe_due <= now? 0: (int) (self->unsubscribe_due - now);
+    }
     int64_t due = self->poll_due;
     s_wait_t *wait = (s_wait_t *) zlistx_first (self->waits);
     while (wait) {
@@ -592,6 +626,7 @@ zeb_log_actor (zsock_t *pipe, void *args)
         else
         if (zpoller_terminated (self->poller))
             break;
+        s_update_subscription (self);
         if (zlistx_size (self->waits)) {
             int64_t now = s_clock_ms ();
             if (now >= self->poll_due) {
@@ -600,7 +635,8 @@ zeb_log_actor (zsock_t *pipe, void *args)
                 uint64_t last = zeb_store_stats (self->store, &stats) == 0? stats.last: 0;
                 if (last > self->last_notified)
                     self->last_notified = last;
-                self->poll_due = now + S_POLL_MS;
+                //  Look often while the subscription may not work yet
+                self->poll_due = now + (now - self->subscribed_at < 100? 5: S_POLL_MS);
             }
             s_serve_waits (self, self->last_notified);
         }

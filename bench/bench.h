@@ -11,6 +11,12 @@
 double
     bench_zmq_pushpull (const char *transport, size_t count, size_t size);
 
+//  Request/reply round trips per second: clients threads, each with a
+//  DEALER sending size-byte messages one at a time to a ROUTER that
+//  answers each at once; count round trips in all.
+double
+    bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t size);
+
 //  Durable LMDB puts per second: count values of size bytes appended in
 //  fsync'd transactions of batch puts, in a fresh environment under dir.
 double

@@ -5,19 +5,43 @@
     event size: what the wire alone can carry. LMDB durable puts in batches
     of 1,000 (one fsync'd commit each) on the same filesystem as zeb's data:
     what the disk path alone can store. msgpack encode + decode of the event:
-    what the codec alone costs.
+    what the codec alone costs. For synchronous clients, raw libzmq round
+    trips: C DEALER threads, each sending a message of the event size and
+    waiting for the reply of a ROUTER that echoes a small answer at once —
+    what request/reply alone can do with that many clients, before any
+    storing.
     =========================================================================
 */
 
 #include "zeb.h"
 #include "bench.h"
 #include <lmdb.h>
+#include <stdatomic.h>
 
 typedef struct {
     const char *endpoint;
     size_t count;
     size_t size;
 } s_pull_args_t;
+
+//  Bind socket to a fresh endpoint of transport; endpoint gets its name.
+static int
+s_bind (void *socket, const char *transport, char *endpoint, size_t size)
+{
+    static atomic_int counter;
+    int number = atomic_fetch_add (&counter, 1);
+    if (streq (transport, "inproc"))
+        snprintf (endpoint, size, "inproc://bench-baseline-%d", number);
+    else
+    if (streq (transport, "ipc"))
+        snprintf (endpoint, size, "ipc:///tmp/zeb-bench-%d-%d.ipc", getpid (), number);
+    else
+        snprintf (endpoint, size, "tcp://127.0.0.1:*");
+    if (zmq_bind (socket, endpoint))
+        return -1;
+    zmq_getsockopt (socket, ZMQ_LAST_ENDPOINT, endpoint, &size);
+    return 0;
+}
 
 static void *
 s_pull_thread (void *args)
@@ -44,20 +68,10 @@ bench_zmq_pushpull (const char *transport, size_t count, size_t size)
     zmq_setsockopt (push, ZMQ_SNDHWM, &hwm, sizeof (hwm));
     zmq_setsockopt (push, ZMQ_LINGER, &linger, sizeof (linger));
     char endpoint [256];
-    static int counter = 0;
-    if (streq (transport, "inproc"))
-        snprintf (endpoint, sizeof (endpoint), "inproc://bench-pushpull-%d", ++counter);
-    else
-    if (streq (transport, "ipc"))
-        snprintf (endpoint, sizeof (endpoint), "ipc:///tmp/zeb-bench-%d-%d.ipc", getpid (), ++counter);
-    else
-        snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:*");
-    if (zmq_bind (push, endpoint)) {
+    if (s_bind (push, transport, endpoint, sizeof (endpoint))) {
         zmq_close (push);
         return 0;
     }
-    size_t len = sizeof (endpoint);
-    zmq_getsockopt (push, ZMQ_LAST_ENDPOINT, endpoint, &len);
     s_pull_args_t args = { endpoint, count, size };
     pthread_t thread;
     char *payload = (char *) calloc (1, size);
@@ -69,6 +83,101 @@ bench_zmq_pushpull (const char *transport, size_t count, size_t size)
     int64_t elapsed = zeb_time_mono_us () - started;
     free (payload);
     zmq_close (push);
+    return elapsed > 0? (double) count * 1e6 / (double) elapsed: 0;
+}
+
+//  Request/reply: clients threads against one echoing ROUTER
+typedef struct {
+    const char *endpoint;
+    size_t count;
+    size_t size;
+    pthread_barrier_t *start;
+} s_dealer_args_t;
+
+static void *
+s_dealer_thread (void *args)
+{
+    s_dealer_args_t *self = (s_dealer_args_t *) args;
+    void *socket = zmq_socket (zsys_init (), ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof (linger));
+    zmq_connect (socket, self->endpoint);
+    char *payload = (char *) calloc (1, self->size);
+    char reply [64];
+    //  One round trip before the clock starts: the connection is up
+    zmq_send (socket, "HELLO", 5, 0);
+    zmq_recv (socket, reply, sizeof (reply), 0);
+    pthread_barrier_wait (self->start);
+    for (size_t index = 0; index < self->count; index++) {
+        zmq_send (socket, "PUBLISH", 7, ZMQ_SNDMORE);
+        zmq_send (socket, payload, self->size, 0);
+        int more = 1;
+        while (more) {
+            zmq_recv (socket, reply, sizeof (reply), 0);
+            size_t len = sizeof (more);
+            zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &len);
+        }
+    }
+    pthread_barrier_wait (self->start);
+    free (payload);
+    zmq_close (socket);
+    return NULL;
+}
+
+double
+bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t size)
+{
+    void *router = zmq_socket (zsys_init (), ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt (router, ZMQ_LINGER, &linger, sizeof (linger));
+    char endpoint [256];
+    if (s_bind (router, transport, endpoint, sizeof (endpoint))) {
+        zmq_close (router);
+        return 0;
+    }
+    pthread_barrier_t start;
+    pthread_barrier_init (&start, NULL, (unsigned) clients + 1);
+    pthread_t *threads = (pthread_t *) calloc (clients, sizeof (pthread_t));
+    s_dealer_args_t *args = (s_dealer_args_t *) calloc (clients, sizeof (s_dealer_args_t));
+    for (size_t index = 0; index < clients; index++) {
+        args [index] = (s_dealer_args_t) { endpoint, count / clients + (index < count % clients),
+                                           size, &start };
+        pthread_create (&threads [index], NULL, s_dealer_thread, &args [index]);
+    }
+    //  Echo: every request gets [identity]["ACK"][small body] at once,
+    //  until every client is done (no request for a while, all joined)
+    size_t expected = count + clients;          //  with the HELLOs
+    int64_t started = 0;
+    zmq_msg_t identity, part;
+    zmq_msg_init (&identity);
+    zmq_msg_init (&part);
+    static const char ack [] = "\x82\xa8" "sequence\x01\xa9" "duplicate\xc2";
+    size_t served = 0;
+    while (served < expected) {
+        if (served == clients && !started) {
+            pthread_barrier_wait (&start);      //  everyone connected
+            started = zeb_time_mono_us ();
+        }
+        if (zmq_msg_recv (&identity, router, 0) < 0)
+            continue;
+        bool more = zmq_msg_more (&identity);
+        while (more && zmq_msg_recv (&part, router, 0) >= 0)
+            more = zmq_msg_more (&part);
+        zmq_msg_send (&identity, router, ZMQ_SNDMORE);
+        zmq_send (router, "ACK", 3, ZMQ_SNDMORE);
+        zmq_send (router, ack, sizeof (ack) - 1, 0);
+        served++;
+    }
+    pthread_barrier_wait (&start);              //  everyone finished
+    int64_t elapsed = zeb_time_mono_us () - started;
+    for (size_t index = 0; index < clients; index++)
+        pthread_join (threads [index], NULL);
+    zmq_msg_close (&identity);
+    zmq_msg_close (&part);
+    pthread_barrier_destroy (&start);
+    free (threads);
+    free (args);
+    zmq_close (router);
     return elapsed > 0? (double) count * 1e6 / (double) elapsed: 0;
 }
 

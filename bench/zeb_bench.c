@@ -26,6 +26,7 @@ typedef struct {
     size_t count;
     size_t size;
     size_t clients;
+    size_t threads;             //  threads driving the clients (0: one each)
     bool synchronous;
     size_t window;
     size_t batch;               //  events per PUBLISH (an array if > 1)
@@ -45,16 +46,23 @@ typedef struct {
     const char *endpoint;
     const uint8_t *event;
     size_t event_size;
-    size_t count;
+    size_t count;               //  messages to send
+    size_t sent;
     bool synchronous;
     size_t window;
     size_t batch;               //  events per message
     int32_t *latencies;         //  one per message, microseconds
     size_t acked;
     size_t failures;
-    zsock_t *ready;             //  signals when connected
+    zeb_client_t *handle;
     int error;
 } s_client_t;
+
+//  One thread drives one or more clients
+typedef struct {
+    s_client_t *clients;
+    size_t count;
+} s_driver_t;
 
 static pthread_barrier_t s_start;
 
@@ -68,30 +76,83 @@ s_on_ack (const zeb_ack_t *ack, void *arg)
         client->latencies [client->acked++] = (int32_t) ack->latency_us;
 }
 
-static void *
-s_client_thread (void *arg)
+//  A thread with one client uses the client's own calls: publish (and
+//  wait), or publish_async with its window
+static void
+s_drive_one (s_client_t *self)
 {
-    s_client_t *self = (s_client_t *) arg;
-    zeb_client_t *client = zeb_client_new (self->endpoint);
-    zeb_client_set_window (client, self->window);
-    zeb_client_set_timeout (client, 30000);
-    self->error = client? zeb_client_connect (client): ZEB_ERROR;
-    pthread_barrier_wait (&s_start);
-    if (self->error == 0) {
-        for (size_t index = 0; index < self->count; index++) {
-            if (self->synchronous) {
-                zeb_ack_t ack;
-                zeb_client_publish_raw (client, self->event, self->event_size, &ack);
-                s_on_ack (&ack, self);
-            }
-            else
-            if (zeb_client_publish_raw_async (client, self->event, self->event_size, s_on_ack, self))
-                self->failures++;
+    for (size_t index = 0; index < self->count; index++) {
+        if (self->synchronous) {
+            zeb_ack_t ack;
+            zeb_client_publish_raw (self->handle, self->event, self->event_size, &ack);
+            s_on_ack (&ack, self);
         }
-        zeb_client_flush (client, 60000);
+        else
+        if (zeb_client_publish_raw_async (self->handle, self->event, self->event_size,
+                                          s_on_ack, self))
+            self->failures++;
+    }
+    zeb_client_flush (self->handle, 60000);
+}
+
+//  A thread with several clients polls their sockets together; a client
+//  sends when it has room in its window (a synchronous client: when its
+//  one publish is acked), so each keeps its own semantics
+static void
+s_drive_many (s_client_t *clients, size_t count)
+{
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (count, sizeof (zmq_pollitem_t));
+    for (size_t index = 0; index < count; index++)
+        items [index] = (zmq_pollitem_t) {
+            zsock_resolve (zeb_client_socket (clients [index].handle)), 0, ZMQ_POLLIN, 0 };
+    bool active = true;
+    while (active) {
+        active = false;
+        for (size_t index = 0; index < count; index++) {
+            s_client_t *self = &clients [index];
+            size_t window = self->synchronous? 1: self->window;
+            while (self->sent < self->count && zeb_client_pending (self->handle) < window) {
+                if (zeb_client_publish_raw_async (self->handle, self->event, self->event_size,
+                                                  s_on_ack, self))
+                    self->failures++;
+                self->sent++;
+            }
+            if (self->sent < self->count || zeb_client_pending (self->handle))
+                active = true;
+        }
+        if (!active || zmq_poll (items, (int) count, 1000) < 0)
+            continue;
+        for (size_t index = 0; index < count; index++)
+            if (items [index].revents & ZMQ_POLLIN)
+                zeb_client_poll (clients [index].handle, 0);
+    }
+    free (items);
+}
+
+static void *
+s_driver_thread (void *arg)
+{
+    s_driver_t *driver = (s_driver_t *) arg;
+    int error = 0;
+    for (size_t index = 0; index < driver->count; index++) {
+        s_client_t *self = &driver->clients [index];
+        self->handle = zeb_client_new (self->endpoint);
+        zeb_client_set_window (self->handle, self->synchronous? 1: self->window);
+        zeb_client_set_timeout (self->handle, 30000);
+        self->error = zeb_client_connect (self->handle);
+        if (self->error)
+            error = self->error;
     }
     pthread_barrier_wait (&s_start);
-    zeb_client_destroy (&client);
+    if (error == 0) {
+        if (driver->count == 1)
+            s_drive_one (driver->clients);
+        else
+            s_drive_many (driver->clients, driver->count);
+    }
+    pthread_barrier_wait (&s_start);
+    for (size_t index = 0; index < driver->count; index++)
+        zeb_client_destroy (&driver->clients [index].handle);
     return NULL;
 }
 
@@ -135,9 +196,11 @@ s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer
                s_result_t *result)
 {
     size_t clients = options->clients;
+    size_t drivers = options->threads && options->threads < clients? options->threads: clients;
     s_client_t *client = (s_client_t *) calloc (clients, sizeof (s_client_t));
-    pthread_t *threads = (pthread_t *) calloc (clients, sizeof (pthread_t));
-    pthread_barrier_init (&s_start, NULL, (unsigned) clients + 1);
+    s_driver_t *driver = (s_driver_t *) calloc (drivers, sizeof (s_driver_t));
+    pthread_t *threads = (pthread_t *) calloc (drivers, sizeof (pthread_t));
+    pthread_barrier_init (&s_start, NULL, (unsigned) drivers + 1);
     for (size_t index = 0; index < clients; index++) {
         client [index].endpoint = endpoint;
         client [index].event = (const uint8_t *) event->data;
@@ -148,7 +211,13 @@ s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer
         client [index].synchronous = options->synchronous;
         client [index].window = options->window;
         client [index].latencies = (int32_t *) malloc (sizeof (int32_t) * (client [index].count + 1));
-        pthread_create (&threads [index], NULL, s_client_thread, &client [index]);
+    }
+    //  Clients dealt out to the threads as evenly as they go
+    for (size_t index = 0, first = 0; index < drivers; index++) {
+        driver [index].clients = &client [first];
+        driver [index].count = clients / drivers + (index < clients % drivers);
+        first += driver [index].count;
+        pthread_create (&threads [index], NULL, s_driver_thread, &driver [index]);
     }
     pthread_barrier_wait (&s_start);            //  all connected
     int64_t started = zeb_time_mono_us ();
@@ -156,8 +225,9 @@ s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer
     int64_t elapsed = zeb_time_mono_us () - started;
     size_t acked = 0, failures = 0;
     int error = 0;
-    for (size_t index = 0; index < clients; index++) {
+    for (size_t index = 0; index < drivers; index++)
         pthread_join (threads [index], NULL);
+    for (size_t index = 0; index < clients; index++) {
         acked += client [index].acked * client [index].batch;
         failures += client [index].failures;
         if (client [index].error)
@@ -183,6 +253,7 @@ s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer
     result->failures = failures;
     free (all);
     free (client);
+    free (driver);
     free (threads);
     if (error)
         fprintf (stderr, "zeb-bench: cannot reach %s: %s\n", endpoint, zeb_strerror (error));
@@ -207,9 +278,10 @@ s_usage (FILE *stream)
         "  --sync-mode M     embedded node: always (default), batch or none\n"
         "  -n, --count N     events per run (default 200000)\n"
         "  -s, --size S      encoded event size in bytes (default 200)\n"
-        "  -c, --clients C   concurrent clients (default 1)\n"
+        "  -c, --clients C   concurrent clients, one connection each (default 1)\n"
+        "  -t, --threads T   threads driving the clients (default: one per client)\n"
         "  --sync            each client waits for every ack (default: pipelined)\n"
-        "  -w, --window W    pipelined publishes in flight per client (default 1000)\n"
+        "  -w, --window W    pipelined publishes in flight per client (default 4000)\n"
         "  -b, --batch B     events per PUBLISH, sent as one array (default 1)\n"
         "  -r, --runs R      runs; figures are medians (default 3)\n"
         "  --no-baselines    skip the libzmq, LMDB and codec ceilings\n"
@@ -222,7 +294,9 @@ main (int argc, char *argv [])
     zsys_handler_set (NULL);
     zsys_set_logsystem (false);
     zsys_set_logstream (stderr);
-    s_options_t options = { NULL, "tcp", NULL, "always", 200000, 200, 1, false, 1000, 1, 3, true, false };
+    s_options_t options = {
+        .transport = "tcp", .sync_mode = "always", .count = 200000, .size = 200,
+        .clients = 1, .window = ZEB_CLIENT_WINDOW, .batch = 1, .runs = 3, .baselines = true };
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;
@@ -265,6 +339,9 @@ main (int argc, char *argv [])
             else
             if (streq (arg, "-c") || streq (arg, "--clients"))
                 options.clients = strtoull (value, NULL, 10);
+            else
+            if (streq (arg, "-t") || streq (arg, "--threads"))
+                options.threads = strtoull (value, NULL, 10);
             else
             if (streq (arg, "-w") || streq (arg, "--window"))
                 options.window = strtoull (value, NULL, 10);
@@ -342,6 +419,9 @@ main (int argc, char *argv [])
     if (options.batch > 1)
         snprintf (window + strlen (window), sizeof (window) - strlen (window),
                   ", %zu events per PUBLISH", options.batch);
+    if (options.threads && options.threads < options.clients)
+        snprintf (window + strlen (window), sizeof (window) - strlen (window),
+                  ", on %zu threads", options.threads);
     if (!options.json)
         printf ("zeb-bench publish: %zu events of %zu bytes, %zu client%s, %s%s, node %s (sync %s)\n",
                 options.count, event.size, options.clients, options.clients > 1? "s": "", mode,
@@ -376,17 +456,27 @@ main (int argc, char *argv [])
     double m50 = s_median (p50, runs), m99 = s_median (p99, runs), m999 = s_median (p999, runs);
 
     double zmq_rate = 0, lmdb_rate = 0, codec_rate = 0;
+    size_t lmdb_batch = 0;
     const char *transport = options.endpoint? (strncmp (options.endpoint, "ipc", 3) == 0? "ipc":
                             strncmp (options.endpoint, "inproc", 6) == 0? "inproc": "tcp")
                                            : options.transport;
     if (options.baselines) {
         size_t count = options.count < 1000000? options.count: 1000000;
         double *samples = (double *) calloc (runs, sizeof (double));
+        //  Pipelined clients stream: the ceiling is one-way throughput.
+        //  Synchronous clients wait for each reply: it is round trips.
         for (size_t run = 0; run < runs; run++)
-            samples [run] = bench_zmq_pushpull (transport, count * 5, event.size);
+            samples [run] = options.synchronous
+                          ? bench_zmq_roundtrip (transport, options.clients, count, event.size)
+                          : bench_zmq_pushpull (transport, count * 5, event.size);
         zmq_rate = s_median (samples, runs);
+        //  The disk's ceiling: pipelined, batches of 1,000 puts per commit;
+        //  synchronous, the best group commit there can be, every client's
+        //  event in the same commit
+        lmdb_batch = options.synchronous? options.clients: 1000;
+        size_t lmdb_count = options.synchronous? (count < 20000? count: 20000): count;
         for (size_t run = 0; run < runs; run++)
-            samples [run] = bench_lmdb_puts (data, count, event.size + 60, 1000);
+            samples [run] = bench_lmdb_puts (data, lmdb_count, event.size + 60, lmdb_batch);
         lmdb_rate = s_median (samples, runs);
         for (size_t run = 0; run < runs; run++)
             samples [run] = bench_codec (event.data, event.size, count * 5);
@@ -402,9 +492,10 @@ main (int argc, char *argv [])
                 options.count, runs, transport, options.endpoint? "configured": options.sync_mode,
                 rate, m50, m99, m999, failures);
         if (options.baselines)
-            printf (",\"zmq_pushpull_per_sec\":%.0f,\"lmdb_puts_per_sec\":%.0f,\"codec_per_sec\":%.0f,"
+            printf (",\"%s\":%.0f,\"lmdb_batch\":%zu,\"lmdb_puts_per_sec\":%.0f,\"codec_per_sec\":%.0f,"
                     "\"ratio_zmq\":%.3f,\"ratio_lmdb\":%.3f",
-                    zmq_rate, lmdb_rate, codec_rate, zmq_rate? rate / zmq_rate: 0,
+                    options.synchronous? "zmq_roundtrip_per_sec": "zmq_pushpull_per_sec", zmq_rate,
+                    lmdb_batch, lmdb_rate, codec_rate, zmq_rate? rate / zmq_rate: 0,
                     lmdb_rate? rate / lmdb_rate: 0);
         printf ("}\n");
     }
@@ -412,10 +503,15 @@ main (int argc, char *argv [])
         printf ("median of %zu: %.0f events/s, ack latency p50 %.0f us, p99 %.0f us, p999 %.0f us%s\n",
                 runs, rate, m50, m99, m999, failures? " (with failures)": "");
         if (options.baselines) {
-            printf ("ceilings:  libzmq PUSH/PULL %s %zu B: %.0f msg/s (zeb at %.1f%%)\n",
-                    transport, event.size, zmq_rate, zmq_rate? 100 * rate / zmq_rate: 0);
-            printf ("           LMDB durable puts, batches of 1000: %.0f puts/s (zeb at %.1f%%)\n",
-                    lmdb_rate, lmdb_rate? 100 * rate / lmdb_rate: 0);
+            if (options.synchronous)
+                printf ("ceilings:  libzmq DEALER/ROUTER round trips, %zu client%s, %s %zu B: "
+                        "%.0f/s (zeb at %.1f%%)\n", options.clients, options.clients > 1? "s": "",
+                        transport, event.size, zmq_rate, zmq_rate? 100 * rate / zmq_rate: 0);
+            else
+                printf ("ceilings:  libzmq PUSH/PULL %s %zu B: %.0f msg/s (zeb at %.1f%%)\n",
+                        transport, event.size, zmq_rate, zmq_rate? 100 * rate / zmq_rate: 0);
+            printf ("           LMDB durable puts, batches of %zu: %.0f puts/s (zeb at %.1f%%)\n",
+                    lmdb_batch, lmdb_rate, lmdb_rate? 100 * rate / lmdb_rate: 0);
             printf ("           envelope decode+validate+encode: %.0f events/s\n", codec_rate);
         }
     }

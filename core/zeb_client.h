@@ -22,7 +22,11 @@
     envelope); should the node refuse one event of such an array, the
     others are sent again (they were not stored: arrays are atomic) and
     only that event gets the NACK. Queued events go out only from inside
-    zeb_client calls: call zeb_client_flush before destroying the client.
+    zeb_client calls: call zeb_client_flush before destroying the client,
+    and zeb_client_poll now and then when publishing pauses. (Looking for
+    acks costs libzmq system calls, so publish_async looks at most every
+    100 microseconds.) To drive several clients from one thread, poll their
+    zeb_client_socket together.
 
     Outcomes: an ack with status 0 (stored; `duplicate` when the dedup key
     was seen before, with the original sequence), a NACK (status is the
@@ -47,7 +51,7 @@ extern "C" {
 #endif
 
 #define ZEB_CLIENT_TIMEOUT  5000        //  default timeout, ms
-#define ZEB_CLIENT_WINDOW   1000        //  default publishes in flight
+#define ZEB_CLIENT_WINDOW   4000        //  default publishes in flight
 
 typedef struct _zeb_client_t zeb_client_t;
 typedef struct _zeb_cursor_t zeb_cursor_t;
@@ -143,6 +147,12 @@ int
 //  Publishes in flight.
 size_t
     zeb_client_pending (zeb_client_t *self);
+
+//  The ingest socket, so that one thread can drive several clients with
+//  a zpoller or zloop: when it is readable, call zeb_client_poll (self, 0).
+//  NULL until the client is connected.
+zsock_t *
+    zeb_client_socket (zeb_client_t *self);
 
 //  Read up to max events from sequence from (0 = oldest retained), of
 //  the given type prefixes (comma-separated; NULL or "" for all),
