@@ -242,10 +242,9 @@ s_run (self_t *self, s_query_t *query, s_fetch_t *fetch, zeb_store_stats_t *stat
         fetch->scan_limit = 1000;
     uint64_t from = query->from? query->from: 1;
     fetch->next = from;
-    int rc = zeb_store_read (self->store, from, s_visit, fetch);
-    //  Bounds after the read, so "last" is at least what was returned
-    if (rc == 0)
-        rc = zeb_store_stats (self->store, stats);
+    //  Bounds from the same snapshot as the events: first and last agree
+    //  with what is returned
+    int rc = zeb_store_read (self->store, from, s_visit, fetch, stats);
     if (rc == 0 && !fetch->visited && stats->last + 1 > fetch->next)
         fetch->next = stats->last + 1;
     return rc;

@@ -12,6 +12,8 @@
 #include "zeb_batch.h"
 #include "zeb_writer.h"
 
+#define S_WARN_MS       10000       //  at most one failed-commit warning this often
+
 typedef struct {
     zsock_t *pipe;
     zeb_store_t *store;
@@ -23,6 +25,8 @@ typedef struct {
     int64_t sync_due;           //  ms, monotonic; 0 = nothing to sync
     int64_t retention_due;
     int64_t dedup_due;
+    int64_t warn_due;               //  next failed-commit warning allowed
+    uint64_t unwarned;              //  failed commits not yet reported
     zeb_writer_counters_t counters;
 } self_t;
 
@@ -114,8 +118,17 @@ s_handle_batch (self_t *self, zeb_batch_t *batch)
             c->commit_us_max = (uint64_t) batch->commit_us;
         if (batch->result) {
             c->commit_failures++;
-            zsys_warning ("ingest: batch of %zu events not stored: %s",
-                          batch->item_count, zeb_strerror (batch->result));
+            //  A full store refuses every batch until space is freed: say
+            //  so once, then once every S_WARN_MS with the count
+            self->unwarned++;
+            int64_t now = s_clock_ms ();
+            if (now >= self->warn_due) {
+                zsys_warning ("ingest: %llu batch%s not stored, the last of %zu events: %s",
+                              (unsigned long long) self->unwarned, self->unwarned > 1? "es": "",
+                              batch->item_count, zeb_strerror (batch->result));
+                self->unwarned = 0;
+                self->warn_due = now + S_WARN_MS;
+            }
         }
         else {
             c->batches++;

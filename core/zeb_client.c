@@ -78,6 +78,7 @@ struct _zeb_client_t {
     bool *duplicates;           //  and which of them were duplicates
     size_t outcomes_limit;
     int64_t looked_us;          //  last look for acks while publishing
+    zeb_fault_t fault;          //  why this client refused an event itself
 };
 
 static void
@@ -762,10 +763,12 @@ s_check (zeb_client_t *self, const void *data, size_t size, bool *array)
     if (*array)
         return 0;                       //  the application's own batch
     if (size > self->max_event_size)
-        return ZEB_ETOOBIG;
-    int rc = zeb_event_view_decode (&self->view, data, size, NULL);
+        return zeb_fault_set (&self->fault, ZEB_ETOOBIG, "event of %zu bytes, over the node's "
+                              "max_event_size of %llu", size,
+                              (unsigned long long) self->max_event_size);
+    int rc = zeb_event_view_decode (&self->view, data, size, &self->fault);
     if (rc == 0)
-        rc = zeb_event_view_validate (&self->view, NULL);
+        rc = zeb_event_view_validate (&self->view, &self->fault);
     return rc;
 }
 
@@ -775,6 +778,7 @@ static int
 s_publish (zeb_client_t *self, const void *data, size_t size, zeb_ack_fn *fn, void *arg,
            zeb_ack_t *result, bool *done)
 {
+    self->fault.text [0] = 0;
     int rc = zeb_client_connect (self);
     bool array = false;
     if (rc == 0)
@@ -851,7 +855,7 @@ zeb_client_publish_raw (zeb_client_t *self, const void *data, size_t size, zeb_a
     if (rc) {
         if (!done) {
             ack->status = rc;
-            snprintf (ack->error, sizeof (ack->error), "%s", zeb_strerror (rc));
+            snprintf (ack->error, sizeof (ack->error), "%s", zeb_client_error (self, rc));
         }
         return ack->status;
     }
@@ -890,6 +894,13 @@ zeb_client_publish (zeb_client_t *self, zeb_event_t *event, zeb_ack_t *ack)
         return rc;
     }
     return zeb_client_publish_raw (self, self->buffer.data, self->buffer.size, ack);
+}
+
+const char *
+zeb_client_error (zeb_client_t *self, int code)
+{
+    assert (self);
+    return self->fault.text [0]? self->fault.text: zeb_strerror (code);
 }
 
 zsock_t *
@@ -947,6 +958,11 @@ s_log_socket (zeb_client_t *self)
     if (self->log)
         return 0;
     int rc = zeb_client_connect (self);
+    if (rc == 0 && !self->log_endpoint) {
+        //  The node may have been starting its log when we said HELLO
+        self->connected = false;
+        rc = zeb_client_connect (self);
+    }
     if (rc)
         return rc;
     if (!self->log_endpoint)
@@ -1533,8 +1549,9 @@ zeb_client_test (bool verbose)
     //  Refused before sending: no source
     event = zeb_event_new ("order.placed");
     assert (zeb_client_publish (client, event, &ack) == ZEB_EMISSING);
-    assert (ack.status == ZEB_EMISSING);
+    assert (ack.status == ZEB_EMISSING && strstr (ack.error, "'source'"));
     assert (zeb_client_publish_async (client, event, NULL, NULL) == ZEB_EMISSING);
+    assert (strstr (zeb_client_error (client, ZEB_EMISSING), "'source'"));
     zeb_event_destroy (&event);
 
     //  Pipelined: 5,000 events, every one acked, in order, coalesced

@@ -148,6 +148,12 @@ int
 size_t
     zeb_client_pending (zeb_client_t *self);
 
+//  Why the last publish was refused by the client itself, before it was
+//  sent (a missing attribute, an event over max_event_size...): the
+//  validation message, or zeb_strerror (code) if there is none. Borrowed.
+const char *
+    zeb_client_error (zeb_client_t *self, int code);
+
 //  The ingest socket, so that one thread can drive several clients with
 //  a zpoller or zloop: when it is readable, call zeb_client_poll (self, 0).
 //  NULL until the client is connected.

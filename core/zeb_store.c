@@ -656,8 +656,38 @@ zeb_store_expire_dedup (zeb_store_t *self, int64_t before, size_t budget, size_t
     return s_error (rc, "dedup expiry commit");
 }
 
+//  Bounds and sizes of the store as one read transaction sees them
+static void
+s_stats (zeb_store_t *self, MDB_txn *txn, zeb_store_stats_t *stats)
+{
+    memset (stats, 0, sizeof (*stats));
+    s_env_t *shared = self->shared;
+    uint64_t next = s_meta_get (txn, shared->meta, "next", 1);
+    stats->last = next - 1;
+    stats->bytes = s_meta_get (txn, shared->meta, "bytes", 0);
+    MDB_cursor *cursor;
+    if (mdb_cursor_open (txn, shared->events, &cursor) == 0) {
+        MDB_val key, value;
+        if (mdb_cursor_get (cursor, &key, &value, MDB_FIRST) == 0) {
+            stats->first = s_get_be64 (key.mv_data);
+            stats->count = next - stats->first;
+        }
+        mdb_cursor_close (cursor);
+    }
+    MDB_stat dbstat;
+    if (mdb_stat (txn, shared->dedup, &dbstat) == 0)
+        stats->dedup_keys = dbstat.ms_entries;
+    MDB_envinfo info;
+    MDB_stat envstat;
+    mdb_env_info (shared->env, &info);
+    mdb_env_stat (shared->env, &envstat);
+    stats->map_size = info.me_mapsize;
+    stats->map_used = (uint64_t) (info.me_last_pgno + 1) * envstat.ms_psize;
+}
+
 int
-zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, void *arg)
+zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, void *arg,
+                zeb_store_stats_t *stats)
 {
     assert (self);
     assert (visit);
@@ -683,6 +713,8 @@ zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, voi
         rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
     mdb_cursor_close (cursor);
+    if (stats)
+        s_stats (self, txn, stats);
     s_read_end (self, txn);
     if (rc && rc != MDB_NOTFOUND)
         return s_error (rc, "read");
@@ -722,33 +754,13 @@ zeb_store_stats (zeb_store_t *self, zeb_store_stats_t *stats)
 {
     assert (self);
     assert (stats);
-    memset (stats, 0, sizeof (*stats));
     MDB_txn *txn;
     int rc = s_read_begin (self, &txn);
-    if (rc)
+    if (rc) {
+        memset (stats, 0, sizeof (*stats));
         return rc;
-    s_env_t *shared = self->shared;
-    uint64_t next = s_meta_get (txn, shared->meta, "next", 1);
-    stats->last = next - 1;
-    stats->bytes = s_meta_get (txn, shared->meta, "bytes", 0);
-    MDB_cursor *cursor;
-    if (mdb_cursor_open (txn, shared->events, &cursor) == 0) {
-        MDB_val key, value;
-        if (mdb_cursor_get (cursor, &key, &value, MDB_FIRST) == 0) {
-            stats->first = s_get_be64 (key.mv_data);
-            stats->count = next - stats->first;
-        }
-        mdb_cursor_close (cursor);
     }
-    MDB_stat dbstat;
-    if (mdb_stat (txn, shared->dedup, &dbstat) == 0)
-        stats->dedup_keys = dbstat.ms_entries;
-    MDB_envinfo info;
-    MDB_stat envstat;
-    mdb_env_info (shared->env, &info);
-    mdb_env_stat (shared->env, &envstat);
-    stats->map_size = info.me_mapsize;
-    stats->map_used = (uint64_t) (info.me_last_pgno + 1) * envstat.ms_psize;
+    s_stats (self, txn, stats);
     s_read_end (self, txn);
     return 0;
 }
@@ -826,11 +838,11 @@ zeb_store_test (bool verbose)
         now += 1000;
     }
     s_collect_t collect = { 0 };
-    assert (zeb_store_read (reader, 0, s_collect, &collect) == 0);
+    assert (zeb_store_read (reader, 0, s_collect, &collect, NULL) == 0);
     assert (collect.count == 1000 && collect.first == 1 && collect.last == 1000);
     assert (streq (collect.last_data, "event-9-99"));
     memset (&collect, 0, sizeof (collect));
-    assert (zeb_store_read (reader, 990, s_collect, &collect) == 0);
+    assert (zeb_store_read (reader, 990, s_collect, &collect, NULL) == 0);
     assert (collect.count == 11 && collect.first == 990);
 
     //  Dedup: found within the window, not before it
@@ -887,7 +899,7 @@ zeb_store_test (bool verbose)
     assert (zeb_store_stats (store, &stats) == 0 && stats.count == 0 && stats.last == 1000);
     assert (s_append_text (store, "after-empty") == 0);
     memset (&collect, 0, sizeof (collect));
-    assert (zeb_store_read (reader, 0, s_collect, &collect) == 0);
+    assert (zeb_store_read (reader, 0, s_collect, &collect, NULL) == 0);
     assert (collect.count == 1 && collect.first == 1001);
 
     //  The map grows on demand

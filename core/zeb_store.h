@@ -136,9 +136,11 @@ int
 typedef int (zeb_store_visit_fn) (uint64_t sequence, const uint8_t *data, size_t size, void *arg);
 
 //  Visit events from sequence from (or the oldest retained one, if older)
-//  in order, in one read transaction. Returns 0 or an error.
+//  in order, in one read transaction. If stats is not NULL, it receives the
+//  store's bounds as that same transaction saw them. Returns 0 or an error.
 int
-    zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, void *arg);
+    zeb_store_read (zeb_store_t *self, uint64_t from, zeb_store_visit_fn *visit, void *arg,
+                    zeb_store_stats_t *stats);
 
 //  First sequence committed at or after time_ms (ms), or next sequence to
 //  be assigned if none. Returns 0 or an error.

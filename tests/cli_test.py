@@ -1,0 +1,214 @@
+"""The zeb command line against a running zebd.
+
+usage: /usr/bin/python3 cli_test.py /path/to/zebd /path/to/zeb
+
+Starts zebd on free ports with a fresh data directory and runs `zeb pub`,
+`zeb fetch`, `zeb sub` and `zeb stats` as a user would, checking what they
+print and their exit status; then stops zebd and checks that each command
+says the node cannot be reached and exits with status 3. Standard library
+only.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ZEBD, ZEB = sys.argv[1], sys.argv[2]
+FAILURES = []
+
+
+def check(condition, what):
+    if not condition:
+        FAILURES.append(what)
+        print("   FAIL:", what, file=sys.stderr)
+
+
+def free_ports(count):
+    sockets, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    return ports
+
+
+class Node:
+    def __init__(self):
+        self.data = tempfile.mkdtemp(prefix="zeb-cli-")
+        ingest, log, bus = free_ports(3)
+        self.endpoint = "tcp://127.0.0.1:%d" % ingest
+        self.process = subprocess.Popen(
+            [ZEBD, "--quiet", "--data", self.data,
+             "--set", "ingest/endpoint=" + self.endpoint,
+             "--set", "log/endpoint=tcp://127.0.0.1:%d" % log,
+             "--set", "bus/endpoint=tcp://127.0.0.1:%d" % bus])
+        deadline = time.monotonic() + 15
+        while True:
+            if zeb("stats", timeout_ms=300, endpoint=self.endpoint).returncode == 0:
+                break
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("zebd did not start")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        return self.process.returncode
+
+    def destroy(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def zeb(*args, endpoint=None, timeout_ms=5000, stdin=None):
+    command = [ZEB] + list(args) + ["--timeout", str(timeout_ms)]
+    if endpoint:
+        command += ["--endpoint", endpoint]
+    return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_pub_and_fetch(node):
+    ep = node.endpoint
+    r = zeb("pub", "order.placed", '{"orderId": 42, "total": 99.5}',
+            "--subject", "Order:42", "--key", "order-42", endpoint=ep)
+    check(r.returncode == 0, "pub exits 0 (%d: %s)" % (r.returncode, r.stderr))
+    ack = json.loads(r.stdout)
+    check(ack == {"ok": True, "sequence": 1, "duplicate": False}, "pub prints the ack: %r" % ack)
+
+    r = zeb("pub", "order.placed", '{"orderId": 42, "total": 99.5}', "--key", "order-42", endpoint=ep)
+    check(json.loads(r.stdout) == {"ok": True, "sequence": 1, "duplicate": True},
+          "the same key again: original sequence, duplicate: %s" % r.stdout)
+
+    r = zeb("pub", "user.signedUp", "-", endpoint=ep, stdin='{"user": "ada"}')
+    check(r.returncode == 0 and json.loads(r.stdout)["sequence"] == 2, "pub reads JSON from stdin")
+
+    r = zeb("pub", "order.shipped", endpoint=ep)
+    check(r.returncode == 0 and json.loads(r.stdout)["sequence"] == 3, "pub without data")
+
+    r = zeb("fetch", "--from", "1", "--count", "10", endpoint=ep)
+    check(r.returncode == 0, "fetch exits 0")
+    events = json_lines(r.stdout)
+    check([e["sequence"] for e in events] == [1, 2, 3], "fetch prints 1..3: %r" % r.stdout)
+    first = events[0]
+    check(first["type"] == "order.placed" and first["source"] == "zeb-cli"
+          and first["subject"] == "Order:42" and first["idempotencykey"] == "order-42"
+          and first["data"] == {"orderId": 42, "total": 99.5}
+          and first["specversion"] == "1.0" and first["time"].endswith("Z") and len(first["id"]) == 36,
+          "fetched event is CloudEvents JSON as published: %r" % first)
+    check(events[1]["data"] == {"user": "ada"}, "stdin data stored")
+
+    r = zeb("fetch", "--from", "2", "--count", "1", endpoint=ep)
+    check([e["sequence"] for e in json_lines(r.stdout)] == [2], "fetch --from 2 --count 1")
+
+    r = zeb("fetch", "--types", "order.", endpoint=ep)
+    check([e["sequence"] for e in json_lines(r.stdout)] == [1, 3], "fetch --types order.: %r" % r.stdout)
+
+    r = zeb("pub", "--event", "ignored", '{"type": "custom.webhook.github", "source": "github", '
+            '"id": "delivery-7", "data": {"action": "opened"}}', endpoint=ep)
+    check(r.returncode == 0 and json.loads(r.stdout)["sequence"] == 4, "pub --event: a whole CloudEvent")
+    r = zeb("fetch", "--from", "4", endpoint=ep)
+    whole = json_lines(r.stdout)
+    check(len(whole) == 1 and whole[0]["type"] == "custom.webhook.github" and whole[0]["id"] == "delivery-7"
+          and whole[0]["source"] == "github", "whole CloudEvent stored: %r" % r.stdout)
+
+
+def test_bad_input(node):
+    ep = node.endpoint
+    r = zeb("pub", "order.placed", "{not json", endpoint=ep)
+    check(r.returncode == 2 and r.stderr.startswith("zeb:") and r.stdout == "",
+          "bad JSON: exit 2, error on stderr (%d %r)" % (r.returncode, r.stderr))
+    r = zeb("pub", "Bad Type!", "{}", endpoint=ep)
+    check(r.returncode == 1, "invalid type refused: exit 1 (%d)" % r.returncode)
+    refusal = json.loads(r.stdout)
+    check(refusal["ok"] is False and refusal["code"] == 400 and refusal["reason"] == "INVALID_ATTRIBUTE"
+          and "'type'" in refusal["error"], "refusal printed as JSON, naming the attribute: %r" % refusal)
+    r = zeb("frobnicate", endpoint=ep)
+    check(r.returncode == 2 and "unknown command" in r.stderr, "unknown command: exit 2")
+    r = zeb("fetch", "--bogus", endpoint=ep)
+    check(r.returncode == 2 and "--bogus" in r.stderr, "unknown option: exit 2")
+
+
+def test_sub(node):
+    ep = node.endpoint
+    sub = subprocess.Popen([ZEB, "sub", "order.", "--count", "3", "--endpoint", ep],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The subscription takes a moment to reach the bus: publish until the
+    # subscriber has seen three, with a deadline
+    deadline = time.monotonic() + 15
+    published = 0
+    while sub.poll() is None and time.monotonic() < deadline:
+        zeb("pub", "user.ignored", "{}", endpoint=ep)
+        r = zeb("pub", "order.live", '{"n": %d}' % published, endpoint=ep)
+        check(r.returncode == 0, "pub while subscribed")
+        published += 1
+    if sub.poll() is None:
+        sub.kill()
+    out, err = sub.communicate(timeout=10)
+    check(sub.returncode == 0, "sub --count 3 exits 0 (%r, %r)" % (sub.returncode, err))
+    events = json_lines(out)
+    check(len(events) == 3 and all(e["type"] == "order.live" for e in events),
+          "sub prints only its prefix: %r" % out)
+    sequences = [e["sequence"] for e in events]
+    numbers = [e["data"]["n"] for e in events]
+    check(sequences == sorted(sequences) and numbers == list(range(numbers[0], numbers[0] + 3)),
+          "sub prints events in order, none missed once joined: %r" % events)
+
+
+def test_stats(node):
+    r = zeb("stats", endpoint=node.endpoint)
+    check(r.returncode == 0, "stats exits 0")
+    stats = json.loads(r.stdout)
+    ingest = stats["ingest"]["ingest"]
+    check(ingest["stored"] >= 4 and ingest["duplicates"] == 1, "stats counts: %r" % ingest)
+    # The client checks events before sending: the node saw nothing bad
+    check(ingest["nacks"] == 0 and ingest["nacks_by_reason"] == {}, "no NACKs at the node: %r" % ingest)
+    check(stats["ingest"]["store"]["last"] == ingest["stored"], "store last = stored")
+    check(stats["log"]["actor"] == "log" and stats["log"]["fetches"] >= 1, "log stats: %r" % stats["log"])
+
+
+def test_unreachable(endpoint):
+    for args in (("pub", "order.placed", "{}"), ("fetch", "--from", "1"), ("stats",), ("sub", "--count", "1")):
+        started = time.monotonic()
+        r = zeb(*args, endpoint=endpoint, timeout_ms=500)
+        took = time.monotonic() - started
+        check(r.returncode == 3, "%s with no node: exit 3 (%d)" % (args[0], r.returncode))
+        check("zeb:" in r.stderr and endpoint in r.stderr, "%s with no node: says so: %r" % (args[0], r.stderr))
+        check(took < 5, "%s with no node: gives up in time (%.1f s)" % (args[0], took))
+
+
+def main():
+    node = Node()
+    try:
+        for test in (test_pub_and_fetch, test_bad_input, test_sub, test_stats):
+            started = time.monotonic()
+            test(node)
+            print(" * %s: %s (%.0f ms)" % (test.__name__, "FAIL" if FAILURES else "OK",
+                                           (time.monotonic() - started) * 1000))
+        endpoint = node.endpoint
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
+        test_unreachable(endpoint)
+        print(" * test_unreachable: %s" % ("FAIL" if FAILURES else "OK"))
+    finally:
+        node.destroy()
+    if FAILURES:
+        print("%d check(s) failed" % len(FAILURES), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

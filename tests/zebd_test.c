@@ -1,0 +1,784 @@
+/*  =========================================================================
+    zebd_test - zebd as a separate process, spoken to over tcp
+
+    usage: zebd_test /path/to/zebd [case]
+
+    What it proves, each case against its own zebd on fresh ports and a
+    fresh data directory:
+
+    publish     events published synchronously, pipelined and as a raw
+                PUBLISH array are acked with sequences 1..N, no gaps, and
+                FETCH returns them exactly as published.
+    duplicate   an idempotencykey published again is acked with the
+                original sequence and duplicate = true, and stored once;
+                also across a restart of zebd and inside one array.
+    live        a bus subscriber sees the committed events of its prefix,
+                in sequence order, with no gaps, and nothing else.
+    badinput    truncated msgpack, wrong attribute types, missing
+                attributes, oversize events, garbage frames, unknown
+                commands and an array with one bad event each get a NACK
+                with the right reason; nothing of them is stored; the
+                sender and another client are served after each; STATS
+                counts every NACK by reason.
+    full        a store at its size limit refuses with STORAGE_FULL, keeps
+                serving, loses nothing; after a restart with a higher limit
+                publishing goes on with the next sequence; retention frees
+                space in a full store without a restart.
+    shutdown    SIGTERM while pipelined publishes are acked: exit status 0,
+                and every acked event is in the log after a restart.
+    =========================================================================
+*/
+
+#include "testutil.h"
+#include <jansson.h>
+#include <stdarg.h>
+
+static const char *s_zebd;
+
+//  ---------------------------------------------------------------------
+//  Helpers
+
+static void
+s_start (test_zebd_t *zebd)
+{
+    int rc = test_zebd_start (zebd, 15000);
+    assert (rc == 0);
+}
+
+//  A new zebd with the given settings (NULL-terminated), started
+static void
+s_new_zebd (test_zebd_t *zebd, ...)
+{
+    test_zebd_init (zebd, s_zebd);
+    va_list args;
+    va_start (args, zebd);
+    const char *setting;
+    while ((setting = va_arg (args, const char *)))
+        test_zebd_set (zebd, setting);
+    va_end (args);
+    s_start (zebd);
+}
+
+static zeb_client_t *
+s_client (test_zebd_t *zebd)
+{
+    zeb_client_t *client = zeb_client_new (zebd->ingest);
+    assert (client);
+    zeb_client_set_timeout (client, 5000);
+    int rc = zeb_client_connect (client);
+    assert (rc == 0);
+    return client;
+}
+
+static zeb_event_t *
+s_event (const char *type, const char *key, int number)
+{
+    zeb_event_t *event = zeb_event_new (type);
+    zeb_event_set (event, "source", "zebd-test");
+    char text [64];
+    snprintf (text, sizeof (text), "Order:%d", number);
+    zeb_event_set (event, "subject", text);
+    if (key)
+        zeb_event_set (event, "idempotencykey", key);
+    snprintf (text, sizeof (text), "{\"n\":%d,\"name\":\"order %d\"}", number, number);
+    int rc = zeb_event_set_data_json (event, text, NULL);
+    assert (rc == 0);
+    return event;
+}
+
+//  Publish one event and return its ack; asserts it was stored
+static zeb_ack_t
+s_publish (zeb_client_t *client, const char *type, const char *key, int number)
+{
+    zeb_event_t *event = s_event (type, key, number);
+    zeb_ack_t ack;
+    int rc = zeb_client_publish (client, event, &ack);
+    if (rc)
+        fprintf (stderr, "publish: %s (%s)\n", zeb_strerror (rc), ack.error);
+    assert (rc == 0);
+    zeb_event_destroy (&event);
+    return ack;
+}
+
+//  Read the whole log from sequence 1; the events in a list
+static zlistx_t *
+s_read_all (zeb_client_t *client, uint64_t *last)
+{
+    zlistx_t *events = zlistx_new ();
+    zlistx_set_destructor (events, (zlistx_destructor_fn *) zeb_event_destroy);
+    uint64_t from = 1;
+    while (true) {
+        zeb_fetch_t result;
+        int rc = zeb_client_fetch (client, from, 1000, 0, NULL, &result);
+        assert (rc == 0);
+        size_t count = zlistx_size (result.events);
+        zeb_event_t *event = (zeb_event_t *) zlistx_first (result.events);
+        while (event) {
+            zlistx_add_end (events, zeb_event_dup (event));
+            event = (zeb_event_t *) zlistx_next (result.events);
+        }
+        from = result.next;
+        if (last)
+            *last = result.last;
+        zeb_fetch_reset (&result);
+        if (count == 0)
+            break;
+    }
+    return events;
+}
+
+//  The log holds sequences 1..count with no gap
+static void
+s_assert_contiguous (zlistx_t *events, size_t count)
+{
+    assert (zlistx_size (events) == count);
+    uint64_t expected = 1;
+    zeb_event_t *event = (zeb_event_t *) zlistx_first (events);
+    while (event) {
+        assert (zeb_event_sequence (event) == expected++);
+        event = (zeb_event_t *) zlistx_next (events);
+    }
+}
+
+//  A value from the ingest STATS, by path ("ingest.nacks"...); -1 if absent
+static int64_t
+s_stat (zeb_client_t *client, const char *section, const char *key, const char *subkey)
+{
+    int error = 0;
+    char *text = zeb_client_stats (client, &error);
+    assert (text);
+    json_t *json = json_loads (text, 0, NULL);
+    assert (json);
+    json_t *value = json_object_get (json_object_get (json_object_get (json, "ingest"), section), key);
+    if (subkey)
+        value = json_object_get (value, subkey);
+    int64_t number = json_is_integer (value)? (int64_t) json_integer_value (value): -1;
+    json_decref (json);
+    free (text);
+    return number;
+}
+
+//  Raw ZEB/1 over a DEALER, as any ZeroMQ client would
+typedef struct {
+    char command [32];
+    uint8_t body [4096];
+    size_t body_size;
+    int frames;
+} s_raw_reply_t;
+
+static zsock_t *
+s_raw_dealer (test_zebd_t *zebd)
+{
+    zsock_t *dealer = zsock_new_dealer (zebd->ingest);
+    assert (dealer);
+    zsock_set_rcvtimeo (dealer, 5000);
+    return dealer;
+}
+
+static void
+s_raw_send (zsock_t *dealer, const char *command, const void *body, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, command);
+    zmsg_addmem (msg, body, size);
+    int rc = zmsg_send (&msg, dealer);
+    assert (rc == 0);
+}
+
+static void
+s_raw_recv (zsock_t *dealer, s_raw_reply_t *reply)
+{
+    zmsg_t *msg = zmsg_recv (dealer);
+    assert (msg);                       //  no reply within 5 s: a failure
+    memset (reply, 0, sizeof (*reply));
+    reply->frames = (int) zmsg_size (msg);
+    zframe_t *frame = zmsg_first (msg);
+    size_t len = zframe_size (frame) < sizeof (reply->command) - 1? zframe_size (frame): 0;
+    memcpy (reply->command, zframe_data (frame), len);
+    frame = zmsg_next (msg);
+    if (frame && zframe_size (frame) <= sizeof (reply->body)) {
+        memcpy (reply->body, zframe_data (frame), zframe_size (frame));
+        reply->body_size = zframe_size (frame);
+    }
+    zmsg_destroy (&msg);
+}
+
+//  The reply is a NACK with this reason
+static bool
+s_is_nack (s_raw_reply_t *reply, const char *reason)
+{
+    const char *text;
+    size_t len;
+    return streq (reply->command, "NACK")
+        && zeb_proto_get_str (reply->body, reply->body_size, "reason", &text, &len) == 0
+        && len == strlen (reason) && memcmp (text, reason, len) == 0;
+}
+
+//  Encode an event into buffer
+static void
+s_encode (zeb_event_t *event, msgpack_sbuffer *buffer)
+{
+    msgpack_sbuffer_clear (buffer);
+    int rc = zeb_event_encode (event, buffer);
+    assert (rc == 0);
+}
+
+//  A PUBLISH array of count events numbered from first, all with key
+//  (or none), into array
+static void
+s_encode_array (msgpack_sbuffer *array, const char *type, const char *key, int first, int count)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_sbuffer_clear (array);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, array, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, count);
+    for (int n = first; n < first + count; n++) {
+        zeb_event_t *event = s_event (type, key, n);
+        s_encode (event, &buffer);
+        msgpack_sbuffer_write (array, buffer.data, buffer.size);
+        zeb_event_destroy (&event);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+//  ---------------------------------------------------------------------
+//  publish -> ack -> fetch
+
+static void
+s_test_publish (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, NULL);
+    zeb_client_t *client = s_client (&zebd);
+
+    //  Synchronous: sequences 1..10
+    for (int n = 1; n <= 10; n++) {
+        zeb_ack_t ack = s_publish (client, "order.placed", NULL, n);
+        assert (ack.sequence == (uint64_t) n && !ack.duplicate);
+    }
+    //  Pipelined: 11..2010, acked in order
+    zeb_client_set_window (client, 256);
+    for (int n = 11; n <= 2010; n++) {
+        zeb_event_t *event = s_event ("order.placed", NULL, n);
+        int rc = zeb_client_publish_async (client, event, NULL, NULL);
+        assert (rc == 0);
+        zeb_event_destroy (&event);
+    }
+    int rc = zeb_client_flush (client, 10000);
+    assert (rc == 0);
+
+    //  A raw PUBLISH array of three: one ACK with three sequences
+    zsock_t *dealer = s_raw_dealer (&zebd);
+    msgpack_sbuffer array;
+    msgpack_sbuffer_init (&array);
+    s_encode_array (&array, "order.shipped", NULL, 2011, 3);
+    s_raw_send (dealer, "PUBLISH", array.data, array.size);
+    s_raw_reply_t reply;
+    s_raw_recv (dealer, &reply);
+    assert (streq (reply.command, "ACK") && reply.frames == 2);
+    zeb_mpk_t sequence_list;
+    rc = zeb_mpk_find (reply.body, reply.body_size, "sequences", &sequence_list);
+    assert (rc == 0);
+    uint32_t count;
+    rc = zeb_mpk_read_array (&sequence_list, &count);
+    assert (rc == 0 && count == 3);
+    for (uint64_t expected = 2011; expected <= 2013; expected++) {
+        uint64_t sequence;
+        rc = zeb_mpk_read_uint (&sequence_list, &sequence);
+        assert (rc == 0 && sequence == expected);
+    }
+
+    //  WELCOME names the log and bus endpoints
+    s_raw_send (dealer, "HELLO", "\x81\xa7version\x01", 10);
+    s_raw_recv (dealer, &reply);
+    assert (streq (reply.command, "WELCOME"));
+    const char *text;
+    size_t len;
+    assert (zeb_proto_get_str (reply.body, reply.body_size, "log", &text, &len) == 0);
+    assert (len == strlen (zebd.log) && memcmp (text, zebd.log, len) == 0);
+    assert (zeb_proto_get_str (reply.body, reply.body_size, "bus", &text, &len) == 0);
+    assert (len == strlen (zebd.bus) && memcmp (text, zebd.bus, len) == 0);
+
+    //  The log: 1..2013, each event as published
+    uint64_t last;
+    zlistx_t *events = s_read_all (client, &last);
+    assert (last == 2013);
+    s_assert_contiguous (events, 2013);
+    int n = 1;
+    zeb_event_t *event = (zeb_event_t *) zlistx_first (events);
+    while (event) {
+        zeb_event_t *expected = s_event (n <= 2010? "order.placed": "order.shipped", NULL, n);
+        assert (streq (zeb_event_type (event), zeb_event_type (expected)));
+        assert (streq (zeb_event_source (event), "zebd-test"));
+        assert (streq (zeb_event_subject (event), zeb_event_subject (expected)));
+        size_t size, expected_size;
+        const uint8_t *data = zeb_event_data (event, &size);
+        const uint8_t *expected_data = zeb_event_data (expected, &expected_size);
+        assert (data && size == expected_size && memcmp (data, expected_data, size) == 0);
+        assert (zeb_event_id (event) && strlen (zeb_event_id (event)) == 36);      //  UUIDv7
+        assert (zeb_event_time (event) > 0);
+        zeb_event_destroy (&expected);
+        event = (zeb_event_t *) zlistx_next (events);
+        n++;
+    }
+    zlistx_destroy (&events);
+    msgpack_sbuffer_destroy (&array);
+    zsock_destroy (&dealer);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
+//  duplicate idempotencykey -> original sequence
+
+static void
+s_test_duplicate (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, NULL);
+    zeb_client_t *client = s_client (&zebd);
+
+    zeb_ack_t first = s_publish (client, "order.placed", "order-1", 1);
+    assert (first.sequence == 1 && !first.duplicate);
+    s_publish (client, "order.placed", NULL, 2);
+    zeb_ack_t again = s_publish (client, "order.placed", "order-1", 1);
+    assert (again.sequence == 1 && again.duplicate);
+    //  A producer-given id is the key when there is no idempotencykey
+    zeb_event_t *event = s_event ("order.placed", NULL, 3);
+    zeb_event_set (event, "id", "producer-id-3");
+    zeb_ack_t by_id;
+    int rc = zeb_client_publish (client, event, &by_id);
+    assert (rc == 0 && by_id.sequence == 3 && !by_id.duplicate);
+    rc = zeb_client_publish (client, event, &by_id);
+    assert (rc == 0 && by_id.sequence == 3 && by_id.duplicate);
+    zeb_event_destroy (&event);
+
+    //  Two events with one key in one array: the second is a duplicate
+    zsock_t *dealer = s_raw_dealer (&zebd);
+    msgpack_sbuffer array;
+    msgpack_sbuffer_init (&array);
+    s_encode_array (&array, "order.placed", "order-in-array", 4, 2);
+    s_raw_send (dealer, "PUBLISH", array.data, array.size);
+    s_raw_reply_t reply;
+    s_raw_recv (dealer, &reply);
+    assert (streq (reply.command, "ACK"));
+    zeb_mpk_t list;
+    uint32_t count;
+    uint64_t first_sequence, second_sequence, duplicate_index;
+    rc = zeb_mpk_find (reply.body, reply.body_size, "sequences", &list);
+    assert (rc == 0 && zeb_mpk_read_array (&list, &count) == 0 && count == 2);
+    rc = zeb_mpk_read_uint (&list, &first_sequence) | zeb_mpk_read_uint (&list, &second_sequence);
+    assert (rc == 0 && first_sequence == 4 && second_sequence == 4);
+    rc = zeb_mpk_find (reply.body, reply.body_size, "duplicates", &list);
+    assert (rc == 0 && zeb_mpk_read_array (&list, &count) == 0 && count == 1);
+    rc = zeb_mpk_read_uint (&list, &duplicate_index);
+    assert (rc == 0 && duplicate_index == 1);
+    zsock_destroy (&dealer);
+    msgpack_sbuffer_destroy (&array);
+
+    //  Stored once each: the log holds 1..4
+    uint64_t last;
+    zlistx_t *events = s_read_all (client, &last);
+    assert (last == 4);
+    s_assert_contiguous (events, 4);
+    zlistx_destroy (&events);
+    assert (s_stat (client, "ingest", "duplicates", NULL) == 3);
+
+    //  After a restart, the keys are remembered
+    zeb_client_destroy (&client);
+    int status = test_zebd_stop (&zebd);
+    assert (status == 0);
+    s_start (&zebd);
+    client = s_client (&zebd);
+    again = s_publish (client, "order.placed", "order-1", 1);
+    assert (again.sequence == 1 && again.duplicate);
+    zeb_ack_t fresh = s_publish (client, "order.placed", "order-5", 5);
+    assert (fresh.sequence == 5 && !fresh.duplicate);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
+//  A live subscriber sees its events in sequence order
+
+static void
+s_test_live (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, NULL);
+    zeb_client_t *publisher = s_client (&zebd);
+    zeb_client_t *subscriber = s_client (&zebd);
+    int rc = zeb_client_subscribe (subscriber, "order.");
+    assert (rc == 0);
+
+    //  The subscription reaches the bus asynchronously: probe until one
+    //  probe arrives, then drain the rest of the probes
+    int64_t deadline = test_now_ms () + 10000;
+    zeb_event_t *received = NULL;
+    while (!received) {
+        assert (test_now_ms () < deadline);
+        s_publish (publisher, "order.probe", NULL, 0);
+        received = zeb_client_recv (subscriber, 50);
+    }
+    uint64_t last_probe = zeb_event_sequence (received);
+    zeb_event_destroy (&received);
+
+    //  1,000 events, interleaved with types the subscriber did not ask for
+    zeb_client_set_window (publisher, 500);
+    for (int n = 1; n <= 1000; n++) {
+        zeb_event_t *event = s_event (n % 3? "order.placed": "user.created", NULL, n);
+        rc = zeb_client_publish_async (publisher, event, NULL, NULL);
+        assert (rc == 0);
+        zeb_event_destroy (&event);
+    }
+    rc = zeb_client_flush (publisher, 10000);
+    assert (rc == 0);
+
+    //  What the subscriber receives is exactly the log's order.* events
+    //  after the probe it saw first: same sequences, same order
+    zeb_fetch_t result;
+    rc = zeb_client_fetch (publisher, last_probe + 1, 1000, 0, "order.", &result);
+    assert (rc == 0);
+    size_t expected = zlistx_size (result.events);
+    assert (expected >= 667);                   //  the order.placed among 1..1000
+    zeb_event_t *logged = (zeb_event_t *) zlistx_first (result.events);
+    deadline = test_now_ms () + 10000;
+    while (logged) {
+        assert (test_now_ms () < deadline);
+        received = zeb_client_recv (subscriber, 1000);
+        if (!received)
+            continue;
+        assert (zeb_event_sequence (received) == zeb_event_sequence (logged));
+        assert (streq (zeb_event_type (received), zeb_event_type (logged)));
+        zeb_event_destroy (&received);
+        logged = (zeb_event_t *) zlistx_next (result.events);
+    }
+    zeb_fetch_reset (&result);
+    //  Nothing more arrives
+    received = zeb_client_recv (subscriber, 200);
+    assert (received == NULL);
+    zeb_client_destroy (&subscriber);
+    zeb_client_destroy (&publisher);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
+//  Bad input: NACKs, and everyone keeps being served
+
+typedef struct {
+    const char *name;
+    const char *command;
+    const void *body;
+    size_t size;
+    const char *reason;
+} s_bad_t;
+
+static void
+s_test_badinput (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, "ingest/max_event_size=4KiB", NULL);
+    zeb_client_t *good = s_client (&zebd);
+    zsock_t *bad = s_raw_dealer (&zebd);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    s_raw_reply_t reply;
+    uint64_t stored = 0;
+
+    //  A valid event, encoded, to cut and bend
+    zeb_event_t *event = s_event ("order.placed", NULL, 1);
+    msgpack_sbuffer valid;
+    msgpack_sbuffer_init (&valid);
+    s_encode (event, &valid);
+    zeb_event_destroy (&event);
+
+    s_bad_t cases [16];
+    size_t count = 0;
+    //  Truncated msgpack
+    cases [count++] = (s_bad_t) { "truncated", "PUBLISH", valid.data, valid.size - 7, "MALFORMED" };
+    //  Not msgpack at all
+    static const char garbage [] = "\xc1\xc1\xc1 this is not msgpack";
+    cases [count++] = (s_bad_t) { "garbage body", "PUBLISH", garbage, sizeof (garbage) - 1, "MALFORMED" };
+    //  An empty body and an empty array
+    cases [count++] = (s_bad_t) { "empty body", "PUBLISH", "", 0, "MALFORMED" };
+    cases [count++] = (s_bad_t) { "empty array", "PUBLISH", "\x90", 1, "MALFORMED" };
+    //  Wrong attribute types
+    static const char type_int [] = "\x82\xa4type\x07\xa6source\xa1s";
+    cases [count++] = (s_bad_t) { "type is an int", "PUBLISH", type_int, sizeof (type_int) - 1, "INVALID_ATTRIBUTE" };
+    static const char subject_map [] = "\x83\xa4type\xa1t\xa6source\xa1s\xa7subject\x80";
+    cases [count++] = (s_bad_t) { "subject is a map", "PUBLISH", subject_map, sizeof (subject_map) - 1, "INVALID_ATTRIBUTE" };
+    //  Missing source
+    static const char no_source [] = "\x81\xa4type\xa1t";
+    cases [count++] = (s_bad_t) { "no source", "PUBLISH", no_source, sizeof (no_source) - 1, "MISSING_ATTRIBUTE" };
+    //  Bad extension name
+    static const char bad_ext [] = "\x83\xa4type\xa1t\xa6source\xa1s\xa6" "Bad-Ex\x01";
+    cases [count++] = (s_bad_t) { "bad extension", "PUBLISH", bad_ext, sizeof (bad_ext) - 1, "INVALID_EXTENSION" };
+    //  Unknown command
+    cases [count++] = (s_bad_t) { "unknown command", "SUBSCRIBE", "\x80", 1, "UNKNOWN_COMMAND" };
+
+    //  Oversize: data of 5 KiB against a 4 KiB limit
+    event = s_event ("order.placed", NULL, 2);
+    char *big = (char *) malloc (5200);
+    memset (big, 'x', 5200);
+    snprintf (big, 5200, "{\"blob\":\"");
+    memset (big + 9, 'x', 5100);
+    snprintf (big + 5109, 10, "\"}");
+    int rc = zeb_event_set_data_json (event, big, NULL);
+    assert (rc == 0);
+    msgpack_sbuffer oversize;
+    msgpack_sbuffer_init (&oversize);
+    s_encode (event, &oversize);
+    zeb_event_destroy (&event);
+    free (big);
+    cases [count++] = (s_bad_t) { "oversize", "PUBLISH", oversize.data, oversize.size, "TOO_LARGE" };
+
+    size_t expected_nacks = 0;
+    for (size_t index = 0; index < count; index++) {
+        s_raw_send (bad, cases [index].command, cases [index].body, cases [index].size);
+        s_raw_recv (bad, &reply);
+        if (!s_is_nack (&reply, cases [index].reason)) {
+            fprintf (stderr, "case '%s': got %s\n", cases [index].name, reply.command);
+            assert (false);
+        }
+        expected_nacks++;
+        //  Another client is served, and so is the bad one
+        zeb_ack_t ack = s_publish (good, "order.placed", NULL, (int) index);
+        assert (ack.sequence == ++stored);
+        s_raw_send (bad, "PUBLISH", valid.data, valid.size);
+        s_raw_recv (bad, &reply);
+        assert (streq (reply.command, "ACK"));
+        stored++;
+    }
+
+    //  Garbage frames: one frame, and five frames
+    zstr_send (bad, "PUBLISH");
+    s_raw_recv (bad, &reply);
+    assert (s_is_nack (&reply, "MALFORMED"));
+    expected_nacks++;
+    zstr_sendx (bad, "PUBLISH", "a", "b", "c", "d", NULL);
+    s_raw_recv (bad, &reply);
+    assert (s_is_nack (&reply, "MALFORMED"));
+    expected_nacks++;
+    assert (s_publish (good, "order.placed", NULL, 99).sequence == ++stored);
+
+    //  An array with one bad event: NACK naming it; nothing stored
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_array (&pk, 3);
+    msgpack_sbuffer_write (&buffer, valid.data, valid.size);
+    msgpack_sbuffer_write (&buffer, no_source, sizeof (no_source) - 1);
+    msgpack_sbuffer_write (&buffer, valid.data, valid.size);
+    s_raw_send (bad, "PUBLISH", buffer.data, buffer.size);
+    s_raw_recv (bad, &reply);
+    assert (s_is_nack (&reply, "MISSING_ATTRIBUTE"));
+    uint64_t index;
+    rc = zeb_proto_get_uint (reply.body, reply.body_size, "index", &index);
+    assert (rc == 0 && index == 1);
+    expected_nacks++;
+
+    //  Nothing refused was stored: the log holds exactly what was acked
+    uint64_t last;
+    zlistx_t *events = s_read_all (good, &last);
+    assert (last == stored);
+    s_assert_contiguous (events, stored);
+    zlistx_destroy (&events);
+
+    //  Every NACK counted, by reason
+    assert (s_stat (good, "ingest", "nacks", NULL) == (int64_t) expected_nacks);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "MALFORMED") == 6);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "INVALID_ATTRIBUTE") == 2);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "MISSING_ATTRIBUTE") == 2);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "INVALID_EXTENSION") == 1);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "UNKNOWN_COMMAND") == 1);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "TOO_LARGE") == 1);
+
+    msgpack_sbuffer_destroy (&buffer);
+    msgpack_sbuffer_destroy (&valid);
+    msgpack_sbuffer_destroy (&oversize);
+    zsock_destroy (&bad);
+    zeb_client_destroy (&good);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
+//  Storage full: a NACK to act on, nothing lost, recovery
+
+//  Publish 4 KiB events until the store refuses; returns how many were
+//  stored, with the refusal in *refusal
+static uint64_t
+s_fill (zeb_client_t *client, uint64_t first, int *refusal)
+{
+    char *data = (char *) malloc (4200);
+    snprintf (data, 4200, "{\"fill\":\"%04000d\"}", 0);
+    uint64_t stored = 0;
+    *refusal = 0;
+    for (int attempt = 0; attempt < 100000 && *refusal == 0; attempt++) {
+        zeb_event_t *event = zeb_event_new ("store.fill");
+        zeb_event_set (event, "source", "zebd-test");
+        int rc = zeb_event_set_data_json (event, data, NULL);
+        assert (rc == 0);
+        zeb_ack_t ack;
+        rc = zeb_client_publish (client, event, &ack);
+        if (rc == 0)
+            assert (ack.sequence == first + stored++);
+        else
+            *refusal = rc;
+        zeb_event_destroy (&event);
+    }
+    free (data);
+    return stored;
+}
+
+static void
+s_test_full (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, "store/map_size=1MiB", "store/max_size=2MiB", NULL);
+    zeb_client_t *client = s_client (&zebd);
+
+    int refusal;
+    uint64_t stored = s_fill (client, 1, &refusal);
+    assert (refusal == ZEB_EFULL);
+    assert (stored > 100);                  //  2 MiB of 4 KiB events, less overhead
+    //  Refused again, and the node answers everything else
+    uint64_t again = s_fill (client, stored + 1, &refusal);
+    assert (again == 0 && refusal == ZEB_EFULL);
+    uint64_t last;
+    zlistx_t *events = s_read_all (client, &last);
+    assert (last == stored);
+    s_assert_contiguous (events, stored);
+    zlistx_destroy (&events);
+    assert (s_stat (client, "ingest", "nacks_by_reason", "STORAGE_FULL") == 2);
+
+    //  A higher limit after a restart: publishing goes on, no gap
+    zeb_client_destroy (&client);
+    int status = test_zebd_stop (&zebd);
+    assert (status == 0);
+    test_zebd_set (&zebd, "store/max_size=8MiB");       //  the later --set wins
+    s_start (&zebd);
+    client = s_client (&zebd);
+    zeb_ack_t ack = s_publish (client, "order.placed", NULL, 1);
+    assert (ack.sequence == stored + 1);
+    events = s_read_all (client, &last);
+    s_assert_contiguous (events, stored + 1);
+    zlistx_destroy (&events);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+
+    //  Retention frees space in a full store, without a restart
+    s_new_zebd (&zebd, "store/map_size=1MiB", "store/max_size=2MiB",
+                "retention/max_events=100", "retention/interval=2s", NULL);
+    client = s_client (&zebd);
+    //  The producer fills the store before retention's next run, gets
+    //  STORAGE_FULL until that run frees space, then publishes again
+    uint64_t total = s_fill (client, 1, &refusal);
+    assert (refusal == ZEB_EFULL && total > 100);
+    int64_t deadline = test_now_ms () + 30000;
+    uint64_t after_refusal = 0;
+    while (after_refusal < 50) {
+        assert (test_now_ms () < deadline);
+        uint64_t more = s_fill (client, total + 1, &refusal);
+        total += more;
+        after_refusal += more;
+        if (more == 0)
+            zclock_sleep (20);          //  retention runs every 2 s: look again soon
+    }
+    zeb_fetch_t result;
+    int rc = zeb_client_fetch (client, 1, 1000, 0, NULL, &result);
+    assert (rc == 0 && result.last == total);
+    assert (result.first > 1);                  //  retention removed the oldest
+    zeb_fetch_reset (&result);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
+//  SIGTERM: clean exit, every acked event durable
+
+typedef struct {
+    uint64_t acked;
+    uint64_t highest;
+} s_tally_t;
+
+static void
+s_tally (const zeb_ack_t *ack, void *arg)
+{
+    s_tally_t *tally = (s_tally_t *) arg;
+    if (ack->status == 0) {
+        tally->acked++;
+        if (ack->sequence > tally->highest)
+            tally->highest = ack->sequence;
+    }
+}
+
+static void
+s_test_shutdown (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, NULL);
+    zeb_client_t *client = s_client (&zebd);
+    s_tally_t tally = { 0, 0 };
+    for (int n = 1; n <= 20000; n++) {
+        zeb_event_t *event = s_event ("order.placed", NULL, n);
+        int rc = zeb_client_publish_async (client, event, s_tally, &tally);
+        assert (rc == 0);
+        zeb_event_destroy (&event);
+    }
+    //  Terminate while acks are still coming in
+    zeb_client_poll (client, 10);
+    int status = test_zebd_stop (&zebd);
+    assert (status == 0);
+    zeb_client_set_timeout (client, 500);
+    zeb_client_flush (client, 1000);     //  acks sent before the exit
+    zeb_client_destroy (&client);
+    assert (tally.acked > 0);
+
+    s_start (&zebd);
+    client = s_client (&zebd);
+    uint64_t last;
+    zlistx_t *events = s_read_all (client, &last);
+    assert (last >= tally.highest && last >= tally.acked);
+    s_assert_contiguous (events, last);
+    zlistx_destroy (&events);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
+
+int
+main (int argc, char *argv [])
+{
+    if (argc < 2) {
+        fprintf (stderr, "usage: zebd_test /path/to/zebd [case]\n");
+        return 2;
+    }
+    s_zebd = argv [1];
+    const char *only = argc > 2? argv [2]: NULL;
+    zsys_init ();
+    zsys_set_logstream (NULL);
+    struct {
+        const char *name;
+        void (*run) (void);
+    } cases [] = {
+        { "publish", s_test_publish },
+        { "duplicate", s_test_duplicate },
+        { "live", s_test_live },
+        { "badinput", s_test_badinput },
+        { "full", s_test_full },
+        { "shutdown", s_test_shutdown }
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
+        if (only && !streq (only, cases [index].name))
+            continue;
+        int64_t started = test_now_ms ();
+        printf (" * %s: ", cases [index].name);
+        fflush (stdout);
+        cases [index].run ();
+        printf ("OK (%lld ms)\n", (long long) (test_now_ms () - started));
+    }
+    return 0;
+}
