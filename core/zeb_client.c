@@ -104,7 +104,11 @@ s_dealer (const char *endpoint)
     if (!socket)
         return NULL;
     zsock_set_linger (socket, 0);
-    zsock_set_immediate (socket, 1);        //  no queueing for absent peers
+    //  Not ZMQ_IMMEDIATE: with it, libzmq 4.3 drops a connection's pipe
+    //  the moment the peer goes, even between the frames of a reply being
+    //  read, and then aborts (fq.cpp, "!_more"). Requests to a node that
+    //  is down wait in the queue instead; the client's timeouts decide,
+    //  and the tags let it drop late replies.
     zsock_set_sndhwm (socket, 100000);
     zsock_set_rcvhwm (socket, 100000);
     zsock_set_reconnect_ivl (socket, 100);
