@@ -22,6 +22,8 @@
 */
 
 #include "zeb.h"
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #define S_TAG_SIZE          9
 #define S_HEADER            5           //  array32 header reserved in pending
@@ -1669,11 +1671,17 @@ zeb_client_test (bool verbose)
     zeb_client_destroy (&client);
     zeb_node_destroy (&node);
 
-    //  No node: clear errors within the timeout, never a hang
+    //  No node: clear errors within the timeout, never a hang. The port
+    //  is bound but not listening: connections are refused, and no other
+    //  test running meanwhile can start listening on it
+    int dead = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    socklen_t length = sizeof (address);
+    assert (bind (dead, (struct sockaddr *) &address, sizeof (address)) == 0);
+    assert (getsockname (dead, (struct sockaddr *) &address, &length) == 0);
     char endpoint [64];
-    zsock_t *probe = zsock_new_router ("tcp://127.0.0.1:*");
-    snprintf (endpoint, sizeof (endpoint), "%s", zsock_endpoint (probe));
-    zsock_destroy (&probe);                     //  a port nobody listens on
+    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", ntohs (address.sin_port));
     client = zeb_client_new (endpoint);
     zeb_client_set_timeout (client, 300);
     int64_t started = zclock_mono ();
@@ -1684,6 +1692,7 @@ zeb_client_test (bool verbose)
     assert (zeb_client_fetch (client, 1, 1, 0, NULL, &result) == ZEB_EUNREACHABLE);
     zeb_event_destroy (&event);
     zeb_client_destroy (&client);
+    close (dead);
 
     zdir_t *tree = zdir_new (dir, NULL);
     zdir_remove (tree, true);
