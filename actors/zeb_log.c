@@ -659,18 +659,14 @@ typedef struct {
 static void
 s_test_fetch_send (zsock_t *dealer, const char *body_json, const char *tag)
 {
-    json_t *json = json_loads (body_json, 0, NULL);
-    assert (json);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    zeb_json_to_msgpack (json, &pk);
-    int rc = zeb_proto_send (zsock_resolve (dealer), NULL, "FETCH", buffer.data, buffer.size,
+    int rc = zeb_json_pack_text (body_json, strlen (body_json), &buffer, NULL);
+    assert (rc == 0);
+    rc = zeb_proto_send (zsock_resolve (dealer), NULL, "FETCH", buffer.data, buffer.size,
                              tag, tag? strlen (tag): 0, 0);
     assert (rc == 0);
     msgpack_sbuffer_destroy (&buffer);
-    json_decref (json);
 }
 
 //  Receive an EVENTS or NACK reply within timeout_ms; false on timeout

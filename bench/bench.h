@@ -26,4 +26,8 @@ double
 double
     bench_codec (const void *event, size_t size, size_t count);
 
+//  zeb-bench schema: payload validation on one core (bench_schema.c).
+int
+    bench_schema_main (int argc, char *argv []);
+
 #endif

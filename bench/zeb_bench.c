@@ -272,6 +272,7 @@ s_usage (FILE *stream)
 {
     fprintf (stream,
         "usage: zeb-bench publish [options]\n"
+        "       zeb-bench schema [-n COUNT] [--runs R] [--json]   payload validation, one core\n"
         "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
@@ -297,6 +298,8 @@ main (int argc, char *argv [])
     s_options_t options = {
         .transport = "tcp", .sync_mode = "always", .count = 200000, .size = 200,
         .clients = 1, .window = ZEB_CLIENT_WINDOW, .batch = 1, .runs = 3, .baselines = true };
+    if (argc >= 2 && streq (argv [1], "schema"))
+        return bench_schema_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;

@@ -1413,14 +1413,10 @@ s_test_reply (zactor_t *node, zmsg_t **request_p, const char *command, const cha
     zframe_destroy (&frame);
     zframe_t *tag = zmsg_pop (request);
     zmsg_destroy (request_p);
-    json_t *json = json_loads (body_json, 0, NULL);
-    assert (json);
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-    zeb_json_to_msgpack (json, &pk);
-    json_decref (json);
+    int rc = zeb_json_pack_text (body_json, strlen (body_json), &body, NULL);
+    assert (rc == 0);
     zmsg_t *reply = zmsg_new ();
     zmsg_append (reply, &identity);
     zmsg_addstr (reply, command);

@@ -33,7 +33,9 @@ static const s_error_t s_errors [] = {
     { ZEB_EUNREACHABLE, 503, "UNREACHABLE",         "node unreachable" },
     { ZEB_ECONFIG,      400, "BAD_CONFIG",          "invalid configuration" },
     { ZEB_EPROTOCOL,    502, "PROTOCOL_ERROR",      "peer violated the protocol" },
-    { ZEB_ERETRY,       503, "RETRY",               "transaction aborted, run it again" }
+    { ZEB_ERETRY,       503, "RETRY",               "transaction aborted, run it again" },
+    { ZEB_ESCHEMA,      422, "SCHEMA_VIOLATION",    "data does not match the schema" },
+    { ZEB_EBADSCHEMA,   400, "INVALID_SCHEMA",      "not a valid or supported schema" }
 };
 
 #define S_ERRORS (sizeof (s_errors) / sizeof (s_errors [0]))

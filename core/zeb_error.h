@@ -35,7 +35,9 @@ typedef enum {
     ZEB_EUNREACHABLE        = -1015,    //  503 node cannot be reached
     ZEB_ECONFIG             = -1016,    //  400 bad configuration value
     ZEB_EPROTOCOL           = -1017,    //  502 peer broke the protocol
-    ZEB_ERETRY              = -1018     //  store grew: run the transaction again
+    ZEB_ERETRY              = -1018,    //  store grew: run the transaction again
+    ZEB_ESCHEMA             = -1019,    //  422 data does not match its schema
+    ZEB_EBADSCHEMA          = -1020     //  400 not a schema zeb can use
 } zeb_error_t;
 
 //  Human-readable description of a code; never NULL.

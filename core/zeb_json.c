@@ -299,6 +299,19 @@ zeb_json_parse (const char *text, size_t len, zeb_fault_t *fault)
     return json;
 }
 
+int
+zeb_json_pack_text (const char *text, size_t len, msgpack_sbuffer *buffer, zeb_fault_t *fault)
+{
+    json_t *json = zeb_json_parse (text, len, fault);
+    if (!json)
+        return ZEB_EMALFORMED;
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
+    int rc = zeb_json_to_msgpack (json, &packer);
+    json_decref (json);
+    return rc? zeb_fault_set (fault, ZEB_EMALFORMED, "JSON value cannot be encoded"): 0;
+}
+
 char *
 zeb_json_base64 (const uint8_t *data, size_t size)
 {
@@ -365,6 +378,15 @@ void
 zeb_json_test (bool verbose)
 {
     printf (" * zeb_json: ");
+    //  Text straight to msgpack
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    zeb_fault_t packed_fault;
+    assert (zeb_json_pack_text ("[1,\"a\"]", 7, &packed, &packed_fault) == 0);
+    assert (packed.size == 4 && memcmp (packed.data, "\x92\x01\xa1" "a", 4) == 0);
+    assert (zeb_json_pack_text ("[1,", 3, &packed, &packed_fault) == ZEB_EMALFORMED);
+    assert (strstr (packed_fault.text, "invalid JSON") && packed.size == 4);
+    msgpack_sbuffer_destroy (&packed);
     const char *text =
         "{\"name\":\"Widget \\u00e9\",\"count\":3,\"price\":9.5,\"tags\":[\"a\",\"b\"],"
         "\"ok\":true,\"no\":false,\"none\":null,\"nested\":{\"deep\":[1,[2,[3]]]},\"neg\":-42}";

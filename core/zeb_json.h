@@ -34,6 +34,11 @@ int
 json_t *
     zeb_json_parse (const char *text, size_t len, zeb_fault_t *fault);
 
+//  Parse JSON text and append its msgpack encoding to buffer. Returns 0,
+//  or ZEB_EMALFORMED with fault set.
+int
+    zeb_json_pack_text (const char *text, size_t len, msgpack_sbuffer *buffer, zeb_fault_t *fault);
+
 //  Base64 (RFC 4648, with padding) of bytes; caller owns the result.
 char *
     zeb_json_base64 (const uint8_t *data, size_t size);

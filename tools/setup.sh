@@ -5,7 +5,7 @@ set -e
 
 packages="cmake make gcc pkg-config \
     libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev \
-    libcurl4-openssl-dev libjansson-dev \
+    libcurl4-openssl-dev libjansson-dev libpcre2-dev \
     python3 python3-zmq python3-msgpack"
 
 missing=""

@@ -1,0 +1,1522 @@
+/*  =========================================================================
+    zeb_schema - JSON Schema (draft 2020-12) for event payloads, over msgpack
+    =========================================================================
+*/
+
+#include "zeb.h"
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <math.h>
+
+#define S_MAX_DEPTH     64          //  nesting of schemas applied to one value
+#define S_MAX_REQUIRED  256         //  names in one "required"
+
+//  JSON types, as a bit set
+enum {
+    S_NULL    = 1 << 0,
+    S_BOOLEAN = 1 << 1,
+    S_INTEGER = 1 << 2,
+    S_NUMBER  = 1 << 3,
+    S_STRING  = 1 << 4,
+    S_ARRAY   = 1 << 5,
+    S_OBJECT  = 1 << 6
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} s_types [] = {
+    { "null", S_NULL }, { "boolean", S_BOOLEAN }, { "integer", S_INTEGER },
+    { "number", S_NUMBER }, { "string", S_STRING }, { "array", S_ARRAY },
+    { "object", S_OBJECT }
+};
+
+typedef enum {
+    S_FORMAT_NONE = 0,
+    S_FORMAT_DATE_TIME,
+    S_FORMAT_EMAIL,
+    S_FORMAT_URI,
+    S_FORMAT_UUID
+} s_format_t;
+
+typedef struct _s_node_t s_node_t;
+
+typedef struct {
+    const char *name;
+    size_t len;
+    s_node_t *schema;
+    int required;                   //  index in the node's "required", or -1
+} s_property_t;
+
+typedef struct {
+    const char *name;
+    size_t len;
+} s_name_t;
+
+typedef struct {
+    s_node_t **nodes;
+    size_t count;
+} s_list_t;
+
+//  A number, exact when it is an integer (JSON integers reach 2^64)
+typedef struct {
+    bool integral;
+    __int128 integer;
+    long double value;
+} s_num_t;
+
+//  A limit that may be absent
+typedef struct {
+    bool set;
+    s_num_t number;
+} s_bound_t;
+
+struct _s_node_t {
+    int always;                     //  boolean schema: 1 true, -1 false, 0 neither
+    unsigned types;                 //  allowed JSON types; 0 = any
+    //  Objects
+    s_property_t *properties;       //  sorted by name
+    size_t property_count;
+    s_name_t *required;             //  sorted
+    size_t required_count;
+    s_node_t *additional;           //  NULL: anything else is allowed
+    int64_t min_properties, max_properties;     //  -1: absent
+    //  Arrays
+    s_list_t prefix_items;
+    s_node_t *items;
+    int64_t min_items, max_items;
+    bool unique_items;
+    //  Strings
+    int64_t min_length, max_length;
+    pcre2_code *pattern;
+    pcre2_match_data *match;
+    char *pattern_text;
+    s_format_t format;
+    //  Numbers
+    s_bound_t minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+    //  Any
+    uint8_t *enum_values;           //  msgpack array of the allowed values
+    size_t enum_size;
+    uint8_t *const_value;           //  msgpack value
+    size_t const_size;
+    s_list_t all_of, any_of, one_of;
+    s_node_t *not_;
+    char *ref_text;                 //  "$ref" as written, resolved after compiling
+    s_node_t *ref;
+};
+
+struct _zeb_schema_t {
+    s_node_t *root;
+    zlistx_t *nodes;                //  every node, for destruction and $ref
+    zhashx_t *defs;                 //  "#/$defs/NAME" -> node
+};
+
+//  ---------------------------------------------------------------------
+//  Compiling
+
+typedef struct {
+    zeb_schema_t *schema;
+    zeb_fault_t *fault;
+    char where [256];               //  JSON Pointer into the schema
+} s_compiler_t;
+
+static int
+s_refuse (s_compiler_t *compiler, const char *format, ...) CHECK_PRINTF (2);
+
+static int
+s_refuse (s_compiler_t *compiler, const char *format, ...)
+{
+    char text [200];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof (text), format, args);
+    va_end (args);
+    return zeb_fault_set (compiler->fault, ZEB_EBADSCHEMA, "schema at '%s': %s",
+                          compiler->where [0]? compiler->where: "/", text);
+}
+
+static void
+s_node_free (void **item_p)
+{
+    s_node_t *node = (s_node_t *) *item_p;
+    if (!node)
+        return;
+    for (size_t index = 0; index < node->property_count; index++)
+        free ((char *) node->properties [index].name);
+    free (node->properties);
+    for (size_t index = 0; index < node->required_count; index++)
+        free ((char *) node->required [index].name);
+    free (node->required);
+    free (node->prefix_items.nodes);
+    free (node->all_of.nodes);
+    free (node->any_of.nodes);
+    free (node->one_of.nodes);
+    pcre2_match_data_free (node->match);
+    pcre2_code_free (node->pattern);
+    free (node->pattern_text);
+    free (node->enum_values);
+    free (node->const_value);
+    free (node->ref_text);
+    free (node);
+    *item_p = NULL;
+}
+
+static s_node_t *
+s_node_new (zeb_schema_t *schema)
+{
+    s_node_t *node = (s_node_t *) zmalloc (sizeof (s_node_t));
+    node->min_properties = node->max_properties = -1;
+    node->min_items = node->max_items = -1;
+    node->min_length = node->max_length = -1;
+    zlistx_add_end (schema->nodes, node);
+    return node;
+}
+
+//  Push and pop a segment of the schema location, for error messages
+static size_t
+s_enter (s_compiler_t *compiler, const char *segment)
+{
+    size_t mark = strlen (compiler->where);
+    snprintf (compiler->where + mark, sizeof (compiler->where) - mark, "/%s", segment);
+    return mark;
+}
+
+static void
+s_leave (s_compiler_t *compiler, size_t mark)
+{
+    compiler->where [mark] = 0;
+}
+
+static s_node_t *
+    s_compile (s_compiler_t *compiler, json_t *json);
+
+static int
+s_compile_in (s_compiler_t *compiler, json_t *json, const char *segment, s_node_t **node)
+{
+    size_t mark = s_enter (compiler, segment);
+    *node = s_compile (compiler, json);
+    s_leave (compiler, mark);
+    return *node? 0: -1;
+}
+
+static int
+s_compile_list (s_compiler_t *compiler, json_t *json, const char *keyword, s_list_t *list)
+{
+    if (!json_is_array (json) || json_array_size (json) == 0)
+        return s_refuse (compiler, "'%s' must be a non-empty array of schemas", keyword);
+    list->count = json_array_size (json);
+    list->nodes = (s_node_t **) zmalloc (sizeof (s_node_t *) * list->count);
+    for (size_t index = 0; index < list->count; index++) {
+        char segment [64];
+        snprintf (segment, sizeof (segment), "%s/%zu", keyword, index);
+        if (s_compile_in (compiler, json_array_get (json, index), segment, &list->nodes [index]))
+            return -1;
+    }
+    return 0;
+}
+
+//  A non-negative integer keyword
+static int
+s_count (s_compiler_t *compiler, json_t *json, const char *keyword, int64_t *value)
+{
+    double number = json_number_value (json);
+    if (json_is_integer (json))
+        number = (double) json_integer_value (json);
+    if (!json_is_number (json) || number < 0 || number != floor (number) || number > 9e15)
+        return s_refuse (compiler, "'%s' must be a non-negative integer", keyword);
+    *value = (int64_t) number;
+    return 0;
+}
+
+static int
+s_number (s_compiler_t *compiler, json_t *json, const char *keyword, s_bound_t *bound)
+{
+    if (!json_is_number (json))
+        return s_refuse (compiler, "'%s' must be a number", keyword);
+    bound->set = true;
+    bound->number.integral = json_is_integer (json);
+    bound->number.integer = json_is_integer (json)? json_integer_value (json): 0;
+    bound->number.value = json_is_integer (json)? (long double) json_integer_value (json)
+                                                : (long double) json_real_value (json);
+    return 0;
+}
+
+//  A JSON value as msgpack, owned by the node
+static int
+s_pack (json_t *json, uint8_t **data, size_t *size)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    int rc = zeb_json_to_msgpack (json, &pk);
+    *data = (uint8_t *) buffer.data;
+    *size = buffer.size;
+    return rc;
+}
+
+//  Names are ordered by length, then bytes: a lookup mostly compares
+//  lengths and rarely calls memcmp
+static int
+s_compare_property (const void *a, const void *b)
+{
+    const s_property_t *x = (const s_property_t *) a, *y = (const s_property_t *) b;
+    if (x->len != y->len)
+        return x->len < y->len? -1: 1;
+    return memcmp (x->name, y->name, x->len);
+}
+
+static int
+s_compare_name (const void *a, const void *b)
+{
+    const s_name_t *x = (const s_name_t *) a, *y = (const s_name_t *) b;
+    if (x->len != y->len)
+        return x->len < y->len? -1: 1;
+    return memcmp (x->name, y->name, x->len);
+}
+
+static int
+s_compile_types (s_compiler_t *compiler, json_t *json, s_node_t *node)
+{
+    json_t *names = json;
+    bool single = json_is_string (json);
+    if (single)
+        names = json_pack ("[O]", json);
+    int rc = 0;
+    if (!json_is_array (names) || json_array_size (names) == 0)
+        rc = s_refuse (compiler, "'type' must be a type name or an array of them");
+    for (size_t index = 0; rc == 0 && index < json_array_size (names); index++) {
+        const char *name = json_string_value (json_array_get (names, index));
+        size_t type;
+        for (type = 0; name && type < sizeof (s_types) / sizeof (s_types [0]); type++)
+            if (streq (name, s_types [type].name))
+                break;
+        if (!name || type == sizeof (s_types) / sizeof (s_types [0]))
+            rc = s_refuse (compiler, "'type' names an unknown type '%s'", name? name: "?");
+        else
+            node->types |= s_types [type].bit;
+    }
+    if (single)
+        json_decref (names);
+    return rc;
+}
+
+static int
+s_compile_pattern (s_compiler_t *compiler, json_t *json, s_node_t *node)
+{
+    if (!json_is_string (json))
+        return s_refuse (compiler, "'pattern' must be a string");
+    int error;
+    PCRE2_SIZE offset;
+    node->pattern = pcre2_compile ((PCRE2_SPTR) json_string_value (json), json_string_length (json),
+                                   PCRE2_UTF | PCRE2_UCP, &error, &offset, NULL);
+    if (!node->pattern) {
+        PCRE2_UCHAR message [120];
+        pcre2_get_error_message (error, message, sizeof (message));
+        return s_refuse (compiler, "'pattern' is not a valid regular expression: %s at offset %zu",
+                         (char *) message, (size_t) offset);
+    }
+    pcre2_jit_compile (node->pattern, PCRE2_JIT_COMPLETE);     //  where available
+    node->match = pcre2_match_data_create_from_pattern (node->pattern, NULL);
+    node->pattern_text = strdup (json_string_value (json));
+    return 0;
+}
+
+static int
+s_compile_format (s_compiler_t *compiler, json_t *json, s_node_t *node)
+{
+    const char *name = json_string_value (json);
+    if (!name)
+        return s_refuse (compiler, "'format' must be a string");
+    if (streq (name, "date-time"))
+        node->format = S_FORMAT_DATE_TIME;
+    else
+    if (streq (name, "email"))
+        node->format = S_FORMAT_EMAIL;
+    else
+    if (streq (name, "uri"))
+        node->format = S_FORMAT_URI;
+    else
+    if (streq (name, "uuid"))
+        node->format = S_FORMAT_UUID;
+    else
+        return s_refuse (compiler, "format '%s' is not supported (date-time, email, uri, uuid are)",
+                         name);
+    return 0;
+}
+
+static int
+s_compile_object (s_compiler_t *compiler, json_t *json, s_node_t *node)
+{
+    json_t *properties = json_object_get (json, "properties");
+    if (properties) {
+        if (!json_is_object (properties))
+            return s_refuse (compiler, "'properties' must be an object of schemas");
+        node->properties = (s_property_t *) zmalloc (sizeof (s_property_t)
+                                                     * (json_object_size (properties) + 1));
+        size_t index = 0;
+        const char *name;
+        json_t *value;
+        json_object_foreach (properties, name, value) {
+            s_property_t *property = &node->properties [index++];
+            property->name = strdup (name);
+            property->len = strlen (name);
+            char segment [200];
+            snprintf (segment, sizeof (segment), "properties/%s", name);
+            node->property_count = index;
+            if (s_compile_in (compiler, value, segment, &property->schema))
+                return -1;
+        }
+        qsort (node->properties, node->property_count, sizeof (s_property_t), s_compare_property);
+    }
+    json_t *required = json_object_get (json, "required");
+    if (required) {
+        if (!json_is_array (required) || json_array_size (required) > S_MAX_REQUIRED)
+            return s_refuse (compiler, "'required' must be an array of at most %d names", S_MAX_REQUIRED);
+        node->required = (s_name_t *) zmalloc (sizeof (s_name_t) * (json_array_size (required) + 1));
+        for (size_t index = 0; index < json_array_size (required); index++) {
+            json_t *name = json_array_get (required, index);
+            if (!json_is_string (name))
+                return s_refuse (compiler, "'required' must be an array of strings");
+            node->required [index].name = strndup (json_string_value (name), json_string_length (name));
+            node->required [index].len = json_string_length (name);
+            node->required_count = index + 1;
+        }
+        qsort (node->required, node->required_count, sizeof (s_name_t), s_compare_name);
+        for (size_t index = 1; index < node->required_count; index++)
+            if (s_compare_name (&node->required [index - 1], &node->required [index]) == 0)
+                return s_refuse (compiler, "'required' names '%s' twice", node->required [index].name);
+    }
+    for (size_t index = 0; index < node->property_count; index++) {
+        s_property_t *property = &node->properties [index];
+        s_name_t probe = { property->name, property->len };
+        s_name_t *found = node->required_count
+            ? (s_name_t *) bsearch (&probe, node->required, node->required_count, sizeof (s_name_t),
+                                    s_compare_name)
+            : NULL;
+        property->required = found? (int) (found - node->required): -1;
+    }
+    json_t *additional = json_object_get (json, "additionalProperties");
+    if (additional && s_compile_in (compiler, additional, "additionalProperties", &node->additional))
+        return -1;
+    json_t *value;
+    if ((value = json_object_get (json, "minProperties"))
+    &&  s_count (compiler, value, "minProperties", &node->min_properties))
+        return -1;
+    if ((value = json_object_get (json, "maxProperties"))
+    &&  s_count (compiler, value, "maxProperties", &node->max_properties))
+        return -1;
+    return 0;
+}
+
+static int
+s_compile_array (s_compiler_t *compiler, json_t *json, s_node_t *node)
+{
+    json_t *value = json_object_get (json, "items");
+    if (value) {
+        if (json_is_array (value))
+            return s_refuse (compiler, "'items' must be one schema in draft 2020-12; "
+                                       "use 'prefixItems' for a tuple");
+        if (s_compile_in (compiler, value, "items", &node->items))
+            return -1;
+    }
+    if ((value = json_object_get (json, "prefixItems"))
+    &&  s_compile_list (compiler, value, "prefixItems", &node->prefix_items))
+        return -1;
+    if ((value = json_object_get (json, "minItems"))
+    &&  s_count (compiler, value, "minItems", &node->min_items))
+        return -1;
+    if ((value = json_object_get (json, "maxItems"))
+    &&  s_count (compiler, value, "maxItems", &node->max_items))
+        return -1;
+    if ((value = json_object_get (json, "uniqueItems"))) {
+        if (!json_is_boolean (value))
+            return s_refuse (compiler, "'uniqueItems' must be a boolean");
+        node->unique_items = json_is_true (value);
+    }
+    return 0;
+}
+
+static int
+s_compile_scalar (s_compiler_t *compiler, json_t *json, s_node_t *node)
+{
+    json_t *value;
+    if ((value = json_object_get (json, "minLength"))
+    &&  s_count (compiler, value, "minLength", &node->min_length))
+        return -1;
+    if ((value = json_object_get (json, "maxLength"))
+    &&  s_count (compiler, value, "maxLength", &node->max_length))
+        return -1;
+    if ((value = json_object_get (json, "pattern")) && s_compile_pattern (compiler, value, node))
+        return -1;
+    if ((value = json_object_get (json, "format")) && s_compile_format (compiler, value, node))
+        return -1;
+    if ((value = json_object_get (json, "minimum"))
+    &&  s_number (compiler, value, "minimum", &node->minimum))
+        return -1;
+    if ((value = json_object_get (json, "maximum"))
+    &&  s_number (compiler, value, "maximum", &node->maximum))
+        return -1;
+    if ((value = json_object_get (json, "exclusiveMinimum"))
+    &&  s_number (compiler, value, "exclusiveMinimum", &node->exclusive_minimum))
+        return -1;
+    if ((value = json_object_get (json, "exclusiveMaximum"))
+    &&  s_number (compiler, value, "exclusiveMaximum", &node->exclusive_maximum))
+        return -1;
+    if ((value = json_object_get (json, "multipleOf"))) {
+        if (s_number (compiler, value, "multipleOf", &node->multiple_of))
+            return -1;
+        if (node->multiple_of.number.value <= 0)
+            return s_refuse (compiler, "'multipleOf' must be greater than 0");
+    }
+    if ((value = json_object_get (json, "enum"))) {
+        if (!json_is_array (value) || json_array_size (value) == 0)
+            return s_refuse (compiler, "'enum' must be a non-empty array");
+        if (s_pack (value, &node->enum_values, &node->enum_size))
+            return s_refuse (compiler, "'enum' cannot be encoded");
+    }
+    if ((value = json_object_get (json, "const"))
+    &&  s_pack (value, &node->const_value, &node->const_size))
+        return s_refuse (compiler, "'const' cannot be encoded");
+    return 0;
+}
+
+//  Keywords a schema object may use; anything else is refused
+static const char *s_keywords [] = {
+    "type", "properties", "required", "additionalProperties", "minProperties", "maxProperties",
+    "items", "prefixItems", "minItems", "maxItems", "uniqueItems",
+    "minLength", "maxLength", "pattern", "format",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "enum", "const", "allOf", "anyOf", "oneOf", "not", "$ref", "$defs",
+    //  Annotations: accepted, no effect on validation
+    "$schema", "$id", "$comment", "title", "description", "default", "examples",
+    "deprecated", "readOnly", "writeOnly"
+};
+
+static s_node_t *
+s_compile (s_compiler_t *compiler, json_t *json)
+{
+    s_node_t *node = s_node_new (compiler->schema);
+    if (json_is_boolean (json)) {
+        node->always = json_is_true (json)? 1: -1;
+        return node;
+    }
+    if (!json_is_object (json)) {
+        s_refuse (compiler, "a schema must be an object or a boolean");
+        return NULL;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach (json, key, value) {
+        size_t index;
+        for (index = 0; index < sizeof (s_keywords) / sizeof (s_keywords [0]); index++)
+            if (streq (key, s_keywords [index]))
+                break;
+        if (index == sizeof (s_keywords) / sizeof (s_keywords [0])) {
+            s_refuse (compiler, "keyword '%s' is not supported", key);
+            return NULL;
+        }
+    }
+    if ((value = json_object_get (json, "$schema"))) {
+        const char *uri = json_string_value (value);
+        if (!uri || !strstr (uri, "json-schema.org/draft/2020-12/schema")) {
+            s_refuse (compiler, "'$schema' must name draft 2020-12, the draft supported");
+            return NULL;
+        }
+    }
+    if ((value = json_object_get (json, "$defs"))) {
+        if (!json_is_object (value)) {
+            s_refuse (compiler, "'$defs' must be an object of schemas");
+            return NULL;
+        }
+        const char *name;
+        json_t *definition;
+        json_object_foreach (value, name, definition) {
+            char segment [200];
+            snprintf (segment, sizeof (segment), "$defs/%s", name);
+            s_node_t *defined;
+            if (s_compile_in (compiler, definition, segment, &defined))
+                return NULL;
+            char *pointer = zsys_sprintf ("#/$defs/%s", name);
+            zhashx_update (compiler->schema->defs, pointer, defined);
+            zstr_free (&pointer);
+        }
+    }
+    if ((value = json_object_get (json, "$ref"))) {
+        if (!json_is_string (value)) {
+            s_refuse (compiler, "'$ref' must be a string");
+            return NULL;
+        }
+        node->ref_text = strdup (json_string_value (value));
+    }
+    if (((value = json_object_get (json, "type")) && s_compile_types (compiler, value, node))
+    ||  s_compile_object (compiler, json, node)
+    ||  s_compile_array (compiler, json, node)
+    ||  s_compile_scalar (compiler, json, node))
+        return NULL;
+    if (((value = json_object_get (json, "allOf")) && s_compile_list (compiler, value, "allOf", &node->all_of))
+    ||  ((value = json_object_get (json, "anyOf")) && s_compile_list (compiler, value, "anyOf", &node->any_of))
+    ||  ((value = json_object_get (json, "oneOf")) && s_compile_list (compiler, value, "oneOf", &node->one_of)))
+        return NULL;
+    if ((value = json_object_get (json, "not")) && s_compile_in (compiler, value, "not", &node->not_))
+        return NULL;
+    return node;
+}
+
+zeb_schema_t *
+zeb_schema_new (const char *text, size_t len, zeb_fault_t *fault)
+{
+    json_error_t json_error;
+    json_t *json = json_loadb (text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &json_error);
+    if (!json) {
+        zeb_fault_set (fault, ZEB_EBADSCHEMA, "schema is not JSON: %s at line %d",
+                       json_error.text, json_error.line);
+        return NULL;
+    }
+    zeb_schema_t *self = (zeb_schema_t *) zmalloc (sizeof (zeb_schema_t));
+    self->nodes = zlistx_new ();
+    zlistx_set_destructor (self->nodes, s_node_free);
+    self->defs = zhashx_new ();
+    s_compiler_t compiler = { self, fault, "" };
+    self->root = s_compile (&compiler, json);
+    //  Resolve $ref
+    s_node_t *node = self->root? (s_node_t *) zlistx_first (self->nodes): NULL;
+    while (node) {
+        if (node->ref_text) {
+            node->ref = streq (node->ref_text, "#")
+                      ? self->root: (s_node_t *) zhashx_lookup (self->defs, node->ref_text);
+            if (!node->ref) {
+                zeb_fault_set (fault, ZEB_EBADSCHEMA, "schema: '$ref' '%s' does not name '#' or a "
+                               "'#/$defs/NAME' of this document", node->ref_text);
+                self->root = NULL;
+                break;
+            }
+        }
+        node = (s_node_t *) zlistx_next (self->nodes);
+    }
+    json_decref (json);
+    if (!self->root)
+        zeb_schema_destroy (&self);
+    return self;
+}
+
+void
+zeb_schema_destroy (zeb_schema_t **self_p)
+{
+    assert (self_p);
+    zeb_schema_t *self = *self_p;
+    if (self) {
+        zhashx_destroy (&self->defs);
+        zlistx_destroy (&self->nodes);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Validating
+
+//  Where validation is in the instance: a stack of segments, rendered
+//  as a JSON Pointer only when a failure is recorded
+typedef struct {
+    const char *key;                //  property name, or NULL for an index
+    uint32_t len;                   //  name length, or the array index
+} s_segment_t;
+
+typedef struct {
+    zeb_schema_error_t *error;
+    s_segment_t segments [S_MAX_DEPTH * 2];
+    size_t depth_of_path;
+    int quiet;                      //  inside anyOf/oneOf/not: failures are expected
+    int depth;
+    bool failed;                    //  an error was recorded
+    bool malformed;                 //  the bytes are not msgpack
+} s_context_t;
+
+static void
+s_render_path (s_context_t *context, char *path, size_t size)
+{
+    size_t len = 0;
+    path [0] = 0;
+    size_t levels = context->depth_of_path;
+    if (levels > sizeof (context->segments) / sizeof (context->segments [0]))
+        levels = sizeof (context->segments) / sizeof (context->segments [0]);
+    for (size_t level = 0; level < levels && len + 4 < size; level++) {
+        s_segment_t *segment = &context->segments [level];
+        path [len++] = '/';
+        if (!segment->key) {
+            len += (size_t) snprintf (path + len, size - len, "%u", segment->len);
+            continue;
+        }
+        for (uint32_t index = 0; index < segment->len && len + 3 < size; index++) {
+            char c = segment->key [index];
+            if (c == '~' || c == '/') {
+                path [len++] = '~';
+                path [len++] = c == '~'? '0': '1';
+            }
+            else
+                path [len++] = c;
+        }
+    }
+    path [len < size? len: size - 1] = 0;
+}
+
+static bool
+s_fail (s_context_t *context, const char *keyword, const char *format, ...) CHECK_PRINTF (3);
+
+static bool
+s_fail (s_context_t *context, const char *keyword, const char *format, ...)
+{
+    if (context->quiet || context->failed || !context->error)
+        return false;
+    context->failed = true;
+    zeb_schema_error_t *error = context->error;
+    s_render_path (context, error->path, sizeof (error->path));
+    snprintf (error->keyword, sizeof (error->keyword), "%s", keyword);
+    va_list args;
+    va_start (args, format);
+    vsnprintf (error->message, sizeof (error->message), format, args);
+    va_end (args);
+    return false;
+}
+
+//  Step into a property or an item; s_pop steps out
+static void
+s_push (s_context_t *context, const char *key, uint32_t len)
+{
+    //  Deeper than the stack: the depth limit fails validation before long
+    if (context->depth_of_path < sizeof (context->segments) / sizeof (context->segments [0]))
+        context->segments [context->depth_of_path] = (s_segment_t) { key, len };
+    context->depth_of_path++;
+}
+
+static void
+s_pop (s_context_t *context)
+{
+    context->depth_of_path--;
+}
+
+//  The JSON type of a msgpack value; 0 for bin and ext, which JSON lacks
+static unsigned
+s_type_of (zeb_mpk_t *reader)
+{
+    switch (zeb_mpk_peek (reader)) {
+        case ZEB_MPK_NIL: return S_NULL;
+        case ZEB_MPK_BOOL: return S_BOOLEAN;
+        case ZEB_MPK_UINT:
+        case ZEB_MPK_INT: return S_INTEGER | S_NUMBER;
+        case ZEB_MPK_FLOAT: {
+            double value;
+            zeb_mpk_t copy = *reader;
+            zeb_mpk_read_double (&copy, &value);
+            return isfinite (value) && value == floor (value)? S_INTEGER | S_NUMBER: S_NUMBER;
+        }
+        case ZEB_MPK_STR: return S_STRING;
+        case ZEB_MPK_ARRAY: return S_ARRAY;
+        case ZEB_MPK_MAP: return S_OBJECT;
+        default: return 0;
+    }
+}
+
+//  Read a msgpack number; integers exact
+static s_num_t
+s_number_of (zeb_mpk_t *reader)
+{
+    s_num_t number = { false, 0, 0 };
+    zeb_mpk_kind_t kind = zeb_mpk_peek (reader);
+    if (kind == ZEB_MPK_UINT) {
+        uint64_t value = 0;
+        zeb_mpk_read_uint (reader, &value);
+        number.integral = true;
+        number.integer = value;
+        number.value = (long double) value;
+    }
+    else
+    if (kind == ZEB_MPK_INT) {
+        int64_t value = 0;
+        zeb_mpk_read_int (reader, &value);
+        number.integral = true;
+        number.integer = value;
+        number.value = (long double) value;
+    }
+    else {
+        double value = 0;
+        zeb_mpk_read_double (reader, &value);
+        number.value = value;
+        if (isfinite (value) && value == floor (value) && fabs (value) < 9.2e18) {
+            number.integral = true;
+            number.integer = (__int128) value;
+        }
+    }
+    return number;
+}
+
+//  -1, 0 or 1 as a is less than, equal to or greater than b
+static int
+s_compare (s_num_t a, s_num_t b)
+{
+    if (a.integral && b.integral)
+        return (a.integer > b.integer) - (a.integer < b.integer);
+    return (a.value > b.value) - (a.value < b.value);
+}
+
+//  Structural equality of two msgpack values, as JSON sees them: numbers
+//  by value, objects whatever the order of their keys
+static bool
+s_equal (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+    zeb_mpk_t x, y;
+    zeb_mpk_init (&x, a, a_size);
+    zeb_mpk_init (&y, b, b_size);
+    unsigned tx = s_type_of (&x), ty = s_type_of (&y);
+    if ((tx & S_NUMBER) && (ty & S_NUMBER))
+        return s_compare (s_number_of (&x), s_number_of (&y)) == 0;
+    if (tx != ty || tx == 0)
+        return tx == 0 && ty == 0 && a_size == b_size && memcmp (a, b, a_size) == 0;
+    if (tx == S_ARRAY) {
+        uint32_t count, other;
+        zeb_mpk_read_array (&x, &count);
+        zeb_mpk_read_array (&y, &other);
+        if (count != other)
+            return false;
+        for (uint32_t index = 0; index < count; index++) {
+            const uint8_t *ia, *ib;
+            size_t sa, sb;
+            if (zeb_mpk_skip (&x, &ia, &sa) || zeb_mpk_skip (&y, &ib, &sb) || !s_equal (ia, sa, ib, sb))
+                return false;
+        }
+        return true;
+    }
+    if (tx == S_OBJECT) {
+        uint32_t count, other;
+        zeb_mpk_read_map (&x, &count);
+        zeb_mpk_read_map (&y, &other);
+        if (count != other)
+            return false;
+        for (uint32_t index = 0; index < count; index++) {
+            const char *key;
+            uint32_t key_len;
+            const uint8_t *value, *found;
+            size_t value_size, found_size;
+            if (zeb_mpk_read_str (&x, &key, &key_len) || zeb_mpk_skip (&x, &value, &value_size))
+                return false;
+            //  Look the key up in y
+            zeb_mpk_t scan = y;
+            bool matched = false;
+            for (uint32_t entry = 0; entry < other && !matched; entry++) {
+                const char *other_key;
+                uint32_t other_len;
+                if (zeb_mpk_read_str (&scan, &other_key, &other_len)
+                ||  zeb_mpk_skip (&scan, &found, &found_size))
+                    return false;
+                if (other_len == key_len && memcmp (other_key, key, key_len) == 0)
+                    matched = s_equal (value, value_size, found, found_size);
+            }
+            if (!matched)
+                return false;
+        }
+        return true;
+    }
+    //  null, boolean, string: the same encoding of the same value, save
+    //  for string headers of different widths
+    if (tx == S_STRING) {
+        const char *sa, *sb;
+        uint32_t la, lb;
+        zeb_mpk_read_str (&x, &sa, &la);
+        zeb_mpk_read_str (&y, &sb, &lb);
+        return la == lb && memcmp (sa, sb, la) == 0;
+    }
+    return a_size == b_size && memcmp (a, b, a_size) == 0;
+}
+
+//  A schema's number for a message: integers in full, others short
+static const char *
+s_show (long double value, char *text, size_t size)
+{
+    if (value == floorl (value) && fabsl (value) < 1e19L)
+        snprintf (text, size, "%.0Lf", value);
+    else
+        snprintf (text, size, "%.15Lg", value);
+    return text;
+}
+
+static size_t
+s_code_points (const char *text, uint32_t len)
+{
+    size_t count = 0;
+    for (uint32_t index = 0; index < len; index++)
+        count += ((uint8_t) text [index] & 0xC0) != 0x80;
+    return count;
+}
+
+//  ASCII classes, without the locale
+static bool
+s_is_hex (char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f');
+}
+
+static bool
+s_is_alnum (char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
+
+static bool
+s_format_uuid (const char *text, uint32_t len)
+{
+    if (len != 36)
+        return false;
+    for (uint32_t index = 0; index < len; index++) {
+        bool dash = index == 8 || index == 13 || index == 18 || index == 23;
+        if (dash? text [index] != '-': !s_is_hex (text [index]))
+            return false;
+    }
+    return true;
+}
+
+//  RFC 5321 mailbox, simply: dot-atom local part, host name domain
+static bool
+s_format_email (const char *text, uint32_t len)
+{
+    const char *at = (const char *) memchr (text, '@', len);
+    if (!at || at == text || at - text > 64 || memchr (at + 1, '@', len - (uint32_t) (at - text) - 1))
+        return false;
+    static const char *atext = "!#$%&'*+-/=?^_`{|}~";
+    for (const char *p = text; p < at; p++) {
+        bool dot = *p == '.';
+        if (dot && (p == text || p + 1 == at || p [1] == '.'))
+            return false;
+        if (!dot && !s_is_alnum (*p) && !strchr (atext, *p))
+            return false;
+    }
+    const char *domain = at + 1, *end = text + len;
+    if (end - domain < 1 || end - domain > 253)
+        return false;
+    const char *label = domain;
+    for (const char *p = domain; p <= end; p++) {
+        if (p == end || *p == '.') {
+            size_t label_len = (size_t) (p - label);
+            if (label_len == 0 || label_len > 63 || *label == '-' || p [-1] == '-')
+                return false;
+            label = p + 1;
+        }
+        else
+        if (!s_is_alnum (*p) && *p != '-')
+            return false;
+    }
+    return true;
+}
+
+//  RFC 3986 URI: a scheme, ':', then URI characters and %-escapes
+static bool
+s_format_uri (const char *text, uint32_t len)
+{
+    if (len == 0 || !isalpha ((unsigned char) text [0]))
+        return false;
+    uint32_t index = 1;
+    while (index < len && (s_is_alnum (text [index])
+           || text [index] == '+' || text [index] == '-' || text [index] == '.'))
+        index++;
+    if (index == len || text [index] != ':')
+        return false;
+    static const char *allowed = "-._~:/?#[]@!$&'()*+,;=";
+    for (index++; index < len; index++) {
+        char c = text [index];
+        if (c == '%') {
+            if (index + 2 >= len || !s_is_hex (text [index + 1]) || !s_is_hex (text [index + 2]))
+                return false;
+            index += 2;
+        }
+        else
+        if (!s_is_alnum (c) && !strchr (allowed, c))
+            return false;
+    }
+    return true;
+}
+
+//  Validate the value at the reader. On success the reader has moved past
+//  the value; on failure its position is undefined. Every value is read
+//  once, in place, by the walk that checks it.
+static bool
+    s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context);
+
+static bool
+s_malformed (s_context_t *context)
+{
+    context->malformed = true;
+    return s_fail (context, "type", "the data is not well-formed msgpack");
+}
+
+static const char *
+s_type_names (unsigned types, char *text, size_t size)
+{
+    text [0] = 0;
+    for (size_t index = 0; index < sizeof (s_types) / sizeof (s_types [0]); index++)
+        if (types & s_types [index].bit)
+            snprintf (text + strlen (text), size - strlen (text), "%s%s",
+                      text [0]? " or ": "", s_types [index].name);
+    return text;
+}
+
+static bool
+s_validate_object (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
+{
+    uint32_t count;
+    if (zeb_mpk_read_map (reader, &count))
+        return s_malformed (context);
+    if (node->min_properties >= 0 && count < (uint64_t) node->min_properties)
+        return s_fail (context, "minProperties", "at least %lld properties expected, %u found",
+                       (long long) node->min_properties, count);
+    if (node->max_properties >= 0 && count > (uint64_t) node->max_properties)
+        return s_fail (context, "maxProperties", "at most %lld properties expected, %u found",
+                       (long long) node->max_properties, count);
+    uint64_t seen [S_MAX_REQUIRED / 64] = { 0 };
+    for (uint32_t entry = 0; entry < count; entry++) {
+        const char *key;
+        uint32_t key_len;
+        if (zeb_mpk_read_str (reader, &key, &key_len)) {
+            if (zeb_mpk_skip (reader, NULL, NULL))
+                return s_malformed (context);
+            return s_fail (context, "type", "object keys must be strings");
+        }
+        s_property_t probe_property = { key, key_len, NULL, -1 };
+        s_property_t *property = node->property_count
+            ? (s_property_t *) bsearch (&probe_property, node->properties, node->property_count,
+                                        sizeof (s_property_t), s_compare_property)
+            : NULL;
+        //  Required: known for properties; looked up for other names
+        int required = property? property->required: -1;
+        if (!property && node->required_count) {
+            s_name_t probe = { key, key_len };
+            s_name_t *found = (s_name_t *) bsearch (&probe, node->required, node->required_count,
+                                                    sizeof (s_name_t), s_compare_name);
+            required = found? (int) (found - node->required): -1;
+        }
+        if (required >= 0)
+            seen [required / 64] |= 1ULL << (required % 64);
+        s_node_t *schema = property? property->schema: node->additional;
+        if (!schema) {
+            if (zeb_mpk_skip (reader, NULL, NULL))
+                return s_malformed (context);
+            continue;
+        }
+        s_push (context, key, key_len);
+        bool valid;
+        if (!property && schema->always < 0)
+            valid = s_fail (context, "additionalProperties", "property '%.*s' is not allowed",
+                            (int) (key_len > 64? 64: key_len), key);
+        else
+            valid = s_validate (schema, reader, context);
+        s_pop (context);
+        if (!valid)
+            return false;
+    }
+    for (size_t index = 0; index < node->required_count; index++)
+        if (!(seen [index / 64] & (1ULL << (index % 64))))
+            return s_fail (context, "required", "property '%.*s' is required",
+                           (int) (node->required [index].len > 64? 64: node->required [index].len),
+                           node->required [index].name);
+    return true;
+}
+
+static bool
+s_validate_array (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
+{
+    uint32_t count;
+    if (zeb_mpk_read_array (reader, &count))
+        return s_malformed (context);
+    if (node->min_items >= 0 && count < (uint64_t) node->min_items)
+        return s_fail (context, "minItems", "at least %lld items expected, %u found",
+                       (long long) node->min_items, count);
+    if (node->max_items >= 0 && count > (uint64_t) node->max_items)
+        return s_fail (context, "maxItems", "at most %lld items expected, %u found",
+                       (long long) node->max_items, count);
+    zeb_mpk_t start = *reader;
+    for (uint32_t index = 0; index < count; index++) {
+        s_node_t *schema = index < node->prefix_items.count? node->prefix_items.nodes [index]: node->items;
+        if (!schema) {
+            if (zeb_mpk_skip (reader, NULL, NULL))
+                return s_malformed (context);
+            continue;
+        }
+        s_push (context, NULL, index);
+        bool valid = s_validate (schema, reader, context);
+        s_pop (context);
+        if (!valid)
+            return false;
+    }
+    if (node->unique_items) {
+        //  Pairwise, reading in place: no allocation
+        zeb_mpk_t outer = start;
+        for (uint32_t index = 0; index < count; index++) {
+            const uint8_t *item;
+            size_t item_size;
+            zeb_mpk_skip (&outer, &item, &item_size);
+            zeb_mpk_t inner = outer;
+            for (uint32_t other = index + 1; other < count; other++) {
+                const uint8_t *later;
+                size_t later_size;
+                zeb_mpk_skip (&inner, &later, &later_size);
+                if (s_equal (item, item_size, later, later_size))
+                    return s_fail (context, "uniqueItems", "items %u and %u are equal", index, other);
+            }
+        }
+    }
+    return true;
+}
+
+static bool
+s_validate_string (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
+{
+    const char *text;
+    uint32_t len;
+    if (zeb_mpk_read_str (reader, &text, &len))
+        return s_malformed (context);
+    if (node->min_length >= 0 || node->max_length >= 0) {
+        size_t points = s_code_points (text, len);
+        if (node->min_length >= 0 && points < (uint64_t) node->min_length)
+            return s_fail (context, "minLength", "at least %lld characters expected, %zu found",
+                           (long long) node->min_length, points);
+        if (node->max_length >= 0 && points > (uint64_t) node->max_length)
+            return s_fail (context, "maxLength", "at most %lld characters expected, %zu found",
+                           (long long) node->max_length, points);
+    }
+    if (node->pattern
+    &&  pcre2_match (node->pattern, (PCRE2_SPTR) text, len, 0, 0, node->match, NULL) < 0)
+        return s_fail (context, "pattern", "does not match '%.100s'", node->pattern_text);
+    switch (node->format) {
+        case S_FORMAT_DATE_TIME: {
+            int64_t time_ms;
+            if (zeb_time_parse (text, len, &time_ms))
+                return s_fail (context, "format", "not an RFC 3339 date-time");
+            break;
+        }
+        case S_FORMAT_EMAIL:
+            if (!s_format_email (text, len))
+                return s_fail (context, "format", "not an email address");
+            break;
+        case S_FORMAT_URI:
+            if (!s_format_uri (text, len))
+                return s_fail (context, "format", "not a URI");
+            break;
+        case S_FORMAT_UUID:
+            if (!s_format_uuid (text, len))
+                return s_fail (context, "format", "not a UUID");
+            break;
+        default:
+            break;
+    }
+    return true;
+}
+
+static bool
+s_validate_number (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
+{
+    s_num_t value = s_number_of (reader);
+    char text [48];
+    if (node->minimum.set && s_compare (value, node->minimum.number) < 0)
+        return s_fail (context, "minimum", "must be at least %s",
+                       s_show (node->minimum.number.value, text, sizeof (text)));
+    if (node->maximum.set && s_compare (value, node->maximum.number) > 0)
+        return s_fail (context, "maximum", "must be at most %s",
+                       s_show (node->maximum.number.value, text, sizeof (text)));
+    if (node->exclusive_minimum.set && s_compare (value, node->exclusive_minimum.number) <= 0)
+        return s_fail (context, "exclusiveMinimum", "must be greater than %s",
+                       s_show (node->exclusive_minimum.number.value, text, sizeof (text)));
+    if (node->exclusive_maximum.set && s_compare (value, node->exclusive_maximum.number) >= 0)
+        return s_fail (context, "exclusiveMaximum", "must be less than %s",
+                       s_show (node->exclusive_maximum.number.value, text, sizeof (text)));
+    if (node->multiple_of.set) {
+        s_num_t divisor = node->multiple_of.number;
+        bool multiple;
+        if (value.integral && divisor.integral)
+            multiple = value.integer % divisor.integer == 0;
+        else {
+            long double quotient = value.value / divisor.value;
+            long double nearest = roundl (quotient);
+            long double tolerance = 1e-9L * (fabsl (quotient) > 1? fabsl (quotient): 1);
+            multiple = isfinite ((double) quotient) && fabsl (quotient - nearest) <= tolerance;
+        }
+        if (!multiple)
+            return s_fail (context, "multipleOf", "must be a multiple of %s",
+                           s_show (divisor.value, text, sizeof (text)));
+    }
+    return true;
+}
+
+//  Validate with a list of subschemas; returns how many matched, stopping
+//  once stop_at have
+static size_t
+s_count_matches (s_list_t *list, const zeb_mpk_t *start, s_context_t *context, size_t stop_at)
+{
+    size_t matched = 0;
+    context->quiet++;
+    for (size_t index = 0; index < list->count && matched < stop_at; index++) {
+        zeb_mpk_t reader = *start;
+        matched += s_validate (list->nodes [index], &reader, context);
+    }
+    context->quiet--;
+    return matched;
+}
+
+static bool
+s_in_enum (s_node_t *node, const uint8_t *data, size_t size)
+{
+    zeb_mpk_t values;
+    zeb_mpk_init (&values, node->enum_values, node->enum_size);
+    uint32_t count = 0;
+    zeb_mpk_read_array (&values, &count);
+    for (uint32_t index = 0; index < count; index++) {
+        const uint8_t *value;
+        size_t value_size;
+        if (zeb_mpk_skip (&values, &value, &value_size) == 0 && s_equal (data, size, value, value_size))
+            return true;
+    }
+    return false;
+}
+
+//  The keywords of the value's own kind, reading the value
+static bool
+s_validate_kind (s_node_t *node, unsigned type, zeb_mpk_t *reader, s_context_t *context)
+{
+    if (type == S_OBJECT)
+        return s_validate_object (node, reader, context);
+    if (type == S_ARRAY)
+        return s_validate_array (node, reader, context);
+    if (type == S_STRING)
+        return s_validate_string (node, reader, context);
+    if (type & S_NUMBER)
+        return s_validate_number (node, reader, context);
+    return zeb_mpk_skip (reader, NULL, NULL) == 0 || s_malformed (context);
+}
+
+//  Another schema applied to the same value, from its start
+static bool
+s_validate_at (s_node_t *node, const zeb_mpk_t *start, s_context_t *context)
+{
+    zeb_mpk_t reader = *start;
+    return s_validate (node, &reader, context);
+}
+
+static bool
+s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
+{
+    if (node->always < 0)
+        return s_fail (context, "false", "no value is allowed here");
+    if (node->always > 0)
+        return zeb_mpk_skip (reader, NULL, NULL) == 0 || s_malformed (context);
+    if (++context->depth > S_MAX_DEPTH) {
+        context->depth--;
+        return s_fail (context, "$ref", "schemas nest deeper than %d levels", S_MAX_DEPTH);
+    }
+    bool valid = false;
+    zeb_mpk_t start = *reader;
+    unsigned type = s_type_of (reader);
+    //  const and enum compare the whole value
+    const uint8_t *span = NULL;
+    size_t span_size = 0;
+    if (node->const_value || node->enum_values) {
+        zeb_mpk_t copy = start;
+        if (zeb_mpk_skip (&copy, &span, &span_size)) {
+            context->depth--;
+            return s_malformed (context);
+        }
+    }
+    char names [80];
+    if (node->types && !(type & node->types))
+        s_fail (context, "type", "%s expected", s_type_names (node->types, names, sizeof (names)));
+    else
+    if (node->const_value && !s_equal (span, span_size, node->const_value, node->const_size))
+        s_fail (context, "const", "must be the constant value");
+    else
+    if (node->enum_values && !s_in_enum (node, span, span_size))
+        s_fail (context, "enum", "must be one of the enumerated values");
+    else
+    if (!s_validate_kind (node, type, reader, context))
+        ;
+    else
+    if (node->ref && !s_validate_at (node->ref, &start, context))
+        ;
+    else
+    if (node->all_of.count && s_count_matches (&node->all_of, &start, context, SIZE_MAX)
+                              < node->all_of.count) {
+        //  Say which one failed: run it again, not quiet
+        for (size_t index = 0; index < node->all_of.count; index++)
+            if (!s_validate_at (node->all_of.nodes [index], &start, context))
+                break;
+    }
+    else
+    if (node->any_of.count && s_count_matches (&node->any_of, &start, context, 1) == 0)
+        s_fail (context, "anyOf", "matches none of the %zu schemas", node->any_of.count);
+    else
+    if (node->one_of.count && s_count_matches (&node->one_of, &start, context, 2) != 1)
+        s_fail (context, "oneOf", "must match exactly one of the %zu schemas", node->one_of.count);
+    else
+    if (node->not_ && s_count_matches (&(s_list_t) { &node->not_, 1 }, &start, context, 1))
+        s_fail (context, "not", "must not match the schema under 'not'");
+    else
+        valid = true;
+    context->depth--;
+    return valid;
+}
+
+int
+zeb_schema_validate (zeb_schema_t *self, const void *data, size_t size, zeb_schema_error_t *error)
+{
+    assert (self);
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, data, size);
+    s_context_t context = { .error = error };
+    bool valid = s_validate (self->root, &reader, &context);
+    //  Not one msgpack value: said so whatever the schema thought
+    if (context.malformed || (valid && !zeb_mpk_done (&reader)))
+        return ZEB_EMALFORMED;
+    if (!valid) {
+        //  A failure before the walk reached malformed bytes: check them
+        zeb_mpk_init (&reader, data, size);
+        if (zeb_mpk_skip (&reader, NULL, NULL) || !zeb_mpk_done (&reader))
+            return ZEB_EMALFORMED;
+        return ZEB_ESCHEMA;
+    }
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Self test
+
+typedef struct {
+    const char *schema;
+    const char *instance;
+    const char *keyword;            //  NULL: valid
+    const char *path;
+} s_test_case_t;
+
+static const s_test_case_t s_cases [] = {
+    //  type, with integer distinct from number
+    { "{\"type\":\"integer\"}", "3", NULL, NULL },
+    { "{\"type\":\"integer\"}", "3.0", NULL, NULL },
+    { "{\"type\":\"integer\"}", "3.5", "type", "" },
+    { "{\"type\":\"number\"}", "3.5", NULL, NULL },
+    { "{\"type\":\"number\"}", "\"3\"", "type", "" },
+    { "{\"type\":[\"string\",\"null\"]}", "null", NULL, NULL },
+    { "{\"type\":[\"string\",\"null\"]}", "1", "type", "" },
+    { "{\"type\":\"boolean\"}", "false", NULL, NULL },
+    { "{\"type\":\"array\"}", "{}", "type", "" },
+    { "{\"type\":\"object\"}", "[]", "type", "" },
+    //  properties, required, additionalProperties
+    { "{\"type\":\"object\",\"properties\":{\"sku\":{\"type\":\"string\"}},\"required\":[\"sku\"]}",
+      "{\"sku\":\"A-1\",\"other\":1}", NULL, NULL },
+    { "{\"type\":\"object\",\"properties\":{\"sku\":{\"type\":\"string\"}},\"required\":[\"sku\"]}",
+      "{\"other\":1}", "required", "" },
+    { "{\"properties\":{\"sku\":{\"type\":\"string\"}}}", "{\"sku\":7}", "type", "/sku" },
+    { "{\"properties\":{\"a\":true},\"additionalProperties\":false}", "{\"a\":1,\"b\":2}",
+      "additionalProperties", "/b" },
+    { "{\"properties\":{\"a\":true},\"additionalProperties\":{\"type\":\"integer\"}}",
+      "{\"a\":\"x\",\"b\":2}", NULL, NULL },
+    { "{\"additionalProperties\":{\"type\":\"integer\"}}", "{\"b\":\"two\"}", "type", "/b" },
+    { "{\"minProperties\":2}", "{\"a\":1}", "minProperties", "" },
+    { "{\"maxProperties\":1}", "{\"a\":1,\"b\":2}", "maxProperties", "" },
+    { "{\"properties\":{\"a/b\":{\"properties\":{\"c~d\":{\"type\":\"string\"}}}}}",
+      "{\"a/b\":{\"c~d\":1}}", "type", "/a~1b/c~0d" },
+    //  items, prefixItems, counts, uniqueness
+    { "{\"items\":{\"type\":\"integer\"}}", "[1,2,3]", NULL, NULL },
+    { "{\"items\":{\"type\":\"integer\"}}", "[1,\"2\",3]", "type", "/1" },
+    { "{\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"items\":false}",
+      "[\"a\",1]", NULL, NULL },
+    { "{\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"items\":false}",
+      "[\"a\",1,true]", "false", "/2" },
+    { "{\"prefixItems\":[{\"type\":\"string\"}]}", "[1]", "type", "/0" },
+    { "{\"minItems\":2}", "[1]", "minItems", "" },
+    { "{\"maxItems\":1}", "[1,2]", "maxItems", "" },
+    { "{\"uniqueItems\":true}", "[1,2,3]", NULL, NULL },
+    { "{\"uniqueItems\":true}", "[1,2,1.0]", "uniqueItems", "" },
+    { "{\"uniqueItems\":true}", "[{\"a\":1,\"b\":2},{\"b\":2,\"a\":1}]", "uniqueItems", "" },
+    { "{\"uniqueItems\":true}", "[{\"a\":1},{\"a\":2}]", NULL, NULL },
+    //  enum and const, compared as JSON values
+    { "{\"enum\":[\"red\",\"green\",3]}", "\"green\"", NULL, NULL },
+    { "{\"enum\":[\"red\",\"green\",3]}", "3.0", NULL, NULL },
+    { "{\"enum\":[\"red\",\"green\",3]}", "\"blue\"", "enum", "" },
+    { "{\"const\":{\"a\":[1,2]}}", "{\"a\":[1,2]}", NULL, NULL },
+    { "{\"const\":{\"a\":[1,2]}}", "{\"a\":[2,1]}", "const", "" },
+    //  numbers
+    { "{\"minimum\":1,\"maximum\":10}", "10", NULL, NULL },
+    { "{\"minimum\":1}", "0.5", "minimum", "" },
+    { "{\"maximum\":10}", "10.5", "maximum", "" },
+    { "{\"exclusiveMinimum\":0}", "0", "exclusiveMinimum", "" },
+    { "{\"exclusiveMaximum\":100}", "100", "exclusiveMaximum", "" },
+    { "{\"exclusiveMaximum\":100}", "99.99", NULL, NULL },
+    { "{\"multipleOf\":0.01}", "19.99", NULL, NULL },
+    { "{\"multipleOf\":0.01}", "19.995", "multipleOf", "" },
+    { "{\"multipleOf\":3}", "9", NULL, NULL },
+    { "{\"multipleOf\":3}", "10", "multipleOf", "" },
+    { "{\"minimum\":0}", "\"not a number\"", NULL, NULL },      //  applies to numbers only
+    { "{\"maximum\":9007199254740993}", "9007199254740993", NULL, NULL },
+    { "{\"maximum\":9007199254740992}", "9007199254740993", "maximum", "" },
+    //  strings: lengths in code points, patterns, formats
+    { "{\"minLength\":2,\"maxLength\":3}", "\"\\u00e9\\u00e9\\u00e9\"", NULL, NULL },
+    { "{\"maxLength\":2}", "\"\\u00e9\\u00e9\\u00e9\"", "maxLength", "" },
+    { "{\"minLength\":2}", "\"a\"", "minLength", "" },
+    { "{\"pattern\":\"^[A-Z]{3}-[0-9]+$\"}", "\"ABC-42\"", NULL, NULL },
+    { "{\"pattern\":\"^[A-Z]{3}-[0-9]+$\"}", "\"abc-42\"", "pattern", "" },
+    { "{\"pattern\":\"\\\\d\"}", "\"order 7\"", NULL, NULL },             //  unanchored
+    { "{\"format\":\"date-time\"}", "\"2026-11-22T10:00:00Z\"", NULL, NULL },
+    { "{\"format\":\"date-time\"}", "\"2026-11-22T10:00:00+02:00\"", NULL, NULL },
+    { "{\"format\":\"date-time\"}", "\"yesterday\"", "format", "" },
+    { "{\"format\":\"email\"}", "\"ada@example.com\"", NULL, NULL },
+    { "{\"format\":\"email\"}", "\"ada.lovelace+zeb@mail.example.org\"", NULL, NULL },
+    { "{\"format\":\"email\"}", "\"ada@\"", "format", "" },
+    { "{\"format\":\"email\"}", "\"ada..x@example.com\"", "format", "" },
+    { "{\"format\":\"email\"}", "\"ada@-example.com\"", "format", "" },
+    { "{\"format\":\"uri\"}", "\"https://example.com/hooks?id=1#x\"", NULL, NULL },
+    { "{\"format\":\"uri\"}", "\"urn:isbn:0451450523\"", NULL, NULL },
+    { "{\"format\":\"uri\"}", "\"/relative/path\"", "format", "" },
+    { "{\"format\":\"uri\"}", "\"https://exa mple.com\"", "format", "" },
+    { "{\"format\":\"uuid\"}", "\"0190f7a2-5b1c-7def-8a12-3456789abcde\"", NULL, NULL },
+    { "{\"format\":\"uuid\"}", "\"0190f7a2-5b1c-7def-8a12-3456789abcd\"", "format", "" },
+    { "{\"format\":\"uuid\"}", "42", NULL, NULL },                      //  strings only
+    //  combinators
+    { "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":3}]}", "4", NULL, NULL },
+    { "{\"allOf\":[{\"type\":\"integer\"},{\"minimum\":3}]}", "2", "minimum", "" },
+    { "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}", "2", NULL, NULL },
+    { "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]}", "2.5", "anyOf", "" },
+    { "{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}", "1", NULL, NULL },
+    { "{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}", "3", "oneOf", "" },
+    { "{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}", "1.5", "oneOf", "" },
+    { "{\"not\":{\"type\":\"null\"}}", "1", NULL, NULL },
+    { "{\"not\":{\"type\":\"null\"}}", "null", "not", "" },
+    { "{\"properties\":{\"a\":{\"anyOf\":[{\"type\":\"string\"}]}}}", "{\"a\":1}", "anyOf", "/a" },
+    //  $ref and $defs, recursion
+    { "{\"$defs\":{\"sku\":{\"type\":\"string\",\"pattern\":\"^S\"}},"
+      "\"properties\":{\"items\":{\"items\":{\"$ref\":\"#/$defs/sku\"}}}}",
+      "{\"items\":[\"S1\",\"X2\"]}", "pattern", "/items/1" },
+    { "{\"type\":\"object\",\"properties\":{\"child\":{\"$ref\":\"#\"},\"n\":{\"type\":\"integer\"}}}",
+      "{\"n\":1,\"child\":{\"n\":2,\"child\":{\"n\":\"three\"}}}", "type", "/child/child/n" },
+    { "{\"$ref\":\"#/$defs/a\",\"minimum\":5,\"$defs\":{\"a\":{\"type\":\"integer\"}}}",
+      "4", "minimum", "" },
+    { "{\"$ref\":\"#/$defs/a\",\"minimum\":5,\"$defs\":{\"a\":{\"type\":\"integer\"}}}",
+      "5.5", "type", "" },
+    //  boolean schemas and annotations
+    { "true", "{\"anything\":[1]}", NULL, NULL },
+    { "false", "1", "false", "" },
+    { "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"urn:zeb:order\","
+      "\"title\":\"Order\",\"description\":\"d\",\"default\":{},\"examples\":[{}],\"$comment\":\"c\","
+      "\"deprecated\":false,\"readOnly\":false,\"writeOnly\":false}", "{}", NULL, NULL },
+};
+
+//  Schemas refused, and a word the error must contain
+static const char *s_bad_schemas [][2] = {
+    { "{\"type\":\"strnig\"}", "strnig" },
+    { "{\"patternProperties\":{\"^a\":true}}", "patternProperties" },
+    { "{\"if\":true}", "'if'" },
+    { "{\"properties\":{\"a\":{\"dependentRequired\":{}}}}", "/properties/a" },
+    { "{\"format\":\"ipv4\"}", "ipv4" },
+    { "{\"items\":[{\"type\":\"string\"}]}", "prefixItems" },
+    { "{\"pattern\":\"([a-z\"}", "regular expression" },
+    { "{\"minLength\":-1}", "minLength" },
+    { "{\"minLength\":1.5}", "minLength" },
+    { "{\"multipleOf\":0}", "multipleOf" },
+    { "{\"required\":[\"a\",\"a\"]}", "twice" },
+    { "{\"required\":\"a\"}", "required" },
+    { "{\"enum\":[]}", "enum" },
+    { "{\"anyOf\":[]}", "anyOf" },
+    { "{\"$ref\":\"#/$defs/missing\"}", "missing" },
+    { "{\"$ref\":\"https://example.com/schema\"}", "$ref" },
+    { "{\"$schema\":\"http://json-schema.org/draft-07/schema#\"}", "2020-12" },
+    { "[1,2]", "object or a boolean" },
+    { "{\"type\":", "not JSON" },
+    { "{\"a\":1,\"a\":2}", "not JSON" }
+};
+
+static int
+s_test_pack (const char *json_text, msgpack_sbuffer *buffer)
+{
+    msgpack_sbuffer_clear (buffer);
+    return zeb_json_pack_text (json_text, strlen (json_text), buffer, NULL);
+}
+
+void
+zeb_schema_test (bool verbose)
+{
+    printf (" * zeb_schema: ");
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zeb_fault_t fault;
+    for (size_t index = 0; index < sizeof (s_cases) / sizeof (s_cases [0]); index++) {
+        const s_test_case_t *test = &s_cases [index];
+        zeb_schema_t *schema = zeb_schema_new (test->schema, strlen (test->schema), &fault);
+        if (!schema)
+            fprintf (stderr, "case %zu: %s\n", index, fault.text);
+        assert (schema);
+        assert (s_test_pack (test->instance, &buffer) == 0);
+        zeb_schema_error_t error;
+        memset (&error, 0, sizeof (error));
+        int rc = zeb_schema_validate (schema, buffer.data, buffer.size, &error);
+        bool ok = test->keyword
+                ? rc == ZEB_ESCHEMA && streq (error.keyword, test->keyword) && streq (error.path, test->path)
+                : rc == 0;
+        if (!ok || verbose)
+            fprintf (stderr, "case %zu: %s on %s: rc %d, '%s' at '%s': %s\n", index, test->schema,
+                     test->instance, rc, error.keyword, error.path, error.message);
+        assert (ok);
+        zeb_schema_destroy (&schema);
+    }
+    for (size_t index = 0; index < sizeof (s_bad_schemas) / sizeof (s_bad_schemas [0]); index++) {
+        const char *text = s_bad_schemas [index][0];
+        memset (&fault, 0, sizeof (fault));
+        zeb_schema_t *schema = zeb_schema_new (text, strlen (text), &fault);
+        if (schema || fault.code != ZEB_EBADSCHEMA || !strstr (fault.text, s_bad_schemas [index][1]))
+            fprintf (stderr, "bad schema %zu: %s: %s\n", index, text, fault.text);
+        assert (!schema && fault.code == ZEB_EBADSCHEMA && strstr (fault.text, s_bad_schemas [index][1]));
+    }
+
+    //  An order schema, validated many times: same answers, no leaks
+    const char *order =
+        "{\"type\":\"object\",\"required\":[\"orderId\",\"total\",\"items\"],"
+        "\"additionalProperties\":false,"
+        "\"properties\":{\"orderId\":{\"type\":\"string\",\"pattern\":\"^O-[0-9]+$\"},"
+        "\"total\":{\"type\":\"number\",\"minimum\":0},"
+        "\"currency\":{\"enum\":[\"EUR\",\"USD\"]},"
+        "\"placedAt\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"items\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"type\":\"object\","
+        "\"required\":[\"sku\",\"qty\"],\"properties\":{\"sku\":{\"type\":\"string\"},"
+        "\"qty\":{\"type\":\"integer\",\"minimum\":1}}}}}}";
+    zeb_schema_t *schema = zeb_schema_new (order, strlen (order), &fault);
+    assert (schema);
+    assert (s_test_pack ("{\"orderId\":\"O-42\",\"total\":99.5,\"currency\":\"EUR\","
+                         "\"placedAt\":\"2026-11-22T10:00:00Z\",\"items\":[{\"sku\":\"S1\",\"qty\":2}]}",
+                         &buffer) == 0);
+    for (int round = 0; round < 1000; round++)
+        assert (zeb_schema_validate (schema, buffer.data, buffer.size, NULL) == 0);
+    assert (s_test_pack ("{\"orderId\":\"O-42\",\"total\":99.5,\"items\":[{\"sku\":\"S1\",\"qty\":0}]}",
+                         &buffer) == 0);
+    zeb_schema_error_t error;
+    assert (zeb_schema_validate (schema, buffer.data, buffer.size, &error) == ZEB_ESCHEMA);
+    assert (streq (error.path, "/items/0/qty") && streq (error.keyword, "minimum"));
+    //  Not one msgpack value: cut short anywhere, or with bytes after it,
+    //  whether or not the schema would have refused it anyway
+    for (size_t cut = 0; cut < buffer.size; cut++)
+        assert (zeb_schema_validate (schema, buffer.data, cut, &error) == ZEB_EMALFORMED);
+    assert (s_test_pack ("{\"orderId\":\"O-42\",\"total\":99.5,\"items\":[{\"sku\":\"S1\",\"qty\":2}]}",
+                         &buffer) == 0);
+    for (size_t cut = 0; cut < buffer.size; cut++)
+        assert (zeb_schema_validate (schema, buffer.data, cut, &error) == ZEB_EMALFORMED);
+    msgpack_sbuffer_write (&buffer, "\x01", 1);
+    assert (zeb_schema_validate (schema, buffer.data, buffer.size, &error) == ZEB_EMALFORMED);
+    assert (zeb_schema_validate (schema, "\xc1", 1, &error) == ZEB_EMALFORMED);
+    //  Binary data is no JSON type
+    assert (zeb_schema_validate (schema, "\xc4\x01\x00", 3, &error) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "type"));
+    zeb_schema_destroy (&schema);
+    zeb_schema_destroy (&schema);           //  safe twice
+
+    //  A schema that refers to itself with the same value never ends
+    //  validating: the depth limit stops it
+    schema = zeb_schema_new ("{\"$ref\":\"#\"}", 12, &fault);
+    assert (schema);
+    assert (zeb_schema_validate (schema, "\x01", 1, &error) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "$ref"));
+    zeb_schema_destroy (&schema);
+    msgpack_sbuffer_destroy (&buffer);
+    printf ("OK\n");
+}
