@@ -28,6 +28,7 @@
 #include "zeb_event.h"
 #include "zeb_json.h"
 #include "zeb_schema.h"
+#include "zeb_compat.h"
 #include "zeb_config.h"
 #include "zeb_store.h"
 #include "zeb_proto.h"

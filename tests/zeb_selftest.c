@@ -21,6 +21,7 @@ static const s_test_t s_tests [] = {
     { "uuid",   zeb_uuid_test },
     { "json",   zeb_json_test },
     { "schema", zeb_schema_test },
+    { "compat", zeb_compat_test },
     { "event",  zeb_event_test },
     { "config", zeb_config_test },
     { "store",  zeb_store_test },

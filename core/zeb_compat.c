@@ -1,0 +1,602 @@
+/*  =========================================================================
+    zeb_compat - schema compatibility: what a new version breaks, and for whom
+    =========================================================================
+*/
+
+#include "zeb.h"
+#include <math.h>
+
+#define S_MAX_DEPTH     32
+
+static const char *s_modes [] = {
+    "NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE",
+    "FULL", "FULL_TRANSITIVE"
+};
+
+int
+zeb_compat_mode_parse (const char *name, zeb_compat_mode_t *mode)
+{
+    for (size_t index = 0; name && index < sizeof (s_modes) / sizeof (s_modes [0]); index++)
+        if (strcasecmp (name, s_modes [index]) == 0) {
+            *mode = (zeb_compat_mode_t) index;
+            return 0;
+        }
+    return -1;
+}
+
+const char *
+zeb_compat_mode_name (zeb_compat_mode_t mode)
+{
+    return (size_t) mode < sizeof (s_modes) / sizeof (s_modes [0])? s_modes [mode]: "NONE";
+}
+
+//  ---------------------------------------------------------------------
+//  The diff: where does the reading schema R refuse what the writing
+//  schema W allows? Backward: R is the new schema, W the old; forward: R
+//  is the old, W the new. Reasons are named after the change, old to new.
+
+typedef struct {
+    json_t *root_r, *root_w;        //  whole documents, for $ref
+    bool forward;
+    int version;
+    zeb_compat_reason_t *reasons;
+    size_t max, count;
+    char path [160];
+    int depth;
+} s_diff_t;
+
+static void
+s_report (s_diff_t *diff, const char *backward, const char *forward)
+{
+    if (diff->count < diff->max) {
+        zeb_compat_reason_t *reason = &diff->reasons [diff->count];
+        snprintf (reason->reason, sizeof (reason->reason), "%s", diff->forward? forward: backward);
+        snprintf (reason->path, sizeof (reason->path), "%s", diff->path [0]? diff->path: "/");
+        reason->breaks = diff->forward? "forward": "backward";
+        reason->version = diff->version;
+    }
+    diff->count++;
+}
+
+static size_t
+s_enter (s_diff_t *diff, const char *first, const char *second)
+{
+    size_t mark = strlen (diff->path);
+    snprintf (diff->path + mark, sizeof (diff->path) - mark, "/%s%s%s", first,
+              second? "/": "", second? second: "");
+    return mark;
+}
+
+//  Follow a pure "$ref" ("#" or "#/$defs/NAME") to its target
+static json_t *
+s_resolve (json_t *root, json_t *schema)
+{
+    for (int hops = 0; hops < 8 && json_is_object (schema); hops++) {
+        json_t *ref = json_object_get (schema, "$ref");
+        if (!json_is_string (ref))
+            break;
+        const char *text = json_string_value (ref);
+        if (streq (text, "#"))
+            schema = root;
+        else
+        if (strncmp (text, "#/$defs/", 8) == 0)
+            schema = json_object_get (json_object_get (root, "$defs"), text + 8);
+        else
+            break;
+    }
+    return schema;
+}
+
+static bool
+s_has_ref_with_siblings (json_t *schema)
+{
+    if (!json_is_object (schema) || !json_object_get (schema, "$ref"))
+        return false;
+    static const char *annotations [] = {
+        "$ref", "$defs", "$schema", "$id", "$comment", "title", "description", "default",
+        "examples", "deprecated", "readOnly", "writeOnly"
+    };
+    const char *key;
+    json_t *value;
+    json_object_foreach (schema, key, value) {
+        size_t index;
+        for (index = 0; index < sizeof (annotations) / sizeof (annotations [0]); index++)
+            if (streq (key, annotations [index]))
+                break;
+        if (index == sizeof (annotations) / sizeof (annotations [0]))
+            return true;
+    }
+    return false;
+}
+
+enum {
+    S_NULL = 1, S_BOOLEAN = 2, S_INTEGER = 4, S_NUMBER = 8, S_STRING = 16, S_ARRAY = 32,
+    S_OBJECT = 64, S_ALL = 127
+};
+
+static unsigned
+s_types (json_t *schema)
+{
+    json_t *type = json_object_get (schema, "type");
+    if (!type)
+        return S_ALL;
+    static const char *names [] = { "null", "boolean", "integer", "number", "string", "array", "object" };
+    unsigned types = 0;
+    for (size_t index = 0; index < (json_is_array (type)? json_array_size (type): 1); index++) {
+        const char *name = json_string_value (json_is_array (type)? json_array_get (type, index): type);
+        for (size_t bit = 0; name && bit < 7; bit++)
+            if (streq (name, names [bit]))
+                types |= 1u << bit;
+    }
+    //  A number type takes integers too
+    if (types & S_NUMBER)
+        types |= S_INTEGER;
+    return types;
+}
+
+//  A number keyword, or NAN if absent
+static double
+s_number (json_t *schema, const char *keyword)
+{
+    json_t *value = json_object_get (schema, keyword);
+    return json_is_number (value)? json_number_value (value): NAN;
+}
+
+static bool
+s_in_array (json_t *array, json_t *value)
+{
+    for (size_t index = 0; index < json_array_size (array); index++)
+        if (json_equal (json_array_get (array, index), value))
+            return true;
+    return false;
+}
+
+//  Is the model closed (additionalProperties: false)?
+static bool
+s_closed (json_t *schema)
+{
+    return json_is_false (json_object_get (schema, "additionalProperties"));
+}
+
+static void
+    s_covers (s_diff_t *diff, json_t *reader, json_t *writer);
+
+static void
+s_covers_at (s_diff_t *diff, json_t *reader, json_t *writer, const char *first, const char *second)
+{
+    size_t mark = s_enter (diff, first, second);
+    s_covers (diff, reader, writer);
+    diff->path [mark] = 0;
+}
+
+static void
+s_covers_object (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    json_t *r_properties = json_object_get (reader, "properties");
+    json_t *w_properties = json_object_get (writer, "properties");
+    json_t *r_additional = json_object_get (reader, "additionalProperties");
+    json_t *w_additional = json_object_get (writer, "additionalProperties");
+    bool r_closed = s_closed (reader), w_closed = s_closed (writer);
+    const char *name;
+    json_t *r_property, *w_property;
+    //  Properties the writer defines
+    json_object_foreach (w_properties, name, w_property) {
+        r_property = json_object_get (r_properties, name);
+        if (r_property)
+            s_covers_at (diff, r_property, w_property, "properties", name);
+        else
+        if (r_closed) {
+            size_t mark = s_enter (diff, "properties", name);
+            s_report (diff, "PROPERTY_REMOVED", "PROPERTY_ADDED_TO_CLOSED_MODEL");
+            diff->path [mark] = 0;
+        }
+        else
+        if (json_is_object (r_additional))
+            s_covers_at (diff, r_additional, w_property, "properties", name);
+    }
+    //  Properties only the reader constrains: the writer's events may carry
+    //  them, with any value, unless its model is closed
+    json_object_foreach (r_properties, name, r_property) {
+        if (json_object_get (w_properties, name) || w_closed || json_is_true (r_property))
+            continue;
+        if (json_is_object (r_property) && json_object_size (r_property) == 0)
+            continue;               //  {} constrains nothing
+        size_t mark = s_enter (diff, "properties", name);
+        if (json_is_object (w_additional))
+            s_covers (diff, r_property, w_additional);
+        else
+            s_report (diff, "PROPERTY_ADDED_TO_OPEN_MODEL", "PROPERTY_REMOVED");
+        diff->path [mark] = 0;
+    }
+    //  The rest of the model
+    if (r_closed && !w_closed)
+        s_report (diff, "ADDITIONAL_PROPERTIES_NARROWED", "ADDITIONAL_PROPERTIES_WIDENED");
+    else
+    if (json_is_object (r_additional) && !w_closed) {
+        size_t mark = s_enter (diff, "additionalProperties", NULL);
+        s_covers (diff, r_additional, json_is_object (w_additional)? w_additional: json_true ());
+        diff->path [mark] = 0;
+    }
+    json_t *required = json_object_get (reader, "required");
+    json_t *w_required = json_object_get (writer, "required");
+    for (size_t index = 0; index < json_array_size (required); index++) {
+        json_t *one = json_array_get (required, index);
+        if (!s_in_array (w_required, one)) {
+            size_t mark = s_enter (diff, "required", json_string_value (one));
+            s_report (diff, "REQUIRED_ADDED", "REQUIRED_REMOVED");
+            diff->path [mark] = 0;
+        }
+    }
+    double r = s_number (reader, "minProperties"), w = s_number (writer, "minProperties");
+    if (!isnan (r) && r > (isnan (w)? 0: w))
+        s_report (diff, "MIN_PROPERTIES_INCREASED", "MIN_PROPERTIES_DECREASED");
+    r = s_number (reader, "maxProperties"), w = s_number (writer, "maxProperties");
+    if (!isnan (r) && (isnan (w) || w > r))
+        s_report (diff, "MAX_PROPERTIES_DECREASED", "MAX_PROPERTIES_INCREASED");
+}
+
+static void
+s_covers_array (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    json_t *r_items = json_object_get (reader, "items");
+    json_t *w_items = json_object_get (writer, "items");
+    json_t *r_prefix = json_object_get (reader, "prefixItems");
+    json_t *w_prefix = json_object_get (writer, "prefixItems");
+    size_t positions = json_array_size (r_prefix) > json_array_size (w_prefix)
+                     ? json_array_size (r_prefix): json_array_size (w_prefix);
+    //  Position by position: what each side applies there
+    for (size_t index = 0; index < positions; index++) {
+        json_t *r_one = index < json_array_size (r_prefix)? json_array_get (r_prefix, index): r_items;
+        json_t *w_one = index < json_array_size (w_prefix)? json_array_get (w_prefix, index): w_items;
+        if (!r_one)
+            continue;
+        char position [24];
+        snprintf (position, sizeof (position), "%zu", index);
+        s_covers_at (diff, r_one, w_one? w_one: json_true (), "prefixItems", position);
+    }
+    if (r_items)
+        s_covers_at (diff, r_items, w_items? w_items: json_true (), "items", NULL);
+    double r = s_number (reader, "minItems"), w = s_number (writer, "minItems");
+    if (!isnan (r) && r > (isnan (w)? 0: w))
+        s_report (diff, "MIN_ITEMS_INCREASED", "MIN_ITEMS_DECREASED");
+    r = s_number (reader, "maxItems"), w = s_number (writer, "maxItems");
+    if (!isnan (r) && (isnan (w) || w > r))
+        s_report (diff, "MAX_ITEMS_DECREASED", "MAX_ITEMS_INCREASED");
+    if (json_is_true (json_object_get (reader, "uniqueItems"))
+    &&  !json_is_true (json_object_get (writer, "uniqueItems")))
+        s_report (diff, "UNIQUE_ITEMS_ADDED", "UNIQUE_ITEMS_REMOVED");
+}
+
+static void
+s_covers_string (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    double r = s_number (reader, "maxLength"), w = s_number (writer, "maxLength");
+    if (!isnan (r) && (isnan (w) || w > r))
+        s_report (diff, "MAX_LENGTH_DECREASED", "MAX_LENGTH_INCREASED");
+    r = s_number (reader, "minLength"), w = s_number (writer, "minLength");
+    if (!isnan (r) && r > (isnan (w)? 0: w))
+        s_report (diff, "MIN_LENGTH_INCREASED", "MIN_LENGTH_DECREASED");
+    const char *keywords [] = { "pattern", "format" };
+    const char *added [][3] = {
+        { "PATTERN_ADDED", "PATTERN_REMOVED", "PATTERN_CHANGED" },
+        { "FORMAT_ADDED", "FORMAT_REMOVED", "FORMAT_CHANGED" }
+    };
+    for (size_t index = 0; index < 2; index++) {
+        json_t *r_value = json_object_get (reader, keywords [index]);
+        json_t *w_value = json_object_get (writer, keywords [index]);
+        if (!r_value || json_equal (r_value, w_value))
+            continue;
+        if (!w_value)
+            s_report (diff, added [index][0], added [index][1]);
+        else
+            s_report (diff, added [index][2], added [index][2]);
+    }
+}
+
+static void
+s_covers_number (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    //  Effective bounds: the tighter of inclusive and exclusive
+    double r = s_number (reader, "minimum"), w = s_number (writer, "minimum");
+    double rx = s_number (reader, "exclusiveMinimum"), wx = s_number (writer, "exclusiveMinimum");
+    if ((!isnan (r) && (isnan (w) || w < r) && (isnan (wx) || wx < r))
+    ||  (!isnan (rx) && (isnan (wx) || wx < rx) && (isnan (w) || w <= rx)))
+        s_report (diff, "MINIMUM_INCREASED", "MINIMUM_DECREASED");
+    r = s_number (reader, "maximum"), w = s_number (writer, "maximum");
+    rx = s_number (reader, "exclusiveMaximum"), wx = s_number (writer, "exclusiveMaximum");
+    if ((!isnan (r) && (isnan (w) || w > r) && (isnan (wx) || wx > r))
+    ||  (!isnan (rx) && (isnan (wx) || wx > rx) && (isnan (w) || w >= rx)))
+        s_report (diff, "MAXIMUM_DECREASED", "MAXIMUM_INCREASED");
+    r = s_number (reader, "multipleOf"), w = s_number (writer, "multipleOf");
+    if (!isnan (r)) {
+        //  Fine if every multiple of the writer's step is one of the reader's
+        double ratio = isnan (w)? NAN: w / r;
+        if (isnan (ratio) || fabs (ratio - round (ratio)) > 1e-9)
+            s_report (diff, "MULTIPLE_OF_CHANGED", "MULTIPLE_OF_CHANGED");
+    }
+}
+
+static void
+s_covers_values (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    json_t *r_enum = json_object_get (reader, "enum");
+    json_t *w_enum = json_object_get (writer, "enum");
+    json_t *r_const = json_object_get (reader, "const");
+    json_t *w_const = json_object_get (writer, "const");
+    //  The values the writer may produce, when it lists them
+    json_t *w_values = w_const? json_pack ("[O]", w_const): json_incref (w_enum);
+    if (r_enum) {
+        bool covered = w_values != NULL;
+        for (size_t index = 0; covered && index < json_array_size (w_values); index++)
+            covered = s_in_array (r_enum, json_array_get (w_values, index));
+        if (!covered)
+            s_report (diff, "ENUM_NARROWED", "ENUM_WIDENED");
+    }
+    if (r_const) {
+        bool covered = w_values && json_array_size (w_values) > 0;
+        for (size_t index = 0; covered && index < json_array_size (w_values); index++)
+            covered = json_equal (r_const, json_array_get (w_values, index));
+        if (!covered)
+            s_report (diff, "CONST_CHANGED", "CONST_CHANGED");
+    }
+    json_decref (w_values);
+}
+
+static void
+s_covers (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    if (++diff->depth > S_MAX_DEPTH) {
+        diff->depth--;
+        return;                     //  recursive schemas: compared down to here
+    }
+    if (s_has_ref_with_siblings (reader) || s_has_ref_with_siblings (writer)) {
+        if (!json_equal (reader, writer))
+            s_report (diff, "COMBINATOR_CHANGED", "COMBINATOR_CHANGED");
+        diff->depth--;
+        return;
+    }
+    reader = s_resolve (diff->root_r, reader);
+    writer = s_resolve (diff->root_w, writer);
+    //  Boolean schemas: true accepts all, false nothing
+    if (!reader || json_is_true (reader) || json_is_false (writer)
+    ||  (json_is_object (reader) && json_object_size (reader) == 0)) {
+        diff->depth--;
+        return;
+    }
+    if (json_is_false (reader)) {
+        s_report (diff, "TYPE_CHANGED", "TYPE_CHANGED");
+        diff->depth--;
+        return;
+    }
+    if (!writer || json_is_true (writer))
+        writer = json_object ();    //  allows everything
+    else
+        json_incref (writer);
+    //  Combinators are not analysed: any difference counts, both ways
+    const char *combinators [] = { "anyOf", "oneOf", "allOf", "not" };
+    for (size_t index = 0; index < 4; index++)
+        if (!json_equal (json_object_get (reader, combinators [index]),
+                         json_object_get (writer, combinators [index]))
+        &&  (json_object_get (reader, combinators [index]) || json_object_get (writer, combinators [index]))) {
+            s_report (diff, "COMBINATOR_CHANGED", "COMBINATOR_CHANGED");
+            break;
+        }
+    unsigned r_types = s_types (reader), w_types = s_types (writer);
+    if ((w_types & ~r_types) != 0)
+        s_report (diff, (w_types & r_types)? "TYPE_NARROWED": "TYPE_CHANGED",
+                  (w_types & r_types)? "TYPE_WIDENED": "TYPE_CHANGED");
+    unsigned both = r_types & w_types;
+    s_covers_values (diff, reader, writer);
+    if (both & S_OBJECT)
+        s_covers_object (diff, reader, writer);
+    if (both & S_ARRAY)
+        s_covers_array (diff, reader, writer);
+    if (both & S_STRING)
+        s_covers_string (diff, reader, writer);
+    if (both & (S_NUMBER | S_INTEGER))
+        s_covers_number (diff, reader, writer);
+    json_decref (writer);
+    diff->depth--;
+}
+
+//  One direction against one version; reasons go to the room left
+static size_t
+s_pass (json_t *reader, json_t *writer, bool forward, int version,
+        zeb_compat_reason_t *reasons, size_t found, size_t max)
+{
+    s_diff_t diff = { .root_r = reader, .root_w = writer, .forward = forward, .version = version,
+                      .reasons = reasons? reasons + (found < max? found: max): NULL,
+                      .max = found < max? max - found: 0 };
+    s_covers (&diff, reader, writer);
+    return diff.count;
+}
+
+size_t
+zeb_compat_check (json_t *candidate, json_t **versions, size_t count, zeb_compat_mode_t mode,
+                  zeb_compat_reason_t *reasons, size_t max)
+{
+    assert (candidate);
+    if (mode == ZEB_COMPAT_NONE || count == 0)
+        return 0;
+    bool transitive = mode == ZEB_COMPAT_BACKWARD_TRANSITIVE || mode == ZEB_COMPAT_FORWARD_TRANSITIVE
+                   || mode == ZEB_COMPAT_FULL_TRANSITIVE;
+    bool backward = mode != ZEB_COMPAT_FORWARD && mode != ZEB_COMPAT_FORWARD_TRANSITIVE;
+    bool forward = mode != ZEB_COMPAT_BACKWARD && mode != ZEB_COMPAT_BACKWARD_TRANSITIVE;
+    size_t found = 0;
+    for (size_t index = transitive? 0: count - 1; index < count; index++) {
+        if (backward)       //  the new schema reads what the old one allowed
+            found += s_pass (candidate, versions [index], false, (int) index + 1, reasons, found, max);
+        if (forward)        //  the old schema reads what the new one allows
+            found += s_pass (versions [index], candidate, true, (int) index + 1, reasons, found, max);
+    }
+    return found;
+}
+
+//  ---------------------------------------------------------------------
+//  Self test
+
+typedef struct {
+    const char *old;
+    const char *new;
+    zeb_compat_mode_t mode;
+    const char *expected;           //  "REASON@path ..." in any order; "" = compatible
+} s_test_case_t;
+
+#define S_OPEN_A    "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}}"
+#define S_OPEN_AB   "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":\"integer\"}}}"
+#define S_CLOSED_A  "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"a\":{\"type\":\"string\"}}}"
+#define S_CLOSED_AB "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":\"integer\"}}}"
+
+static const s_test_case_t s_cases [] = {
+    //  Adding an optional property: open versus closed content models
+    { S_OPEN_A, S_OPEN_AB, ZEB_COMPAT_BACKWARD, "PROPERTY_ADDED_TO_OPEN_MODEL@/properties/b" },
+    { S_OPEN_A, S_OPEN_AB, ZEB_COMPAT_FORWARD, "" },
+    { S_CLOSED_A, S_CLOSED_AB, ZEB_COMPAT_BACKWARD, "" },
+    { S_CLOSED_A, S_CLOSED_AB, ZEB_COMPAT_FORWARD, "PROPERTY_ADDED_TO_CLOSED_MODEL@/properties/b" },
+    //  Removing one
+    { S_CLOSED_AB, S_CLOSED_A, ZEB_COMPAT_BACKWARD, "PROPERTY_REMOVED@/properties/b" },
+    { S_CLOSED_AB, S_CLOSED_A, ZEB_COMPAT_FORWARD, "" },
+    { S_OPEN_AB, S_OPEN_A, ZEB_COMPAT_BACKWARD, "" },
+    { S_OPEN_AB, S_OPEN_A, ZEB_COMPAT_FORWARD, "PROPERTY_REMOVED@/properties/b" },
+    { S_OPEN_AB, S_OPEN_A, ZEB_COMPAT_FULL, "PROPERTY_REMOVED@/properties/b" },
+    //  Closing and opening the model
+    { S_OPEN_A, S_CLOSED_A, ZEB_COMPAT_BACKWARD, "ADDITIONAL_PROPERTIES_NARROWED@/" },
+    { S_CLOSED_A, S_OPEN_A, ZEB_COMPAT_FORWARD, "ADDITIONAL_PROPERTIES_WIDENED@/" },
+    { S_CLOSED_A, S_OPEN_A, ZEB_COMPAT_BACKWARD, "" },
+    //  required
+    { S_OPEN_A, "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"string\"}}}",
+      ZEB_COMPAT_BACKWARD, "REQUIRED_ADDED@/required/a" },
+    { S_OPEN_A, "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"string\"}}}",
+      ZEB_COMPAT_FORWARD, "" },
+    { "{\"type\":\"object\",\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":\"string\"}}}", S_OPEN_A,
+      ZEB_COMPAT_FORWARD, "REQUIRED_REMOVED@/required/a" },
+    //  Types
+    { "{\"type\":\"string\"}", "{\"type\":\"integer\"}", ZEB_COMPAT_FULL,
+      "TYPE_CHANGED@/ TYPE_CHANGED@/" },
+    { "{\"type\":\"number\"}", "{\"type\":\"integer\"}", ZEB_COMPAT_BACKWARD, "TYPE_NARROWED@/" },
+    { "{\"type\":\"number\"}", "{\"type\":\"integer\"}", ZEB_COMPAT_FORWARD, "" },
+    { "{\"type\":\"integer\"}", "{\"type\":\"number\"}", ZEB_COMPAT_FULL, "TYPE_WIDENED@/" },
+    { "{\"type\":\"string\"}", "{\"type\":[\"string\",\"null\"]}", ZEB_COMPAT_BACKWARD, "" },
+    { "{\"type\":\"string\"}", "{\"type\":[\"string\",\"null\"]}", ZEB_COMPAT_FORWARD, "TYPE_WIDENED@/" },
+    //  Values and strings
+    { "{\"enum\":[\"a\",\"b\",\"c\"]}", "{\"enum\":[\"a\",\"b\"]}", ZEB_COMPAT_BACKWARD, "ENUM_NARROWED@/" },
+    { "{\"enum\":[\"a\",\"b\",\"c\"]}", "{\"enum\":[\"a\",\"b\"]}", ZEB_COMPAT_FORWARD, "" },
+    { "{\"enum\":[\"a\",\"b\"]}", "{\"enum\":[\"a\",\"b\",\"c\"]}", ZEB_COMPAT_FORWARD, "ENUM_WIDENED@/" },
+    { "{\"type\":\"string\"}", "{\"type\":\"string\",\"enum\":[\"a\"]}", ZEB_COMPAT_BACKWARD, "ENUM_NARROWED@/" },
+    { "{\"type\":\"string\",\"maxLength\":10}", "{\"type\":\"string\",\"maxLength\":5}", ZEB_COMPAT_BACKWARD,
+      "MAX_LENGTH_DECREASED@/" },
+    { "{\"type\":\"string\",\"maxLength\":10}", "{\"type\":\"string\",\"maxLength\":5}", ZEB_COMPAT_FORWARD, "" },
+    { "{\"type\":\"string\"}", "{\"type\":\"string\",\"minLength\":3}", ZEB_COMPAT_BACKWARD,
+      "MIN_LENGTH_INCREASED@/" },
+    { "{\"type\":\"string\"}", "{\"type\":\"string\",\"pattern\":\"^A\"}", ZEB_COMPAT_BACKWARD, "PATTERN_ADDED@/" },
+    { "{\"type\":\"string\",\"pattern\":\"^A\"}", "{\"type\":\"string\"}", ZEB_COMPAT_FORWARD, "PATTERN_REMOVED@/" },
+    { "{\"type\":\"string\",\"pattern\":\"^A\"}", "{\"type\":\"string\",\"pattern\":\"^B\"}", ZEB_COMPAT_FULL,
+      "PATTERN_CHANGED@/ PATTERN_CHANGED@/" },
+    { "{\"type\":\"string\"}", "{\"type\":\"string\",\"format\":\"email\"}", ZEB_COMPAT_BACKWARD, "FORMAT_ADDED@/" },
+    //  Numbers
+    { "{\"type\":\"number\",\"minimum\":0}", "{\"type\":\"number\",\"minimum\":1}", ZEB_COMPAT_BACKWARD,
+      "MINIMUM_INCREASED@/" },
+    { "{\"type\":\"number\",\"minimum\":0}", "{\"type\":\"number\",\"exclusiveMinimum\":0}",
+      ZEB_COMPAT_BACKWARD, "MINIMUM_INCREASED@/" },
+    { "{\"type\":\"number\",\"maximum\":10}", "{\"type\":\"number\",\"maximum\":20}", ZEB_COMPAT_FULL,
+      "MAXIMUM_INCREASED@/" },
+    { "{\"type\":\"number\",\"multipleOf\":0.5}", "{\"type\":\"number\",\"multipleOf\":1}",
+      ZEB_COMPAT_BACKWARD, "MULTIPLE_OF_CHANGED@/" },
+    { "{\"type\":\"number\",\"multipleOf\":1}", "{\"type\":\"number\",\"multipleOf\":0.5}",
+      ZEB_COMPAT_BACKWARD, "" },
+    //  Arrays, nested paths
+    { "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+      "\"properties\":{\"sku\":{\"type\":\"string\"}}}}}}",
+      "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"maxItems\":10,\"items\":{\"type\":\"object\","
+      "\"properties\":{\"sku\":{\"type\":\"integer\"}}}}}}", ZEB_COMPAT_BACKWARD,
+      "TYPE_CHANGED@/properties/items/items/properties/sku MAX_ITEMS_DECREASED@/properties/items" },
+    { "{\"type\":\"array\"}", "{\"type\":\"array\",\"uniqueItems\":true}", ZEB_COMPAT_BACKWARD,
+      "UNIQUE_ITEMS_ADDED@/" },
+    //  $ref into $defs is followed
+    { "{\"$defs\":{\"sku\":{\"type\":\"string\"}},\"properties\":{\"s\":{\"$ref\":\"#/$defs/sku\"}}}",
+      "{\"$defs\":{\"sku\":{\"type\":\"string\",\"maxLength\":8}},\"properties\":{\"s\":{\"$ref\":\"#/$defs/sku\"}}}",
+      ZEB_COMPAT_BACKWARD, "MAX_LENGTH_DECREASED@/properties/s" },
+    //  Combinators are compared as a whole
+    { "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", "{\"anyOf\":[{\"type\":\"string\"}]}",
+      ZEB_COMPAT_BACKWARD, "COMBINATOR_CHANGED@/" },
+    //  Identical, and NONE
+    { S_OPEN_AB, S_OPEN_AB, ZEB_COMPAT_FULL_TRANSITIVE, "" },
+    { "{\"type\":\"string\"}", "{\"type\":\"integer\"}", ZEB_COMPAT_NONE, "" },
+};
+
+static void
+s_test_one (const s_test_case_t *test, size_t number, bool verbose)
+{
+    json_t *old = json_loads (test->old, 0, NULL);
+    json_t *candidate = json_loads (test->new, 0, NULL);
+    assert (old && candidate);
+    zeb_compat_reason_t reasons [16];
+    size_t found = zeb_compat_check (candidate, &old, 1, test->mode, reasons, 16);
+    //  Render as "REASON@path" words, compare as sets
+    char got [1024] = "";
+    for (size_t index = 0; index < found && index < 16; index++)
+        snprintf (got + strlen (got), sizeof (got) - strlen (got), "%s%s@%s",
+                  index? " ": "", reasons [index].reason, reasons [index].path);
+    bool same = true;
+    size_t expected_count = 0;
+    char expected [1024];
+    snprintf (expected, sizeof (expected), "%s", test->expected);
+    for (char *word = strtok (expected, " "); word; word = strtok (NULL, " ")) {
+        expected_count++;
+        same = same && strstr (got, word);
+    }
+    same = same && expected_count == found;
+    if (!same || verbose)
+        fprintf (stderr, "case %zu (%s): expected [%s], got [%s]\n", number,
+                 zeb_compat_mode_name (test->mode), test->expected, got);
+    assert (same);
+    json_decref (old);
+    json_decref (candidate);
+}
+
+void
+zeb_compat_test (bool verbose)
+{
+    printf (" * zeb_compat: ");
+    for (size_t index = 0; index < sizeof (s_cases) / sizeof (s_cases [0]); index++)
+        s_test_one (&s_cases [index], index, verbose);
+
+    //  Modes by name
+    zeb_compat_mode_t mode;
+    assert (zeb_compat_mode_parse ("backward_transitive", &mode) == 0
+            && mode == ZEB_COMPAT_BACKWARD_TRANSITIVE);
+    assert (streq (zeb_compat_mode_name (ZEB_COMPAT_FULL), "FULL"));
+    assert (zeb_compat_mode_parse ("SIDEWAYS", &mode) == -1);
+
+    //  Transitive modes look at every version; the others at the latest
+    json_t *versions [2] = {
+        json_loads ("{\"type\":\"string\",\"maxLength\":100}", 0, NULL),
+        json_loads ("{\"type\":\"string\",\"maxLength\":50}", 0, NULL)
+    };
+    json_t *candidate = json_loads ("{\"type\":\"string\",\"maxLength\":50}", 0, NULL);
+    zeb_compat_reason_t reasons [4];
+    assert (zeb_compat_check (candidate, versions, 2, ZEB_COMPAT_BACKWARD, reasons, 4) == 0);
+    assert (zeb_compat_check (candidate, versions, 2, ZEB_COMPAT_BACKWARD_TRANSITIVE, reasons, 4) == 1);
+    assert (streq (reasons [0].reason, "MAX_LENGTH_DECREASED") && reasons [0].version == 1
+            && streq (reasons [0].breaks, "backward"));
+    assert (zeb_compat_check (candidate, versions, 2, ZEB_COMPAT_FORWARD_TRANSITIVE, reasons, 4) == 0);
+    //  More reasons than room: all counted, the first ones kept
+    json_t *wide = json_loads ("{\"type\":\"integer\",\"maxLength\":1}", 0, NULL);
+    assert (zeb_compat_check (wide, versions, 2, ZEB_COMPAT_FULL_TRANSITIVE, reasons, 1) == 4);
+    assert (zeb_compat_check (wide, versions, 2, ZEB_COMPAT_FULL_TRANSITIVE, NULL, 0) == 4);
+    json_decref (wide);
+    json_decref (candidate);
+    json_decref (versions [0]);
+    json_decref (versions [1]);
+
+    //  A schema that refers to itself ends
+    json_t *tree = json_loads ("{\"type\":\"object\",\"properties\":{\"child\":{\"$ref\":\"#\"},"
+                               "\"n\":{\"type\":\"integer\"}}}", 0, NULL);
+    json_t *tree2 = json_loads ("{\"type\":\"object\",\"properties\":{\"child\":{\"$ref\":\"#\"},"
+                                "\"n\":{\"type\":\"integer\",\"minimum\":0}}}", 0, NULL);
+    size_t found = zeb_compat_check (tree2, &tree, 1, ZEB_COMPAT_BACKWARD, reasons, 4);
+    assert (found >= 1 && streq (reasons [0].reason, "MINIMUM_INCREASED"));
+    json_decref (tree);
+    json_decref (tree2);
+    printf ("OK\n");
+}
