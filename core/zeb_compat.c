@@ -142,6 +142,20 @@ s_number (json_t *schema, const char *keyword)
     return json_is_number (value)? json_number_value (value): NAN;
 }
 
+//  A count limit (minLength, maxItems...): does the reader's refuse counts
+//  the writer's allows? A missing lower limit is 0, a missing upper one
+//  is no limit
+static void
+s_limit (s_diff_t *diff, json_t *reader, json_t *writer, const char *keyword, bool lower,
+         const char *backward, const char *forward)
+{
+    double r = s_number (reader, keyword), w = s_number (writer, keyword);
+    if (isnan (r))
+        return;
+    if (lower? r > (isnan (w)? 0: w): (isnan (w) || w > r))
+        s_report (diff, backward, forward);
+}
+
 static bool
 s_in_array (json_t *array, json_t *value)
 {
@@ -227,12 +241,10 @@ s_covers_object (s_diff_t *diff, json_t *reader, json_t *writer)
             diff->path [mark] = 0;
         }
     }
-    double r = s_number (reader, "minProperties"), w = s_number (writer, "minProperties");
-    if (!isnan (r) && r > (isnan (w)? 0: w))
-        s_report (diff, "MIN_PROPERTIES_INCREASED", "MIN_PROPERTIES_DECREASED");
-    r = s_number (reader, "maxProperties"), w = s_number (writer, "maxProperties");
-    if (!isnan (r) && (isnan (w) || w > r))
-        s_report (diff, "MAX_PROPERTIES_DECREASED", "MAX_PROPERTIES_INCREASED");
+    s_limit (diff, reader, writer, "minProperties", true,
+             "MIN_PROPERTIES_INCREASED", "MIN_PROPERTIES_DECREASED");
+    s_limit (diff, reader, writer, "maxProperties", false,
+             "MAX_PROPERTIES_DECREASED", "MAX_PROPERTIES_INCREASED");
 }
 
 static void
@@ -256,12 +268,8 @@ s_covers_array (s_diff_t *diff, json_t *reader, json_t *writer)
     }
     if (r_items)
         s_covers_at (diff, r_items, w_items? w_items: json_true (), "items", NULL);
-    double r = s_number (reader, "minItems"), w = s_number (writer, "minItems");
-    if (!isnan (r) && r > (isnan (w)? 0: w))
-        s_report (diff, "MIN_ITEMS_INCREASED", "MIN_ITEMS_DECREASED");
-    r = s_number (reader, "maxItems"), w = s_number (writer, "maxItems");
-    if (!isnan (r) && (isnan (w) || w > r))
-        s_report (diff, "MAX_ITEMS_DECREASED", "MAX_ITEMS_INCREASED");
+    s_limit (diff, reader, writer, "minItems", true, "MIN_ITEMS_INCREASED", "MIN_ITEMS_DECREASED");
+    s_limit (diff, reader, writer, "maxItems", false, "MAX_ITEMS_DECREASED", "MAX_ITEMS_INCREASED");
     if (json_is_true (json_object_get (reader, "uniqueItems"))
     &&  !json_is_true (json_object_get (writer, "uniqueItems")))
         s_report (diff, "UNIQUE_ITEMS_ADDED", "UNIQUE_ITEMS_REMOVED");
@@ -270,12 +278,8 @@ s_covers_array (s_diff_t *diff, json_t *reader, json_t *writer)
 static void
 s_covers_string (s_diff_t *diff, json_t *reader, json_t *writer)
 {
-    double r = s_number (reader, "maxLength"), w = s_number (writer, "maxLength");
-    if (!isnan (r) && (isnan (w) || w > r))
-        s_report (diff, "MAX_LENGTH_DECREASED", "MAX_LENGTH_INCREASED");
-    r = s_number (reader, "minLength"), w = s_number (writer, "minLength");
-    if (!isnan (r) && r > (isnan (w)? 0: w))
-        s_report (diff, "MIN_LENGTH_INCREASED", "MIN_LENGTH_DECREASED");
+    s_limit (diff, reader, writer, "maxLength", false, "MAX_LENGTH_DECREASED", "MAX_LENGTH_INCREASED");
+    s_limit (diff, reader, writer, "minLength", true, "MIN_LENGTH_INCREASED", "MIN_LENGTH_DECREASED");
     const char *keywords [] = { "pattern", "format" };
     const char *added [][3] = {
         { "PATTERN_ADDED", "PATTERN_REMOVED", "PATTERN_CHANGED" },
