@@ -777,10 +777,7 @@ s_handle_pipe (self_t *self)
         rc = -1;
     else
     if (streq (command, "START")) {
-        zframe_t *frame = zmsg_pop (msg);
-        assert (frame && zframe_size (frame) == sizeof (void *));
-        zconfig_t *config = *(zconfig_t **) zframe_data (frame);
-        zframe_destroy (&frame);
+        zconfig_t *config = zeb_config_pop (msg);
         zeb_fault_t fault = { 0 };
         if (s_start (self, config, &fault) == 0)
             zsock_send (self->pipe, "isss", 0, self->endpoint, self->bus_endpoint, self->notify_endpoint);

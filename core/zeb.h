@@ -35,6 +35,7 @@
 #include "zeb_client.h"
 #include "zeb_ingest.h"
 #include "zeb_log.h"
+#include "zeb_registry.h"
 #include "zeb_node.h"
 
 #endif

@@ -31,6 +31,10 @@ static const s_key_t s_keys [] = {
     { "ingest/max_publish",     "1000",  S_INT, "most events in one PUBLISH array" },
     { "ingest/dedup_window",    "24h",   S_DURATION, "how long an idempotency key is remembered" },
     { "ingest/hwm",             "100000", S_INT, "ZeroMQ high-water mark of the ingest sockets" },
+    { "registry/endpoint",      "tcp://127.0.0.1:7703", S_STR,
+      "ROUTER for schema registry requests (REGISTER, GET, LIST...)" },
+    { "registry/changes",       "",      S_STR,
+      "PUB announcing registered schemas (default: an inproc endpoint)" },
     { "bus/endpoint",           "tcp://127.0.0.1:7702", S_STR,
       "XPUB carrying committed events, topic = type" },
     { "log/endpoint",           "tcp://127.0.0.1:7701", S_STR, "ROUTER for durable reads (FETCH)" },
@@ -289,6 +293,16 @@ zeb_config_print_help (FILE *stream)
         fprintf (stream, "%-24s %-30s %-22s %s\n", s_keys [index].path, name,
                  *s_keys [index].fallback? s_keys [index].fallback: "\"\"", s_keys [index].help);
     }
+}
+
+zconfig_t *
+zeb_config_pop (zmsg_t *msg)
+{
+    zframe_t *frame = zmsg_pop (msg);
+    assert (frame && zframe_size (frame) == sizeof (void *));
+    zconfig_t *config = *(zconfig_t **) zframe_data (frame);
+    zframe_destroy (&frame);
+    return config;
 }
 
 void

@@ -60,6 +60,12 @@ int
 void
     zeb_config_print_help (FILE *stream);
 
+//  The configuration an actor's START message carries: pops the frame
+//  holding the zconfig_t pointer (borrowed from the sender until the
+//  actor replies).
+zconfig_t *
+    zeb_config_pop (zmsg_t *msg);
+
 //  Self test
 void
     zeb_config_test (bool verbose);

@@ -35,7 +35,9 @@ static const s_error_t s_errors [] = {
     { ZEB_EPROTOCOL,    502, "PROTOCOL_ERROR",      "peer violated the protocol" },
     { ZEB_ERETRY,       503, "RETRY",               "transaction aborted, run it again" },
     { ZEB_ESCHEMA,      422, "SCHEMA_VIOLATION",    "data does not match the schema" },
-    { ZEB_EBADSCHEMA,   400, "INVALID_SCHEMA",      "not a valid or supported schema" }
+    { ZEB_EBADSCHEMA,   400, "INVALID_SCHEMA",      "not a valid or supported schema" },
+    { ZEB_ECONFLICT,    409, "INCOMPATIBLE_SCHEMA", "schema breaks its type's compatibility" },
+    { ZEB_EFORBIDDEN,   403, "FORBIDDEN",           "not allowed" }
 };
 
 #define S_ERRORS (sizeof (s_errors) / sizeof (s_errors [0]))

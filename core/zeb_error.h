@@ -37,7 +37,9 @@ typedef enum {
     ZEB_EPROTOCOL           = -1017,    //  502 peer broke the protocol
     ZEB_ERETRY              = -1018,    //  store grew: run the transaction again
     ZEB_ESCHEMA             = -1019,    //  422 data does not match its schema
-    ZEB_EBADSCHEMA          = -1020     //  400 not a schema zeb can use
+    ZEB_EBADSCHEMA          = -1020,    //  400 not a schema zeb can use
+    ZEB_ECONFLICT           = -1021,    //  409 schema breaks its type's compatibility
+    ZEB_EFORBIDDEN          = -1022     //  403 not allowed to this client
 } zeb_error_t;
 
 //  Human-readable description of a code; never NULL.

@@ -29,6 +29,7 @@ static const s_test_t s_tests [] = {
     { "client", zeb_client_test },
     { "ingest", zeb_ingest_test },
     { "log",    zeb_log_test },
+    { "registry", zeb_registry_test },
     { "node",   zeb_node_test }
 };
 

@@ -1,0 +1,1187 @@
+/*  =========================================================================
+    zeb_registry - the schema registry actor
+
+    State, in its own LMDB environment (node/data/registry):
+      types     type name -> {description, compatibility, latest, deleted}
+      versions  type name, 0, version (4 bytes big-endian)
+                -> {schema (canonical JSON text), deleted, registered (ms)}
+    One actor thread owns it: registrations for the same type are
+    serialized by construction, and each is one write transaction.
+    =========================================================================
+*/
+
+#include "zeb.h"
+#include <lmdb.h>
+
+#define S_MAX_REASONS   32
+#define S_MAP_SIZE      (64ULL << 20)
+
+typedef struct {
+    char description [512];
+    char compatibility [32];
+    uint32_t latest;
+    bool deleted;
+    bool exists;
+} s_type_t;
+
+typedef struct {
+    zsock_t *pipe;
+    zpoller_t *poller;
+    zsock_t *front;                 //  ROUTER: requests
+    zsock_t *changes;               //  PUB: registrations
+    char *endpoint;
+    char *changes_endpoint;
+    MDB_env *env;
+    MDB_dbi types, versions;
+    msgpack_sbuffer reply;
+    uint64_t requests, registered, refused;
+} self_t;
+
+//  The node's own types, seeded at start
+static const char *s_system_types [][3] = {
+    { "zeb.dead_letter", "An outbox job given up on after its last attempt",
+      "{\"type\":\"object\",\"required\":[\"job\",\"action\",\"attempts\",\"error\"],"
+      "\"properties\":{\"job\":{\"type\":\"string\"},\"action\":{\"type\":\"string\"},"
+      "\"attempts\":{\"type\":\"integer\",\"minimum\":1},\"error\":{\"type\":\"string\"},"
+      "\"event\":{\"type\":\"object\"}}}" },
+    { "zeb.replay.started", "A replay of the log began",
+      "{\"type\":\"object\",\"required\":[\"replay\",\"from\"],"
+      "\"properties\":{\"replay\":{\"type\":\"string\"},\"from\":{\"type\":\"integer\",\"minimum\":0},"
+      "\"to\":{\"type\":\"integer\",\"minimum\":0},\"types\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}" },
+    { "zeb.replay.completed", "A replay of the log ended",
+      "{\"type\":\"object\",\"required\":[\"replay\",\"events\"],"
+      "\"properties\":{\"replay\":{\"type\":\"string\"},\"events\":{\"type\":\"integer\",\"minimum\":0},"
+      "\"error\":{\"type\":\"string\"}}}" },
+    { "zeb.health.degraded", "A part of the node is not working as it should",
+      "{\"type\":\"object\",\"required\":[\"component\",\"reason\"],"
+      "\"properties\":{\"component\":{\"type\":\"string\"},\"reason\":{\"type\":\"string\"},"
+      "\"since\":{\"type\":\"string\",\"format\":\"date-time\"}}}" }
+};
+
+bool
+zeb_registry_type_valid (const char *name, size_t len)
+{
+    if (len == 0 || len > ZEB_EVENT_MAX_TYPE)
+        return false;
+    const char *colon = (const char *) memchr (name, ':', len);
+    size_t start = 0;
+    if (colon) {
+        size_t module = (size_t) (colon - name);
+        if (module == 0)
+            return false;
+        for (size_t index = 0; index < module; index++)
+            if (!isalnum ((unsigned char) name [index]) && name [index] != '_' && name [index] != '-')
+                return false;
+        start = module + 1;
+    }
+    size_t parts = 0, part_len = 0;
+    for (size_t index = start; index <= len; index++) {
+        if (index == len || name [index] == '.') {
+            if (part_len == 0)
+                return false;
+            parts++;
+            part_len = 0;
+        }
+        else
+        if (isalnum ((unsigned char) name [index]) || name [index] == '_' || name [index] == '-')
+            part_len++;
+        else
+            return false;
+    }
+    return parts >= 2;
+}
+
+//  ---------------------------------------------------------------------
+//  Records
+
+static void
+s_version_key (const char *type, uint32_t version, uint8_t *key, size_t *size)
+{
+    size_t len = strlen (type);
+    memcpy (key, type, len);
+    key [len] = 0;
+    key [len + 1] = (uint8_t) (version >> 24);
+    key [len + 2] = (uint8_t) (version >> 16);
+    key [len + 3] = (uint8_t) (version >> 8);
+    key [len + 4] = (uint8_t) version;
+    *size = len + 5;
+}
+
+static int
+s_type_get (self_t *self, MDB_txn *txn, const char *type, s_type_t *record)
+{
+    memset (record, 0, sizeof (*record));
+    MDB_val key = { strlen (type), (void *) type }, value;
+    int rc = mdb_get (txn, self->types, &key, &value);
+    if (rc)
+        return rc == MDB_NOTFOUND? 0: rc;
+    const char *text;
+    size_t len;
+    uint64_t latest = 0;
+    record->exists = true;
+    if (zeb_proto_get_str (value.mv_data, value.mv_size, "description", &text, &len) == 0)
+        snprintf (record->description, sizeof (record->description), "%.*s", (int) len, text);
+    if (zeb_proto_get_str (value.mv_data, value.mv_size, "compatibility", &text, &len) == 0)
+        snprintf (record->compatibility, sizeof (record->compatibility), "%.*s", (int) len, text);
+    zeb_proto_get_uint (value.mv_data, value.mv_size, "latest", &latest);
+    zeb_proto_get_bool (value.mv_data, value.mv_size, "deleted", &record->deleted);
+    record->latest = (uint32_t) latest;
+    return 0;
+}
+
+static void
+s_pack_str (msgpack_packer *pk, const char *key, const char *value)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_str_with_body (pk, value, strlen (value));
+}
+
+static void
+s_pack_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    msgpack_pack_uint64 (pk, value);
+}
+
+static void
+s_pack_bool (msgpack_packer *pk, const char *key, bool value)
+{
+    msgpack_pack_str_with_body (pk, key, strlen (key));
+    value? msgpack_pack_true (pk): msgpack_pack_false (pk);
+}
+
+static int
+s_type_put (self_t *self, MDB_txn *txn, const char *type, s_type_t *record)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    s_pack_str (&pk, "description", record->description);
+    s_pack_str (&pk, "compatibility", record->compatibility);
+    s_pack_uint (&pk, "latest", record->latest);
+    s_pack_bool (&pk, "deleted", record->deleted);
+    MDB_val key = { strlen (type), (void *) type }, value = { buffer.size, buffer.data };
+    int rc = mdb_put (txn, self->types, &key, &value, 0);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  A version's schema text (copied; caller frees) and deleted flag
+static int
+s_version_get (self_t *self, MDB_txn *txn, const char *type, uint32_t version, char **schema,
+               bool *deleted)
+{
+    uint8_t keybytes [ZEB_EVENT_MAX_TYPE + 8];
+    size_t size;
+    s_version_key (type, version, keybytes, &size);
+    MDB_val key = { size, keybytes }, value;
+    int rc = mdb_get (txn, self->versions, &key, &value);
+    if (rc)
+        return rc;
+    const char *text;
+    size_t len;
+    *deleted = false;
+    zeb_proto_get_bool (value.mv_data, value.mv_size, "deleted", deleted);
+    if (zeb_proto_get_str (value.mv_data, value.mv_size, "schema", &text, &len))
+        return MDB_CORRUPTED;
+    *schema = strndup (text, len);
+    return 0;
+}
+
+static int
+s_version_put (self_t *self, MDB_txn *txn, const char *type, uint32_t version, const char *schema,
+               bool deleted)
+{
+    uint8_t keybytes [ZEB_EVENT_MAX_TYPE + 8];
+    size_t size;
+    s_version_key (type, version, keybytes, &size);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    s_pack_str (&pk, "schema", schema);
+    s_pack_bool (&pk, "deleted", deleted);
+    msgpack_pack_str_with_body (&pk, "registered", 10);
+    msgpack_pack_int64 (&pk, zeb_time_now ());
+    MDB_val key = { size, keybytes }, value = { buffer.size, buffer.data };
+    int rc = mdb_put (txn, self->versions, &key, &value, 0);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
+//  Requests
+
+typedef struct {
+    zframe_t *identity;
+    const uint8_t *body;
+    size_t size;
+    zframe_t *tag;
+} s_request_t;
+
+//  Start a reply body
+static msgpack_packer
+s_reply_start (self_t *self)
+{
+    msgpack_sbuffer_clear (&self->reply);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
+    return pk;
+}
+
+static void
+s_send (self_t *self, s_request_t *request, const char *command)
+{
+    if (!request->identity)
+        return;                     //  the registry's own request (seeding)
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (request->identity), zframe_size (request->identity));
+    zmsg_addstr (msg, command);
+    zmsg_addmem (msg, self->reply.data, self->reply.size);
+    if (request->tag)
+        zmsg_addmem (msg, zframe_data (request->tag), zframe_size (request->tag));
+    zmsg_send (&msg, self->front);
+}
+
+static int
+s_nack (self_t *self, s_request_t *request, int code, const char *format, ...) CHECK_PRINTF (4);
+
+static int
+s_nack (self_t *self, s_request_t *request, int code, const char *format, ...)
+{
+    char text [300];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof (text), format, args);
+    va_end (args);
+    msgpack_sbuffer_clear (&self->reply);
+    zeb_proto_pack_nack (&self->reply, code, text, -1);
+    s_send (self, request, ZEB_CMD_NACK);
+    self->refused++;
+    return code;
+}
+
+//  The request's type name, checked; NULL after a NACK
+static const char *
+s_request_type (self_t *self, s_request_t *request, char *type, bool for_writing)
+{
+    const char *text;
+    size_t len;
+    if (zeb_proto_get_str (request->body, request->size, "type", &text, &len) != 0) {
+        s_nack (self, request, ZEB_EMISSING, "'type' is required, a string");
+        return NULL;
+    }
+    if (!zeb_registry_type_valid (text, len)) {
+        s_nack (self, request, ZEB_EINVALID, "'%.*s' is not a type name: use resource.action or "
+                "module:resource.action", (int) (len > 64? 64: len), text);
+        return NULL;
+    }
+    if (for_writing && len >= 4 && memcmp (text, "zeb.", 4) == 0) {
+        s_nack (self, request, ZEB_EFORBIDDEN, "zeb.* types belong to the node");
+        return NULL;
+    }
+    memcpy (type, text, len);
+    type [len] = 0;
+    return type;
+}
+
+//  Compile and canonicalize a schema from the request; NULL after a NACK
+static char *
+s_request_schema (self_t *self, s_request_t *request, json_t **json)
+{
+    const char *text;
+    size_t len;
+    if (zeb_proto_get_str (request->body, request->size, "schema", &text, &len) != 0) {
+        s_nack (self, request, ZEB_EMISSING, "'schema' is required, JSON text");
+        return NULL;
+    }
+    zeb_fault_t fault = { 0 };
+    zeb_schema_t *schema = zeb_schema_new (text, len, &fault);
+    if (!schema) {
+        s_nack (self, request, ZEB_EBADSCHEMA, "%s", fault.text);
+        return NULL;
+    }
+    zeb_schema_destroy (&schema);
+    *json = json_loadb (text, len, JSON_DECODE_ANY, NULL);
+    return json_dumps (*json, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+//  The earlier, not deleted, versions of a type, as JSON, oldest first
+static size_t
+s_history (self_t *self, MDB_txn *txn, const char *type, s_type_t *record, json_t **versions,
+           size_t max, char **latest_text)
+{
+    size_t count = 0;
+    *latest_text = NULL;
+    for (uint32_t version = 1; version <= record->latest && count < max; version++) {
+        char *text;
+        bool deleted;
+        if (s_version_get (self, txn, type, version, &text, &deleted))
+            continue;
+        if (!deleted) {
+            versions [count++] = json_loads (text, JSON_DECODE_ANY, NULL);
+            free (*latest_text);
+            *latest_text = text;
+        }
+        else
+            free (text);
+    }
+    return count;
+}
+
+static void
+s_pack_reasons (msgpack_packer *pk, zeb_compat_reason_t *reasons, size_t count)
+{
+    msgpack_pack_str_with_body (pk, "reasons", 7);
+    msgpack_pack_array (pk, count);
+    for (size_t index = 0; index < count; index++) {
+        msgpack_pack_map (pk, 4);
+        s_pack_str (pk, "reason", reasons [index].reason);
+        s_pack_str (pk, "path", reasons [index].path);
+        s_pack_str (pk, "breaks", reasons [index].breaks);
+        s_pack_uint (pk, "version", (uint64_t) reasons [index].version);
+    }
+}
+
+//  REGISTER and CHECK
+static void
+s_handle_register (self_t *self, s_request_t *request, bool check_only, bool system)
+{
+    char type [ZEB_EVENT_MAX_TYPE + 1];
+    json_t *json = NULL;
+    char *canonical = NULL;
+    MDB_txn *txn = NULL;
+    json_t *versions [64];
+    size_t version_count = 0;
+    char *latest_text = NULL;
+    if (!s_request_type (self, request, type, !system)
+    ||  !(canonical = s_request_schema (self, request, &json)))
+        goto done;
+    int rc = mdb_txn_begin (self->env, NULL, check_only? MDB_RDONLY: 0, &txn);
+    s_type_t record;
+    if (rc == 0)
+        rc = s_type_get (self, txn, type, &record);
+    if (rc) {
+        s_nack (self, request, ZEB_ESTORAGE, "registry storage: %s", mdb_strerror (rc));
+        goto done;
+    }
+    if (record.deleted)
+        record = (s_type_t) { .latest = record.latest };      //  registered anew
+    if (!record.exists || !record.compatibility [0]) {
+        const char *mode = "BACKWARD";
+        size_t len;
+        const char *text;
+        zeb_compat_mode_t parsed;
+        if (zeb_proto_get_str (request->body, request->size, "compatibility", &text, &len) == 0) {
+            char name [32];
+            snprintf (name, sizeof (name), "%.*s", (int) len, text);
+            if (zeb_compat_mode_parse (name, &parsed)) {
+                s_nack (self, request, ZEB_EINVALID, "'%s' is not a compatibility mode", name);
+                goto done;
+            }
+            mode = zeb_compat_mode_name (parsed);
+        }
+        snprintf (record.compatibility, sizeof (record.compatibility), "%s", mode);
+    }
+    version_count = s_history (self, txn, type, &record, versions, 64, &latest_text);
+    if (latest_text && streq (latest_text, canonical) && !check_only) {
+        msgpack_packer pk = s_reply_start (self);
+        msgpack_pack_map (&pk, 3);
+        s_pack_str (&pk, "type", type);
+        s_pack_uint (&pk, "version", record.latest);
+        s_pack_bool (&pk, "duplicate", true);
+        s_send (self, request, "REGISTER");
+        goto done;
+    }
+    zeb_compat_mode_t mode = ZEB_COMPAT_BACKWARD;
+    zeb_compat_mode_parse (record.compatibility, &mode);
+    zeb_compat_reason_t reasons [S_MAX_REASONS];
+    size_t found = zeb_compat_check (json, versions, version_count, mode, reasons, S_MAX_REASONS);
+    size_t shown = found < S_MAX_REASONS? found: S_MAX_REASONS;
+    msgpack_packer pk = s_reply_start (self);
+    if (check_only) {
+        msgpack_pack_map (&pk, 4);
+        s_pack_str (&pk, "type", type);
+        s_pack_bool (&pk, "compatible", found == 0);
+        s_pack_str (&pk, "compatibility", record.compatibility);
+        s_pack_reasons (&pk, reasons, shown);
+        s_send (self, request, "CHECK");
+        goto done;
+    }
+    if (found) {
+        char text [600];
+        snprintf (text, sizeof (text), "schema breaks %s compatibility of %s: %s at %s%s",
+                  record.compatibility, type, reasons [0].reason, reasons [0].path,
+                  found > 1? " and more": "");
+        msgpack_pack_map (&pk, 4);
+        s_pack_uint (&pk, "code", (uint64_t) zeb_error_status (ZEB_ECONFLICT));
+        s_pack_str (&pk, "reason", zeb_error_reason (ZEB_ECONFLICT));
+        s_pack_str (&pk, "error", text);
+        s_pack_reasons (&pk, reasons, shown);
+        s_send (self, request, ZEB_CMD_NACK);
+        self->refused++;
+        goto done;
+    }
+    const char *description;
+    size_t description_len;
+    if (zeb_proto_get_str (request->body, request->size, "description", &description, &description_len) == 0)
+        snprintf (record.description, sizeof (record.description), "%.*s",
+                  (int) description_len, description);
+    record.latest++;
+    record.deleted = false;
+    rc = s_version_put (self, txn, type, record.latest, canonical, false);
+    if (rc == 0)
+        rc = s_type_put (self, txn, type, &record);
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+        mdb_txn_abort (txn);
+    txn = NULL;
+    if (rc) {
+        s_nack (self, request, rc == MDB_MAP_FULL? ZEB_EFULL: ZEB_ESTORAGE, "registry storage: %s",
+                mdb_strerror (rc));
+        goto done;
+    }
+    self->registered++;
+    char version [16];
+    snprintf (version, sizeof (version), "%u", record.latest);
+    zstr_sendx (self->changes, "SCHEMA", type, version, NULL);
+    msgpack_pack_map (&pk, 3);
+    s_pack_str (&pk, "type", type);
+    s_pack_uint (&pk, "version", record.latest);
+    s_pack_bool (&pk, "duplicate", false);
+    s_send (self, request, "REGISTER");
+done:
+    if (txn)
+        mdb_txn_abort (txn);
+    for (size_t index = 0; index < version_count; index++)
+        json_decref (versions [index]);
+    free (latest_text);
+    free (canonical);
+    json_decref (json);
+}
+
+//  The request's type and its record, in a new transaction (read-only
+//  unless writing). Returns 0, or -1 after a NACK.
+static int
+s_open_type (self_t *self, s_request_t *request, char *type, bool writing, MDB_txn **txn,
+             s_type_t *record)
+{
+    if (!s_request_type (self, request, type, writing))
+        return -1;
+    if (mdb_txn_begin (self->env, NULL, writing? 0: MDB_RDONLY, txn)) {
+        s_nack (self, request, ZEB_ESTORAGE, "registry storage unavailable");
+        return -1;
+    }
+    if (s_type_get (self, *txn, type, record)) {
+        mdb_txn_abort (*txn);
+        s_nack (self, request, ZEB_ESTORAGE, "registry storage unreadable");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_handle_get (self_t *self, s_request_t *request)
+{
+    char type [ZEB_EVENT_MAX_TYPE + 1];
+    MDB_txn *txn;
+    s_type_t record;
+    if (s_open_type (self, request, type, false, &txn, &record))
+        return;
+    uint64_t version = 0;
+    if (zeb_proto_get_uint (request->body, request->size, "version", &version) < 0) {
+        mdb_txn_abort (txn);
+        s_nack (self, request, ZEB_EINVALID, "'version' must be a positive integer");
+        return;
+    }
+    char *schema = NULL;
+    bool deleted = true;
+    if (record.exists && !record.deleted) {
+        if (version == 0)
+            for (uint32_t candidate = record.latest; candidate > 0 && deleted; candidate--) {
+                free (schema);
+                schema = NULL;
+                if (s_version_get (self, txn, type, candidate, &schema, &deleted) == 0)
+                    version = candidate;
+            }
+        else
+        if (version <= record.latest)
+            s_version_get (self, txn, type, (uint32_t) version, &schema, &deleted);
+    }
+    mdb_txn_abort (txn);
+    if (!schema || deleted) {
+        free (schema);
+        s_nack (self, request, ZEB_ENOTFOUND, "%s has no version %s%llu", type,
+                version? "": "(latest) ", (unsigned long long) version);
+        return;
+    }
+    msgpack_packer pk = s_reply_start (self);
+    msgpack_pack_map (&pk, 5);
+    s_pack_str (&pk, "type", type);
+    s_pack_uint (&pk, "version", version);
+    s_pack_str (&pk, "schema", schema);
+    s_pack_str (&pk, "description", record.description);
+    s_pack_str (&pk, "compatibility", record.compatibility);
+    s_send (self, request, "GET");
+    free (schema);
+}
+
+//  Versions that are not deleted, into versions; returns the count
+static size_t
+s_live_versions (self_t *self, MDB_txn *txn, const char *type, s_type_t *record,
+                 uint32_t *versions, size_t max)
+{
+    size_t count = 0;
+    for (uint32_t version = 1; version <= record->latest && count < max; version++) {
+        char *schema;
+        bool deleted;
+        if (s_version_get (self, txn, type, version, &schema, &deleted) == 0) {
+            if (!deleted)
+                versions [count++] = version;
+            free (schema);
+        }
+    }
+    return count;
+}
+
+static void
+s_handle_versions (self_t *self, s_request_t *request)
+{
+    char type [ZEB_EVENT_MAX_TYPE + 1];
+    MDB_txn *txn;
+    s_type_t record;
+    if (s_open_type (self, request, type, false, &txn, &record))
+        return;
+    uint32_t versions [1024];
+    size_t count = record.exists && !record.deleted
+                 ? s_live_versions (self, txn, type, &record, versions, 1024): 0;
+    mdb_txn_abort (txn);
+    if (count == 0) {
+        s_nack (self, request, ZEB_ENOTFOUND, "no type %s", type);
+        return;
+    }
+    msgpack_packer pk = s_reply_start (self);
+    msgpack_pack_map (&pk, 2);
+    s_pack_str (&pk, "type", type);
+    msgpack_pack_str_with_body (&pk, "versions", 8);
+    msgpack_pack_array (&pk, count);
+    for (size_t index = 0; index < count; index++)
+        msgpack_pack_uint32 (&pk, versions [index]);
+    s_send (self, request, "VERSIONS");
+}
+
+static void
+s_handle_list (self_t *self, s_request_t *request)
+{
+    const char *prefix = "";
+    size_t prefix_len = 0;
+    if (zeb_proto_get_str (request->body, request->size, "prefix", &prefix, &prefix_len) < 0) {
+        s_nack (self, request, ZEB_EINVALID, "'prefix' must be a string");
+        return;
+    }
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn)
+    ||  mdb_cursor_open (txn, self->types, &cursor)) {
+        s_nack (self, request, ZEB_ESTORAGE, "registry storage unavailable");
+        return;
+    }
+    //  Collect first: the count leads the msgpack array
+    msgpack_sbuffer items;
+    msgpack_sbuffer_init (&items);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &items, msgpack_sbuffer_write);
+    size_t count = 0;
+    MDB_val key = { prefix_len, (void *) prefix }, value;
+    int rc = mdb_cursor_get (cursor, &key, &value, prefix_len? MDB_SET_RANGE: MDB_FIRST);
+    while (rc == 0 && key.mv_size >= prefix_len && memcmp (key.mv_data, prefix, prefix_len) == 0) {
+        char type [ZEB_EVENT_MAX_TYPE + 1];
+        snprintf (type, sizeof (type), "%.*s", (int) key.mv_size, (const char *) key.mv_data);
+        s_type_t record;
+        s_type_get (self, txn, type, &record);
+        if (!record.deleted) {
+            msgpack_pack_map (&pk, 4);
+            s_pack_str (&pk, "type", type);
+            s_pack_str (&pk, "description", record.description);
+            s_pack_uint (&pk, "latest", record.latest);
+            s_pack_str (&pk, "compatibility", record.compatibility);
+            count++;
+        }
+        rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close (cursor);
+    mdb_txn_abort (txn);
+    pk = s_reply_start (self);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "types", 5);
+    msgpack_pack_array (&pk, count);
+    msgpack_sbuffer_write (&self->reply, items.data, items.size);
+    msgpack_sbuffer_destroy (&items);
+    s_send (self, request, "LIST");
+}
+
+//  SET_COMPATIBILITY and DELETE change one type's record
+static void
+s_handle_change (self_t *self, s_request_t *request, bool delete)
+{
+    char type [ZEB_EVENT_MAX_TYPE + 1];
+    zeb_compat_mode_t mode = ZEB_COMPAT_BACKWARD;
+    uint64_t version = 0;
+    if (!delete) {
+        const char *text;
+        size_t len;
+        char name [32] = "";
+        if (zeb_proto_get_str (request->body, request->size, "compatibility", &text, &len) == 0)
+            snprintf (name, sizeof (name), "%.*s", (int) len, text);
+        if (zeb_compat_mode_parse (name, &mode)) {
+            s_nack (self, request, ZEB_EINVALID, "'compatibility' must be one of NONE, BACKWARD, "
+                    "BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE");
+            return;
+        }
+    }
+    else
+    if (zeb_proto_get_uint (request->body, request->size, "version", &version) < 0) {
+        s_nack (self, request, ZEB_EINVALID, "'version' must be a positive integer");
+        return;
+    }
+    MDB_txn *txn;
+    s_type_t record;
+    if (s_open_type (self, request, type, true, &txn, &record))
+        return;
+    uint32_t versions [1024];
+    size_t count = record.exists && !record.deleted
+                 ? s_live_versions (self, txn, type, &record, versions, 1024): 0;
+    bool present = version == 0;
+    for (size_t index = 0; index < count; index++)
+        present = present || versions [index] == version;
+    if (count == 0 || !present) {
+        mdb_txn_abort (txn);
+        s_nack (self, request, ZEB_ENOTFOUND, "no type %s%s", type, version? " at that version": "");
+        return;
+    }
+    int rc = 0;
+    size_t changed = 0;
+    if (!delete)
+        snprintf (record.compatibility, sizeof (record.compatibility), "%s", zeb_compat_mode_name (mode));
+    else
+    for (size_t index = 0; index < count && rc == 0; index++) {
+        if (version && versions [index] != version)
+            continue;
+        char *schema;
+        bool deleted;
+        rc = s_version_get (self, txn, type, versions [index], &schema, &deleted);
+        if (rc == 0) {
+            rc = s_version_put (self, txn, type, versions [index], schema, true);
+            free (schema);
+            versions [changed++] = versions [index];
+        }
+    }
+    if (delete && changed == count)
+        record.deleted = true;      //  nothing left: the type is gone too
+    if (rc == 0)
+        rc = s_type_put (self, txn, type, &record);
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+        mdb_txn_abort (txn);
+    if (rc) {
+        s_nack (self, request, ZEB_ESTORAGE, "registry storage: %s", mdb_strerror (rc));
+        return;
+    }
+    msgpack_packer pk = s_reply_start (self);
+    msgpack_pack_map (&pk, 2);
+    s_pack_str (&pk, "type", type);
+    if (delete) {
+        msgpack_pack_str_with_body (&pk, "versions", 8);
+        msgpack_pack_array (&pk, changed);
+        for (size_t index = 0; index < changed; index++)
+            msgpack_pack_uint32 (&pk, versions [index]);
+    }
+    else
+        s_pack_str (&pk, "compatibility", record.compatibility);
+    s_send (self, request, delete? "DELETE": "SET_COMPATIBILITY");
+}
+
+static void
+s_handle_front (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->front);
+    if (!msg)
+        return;
+    self->requests++;
+    s_request_t request = { zmsg_pop (msg), NULL, 0, NULL };
+    zframe_t *command = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    request.tag = zmsg_pop (msg);
+    if (!command || !body || zmsg_size (msg) > 0
+    ||  (request.tag && zframe_size (request.tag) > ZEB_PROTO_MAX_TAG)) {
+        zframe_destroy (&request.tag);
+        s_nack (self, &request, ZEB_EMALFORMED, "a request is [command][body][tag]?");
+    }
+    else
+    if (!zeb_proto_is_map (zframe_data (body), zframe_size (body)))
+        s_nack (self, &request, ZEB_EMALFORMED, "the body must be one msgpack map with string keys");
+    else {
+        request.body = zframe_data (body);
+        request.size = zframe_size (body);
+        if (zframe_streq (command, "REGISTER"))
+            s_handle_register (self, &request, false, false);
+        else
+        if (zframe_streq (command, "CHECK"))
+            s_handle_register (self, &request, true, false);
+        else
+        if (zframe_streq (command, "GET"))
+            s_handle_get (self, &request);
+        else
+        if (zframe_streq (command, "VERSIONS"))
+            s_handle_versions (self, &request);
+        else
+        if (zframe_streq (command, "LIST"))
+            s_handle_list (self, &request);
+        else
+        if (zframe_streq (command, "SET_COMPATIBILITY"))
+            s_handle_change (self, &request, false);
+        else
+        if (zframe_streq (command, "DELETE"))
+            s_handle_change (self, &request, true);
+        else
+            s_nack (self, &request, ZEB_ECOMMAND, "unknown command");
+    }
+    zframe_destroy (&request.identity);
+    zframe_destroy (&request.tag);
+    zframe_destroy (&command);
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+}
+
+//  The node's own types, registered if missing (or changed)
+static int
+s_seed (self_t *self)
+{
+    for (size_t index = 0; index < sizeof (s_system_types) / sizeof (s_system_types [0]); index++) {
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 4);
+        s_pack_str (&pk, "type", s_system_types [index][0]);
+        s_pack_str (&pk, "description", s_system_types [index][1]);
+        s_pack_str (&pk, "schema", s_system_types [index][2]);
+        s_pack_str (&pk, "compatibility", "NONE");
+        s_request_t request = { NULL, (const uint8_t *) body.data, body.size, NULL };
+        uint64_t refused = self->refused;
+        s_handle_register (self, &request, false, true);
+        msgpack_sbuffer_destroy (&body);
+        if (self->refused != refused)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
+{
+    char *path = zsys_sprintf ("%s/registry", zeb_config_str (config, "node/data"));
+    zsys_dir_create ("%s", path);
+    int rc = mdb_env_create (&self->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs (self->env, 4);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize (self->env, S_MAP_SIZE);
+    if (rc == 0)
+        rc = mdb_env_open (self->env, path, MDB_NOTLS, 0644);
+    MDB_txn *txn = NULL;
+    if (rc == 0)
+        rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "types", MDB_CREATE, &self->types);
+    if (rc == 0)
+        rc = mdb_dbi_open (txn, "versions", MDB_CREATE, &self->versions);
+    if (rc == 0)
+        rc = mdb_txn_commit (txn);
+    else
+    if (txn)
+        mdb_txn_abort (txn);
+    if (rc) {
+        zeb_fault_set (fault, ZEB_ESTORAGE, "registry store %s: %s", path, mdb_strerror (rc));
+        zstr_free (&path);
+        return ZEB_ESTORAGE;
+    }
+    zstr_free (&path);
+    const char *endpoint = zeb_config_str (config, "registry/endpoint");
+    self->front = zsock_new (ZMQ_ROUTER);
+    if (!self->front || zsock_bind (self->front, "%s", endpoint) == -1)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+    self->endpoint = strdup (zsock_endpoint (self->front)? zsock_endpoint (self->front): endpoint);
+    const char *changes = zeb_config_str (config, "registry/changes");
+    static int counter = 0;
+    char *generated = *changes? NULL
+                    : zsys_sprintf ("inproc://zeb-registry-%d-%d", getpid (), ++counter);
+    self->changes = zsock_new (ZMQ_PUB);
+    if (!self->changes || zsock_bind (self->changes, "%s", generated? generated: changes) == -1) {
+        zstr_free (&generated);
+        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind registry/changes");
+    }
+    zstr_free (&generated);
+    self->changes_endpoint = strdup (zsock_endpoint (self->changes));
+    zpoller_add (self->poller, self->front);
+    if (s_seed (self))
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot register the node's own types");
+    zeb_info ("registry: %s, changes on %s", self->endpoint, self->changes_endpoint);
+    return 0;
+}
+
+void
+zeb_registry_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    self->pipe = pipe;
+    self->poller = zpoller_new (pipe, NULL);
+    msgpack_sbuffer_init (&self->reply);
+    zsock_signal (pipe, 0);
+    while (true) {
+        void *which = zpoller_wait (self->poller, -1);
+        if (which == self->front)
+            s_handle_front (self);
+        else
+        if (which == pipe) {
+            zmsg_t *msg = zmsg_recv (pipe);
+            char *command = msg? zmsg_popstr (msg): NULL;
+            bool stop = !command || streq (command, "$TERM");
+            if (command && streq (command, "START")) {
+                zconfig_t *config = zeb_config_pop (msg);
+                zeb_fault_t fault = { 0 };
+                if (s_start (self, config, &fault) == 0)
+                    zsock_send (pipe, "iss", 0, self->endpoint, self->changes_endpoint);
+                else {
+                    zsys_error ("registry: %s", fault.text);
+                    zsock_send (pipe, "iss", -1, fault.text, "");
+                }
+            }
+            zstr_free (&command);
+            zmsg_destroy (&msg);
+            if (stop)
+                break;
+        }
+        else
+            break;                  //  interrupted
+    }
+    zpoller_destroy (&self->poller);
+    zsock_destroy (&self->front);
+    zsock_destroy (&self->changes);
+    if (self->env)
+        mdb_env_close (self->env);
+    msgpack_sbuffer_destroy (&self->reply);
+    free (self->endpoint);
+    free (self->changes_endpoint);
+    free (self);
+}
+
+//  ---------------------------------------------------------------------
+//  Self test: the actor over inproc, spoken to in raw ZEB/1
+
+//  Send command with a JSON body; returns the reply's command and its body
+//  as JSON (caller decrefs)
+static json_t *
+s_test_call (zsock_t *dealer, const char *command, const char *body, char *reply_command)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = zeb_json_pack_text (body, strlen (body), &buffer, NULL);
+    assert (rc == 0);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, command);
+    zmsg_addmem (msg, buffer.data, buffer.size);
+    zmsg_addstr (msg, "tag-1");
+    zmsg_send (&msg, dealer);
+    msgpack_sbuffer_destroy (&buffer);
+    msg = zmsg_recv (dealer);
+    assert (msg && zmsg_size (msg) == 3);
+    char *name = zmsg_popstr (msg);
+    snprintf (reply_command, 32, "%s", name);
+    zstr_free (&name);
+    zframe_t *frame = zmsg_pop (msg);
+    json_t *json = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
+    assert (json);
+    zframe_destroy (&frame);
+    char *tag = zmsg_popstr (msg);
+    assert (streq (tag, "tag-1"));
+    zstr_free (&tag);
+    zmsg_destroy (&msg);
+    return json;
+}
+
+//  The call is answered with command; returns the body (caller decrefs)
+static json_t *
+s_test_expect (zsock_t *dealer, const char *command, const char *body, const char *expected)
+{
+    char got [32];
+    json_t *reply = s_test_call (dealer, command, body, got);
+    if (!streq (got, expected)) {
+        char *text = json_dumps (reply, JSON_COMPACT);
+        fprintf (stderr, "%s %s: expected %s, got %s %s\n", command, body, expected, got, text);
+        free (text);
+    }
+    assert (streq (got, expected));
+    return reply;
+}
+
+//  The call gets a NACK with this reason
+static json_t *
+s_test_refused (zsock_t *dealer, const char *command, const char *body, const char *reason)
+{
+    json_t *reply = s_test_expect (dealer, command, body, "NACK");
+    const char *got = json_string_value (json_object_get (reply, "reason"));
+    if (!got || !streq (got, reason))
+        fprintf (stderr, "%s %s: expected %s, got %s (%s)\n", command, body, reason, got,
+                 json_string_value (json_object_get (reply, "error")));
+    assert (got && streq (got, reason));
+    return reply;
+}
+
+static zactor_t *
+s_test_start (const char *dir, int round, char *endpoint, char *changes)
+{
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", dir);
+    zconfig_putf (config, "registry/endpoint", "inproc://zeb-registry-test-%d", round);
+    zactor_t *registry = zactor_new (zeb_registry_actor, NULL);
+    zsock_send (registry, "sp", "START", config);
+    int status = -1;
+    char *bound = NULL, *announced = NULL;
+    zsock_recv (registry, "iss", &status, &bound, &announced);
+    assert (status == 0);
+    snprintf (endpoint, 128, "%s", bound);
+    snprintf (changes, 128, "%s", announced);
+    zstr_free (&bound);
+    zstr_free (&announced);
+    zconfig_destroy (&config);
+    return registry;
+}
+
+#define S_V1 "{\"type\":\"object\",\"required\":[\"orderId\",\"total\"],\"properties\":{" \
+             "\"orderId\":{\"type\":\"string\",\"maxLength\":20},\"total\":{\"type\":\"number\"}}}"
+#define S_V1_AGAIN "{\"properties\":{\"total\":{\"type\":\"number\"},\"orderId\":{\"maxLength\":20," \
+             "\"type\":\"string\"}},\"required\":[\"orderId\",\"total\"],   \"type\":\"object\"}"
+#define S_V2 "{\"type\":\"object\",\"required\":[\"orderId\"],\"properties\":{" \
+             "\"orderId\":{\"type\":\"string\",\"maxLength\":40},\"total\":{\"type\":\"number\"}}}"
+#define S_V3 "{\"type\":\"object\",\"required\":[\"orderId\",\"currency\"],\"properties\":{" \
+             "\"orderId\":{\"type\":\"string\",\"maxLength\":40},\"total\":{\"type\":\"number\"}," \
+             "\"currency\":{\"type\":\"string\"}}}"
+
+//  A REGISTER body for type and schema (JSON text, quoted here)
+static char *
+s_test_body (const char *type, const char *schema, const char *extra)
+{
+    json_t *body = json_pack ("{s:s, s:s}", "type", type, "schema", schema);
+    if (extra) {
+        json_t *more = json_loads (extra, 0, NULL);
+        json_object_update (body, more);
+        json_decref (more);
+    }
+    char *text = json_dumps (body, JSON_COMPACT);
+    json_decref (body);
+    return text;
+}
+
+void
+zeb_registry_test (bool verbose)
+{
+    printf (" * zeb_registry: ");
+    assert (zeb_registry_type_valid ("order.placed", 12));
+    assert (zeb_registry_type_valid ("billing:invoice.paid", 20));
+    assert (zeb_registry_type_valid ("custom.webhook.github", 21));
+    assert (!zeb_registry_type_valid ("order", 5));
+    assert (!zeb_registry_type_valid ("order..placed", 13));
+    assert (!zeb_registry_type_valid (":order.placed", 13));
+    assert (!zeb_registry_type_valid ("order placed", 12));
+
+    char dir [] = "/tmp/zeb-registry-XXXXXX";
+    assert (mkdtemp (dir));
+    char endpoint [128], changes [128];
+    zactor_t *registry = s_test_start (dir, 1, endpoint, changes);
+    zsock_t *dealer = zsock_new_dealer (endpoint);
+    zsock_t *notices = zsock_new_sub (changes, "SCHEMA");
+    assert (dealer && notices);
+    zsock_set_rcvtimeo (dealer, 5000);
+
+    //  The node's own types are there
+    json_t *reply = s_test_expect (dealer, "LIST", "{\"prefix\":\"zeb.\"}", "LIST");
+    assert (json_array_size (json_object_get (reply, "types")) == 4);
+    json_decref (reply);
+
+    //  Register, again (the same schema written differently), evolve
+    char *body = s_test_body ("order.placed", S_V1, "{\"description\":\"An order was placed\"}");
+    reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+    assert (json_integer_value (json_object_get (reply, "version")) == 1);
+    assert (json_is_false (json_object_get (reply, "duplicate")));
+    json_decref (reply);
+    free (body);
+    body = s_test_body ("order.placed", S_V1_AGAIN, NULL);
+    reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+    assert (json_integer_value (json_object_get (reply, "version")) == 1);
+    assert (json_is_true (json_object_get (reply, "duplicate")));
+    json_decref (reply);
+    free (body);
+    body = s_test_body ("order.placed", S_V2, NULL);
+    reply = s_test_expect (dealer, "CHECK", body, "CHECK");
+    assert (json_is_true (json_object_get (reply, "compatible")));
+    json_decref (reply);
+    reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+    assert (json_integer_value (json_object_get (reply, "version")) == 2);
+    json_decref (reply);
+    free (body);
+    //  Registrations are announced (the subscription took hold by now, or
+    //  the next one shows it)
+    int64_t deadline = zclock_mono () + 5000;
+    zsock_set_rcvtimeo (notices, 100);
+    bool announced = false, probed = false;
+    while (!announced && zclock_mono () < deadline) {
+        char *command = NULL, *type = NULL, *version = NULL;
+        if (zsock_recv (notices, "sss", &command, &type, &version) == 0)
+            announced = streq (type, "order.placed") && (streq (version, "2") || streq (version, "3"));
+        else {
+            body = s_test_body ("probe.registered", "{\"type\":\"object\"}", "{\"compatibility\":\"NONE\"}");
+            reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+            json_decref (reply);
+            free (body);
+            probed = true;
+            body = s_test_body ("order.placed", S_V2, NULL);        //  duplicate: no notice
+            json_decref (s_test_expect (dealer, "REGISTER", body, "REGISTER"));
+            free (body);
+            announced = false;
+        }
+        if (command && streq (type, "probe.registered"))
+            announced = true;
+        zstr_free (&command);
+        zstr_free (&type);
+        zstr_free (&version);
+    }
+    assert (announced);
+
+    //  A breaking change: refused with reasons, and CHECK says the same
+    body = s_test_body ("order.placed", S_V3, NULL);
+    reply = s_test_refused (dealer, "REGISTER", body, "INCOMPATIBLE_SCHEMA");
+    assert (json_integer_value (json_object_get (reply, "code")) == 409);
+    //  currency is required now, and constrained where old events may
+    //  have carried anything under that name
+    json_t *reasons = json_object_get (reply, "reasons");
+    assert (json_array_size (reasons) == 2);
+    bool required_added = false, property_added = false;
+    for (size_t index = 0; index < 2; index++) {
+        json_t *one = json_array_get (reasons, index);
+        const char *name = json_string_value (json_object_get (one, "reason"));
+        const char *path = json_string_value (json_object_get (one, "path"));
+        assert (streq (json_string_value (json_object_get (one, "breaks")), "backward"));
+        assert (json_integer_value (json_object_get (one, "version")) == 2);
+        required_added |= streq (name, "REQUIRED_ADDED") && streq (path, "/required/currency");
+        property_added |= streq (name, "PROPERTY_ADDED_TO_OPEN_MODEL") && streq (path, "/properties/currency");
+    }
+    assert (required_added && property_added);
+    json_decref (reply);
+    reply = s_test_expect (dealer, "CHECK", body, "CHECK");
+    assert (json_is_false (json_object_get (reply, "compatible")));
+    json_decref (reply);
+    reply = s_test_expect (dealer, "VERSIONS", "{\"type\":\"order.placed\"}", "VERSIONS");
+    assert (json_array_size (json_object_get (reply, "versions")) == 2);
+    json_decref (reply);
+
+    //  GET latest and by number
+    reply = s_test_expect (dealer, "GET", "{\"type\":\"order.placed\"}", "GET");
+    assert (json_integer_value (json_object_get (reply, "version")) == 2);
+    assert (streq (json_string_value (json_object_get (reply, "description")), "An order was placed"));
+    assert (streq (json_string_value (json_object_get (reply, "compatibility")), "BACKWARD"));
+    json_t *stored = json_loads (json_string_value (json_object_get (reply, "schema")), 0, NULL);
+    json_t *original = json_loads (S_V2, 0, NULL);
+    assert (json_equal (stored, original));
+    json_decref (stored);
+    json_decref (original);
+    json_decref (reply);
+    reply = s_test_expect (dealer, "GET", "{\"type\":\"order.placed\",\"version\":1}", "GET");
+    assert (json_integer_value (json_object_get (reply, "version")) == 1);
+    json_decref (reply);
+    json_decref (s_test_refused (dealer, "GET", "{\"type\":\"order.placed\",\"version\":9}", "NOT_FOUND"));
+    json_decref (s_test_refused (dealer, "GET", "{\"type\":\"order.unknown\"}", "NOT_FOUND"));
+
+    //  Mode NONE lets the breaking change in
+    json_decref (s_test_expect (dealer, "SET_COMPATIBILITY",
+                                "{\"type\":\"order.placed\",\"compatibility\":\"none\"}", "SET_COMPATIBILITY"));
+    reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+    assert (json_integer_value (json_object_get (reply, "version")) == 3);
+    json_decref (reply);
+    free (body);
+
+    //  Soft deletes: a version, then the type; numbers are never reused
+    json_decref (s_test_expect (dealer, "DELETE", "{\"type\":\"order.placed\",\"version\":3}", "DELETE"));
+    reply = s_test_expect (dealer, "GET", "{\"type\":\"order.placed\"}", "GET");
+    assert (json_integer_value (json_object_get (reply, "version")) == 2);
+    json_decref (reply);
+    reply = s_test_expect (dealer, "DELETE", "{\"type\":\"order.placed\"}", "DELETE");
+    assert (json_array_size (json_object_get (reply, "versions")) == 2);
+    json_decref (reply);
+    json_decref (s_test_refused (dealer, "GET", "{\"type\":\"order.placed\"}", "NOT_FOUND"));
+    reply = s_test_expect (dealer, "LIST", "{\"prefix\":\"order.\"}", "LIST");
+    assert (json_array_size (json_object_get (reply, "types")) == 0);
+    json_decref (reply);
+    body = s_test_body ("order.placed", S_V1, NULL);
+    reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+    assert (json_integer_value (json_object_get (reply, "version")) == 4);
+    json_decref (reply);
+    free (body);
+
+    //  Refusals
+    body = s_test_body ("zeb.dead_letter", "{\"type\":\"object\"}", NULL);
+    json_decref (s_test_refused (dealer, "REGISTER", body, "FORBIDDEN"));
+    free (body);
+    body = s_test_body ("not a type", "{}", NULL);
+    json_decref (s_test_refused (dealer, "REGISTER", body, "INVALID_ATTRIBUTE"));
+    free (body);
+    body = s_test_body ("custom.webhook.github", "{\"type\":\"object\",\"if\":true}", NULL);
+    reply = s_test_refused (dealer, "REGISTER", body, "INVALID_SCHEMA");
+    assert (strstr (json_string_value (json_object_get (reply, "error")), "'if'"));
+    json_decref (reply);
+    free (body);
+    body = s_test_body ("custom.webhook.github", "{\"type\":\"object\"}", "{\"compatibility\":\"SIDEWAYS\"}");
+    json_decref (s_test_refused (dealer, "REGISTER", body, "INVALID_ATTRIBUTE"));
+    free (body);
+    json_decref (s_test_refused (dealer, "REGISTER", "{\"schema\":\"{}\"}", "MISSING_ATTRIBUTE"));
+    json_decref (s_test_refused (dealer, "FROB", "{}", "UNKNOWN_COMMAND"));
+    json_decref (s_test_refused (dealer, "LIST", "[1]", "MALFORMED"));
+    body = s_test_body ("custom.webhook.github", "{\"type\":\"object\"}", NULL);
+    json_decref (s_test_expect (dealer, "REGISTER", body, "REGISTER"));
+    free (body);
+
+    //  A restart keeps everything, and does not seed twice
+    zsock_destroy (&dealer);
+    zsock_destroy (&notices);
+    zactor_destroy (&registry);
+    registry = s_test_start (dir, 2, endpoint, changes);
+    dealer = zsock_new_dealer (endpoint);
+    zsock_set_rcvtimeo (dealer, 5000);
+    reply = s_test_expect (dealer, "GET", "{\"type\":\"order.placed\"}", "GET");
+    assert (json_integer_value (json_object_get (reply, "version")) == 4);
+    json_decref (reply);
+    reply = s_test_expect (dealer, "GET", "{\"type\":\"zeb.health.degraded\"}", "GET");
+    assert (json_integer_value (json_object_get (reply, "version")) == 1);
+    json_decref (reply);
+    reply = s_test_expect (dealer, "LIST", "{}", "LIST");
+    if (verbose) {
+        char *text = json_dumps (reply, JSON_COMPACT);
+        printf ("%s ", text);
+        free (text);
+    }
+    //  4 system types, order.placed, custom.webhook.github, and the probe
+    assert (json_array_size (json_object_get (reply, "types")) == (probed? 7: 6));
+    json_decref (reply);
+
+    zsock_destroy (&dealer);
+    zactor_destroy (&registry);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    printf ("OK\n");
+}
