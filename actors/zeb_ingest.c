@@ -64,6 +64,7 @@ typedef struct {
     char *bus_endpoint;
     char *notify_endpoint;
     char *log_endpoint;         //  advertised in WELCOME
+    char *registry_endpoint;    //  advertised in WELCOME ("" if none)
     size_t batch_limit;
     size_t max_event_size;
     size_t max_publish;
@@ -146,6 +147,7 @@ s_self_destroy (self_t **self_p)
     zstr_free (&self->bus_endpoint);
     zstr_free (&self->notify_endpoint);
     zstr_free (&self->log_endpoint);
+    zstr_free (&self->registry_endpoint);
     free (self);
     *self_p = NULL;
 }
@@ -235,6 +237,7 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     //  the node tells us then (ADVERTISE)
     const char *log_endpoint = zeb_config_str (config, "log/endpoint");
     self->log_endpoint = strdup (strchr (log_endpoint, '*')? "": log_endpoint);
+    self->registry_endpoint = strdup ("");
     for (int index = 0; index < 3; index++)
         s_batch_init (&self->batches [index], self->batch_limit);
     self->filling = &self->batches [0];
@@ -496,7 +499,7 @@ s_reply_welcome (self_t *self, zmq_msg_t *identity, const uint8_t *body, size_t 
     msgpack_sbuffer_clear (&self->reply);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 8);
+    msgpack_pack_map (&pk, 9);
     s_pack_kv (&pk, "version", ZEB_PROTO_VERSION);
     msgpack_pack_str_with_body (&pk, "node", 4);
     msgpack_pack_str_with_body (&pk, self->node_name, strlen (self->node_name));
@@ -504,6 +507,8 @@ s_reply_welcome (self_t *self, zmq_msg_t *identity, const uint8_t *body, size_t 
     msgpack_pack_str_with_body (&pk, self->endpoint, strlen (self->endpoint));
     msgpack_pack_str_with_body (&pk, "log", 3);
     msgpack_pack_str_with_body (&pk, self->log_endpoint, strlen (self->log_endpoint));
+    msgpack_pack_str_with_body (&pk, "registry", 8);
+    msgpack_pack_str_with_body (&pk, self->registry_endpoint, strlen (self->registry_endpoint));
     msgpack_pack_str_with_body (&pk, "bus", 3);
     msgpack_pack_str_with_body (&pk, self->bus_endpoint, strlen (self->bus_endpoint));
     s_pack_kv (&pk, "max_event_size", self->max_event_size);
@@ -793,6 +798,12 @@ s_handle_pipe (self_t *self)
         if (what && endpoint && streq (what, "log")) {
             zstr_free (&self->log_endpoint);
             self->log_endpoint = endpoint;
+            endpoint = NULL;
+        }
+        else
+        if (what && endpoint && streq (what, "registry")) {
+            zstr_free (&self->registry_endpoint);
+            self->registry_endpoint = endpoint;
             endpoint = NULL;
         }
         zstr_free (&what);

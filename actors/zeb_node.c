@@ -9,7 +9,10 @@ struct _zeb_node_t {
     zconfig_t *config;
     zactor_t *ingest;
     zactor_t *log;
+    zactor_t *registry;
     char *ingest_endpoint;
+    char *registry_endpoint;
+    char *changes_endpoint;
     char *bus_endpoint;
     char *notify_endpoint;
     char *log_endpoint;
@@ -86,10 +89,22 @@ zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
     const char *actors = zeb_config_str (self->config, "node/actors");
     bool run_ingest = s_runs (actors, "ingest");
     bool run_log = s_runs (actors, "log");
-    if (!run_ingest && !run_log) {
-        zeb_fault_set (fault, ZEB_ECONFIG, "node/actors = '%s' names no actor (ingest, log)", actors);
+    bool run_registry = s_runs (actors, "registry");
+    if (!run_ingest && !run_log && !run_registry) {
+        zeb_fault_set (fault, ZEB_ECONFIG, "node/actors = '%s' names no actor (ingest, log, registry)",
+                       actors);
         zeb_node_destroy (&self);
         return NULL;
+    }
+    //  The registry first: ingest tells clients where it is
+    if (run_registry) {
+        self->registry = zactor_new (zeb_registry_actor, NULL);
+        if (!self->registry
+        ||  s_start_actor (self->registry, self->config, fault, &self->registry_endpoint,
+                           &self->changes_endpoint, NULL)) {
+            zeb_node_destroy (&self);
+            return NULL;
+        }
     }
     //  In one process, ingest tells log about commits over inproc
     if (!*zeb_config_str (self->config, "ingest/notify")) {
@@ -117,6 +132,8 @@ zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
     if (self->ingest)
         zsock_send (self->ingest, "sss", "ADVERTISE", "log",
                     self->log_endpoint? self->log_endpoint: zeb_config_str (self->config, "log/endpoint"));
+    if (self->ingest && self->registry_endpoint)
+        zsock_send (self->ingest, "sss", "ADVERTISE", "registry", self->registry_endpoint);
     return self;
 }
 
@@ -134,6 +151,7 @@ zeb_node_new_embedded (const char *data_dir, zeb_fault_t *fault)
     zconfig_putf (config, "ingest/endpoint", "inproc://zeb-%d-%d-ingest", getpid (), id);
     zconfig_putf (config, "log/endpoint", "inproc://zeb-%d-%d-log", getpid (), id);
     zconfig_putf (config, "bus/endpoint", "inproc://zeb-%d-%d-bus", getpid (), id);
+    zconfig_putf (config, "registry/endpoint", "inproc://zeb-%d-%d-registry", getpid (), id);
     zeb_node_t *self = zeb_node_new (config, fault);
     zconfig_destroy (&config);
     return self;
@@ -147,7 +165,10 @@ zeb_node_destroy (zeb_node_t **self_p)
     if (self) {
         zactor_destroy (&self->ingest);
         zactor_destroy (&self->log);
+        zactor_destroy (&self->registry);
         zconfig_destroy (&self->config);
+        zstr_free (&self->registry_endpoint);
+        zstr_free (&self->changes_endpoint);
         zstr_free (&self->ingest_endpoint);
         zstr_free (&self->bus_endpoint);
         zstr_free (&self->notify_endpoint);
@@ -169,6 +190,10 @@ zeb_node_endpoint (zeb_node_t *self, const char *which)
         return self->notify_endpoint;
     if (streq (which, "log"))
         return self->log_endpoint;
+    if (streq (which, "registry"))
+        return self->registry_endpoint;
+    if (streq (which, "changes"))
+        return self->changes_endpoint;
     return NULL;
 }
 
@@ -286,6 +311,30 @@ zeb_node_test (bool verbose)
     assert (zeb_client_fetch (client, 1, 10, 0, NULL, &result) == 0);
     assert (zlistx_size (result.events) == 1 && result.last == 1);
     zeb_fetch_reset (&result);
+    assert (zeb_client_registry_endpoint (client) == NULL);     //  not run
+    zeb_client_destroy (&client);
+    zeb_node_destroy (&node);
+
+    //  With the registry: started first, advertised in WELCOME
+    zconfig_put (config, "node/actors", "ingest,log,registry");
+    zconfig_putf (config, "ingest/endpoint", "inproc://zeb-node-test-r-%d", getpid ());
+    zconfig_putf (config, "log/endpoint", "inproc://zeb-node-test-r-log-%d", getpid ());
+    zconfig_putf (config, "bus/endpoint", "inproc://zeb-node-test-r-bus-%d", getpid ());
+    zconfig_putf (config, "registry/endpoint", "inproc://zeb-node-test-r-registry-%d", getpid ());
+    zconfig_put (config, "log/notify", "");
+    zconfig_put (config, "ingest/notify", "");
+    node = zeb_node_new (config, &fault);
+    assert (node);
+    client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
+    assert (zeb_client_connect (client) == 0);
+    assert (streq (zeb_client_registry_endpoint (client), zeb_node_endpoint (node, "registry")));
+    assert (zeb_node_endpoint (node, "changes"));
+    zsock_t *admin = zsock_new_dealer (zeb_node_endpoint (node, "registry"));
+    zstr_sendx (admin, "LIST", "\x80", NULL);
+    char *command = zstr_recv (admin);
+    assert (command && streq (command, "LIST"));
+    zstr_free (&command);
+    zsock_destroy (&admin);
     zeb_client_destroy (&client);
     zeb_node_destroy (&node);
 

@@ -6,10 +6,11 @@
     tcp:// for a daemon or split processes, inproc:// embedded in an
     application. The same code runs either way; only endpoints change.
 
-    Start order is ingest (which binds the notify socket), then log (which
-    connects to it); the ingest is then told the log's endpoint, to pass to
-    clients in WELCOME. Destroying the node stops ingest first (it finishes
-    and acknowledges the batch in hand), then log.
+    Start order is the registry (if node/actors names it), ingest (which
+    binds the notify socket), then log (which connects to it); ingest is
+    then told the log's and the registry's endpoints, to pass to clients
+    in WELCOME. Destroying the node stops ingest first (it finishes and
+    acknowledges the batch in hand), then log, then the registry.
     =========================================================================
 */
 
@@ -38,8 +39,9 @@ zeb_node_t *
 void
     zeb_node_destroy (zeb_node_t **self_p);
 
-//  Endpoint as bound: "ingest", "log", "bus" or "notify". NULL if that
-//  actor does not run here. Connect clients to the ingest endpoint.
+//  Endpoint as bound: "ingest", "log", "bus", "notify", "registry" or
+//  "changes" (the registry's announcements). NULL if that actor does not
+//  run here. Connect clients to the ingest endpoint.
 const char *
     zeb_node_endpoint (zeb_node_t *self, const char *which);
 

@@ -62,6 +62,7 @@ struct _zeb_client_t {
     char *node;
     char *log_endpoint;
     char *bus_endpoint;
+    char *registry_endpoint;
     uint64_t max_event_size;    //  from WELCOME
     uint64_t max_publish;
     int timeout;
@@ -180,6 +181,7 @@ zeb_client_destroy (zeb_client_t **self_p)
         zstr_free (&self->node);
         zstr_free (&self->log_endpoint);
         zstr_free (&self->bus_endpoint);
+        zstr_free (&self->registry_endpoint);
         free (self);
         *self_p = NULL;
     }
@@ -613,9 +615,11 @@ zeb_client_connect (zeb_client_t *self)
     const void *body = s_reply_body (&reply, &size);
     zstr_free (&self->log_endpoint);
     zstr_free (&self->bus_endpoint);
+    zstr_free (&self->registry_endpoint);
     zstr_free (&self->node);
     self->log_endpoint = s_welcome_endpoint (self, body, size, "log");
     self->bus_endpoint = s_welcome_endpoint (self, body, size, "bus");
+    self->registry_endpoint = s_welcome_endpoint (self, body, size, "registry");
     const char *text;
     size_t len;
     if (zeb_proto_get_str (body, size, "node", &text, &len) == 0)
@@ -625,6 +629,13 @@ zeb_client_connect (zeb_client_t *self)
     s_reply_close (&reply);
     self->connected = true;
     return 0;
+}
+
+const char *
+zeb_client_registry_endpoint (zeb_client_t *self)
+{
+    assert (self);
+    return self->registry_endpoint;
 }
 
 const char *

@@ -111,6 +111,9 @@ const char *
     zeb_client_log_endpoint (zeb_client_t *self);
 const char *
     zeb_client_bus_endpoint (zeb_client_t *self);
+//  The schema registry's endpoint, or NULL if the node runs none.
+const char *
+    zeb_client_registry_endpoint (zeb_client_t *self);
 
 //  Publish and wait for the outcome. Returns ack->status (0 = stored).
 //  ack may be NULL.

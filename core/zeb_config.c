@@ -17,7 +17,7 @@ typedef struct {
 static const s_key_t s_keys [] = {
     { "node/name",              "zeb",   S_STR, "node name, reported in WELCOME and stats" },
     { "node/actors",            "ingest,log", S_STR,
-      "actors this process runs: any of ingest, log (comma-separated)" },
+      "actors this process runs: any of ingest, log, registry (comma-separated)" },
     { "node/data",              "./zeb-data", S_STR, "directory holding the LMDB environments" },
     { "ingest/endpoint",        "tcp://127.0.0.1:7700", S_STR,
       "ROUTER for producers (PUBLISH, HELLO, STATS)" },

@@ -41,15 +41,19 @@ def free_ports(count):
 
 
 class Node:
-    def __init__(self):
+    def __init__(self, registry=False):
         self.data = tempfile.mkdtemp(prefix="zeb-cli-")
-        ingest, log, bus = free_ports(3)
+        ingest, log, bus, registry_port = free_ports(4)
         self.endpoint = "tcp://127.0.0.1:%d" % ingest
+        extra = []
+        if registry:
+            extra = ["--set", "node/actors=ingest,log,registry",
+                     "--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port]
         self.process = subprocess.Popen(
             [ZEBD, "--quiet", "--data", self.data,
              "--set", "ingest/endpoint=" + self.endpoint,
              "--set", "log/endpoint=tcp://127.0.0.1:%d" % log,
-             "--set", "bus/endpoint=tcp://127.0.0.1:%d" % bus])
+             "--set", "bus/endpoint=tcp://127.0.0.1:%d" % bus] + extra)
         deadline = time.monotonic() + 15
         while True:
             if zeb("stats", timeout_ms=300, endpoint=self.endpoint).returncode == 0:
@@ -180,6 +184,55 @@ def test_stats(node):
     check(stats["log"]["actor"] == "log" and stats["log"]["fetches"] >= 1, "log stats: %r" % stats["log"])
 
 
+def test_types(node, schema_dir):
+    ep = node.endpoint
+    v1 = os.path.join(schema_dir, "v1.json")
+    v2 = os.path.join(schema_dir, "v2.json")
+    v3 = os.path.join(schema_dir, "v3.json")
+    with open(v1, "w") as f:
+        json.dump({"type": "object", "required": ["orderId"],
+                   "properties": {"orderId": {"type": "string", "maxLength": 20}}}, f)
+    with open(v2, "w") as f:
+        json.dump({"type": "object", "required": ["orderId"],
+                   "properties": {"orderId": {"type": "string", "maxLength": 40}}}, f)
+    with open(v3, "w") as f:
+        json.dump({"type": "object", "required": ["orderId", "currency"],
+                   "properties": {"orderId": {"type": "string"}, "currency": {"type": "string"}}}, f)
+    r = zeb("types", endpoint=ep)
+    check(r.returncode == 0, "types lists (%d %s)" % (r.returncode, r.stderr))
+    names = [t["type"] for t in json.loads(r.stdout)["types"]]
+    check(names == ["zeb.dead_letter", "zeb.health.degraded", "zeb.replay.completed", "zeb.replay.started"],
+          "the node's own types: %r" % names)
+    r = zeb("types", "register", "order.placed", v1, "--description", "An order", endpoint=ep)
+    check(r.returncode == 0 and json.loads(r.stdout) == {"type": "order.placed", "version": 1, "duplicate": False},
+          "types register: %r" % r.stdout)
+    r = zeb("types", "register", "order.placed", v2, endpoint=ep)
+    check(r.returncode == 0 and json.loads(r.stdout)["version"] == 2, "compatible v2 registers")
+    r = zeb("types", "check", "order.placed", v3, endpoint=ep)
+    answer = json.loads(r.stdout)
+    check(r.returncode == 0 and answer["compatible"] is False
+          and {x["reason"] for x in answer["reasons"]} == {"REQUIRED_ADDED", "PROPERTY_ADDED_TO_OPEN_MODEL"},
+          "types check names the reasons: %r" % answer)
+    r = zeb("types", "register", "order.placed", v3, endpoint=ep)
+    refusal = json.loads(r.stdout)
+    check(r.returncode == 1 and refusal["code"] == 409 and refusal["reason"] == "INCOMPATIBLE_SCHEMA",
+          "breaking change refused: exit 1, 409 (%d %r)" % (r.returncode, refusal))
+    r = zeb("types", "show", "order.placed", "--version", "1", endpoint=ep)
+    shown = json.loads(r.stdout)
+    check(r.returncode == 0 and shown["version"] == 1 and shown["description"] == "An order"
+          and json.loads(shown["schema"])["properties"]["orderId"]["maxLength"] == 20, "types show --version")
+    r = zeb("types", "compat", "order.placed", "NONE", endpoint=ep)
+    check(r.returncode == 0 and json.loads(r.stdout)["compatibility"] == "NONE", "types compat")
+    r = zeb("types", "register", "order.placed", v3, endpoint=ep)
+    check(r.returncode == 0 and json.loads(r.stdout)["version"] == 3, "registers under NONE")
+    r = zeb("types", "versions", "order.placed", endpoint=ep)
+    check(json.loads(r.stdout)["versions"] == [1, 2, 3], "types versions")
+    r = zeb("types", "show", "order.unknown", endpoint=ep)
+    check(r.returncode == 1 and json.loads(r.stdout)["reason"] == "NOT_FOUND", "unknown type: exit 1, NOT_FOUND")
+    r = zeb("types", "register", "order.placed", os.path.join(schema_dir, "missing.json"), endpoint=ep)
+    check(r.returncode == 2 and "missing.json" in r.stderr, "missing schema file: exit 2")
+
+
 def test_unreachable(endpoint):
     for args in (("pub", "order.placed", "{}"), ("fetch", "--from", "1"), ("stats",), ("sub", "--count", "1")):
         started = time.monotonic()
@@ -198,7 +251,20 @@ def main():
             test(node)
             print(" * %s: %s (%.0f ms)" % (test.__name__, "FAIL" if FAILURES else "OK",
                                            (time.monotonic() - started) * 1000))
+        r = zeb("types", endpoint=node.endpoint)
+        check(r.returncode == 1 and "no schema registry" in r.stderr, "types without a registry: %r" % r.stderr)
         check(node.stop() == 0, "zebd exits 0 on SIGTERM")
+        with_registry = Node(registry=True)
+        schema_dir = tempfile.mkdtemp(prefix="zeb-cli-schemas-")
+        try:
+            started = time.monotonic()
+            test_types(with_registry, schema_dir)
+            print(" * test_types: %s (%.0f ms)" % ("FAIL" if FAILURES else "OK",
+                                                   (time.monotonic() - started) * 1000))
+            check(with_registry.stop() == 0, "zebd with a registry exits 0 on SIGTERM")
+        finally:
+            with_registry.destroy()
+            shutil.rmtree(schema_dir, ignore_errors=True)
         # A port bound but not listening: connections are refused, and no
         # test running meanwhile can start a node on it
         dead = socket.socket()

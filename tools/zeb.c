@@ -6,6 +6,8 @@
         zeb fetch [--from SEQ] [--time RFC3339] [--count N] [--types T]
                   [--follow]      print logged events as JSON lines
         zeb stats                 print the node's statistics as JSON
+        zeb types [show|versions|register|check|compat] ...
+                                  the schema registry, when the node runs it
 
     Every command takes --endpoint (default tcp://127.0.0.1:7700, or
     $ZEB_ENDPOINT) and --timeout MS. Exit status: 0 success, 1 the node
@@ -43,6 +45,12 @@ s_usage (FILE *stream)
         "      --types T1,T2    only these type prefixes\n"
         "      --follow         keep waiting for new events\n"
         "  stats                print the node's statistics as JSON\n"
+        "  types [--prefix P]   list event types and their schemas (the registry)\n"
+        "  types show TYPE [--version N]\n"
+        "  types versions TYPE\n"
+        "  types register TYPE FILE.json [--compat MODE] [--description D]\n"
+        "  types check TYPE FILE.json   would it register? (nothing is stored)\n"
+        "  types compat TYPE MODE       NONE, BACKWARD, FORWARD, FULL (+ _TRANSITIVE)\n"
         "common options:\n"
         "      --endpoint EP    node ingest endpoint (default tcp://127.0.0.1:7700)\n"
         "      --timeout MS     how long to wait for the node (default 5000)\n");
@@ -61,6 +69,10 @@ typedef struct {
     long long count;
     const char *types;
     bool follow;
+    const char *prefix;
+    long long version;
+    const char *compat;
+    const char *description;
     zlist_t *positional;
 } s_options_t;
 
@@ -241,6 +253,119 @@ s_fetch (zeb_client_t *client, s_options_t *options)
     return rc;
 }
 
+//  One request to the schema registry; prints the reply body as JSON.
+//  body is a JSON object (text).
+static int
+s_registry_call (zeb_client_t *client, s_options_t *options, const char *command, json_t *body)
+{
+    int rc = zeb_client_connect (client);
+    if (rc)
+        return s_fail (rc, options->endpoint);
+    const char *endpoint = zeb_client_registry_endpoint (client);
+    if (!endpoint) {
+        fprintf (stderr, "zeb: the node at %s runs no schema registry (node/actors)\n",
+                 options->endpoint);
+        return 1;
+    }
+    zsock_t *registry = zsock_new_dealer (endpoint);
+    if (!registry)
+        return s_fail (ZEB_EUNREACHABLE, endpoint);
+    zsock_set_rcvtimeo (registry, options->timeout);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    zeb_json_to_msgpack (body, &pk);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, command);
+    zmsg_addmem (msg, buffer.data, buffer.size);
+    zmsg_send (&msg, registry);
+    msgpack_sbuffer_destroy (&buffer);
+    msg = zmsg_recv (registry);
+    zsock_destroy (&registry);
+    if (!msg)
+        return s_fail (ZEB_ETIMEOUT, endpoint);
+    char *reply = zmsg_popstr (msg);
+    zframe_t *frame = zmsg_pop (msg);
+    json_t *json = frame? zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL): NULL;
+    char *text = json? json_dumps (json, JSON_COMPACT): NULL;
+    printf ("%s\n", text? text: "{}");
+    rc = reply && streq (reply, "NACK")? 1: 0;
+    free (text);
+    json_decref (json);
+    zframe_destroy (&frame);
+    zstr_free (&reply);
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+//  zeb types [show|register|check|compat] ...
+static int
+s_types (zeb_client_t *client, s_options_t *options)
+{
+    const char *verb = (const char *) zlist_first (options->positional);
+    const char *type = (const char *) zlist_next (options->positional);
+    const char *argument = (const char *) zlist_next (options->positional);
+    json_t *body = json_object ();
+    const char *command = NULL;
+    if (!verb) {
+        command = "LIST";
+        if (options->prefix)
+            json_object_set_new (body, "prefix", json_string (options->prefix));
+    }
+    else
+    if (streq (verb, "show") && type) {
+        command = "GET";
+        json_object_set_new (body, "type", json_string (type));
+        if (options->version > 0)
+            json_object_set_new (body, "version", json_integer (options->version));
+    }
+    else
+    if ((streq (verb, "register") || streq (verb, "check")) && type && argument) {
+        command = streq (verb, "register")? "REGISTER": "CHECK";
+        char *schema = NULL;
+        zfile_t *file = zfile_new (NULL, argument);
+        if (file && zfile_input (file) == 0) {
+            zchunk_t *chunk = zfile_read (file, zfile_cursize (file), 0);
+            if (chunk)
+                schema = strndup ((char *) zchunk_data (chunk), zchunk_size (chunk));
+            zchunk_destroy (&chunk);
+        }
+        zfile_destroy (&file);
+        if (!schema) {
+            fprintf (stderr, "zeb: cannot read the schema file '%s'\n", argument);
+            json_decref (body);
+            return 2;
+        }
+        json_object_set_new (body, "type", json_string (type));
+        json_object_set_new (body, "schema", json_string (schema));
+        free (schema);
+        if (options->compat)
+            json_object_set_new (body, "compatibility", json_string (options->compat));
+        if (options->description)
+            json_object_set_new (body, "description", json_string (options->description));
+    }
+    else
+    if (streq (verb, "compat") && type && argument) {
+        command = "SET_COMPATIBILITY";
+        json_object_set_new (body, "type", json_string (type));
+        json_object_set_new (body, "compatibility", json_string (argument));
+    }
+    else
+    if (streq (verb, "versions") && type) {
+        command = "VERSIONS";
+        json_object_set_new (body, "type", json_string (type));
+    }
+    if (!command) {
+        s_usage (stderr);
+        json_decref (body);
+        return 2;
+    }
+    int rc = s_registry_call (client, options, command, body);
+    json_decref (body);
+    return rc;
+}
+
 static int
 s_stats (zeb_client_t *client, s_options_t *options)
 {
@@ -307,6 +432,18 @@ main (int argc, char *argv [])
         if (streq (arg, "--follow"))
             options.follow = true;
         else
+        if (streq (arg, "--prefix") && takes)
+            options.prefix = argv [++index];
+        else
+        if (streq (arg, "--version") && takes)
+            options.version = atoll (argv [++index]);
+        else
+        if (streq (arg, "--compat") && takes)
+            options.compat = argv [++index];
+        else
+        if (streq (arg, "--description") && takes)
+            options.description = argv [++index];
+        else
         if (streq (arg, "--event"))
             options.whole_event = true;
         else
@@ -337,6 +474,9 @@ main (int argc, char *argv [])
     else
     if (streq (command, "stats"))
         rc = s_stats (client, &options);
+    else
+    if (streq (command, "types"))
+        rc = s_types (client, &options);
     else {
         fprintf (stderr, "zeb: unknown command '%s'\n", command);
         s_usage (stderr);

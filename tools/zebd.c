@@ -108,9 +108,10 @@ main (int argc, char *argv [])
     const char *ingest = zeb_node_endpoint (node, "ingest");
     const char *log = zeb_node_endpoint (node, "log");
     const char *bus = zeb_node_endpoint (node, "bus");
-    zeb_info ("zebd %d.%d.%d ready: ingest %s, log %s, bus %s, data %s",
+    const char *registry = zeb_node_endpoint (node, "registry");
+    zeb_info ("zebd %d.%d.%d ready: ingest %s, log %s, bus %s, registry %s, data %s",
                ZEB_VERSION_MAJOR, ZEB_VERSION_MINOR, ZEB_VERSION_PATCH,
-               ingest? ingest: "-", log? log: "-", bus? bus: "-",
+               ingest? ingest: "-", log? log: "-", bus? bus: "-", registry? registry: "-",
                zeb_config_str (config, "node/data"));
     int signal_number = 0;
     sigwait (&signals, &signal_number);
