@@ -30,6 +30,7 @@
 #include "zeb.h"
 #include "zeb_batch.h"
 #include "zeb_writer.h"
+#include "zeb_validator.h"
 
 #define S_MAX_PARTS     4       //  identity, command, body, tag
 #define S_NACK_CODES    32      //  counters for ZEB_E* codes -1001..-1032
@@ -65,6 +66,7 @@ typedef struct {
     char *notify_endpoint;
     char *log_endpoint;         //  advertised in WELCOME
     char *registry_endpoint;    //  advertised in WELCOME ("" if none)
+    zeb_validator_t *validator; //  event data against registered schemas
     size_t batch_limit;
     size_t max_event_size;
     size_t max_publish;
@@ -134,6 +136,7 @@ s_self_destroy (self_t **self_p)
         return;
     zactor_destroy (&self->writer);             //  syncs in batch mode
     zeb_store_destroy (&self->store);
+    zeb_validator_destroy (&self->validator);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->front);
     zsock_destroy (&self->bus);
@@ -184,6 +187,9 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     self->batch_limit = (size_t) batch;
     self->max_publish = (size_t) max_publish;
     self->max_event_size = (size_t) max_event_size;
+    self->validator = zeb_validator_new (config, fault);
+    if (!self->validator)
+        return ZEB_ECONFIG;
 
     //  The writer opens the store first, as its writer
     self->writer = zactor_new (zeb_writer_actor, NULL);
@@ -245,6 +251,8 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     zpoller_add (self->poller, self->writer);
     zpoller_add (self->poller, self->front);
     zpoller_add (self->poller, self->bus);
+    if (zeb_validator_changes (self->validator))
+        zpoller_add (self->poller, zeb_validator_changes (self->validator));
     self->reading = true;
     zeb_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
                self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
@@ -282,7 +290,7 @@ s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
     size_t codes = 0;
     for (int index = 0; index < S_NACK_CODES; index++)
         codes += c->nacks_by_code [index] > 0;
-    msgpack_pack_map (&pk, 17);
+    msgpack_pack_map (&pk, 22);
     s_pack_kv (&pk, "messages", c->messages);
     s_pack_kv (&pk, "events", c->events);
     s_pack_kv (&pk, "stored", c->stored);
@@ -304,6 +312,12 @@ s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
     s_pack_kv (&pk, "retention_removed", w->retention_removed);
     s_pack_kv (&pk, "dedup_expired", w->dedup_expired);
     s_pack_kv (&pk, "syncs", w->syncs);
+    zeb_validator_counters_t v = zeb_validator_counters (self->validator);
+    s_pack_kv (&pk, "validated", v.validated);
+    s_pack_kv (&pk, "validation_refused", v.refused);
+    s_pack_kv (&pk, "validation_warned", v.warned);
+    s_pack_kv (&pk, "validation_unavailable", v.unavailable);
+    s_pack_kv (&pk, "schema_lookups", v.lookups);
 
     msgpack_pack_str_with_body (&pk, "store", 5);
     msgpack_pack_map (&pk, 7);
@@ -385,6 +399,8 @@ s_accept_event (self_t *self, zeb_batch_t *batch, const uint8_t *data, size_t si
     int rc = zeb_event_view_decode (view, data, size, fault);
     if (rc == 0)
         rc = zeb_event_view_validate (view, fault);
+    if (rc == 0)
+        rc = zeb_validator_check (self->validator, view, fault);
     if (rc)
         return rc;
     //  The dedup key is the producer's: take it before assigning an id
@@ -844,6 +860,9 @@ zeb_ingest_actor (zsock_t *pipe, void *args)
         else
         if (which == self->bus)
             s_handle_bus (self);
+        else
+        if (self->validator && which == zeb_validator_changes (self->validator))
+            zeb_validator_handle_changes (self->validator);
         else
         if (zpoller_terminated (self->poller))
             break;

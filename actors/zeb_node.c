@@ -105,6 +105,9 @@ zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
             zeb_node_destroy (&self);
             return NULL;
         }
+        //  Ingest asks it for schemas and hears of new ones
+        zconfig_put (self->config, "registry/endpoint", self->registry_endpoint);
+        zconfig_put (self->config, "registry/changes", self->changes_endpoint);
     }
     //  In one process, ingest tells log about commits over inproc
     if (!*zeb_config_str (self->config, "ingest/notify")) {

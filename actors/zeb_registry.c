@@ -937,8 +937,8 @@ s_test_refused (zsock_t *dealer, const char *command, const char *body, const ch
     json_t *reply = s_test_expect (dealer, command, body, "NACK");
     const char *got = json_string_value (json_object_get (reply, "reason"));
     if (!got || !streq (got, reason))
-        fprintf (stderr, "%s %s: expected %s, got %s (%s)\n", command, body, reason, got,
-                 json_string_value (json_object_get (reply, "error")));
+        fprintf (stderr, "%s %s: expected %s, got %s (%s)\n", command, body, reason,
+                 got? got: "nothing", json_string_value (json_object_get (reply, "error")));
     assert (got && streq (got, reason));
     return reply;
 }

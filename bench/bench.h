@@ -26,6 +26,11 @@ double
 double
     bench_codec (const void *event, size_t size, size_t count);
 
+//  A 10-property order payload and its schema (JSON text), for the
+//  validation benches.
+extern const char *bench_order_schema;
+extern const char *bench_order_payload;
+
 //  zeb-bench schema: payload validation on one core (bench_schema.c).
 int
     bench_schema_main (int argc, char *argv []);

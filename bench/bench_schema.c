@@ -14,7 +14,7 @@
 #include "zeb.h"
 #include "bench.h"
 
-static const char *s_schema =
+const char *bench_order_schema =
     "{\"type\":\"object\",\"additionalProperties\":false,"
     "\"required\":[\"orderId\",\"customerId\",\"total\",\"currency\",\"quantity\",\"placedAt\"],"
     "\"properties\":{"
@@ -29,7 +29,7 @@ static const char *s_schema =
     "\"note\":{\"type\":\"string\",\"maxLength\":200},"
     "\"tags\":{\"type\":\"array\",\"maxItems\":5,\"items\":{\"type\":\"string\"}}}}";
 
-static const char *s_payload =
+const char *bench_order_payload =
     "{\"orderId\":\"O-10042\",\"customerId\":\"0190f7a2-5b1c-7def-8a12-3456789abcde\","
     "\"total\":99.95,\"currency\":\"EUR\",\"quantity\":3,\"express\":true,"
     "\"placedAt\":\"2026-11-22T10:00:00Z\",\"email\":\"ada@example.com\","
@@ -64,11 +64,11 @@ bench_schema_main (int argc, char *argv [])
     if (count == 0 || runs == 0)
         return 2;
     zeb_fault_t fault;
-    zeb_schema_t *schema = zeb_schema_new (s_schema, strlen (s_schema), &fault);
+    zeb_schema_t *schema = zeb_schema_new (bench_order_schema, strlen (bench_order_schema), &fault);
     assert (schema);
     msgpack_sbuffer payload;
     msgpack_sbuffer_init (&payload);
-    zeb_json_pack_text (s_payload, strlen (s_payload), &payload, NULL);
+    zeb_json_pack_text (bench_order_payload, strlen (bench_order_payload), &payload, NULL);
     if (zeb_schema_validate (schema, payload.data, payload.size, NULL) != 0) {
         fprintf (stderr, "zeb-bench: the bench payload does not match its schema\n");
         return 1;

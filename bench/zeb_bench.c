@@ -23,6 +23,7 @@ typedef struct {
     const char *transport;
     const char *data;
     const char *sync_mode;
+    const char *validation;     //  NULL, or off/warn/enforce with the registry
     size_t count;
     size_t size;
     size_t clients;
@@ -191,6 +192,44 @@ s_make_event (size_t size, msgpack_sbuffer *buffer)
     zeb_event_destroy (&event);
 }
 
+//  The validation benches publish orders of a registered schema
+static void
+s_make_order (msgpack_sbuffer *buffer)
+{
+    zeb_event_t *event = zeb_event_new ("bench.order.placed");
+    zeb_event_set (event, "source", "zeb-bench");
+    zeb_event_set_data_json (event, bench_order_payload, NULL);
+    msgpack_sbuffer_clear (buffer);
+    zeb_event_encode (event, buffer);
+    zeb_event_destroy (&event);
+}
+
+static int
+s_register_order (zeb_node_t *node)
+{
+    zsock_t *registry = zsock_new_dealer (zeb_node_endpoint (node, "registry"));
+    zsock_set_rcvtimeo (registry, 5000);
+    json_t *body = json_pack ("{s:s, s:s}", "type", "bench.order.placed", "schema", bench_order_schema);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    zeb_json_to_msgpack (body, &pk);
+    json_decref (body);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "REGISTER");
+    zmsg_addmem (msg, buffer.data, buffer.size);
+    zmsg_send (&msg, registry);
+    msgpack_sbuffer_destroy (&buffer);
+    char *reply = zstr_recv (registry);
+    int rc = reply && streq (reply, "REGISTER")? 0: -1;
+    if (rc)
+        fprintf (stderr, "zeb-bench: cannot register the bench schema\n");
+    zstr_free (&reply);
+    zsock_destroy (&registry);
+    return rc;
+}
+
 static int
 s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer *event,
                s_result_t *result)
@@ -277,6 +316,8 @@ s_usage (FILE *stream)
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
         "  --sync-mode M     embedded node: always (default), batch or none\n"
+        "  --validation V    embedded node with the registry, events of a registered\n"
+        "                    10-property schema: off, warn or enforce\n"
         "  -n, --count N     events per run (default 200000)\n"
         "  -s, --size S      encoded event size in bytes (default 200)\n"
         "  -c, --clients C   concurrent clients, one connection each (default 1)\n"
@@ -334,6 +375,9 @@ main (int argc, char *argv [])
             if (streq (arg, "--sync-mode"))
                 options.sync_mode = value;
             else
+            if (streq (arg, "--validation"))
+                options.validation = value;
+            else
             if (streq (arg, "-n") || streq (arg, "--count"))
                 options.count = strtoull (value, NULL, 10);
             else
@@ -376,6 +420,12 @@ main (int argc, char *argv [])
         zconfig_t *config = zconfig_new ("root", NULL);
         zconfig_put (config, "node/data", data);
         zconfig_put (config, "ingest/sync", options.sync_mode);
+        if (options.validation) {
+            zconfig_put (config, "node/actors", "ingest,log,registry");
+            zconfig_put (config, "ingest/validation", options.validation);
+            zconfig_put (config, "registry/endpoint", streq (options.transport, "inproc")
+                         ? "inproc://zeb-bench-registry": "tcp://127.0.0.1:*");
+        }
         static const char *names [] = { "ingest", "log", "bus" };
         for (int index = 0; index < 3; index++) {
             char *path = zsys_sprintf ("%s/endpoint", names [index]);
@@ -396,6 +446,10 @@ main (int argc, char *argv [])
             return 1;
         }
         endpoint = zeb_node_endpoint (node, "ingest");
+        if (options.validation && s_register_order (node)) {
+            zeb_node_destroy (&node);
+            return 1;
+        }
     }
     struct statfs fs;
     if (statfs (data, &fs) == 0 && fs.f_type == 0x01021994)
@@ -403,7 +457,10 @@ main (int argc, char *argv [])
 
     msgpack_sbuffer event;
     msgpack_sbuffer_init (&event);
-    s_make_event (options.size, &event);
+    if (options.validation)
+        s_make_order (&event);
+    else
+        s_make_event (options.size, &event);
     msgpack_sbuffer message;            //  what one PUBLISH carries
     msgpack_sbuffer_init (&message);
     if (options.batch > 1) {

@@ -537,7 +537,7 @@ s_test_one (const s_test_case_t *test, size_t number, bool verbose)
     zeb_compat_reason_t reasons [16];
     size_t found = zeb_compat_check (candidate, &old, 1, test->mode, reasons, 16);
     //  Render as "REASON@path" words, compare as sets
-    char got [1024] = "";
+    char got [4096] = "";
     for (size_t index = 0; index < found && index < 16; index++)
         snprintf (got + strlen (got), sizeof (got) - strlen (got), "%s%s@%s",
                   index? " ": "", reasons [index].reason, reasons [index].path);

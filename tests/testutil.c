@@ -46,6 +46,22 @@ test_free_port (void)
     return ntohs (address.sin_port);
 }
 
+int
+test_dead_port (int *fd)
+{
+    *fd = socket (AF_INET, SOCK_STREAM, 0);
+    assert (*fd >= 0);
+    struct sockaddr_in address;
+    memset (&address, 0, sizeof (address));
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    int rc = bind (*fd, (struct sockaddr *) &address, sizeof (address));
+    assert (rc == 0);
+    socklen_t length = sizeof (address);
+    getsockname (*fd, (struct sockaddr *) &address, &length);
+    return ntohs (address.sin_port);
+}
+
 int64_t
 test_now_ms (void)
 {

@@ -37,6 +37,12 @@ void
 int
     test_free_port (void);
 
+//  A TCP port on 127.0.0.1 held by a socket that is bound but never
+//  listens: connections to it are refused, and nothing else can take it
+//  until close (*fd).
+int
+    test_dead_port (int *fd);
+
 //  Prepare (not start) a zebd on fresh ports with data in a new temp dir.
 void
     test_zebd_init (test_zebd_t *self, const char *zebd_path);

@@ -26,6 +26,12 @@
                 space in a full store without a restart.
     shutdown    SIGTERM while pipelined publishes are acked: exit status 0,
                 and every acked event is in the log after a restart.
+    validation  with the registry and ingest/validation=enforce: events are
+                checked against the latest schema (or the version their
+                dataschema names), a new version takes effect when the
+                registry announces it, invalid events get SCHEMA_VIOLATION
+                and are not stored; warn accepts and counts; with no
+                registry to ask, events are accepted and counted.
     =========================================================================
 */
 
@@ -748,6 +754,162 @@ s_test_shutdown (void)
 }
 
 //  ---------------------------------------------------------------------
+//  Validation on publish, against schemas in the registry
+
+//  A request to the registry, raw; returns the reply command (caller frees)
+static char *
+s_registry_call (const char *endpoint, const char *command, const char *body_json)
+{
+    zsock_t *dealer = zsock_new_dealer (endpoint);
+    assert (dealer);
+    zsock_set_rcvtimeo (dealer, 5000);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    int rc = zeb_json_pack_text (body_json, strlen (body_json), &body, NULL);
+    assert (rc == 0);
+    s_raw_send (dealer, command, body.data, body.size);
+    s_raw_reply_t reply;
+    s_raw_recv (dealer, &reply);
+    msgpack_sbuffer_destroy (&body);
+    zsock_destroy (&dealer);
+    return strdup (reply.command);
+}
+
+static char *
+s_register_body (const char *type, const char *schema)
+{
+    json_t *body = json_pack ("{s:s, s:s}", "type", type, "schema", schema);
+    char *text = json_dumps (body, JSON_COMPACT);
+    json_decref (body);
+    return text;
+}
+
+//  Publish an order with this quantity (and dataschema, if any)
+static int
+s_publish_order (zeb_client_t *client, int quantity, const char *dataschema, zeb_ack_t *ack)
+{
+    zeb_event_t *event = zeb_event_new ("order.placed");
+    zeb_event_set (event, "source", "zebd-test");
+    if (dataschema)
+        zeb_event_set (event, "dataschema", dataschema);
+    char data [64];
+    snprintf (data, sizeof (data), "{\"orderId\":\"O-1\",\"quantity\":%d}", quantity);
+    int rc = zeb_event_set_data_json (event, data, NULL);
+    assert (rc == 0);
+    rc = zeb_client_publish (client, event, ack);
+    zeb_event_destroy (&event);
+    return rc;
+}
+
+#define S_ORDER_V1 "{\"type\":\"object\",\"required\":[\"orderId\",\"quantity\"]," \
+    "\"properties\":{\"orderId\":{\"type\":\"string\"},\"quantity\":{\"type\":\"integer\"," \
+    "\"minimum\":1,\"maximum\":10}}}"
+#define S_ORDER_V2 "{\"type\":\"object\",\"required\":[\"orderId\",\"quantity\"]," \
+    "\"properties\":{\"orderId\":{\"type\":\"string\"},\"quantity\":{\"type\":\"integer\"," \
+    "\"minimum\":1,\"maximum\":100}}}"
+
+static void
+s_test_validation (void)
+{
+    char registry [64];
+    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_free_port ());
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, "node/actors=ingest,log,registry", registry, "ingest/validation=enforce", NULL);
+    zeb_client_t *client = s_client (&zebd);
+    const char *endpoint = zeb_client_registry_endpoint (client);
+    assert (endpoint);
+
+    //  No schema yet: accepted
+    zeb_ack_t ack;
+    assert (s_publish_order (client, 50, NULL, &ack) == 0);
+    char *body = s_register_body ("order.placed", S_ORDER_V1);
+    char *reply = s_registry_call (endpoint, "REGISTER", body);
+    assert (streq (reply, "REGISTER"));
+    free (reply);
+    free (body);
+
+    //  The registration reaches ingest: an invalid event is refused once
+    //  the schema is known (the cached "no schema" is dropped on notice)
+    int64_t deadline = test_now_ms () + 10000;
+    int rc;
+    while ((rc = s_publish_order (client, 50, NULL, &ack)) == 0) {
+        assert (test_now_ms () < deadline);
+        zclock_sleep (10);          //  the notice is on its way: look again soon
+    }
+    assert (rc == ZEB_ESCHEMA);
+    assert (strstr (ack.error, "/quantity") && strstr (ack.error, "maximum") && strstr (ack.error, "version 1"));
+    assert (s_publish_order (client, 5, NULL, &ack) == 0);
+    //  Missing data is checked too
+    zeb_event_t *event = zeb_event_new ("order.placed");
+    zeb_event_set (event, "source", "zebd-test");
+    assert (zeb_client_publish (client, event, &ack) == ZEB_ESCHEMA);
+    zeb_event_destroy (&event);
+
+    //  A looser version 2: 50 passes now, unless the event says version 1
+    body = s_register_body ("order.placed", S_ORDER_V2);
+    reply = s_registry_call (endpoint, "REGISTER", body);
+    assert (streq (reply, "REGISTER"));
+    free (reply);
+    free (body);
+    deadline = test_now_ms () + 10000;
+    while (s_publish_order (client, 50, NULL, &ack) != 0) {
+        assert (test_now_ms () < deadline);
+        zclock_sleep (10);
+    }
+    assert (s_publish_order (client, 50, "1", &ack) == ZEB_ESCHEMA);
+    assert (s_publish_order (client, 50, "https://schemas.example.com/order.placed/2", &ack) == 0);
+    assert (s_publish_order (client, 500, "order.placed:2", &ack) == ZEB_ESCHEMA);
+
+    //  Refused events were not stored; counters say what happened
+    uint64_t last;
+    zlistx_t *events = s_read_all (client, &last);
+    s_assert_contiguous (events, last);
+    zeb_event_t *stored = (zeb_event_t *) zlistx_first (events);
+    while (stored) {
+        char *data = zeb_event_data_json (stored);
+        if (zeb_event_sequence (stored) > 1 && !strstr (data, "\"quantity\":5,")
+        &&  !strstr (data, "\"quantity\":5}"))
+            assert (strstr (data, "\"quantity\":50"));
+        free (data);
+        stored = (zeb_event_t *) zlistx_next (events);
+    }
+    zlistx_destroy (&events);
+    assert (s_stat (client, "ingest", "validation_refused", NULL) >= 4);
+    assert (s_stat (client, "ingest", "nacks_by_reason", "SCHEMA_VIOLATION")
+            == s_stat (client, "ingest", "validation_refused", NULL));
+    assert (s_stat (client, "ingest", "validated", NULL) >= 6);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+
+    //  warn: accepted and counted
+    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_free_port ());
+    s_new_zebd (&zebd, "node/actors=ingest,log,registry", registry, "ingest/validation=warn", NULL);
+    client = s_client (&zebd);
+    body = s_register_body ("order.placed", S_ORDER_V1);
+    reply = s_registry_call (zeb_client_registry_endpoint (client), "REGISTER", body);
+    assert (streq (reply, "REGISTER"));
+    free (reply);
+    free (body);
+    assert (s_publish_order (client, 500, NULL, &ack) == 0);
+    assert (s_stat (client, "ingest", "validation_warned", NULL) == 1);
+    assert (s_stat (client, "ingest", "validation_refused", NULL) == 0);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+
+    //  No registry to ask: events are accepted, and counted as unchecked
+    int dead;
+    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_dead_port (&dead));
+    s_new_zebd (&zebd, registry, "ingest/validation=enforce", "ingest/registry_timeout=200ms", NULL);
+    client = s_client (&zebd);
+    assert (zeb_client_registry_endpoint (client) == NULL);
+    assert (s_publish_order (client, 500, NULL, &ack) == 0);
+    assert (s_stat (client, "ingest", "validation_unavailable", NULL) == 1);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+    close (dead);
+}
+
+//  ---------------------------------------------------------------------
 
 int
 main (int argc, char *argv [])
@@ -769,7 +931,8 @@ main (int argc, char *argv [])
         { "live", s_test_live },
         { "badinput", s_test_badinput },
         { "full", s_test_full },
-        { "shutdown", s_test_shutdown }
+        { "shutdown", s_test_shutdown },
+        { "validation", s_test_validation }
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
         if (only && !streq (only, cases [index].name))
