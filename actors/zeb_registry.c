@@ -19,6 +19,7 @@
 typedef struct {
     char description [512];
     char compatibility [32];
+    char validation [16];           //  off, warn, enforce; "" = the node's setting
     uint32_t latest;
     bool deleted;
     bool exists;
@@ -123,6 +124,8 @@ s_type_get (self_t *self, MDB_txn *txn, const char *type, s_type_t *record)
         snprintf (record->description, sizeof (record->description), "%.*s", (int) len, text);
     if (zeb_proto_get_str (value.mv_data, value.mv_size, "compatibility", &text, &len) == 0)
         snprintf (record->compatibility, sizeof (record->compatibility), "%.*s", (int) len, text);
+    if (zeb_proto_get_str (value.mv_data, value.mv_size, "validation", &text, &len) == 0)
+        snprintf (record->validation, sizeof (record->validation), "%.*s", (int) len, text);
     zeb_proto_get_uint (value.mv_data, value.mv_size, "latest", &latest);
     zeb_proto_get_bool (value.mv_data, value.mv_size, "deleted", &record->deleted);
     record->latest = (uint32_t) latest;
@@ -157,9 +160,10 @@ s_type_put (self_t *self, MDB_txn *txn, const char *type, s_type_t *record)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
+    msgpack_pack_map (&pk, 5);
     s_pack_str (&pk, "description", record->description);
     s_pack_str (&pk, "compatibility", record->compatibility);
+    s_pack_str (&pk, "validation", record->validation);
     s_pack_uint (&pk, "latest", record->latest);
     s_pack_bool (&pk, "deleted", record->deleted);
     MDB_val key = { strlen (type), (void *) type }, value = { buffer.size, buffer.data };
@@ -520,12 +524,13 @@ s_handle_get (self_t *self, s_request_t *request)
         return;
     }
     msgpack_packer pk = s_reply_start (self);
-    msgpack_pack_map (&pk, 5);
+    msgpack_pack_map (&pk, 6);
     s_pack_str (&pk, "type", type);
     s_pack_uint (&pk, "version", version);
     s_pack_str (&pk, "schema", schema);
     s_pack_str (&pk, "description", record.description);
     s_pack_str (&pk, "compatibility", record.compatibility);
+    s_pack_str (&pk, "validation", record.validation [0]? record.validation: "default");
     s_send (self, request, "GET");
     free (schema);
 }
@@ -624,14 +629,32 @@ s_handle_list (self_t *self, s_request_t *request)
     s_send (self, request, "LIST");
 }
 
-//  SET_COMPATIBILITY and DELETE change one type's record
+//  SET_COMPATIBILITY, SET_VALIDATION and DELETE change one type's record
+typedef enum { S_SET_COMPATIBILITY, S_SET_VALIDATION, S_DELETE } s_change_t;
+
 static void
-s_handle_change (self_t *self, s_request_t *request, bool delete)
+s_handle_change (self_t *self, s_request_t *request, s_change_t change)
 {
     char type [ZEB_EVENT_MAX_TYPE + 1];
     zeb_compat_mode_t mode = ZEB_COMPAT_BACKWARD;
     uint64_t version = 0;
-    if (!delete) {
+    bool delete = change == S_DELETE;
+    char validation [16] = "";
+    if (change == S_SET_VALIDATION) {
+        const char *text;
+        size_t len;
+        if (zeb_proto_get_str (request->body, request->size, "validation", &text, &len) == 0)
+            snprintf (validation, sizeof (validation), "%.*s", (int) len, text);
+        if (!streq (validation, "off") && !streq (validation, "warn") && !streq (validation, "enforce")
+        &&  !streq (validation, "default")) {
+            s_nack (self, request, ZEB_EINVALID, "'validation' must be off, warn, enforce or default");
+            return;
+        }
+        if (streq (validation, "default"))
+            validation [0] = 0;
+    }
+    else
+    if (change == S_SET_COMPATIBILITY) {
         const char *text;
         size_t len;
         char name [32] = "";
@@ -665,8 +688,11 @@ s_handle_change (self_t *self, s_request_t *request, bool delete)
     }
     int rc = 0;
     size_t changed = 0;
-    if (!delete)
+    if (change == S_SET_COMPATIBILITY)
         snprintf (record.compatibility, sizeof (record.compatibility), "%s", zeb_compat_mode_name (mode));
+    else
+    if (change == S_SET_VALIDATION)
+        snprintf (record.validation, sizeof (record.validation), "%s", validation);
     else
     for (size_t index = 0; index < count && rc == 0; index++) {
         if (version && versions [index] != version)
@@ -702,8 +728,17 @@ s_handle_change (self_t *self, s_request_t *request, bool delete)
             msgpack_pack_uint32 (&pk, versions [index]);
     }
     else
+    if (change == S_SET_VALIDATION)
+        s_pack_str (&pk, "validation", record.validation [0]? record.validation: "default");
+    else
         s_pack_str (&pk, "compatibility", record.compatibility);
-    s_send (self, request, delete? "DELETE": "SET_COMPATIBILITY");
+    s_send (self, request, delete? "DELETE": change == S_SET_VALIDATION? "SET_VALIDATION": "SET_COMPATIBILITY");
+    //  What ingest checks changed: it asks again
+    if (change != S_SET_COMPATIBILITY) {
+        char latest [16];
+        snprintf (latest, sizeof (latest), "%u", record.latest);
+        zstr_sendx (self->changes, "SCHEMA", type, latest, NULL);
+    }
 }
 
 static void
@@ -744,10 +779,13 @@ s_handle_front (self_t *self)
             s_handle_list (self, &request);
         else
         if (zframe_streq (command, "SET_COMPATIBILITY"))
-            s_handle_change (self, &request, false);
+            s_handle_change (self, &request, S_SET_COMPATIBILITY);
+        else
+        if (zframe_streq (command, "SET_VALIDATION"))
+            s_handle_change (self, &request, S_SET_VALIDATION);
         else
         if (zframe_streq (command, "DELETE"))
-            s_handle_change (self, &request, true);
+            s_handle_change (self, &request, S_DELETE);
         else
             s_nack (self, &request, ZEB_ECOMMAND, "unknown command");
     }
@@ -1106,6 +1144,21 @@ zeb_registry_test (bool verbose)
     json_decref (reply);
     json_decref (s_test_refused (dealer, "GET", "{\"type\":\"order.placed\",\"version\":9}", "NOT_FOUND"));
     json_decref (s_test_refused (dealer, "GET", "{\"type\":\"order.unknown\"}", "NOT_FOUND"));
+
+    //  A type's own validation mode
+    reply = s_test_expect (dealer, "SET_VALIDATION", "{\"type\":\"order.placed\",\"validation\":\"enforce\"}",
+                           "SET_VALIDATION");
+    assert (streq (json_string_value (json_object_get (reply, "validation")), "enforce"));
+    json_decref (reply);
+    reply = s_test_expect (dealer, "GET", "{\"type\":\"order.placed\"}", "GET");
+    assert (streq (json_string_value (json_object_get (reply, "validation")), "enforce"));
+    json_decref (reply);
+    json_decref (s_test_refused (dealer, "SET_VALIDATION",
+                                 "{\"type\":\"order.placed\",\"validation\":\"sometimes\"}", "INVALID_ATTRIBUTE"));
+    reply = s_test_expect (dealer, "SET_VALIDATION", "{\"type\":\"order.placed\",\"validation\":\"default\"}",
+                           "SET_VALIDATION");
+    assert (streq (json_string_value (json_object_get (reply, "validation")), "default"));
+    json_decref (reply);
 
     //  Mode NONE lets the breaking change in
     json_decref (s_test_expect (dealer, "SET_COMPATIBILITY",

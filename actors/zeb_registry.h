@@ -15,10 +15,13 @@
       CHECK    {type, schema}
                -> CHECK {type, compatible, reasons}     registers nothing
       GET      {type, version?}
-               -> GET {type, version, schema, description, compatibility}
+               -> GET {type, version, schema, description, compatibility, validation}
       VERSIONS {type}       -> VERSIONS {type, versions: [uint...]}
       LIST     {prefix?}    -> LIST {types: [{type, description, latest, compatibility}]}
       SET_COMPATIBILITY {type, compatibility} -> SET_COMPATIBILITY {type, compatibility}
+      SET_VALIDATION {type, validation} -> SET_VALIDATION {type, validation}
+               off, warn, enforce, or default (the node's ingest/validation);
+               ingest applies it unless its own setting is off
       DELETE   {type, version?} -> DELETE {type, versions: [uint...]}
                soft: the versions stay stored, marked deleted; numbers
                are never reused.

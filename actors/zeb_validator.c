@@ -18,6 +18,7 @@ typedef struct {
     int64_t expires;
     int64_t warned;                 //  last warning logged for this entry
     uint64_t uses;
+    int mode;                       //  the type's own mode, or -1: the node's
 } s_entry_t;
 
 struct _zeb_validator_t {
@@ -175,6 +176,7 @@ s_lookup (zeb_validator_t *self, const char *type, uint32_t version)
         if (reply_tag && streq (reply_tag, tag) && command && frame) {
             entry = (s_entry_t *) zmalloc (sizeof (s_entry_t));
             entry->expires = zclock_mono () + S_TTL_MS;
+            entry->mode = -1;
             const char *text;
             size_t len;
             uint64_t number = 0;
@@ -183,6 +185,13 @@ s_lookup (zeb_validator_t *self, const char *type, uint32_t version)
                 zeb_proto_get_uint (zframe_data (frame), zframe_size (frame), "version", &number);
                 entry->schema = zeb_schema_new (text, len, NULL);
                 entry->version = (uint32_t) number;
+                const char *mode;
+                size_t mode_len;
+                if (zeb_proto_get_str (zframe_data (frame), zframe_size (frame), "validation",
+                                       &mode, &mode_len) == 0)
+                    entry->mode = mode_len == 3 && memcmp (mode, "off", 3) == 0? S_OFF
+                                : mode_len == 4 && memcmp (mode, "warn", 4) == 0? S_WARN
+                                : mode_len == 7 && memcmp (mode, "enforce", 7) == 0? S_ENFORCE: -1;
             }
         }
         zstr_free (&command);
@@ -252,8 +261,9 @@ zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t 
     self->last_entry = entry;
     self->last_len = type->len;
     self->last_version = version;
-    if (!entry->schema)
-        return 0;                   //  no schema registered: accepted
+    s_mode_t mode = entry->mode >= 0? (s_mode_t) entry->mode: self->mode;
+    if (!entry->schema || mode == S_OFF)
+        return 0;                   //  no schema, or not checked for this type
     self->counters.validated++;
     zeb_schema_error_t error;
     static const uint8_t nil = 0xc0;
@@ -261,7 +271,7 @@ zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t 
                        : zeb_schema_validate (entry->schema, &nil, 1, &error);
     if (rc == 0)
         return 0;
-    if (self->mode == S_WARN) {
+    if (mode == S_WARN) {
         self->counters.warned++;
         int64_t now = zclock_mono ();
         if (!entry->warned || now - entry->warned >= S_WARN_MS) {

@@ -4,6 +4,8 @@
     Private to ingest (not installed). Mode `ingest/validation`: off (the
     default: nothing is looked up), warn (accepted, counted, logged once
     per type per minute) or enforce (refused with SCHEMA_VIOLATION, 422).
+    A type's own mode in the registry (SET_VALIDATION) overrides warn or
+    enforce; off turns the validator off altogether.
 
     Compiled schemas are cached per type (the latest version) and per
     (type, version) when an event names its version in `dataschema` (a

@@ -893,6 +893,26 @@ s_test_validation (void)
     assert (s_publish_order (client, 500, NULL, &ack) == 0);
     assert (s_stat (client, "ingest", "validation_warned", NULL) == 1);
     assert (s_stat (client, "ingest", "validation_refused", NULL) == 0);
+    //  The type's own mode overrides the node's: enforce, then off
+    reply = s_registry_call (zeb_client_registry_endpoint (client), "SET_VALIDATION",
+                             "{\"type\":\"order.placed\",\"validation\":\"enforce\"}");
+    assert (streq (reply, "SET_VALIDATION"));
+    free (reply);
+    deadline = test_now_ms () + 10000;
+    while ((rc = s_publish_order (client, 500, NULL, &ack)) == 0) {
+        assert (test_now_ms () < deadline);
+        zclock_sleep (10);          //  the notice is on its way: look again soon
+    }
+    assert (rc == ZEB_ESCHEMA);
+    reply = s_registry_call (zeb_client_registry_endpoint (client), "SET_VALIDATION",
+                             "{\"type\":\"order.placed\",\"validation\":\"off\"}");
+    assert (streq (reply, "SET_VALIDATION"));
+    free (reply);
+    deadline = test_now_ms () + 10000;
+    while (s_publish_order (client, 500, NULL, &ack) != 0) {
+        assert (test_now_ms () < deadline);
+        zclock_sleep (10);
+    }
     zeb_client_destroy (&client);
     test_zebd_destroy (&zebd);
 

@@ -51,6 +51,7 @@ s_usage (FILE *stream)
         "  types register TYPE FILE.json [--compat MODE] [--description D]\n"
         "  types check TYPE FILE.json   would it register? (nothing is stored)\n"
         "  types compat TYPE MODE       NONE, BACKWARD, FORWARD, FULL (+ _TRANSITIVE)\n"
+        "  types validation TYPE MODE   off, warn, enforce or default, for this type\n"
         "common options:\n"
         "      --endpoint EP    node ingest endpoint (default tcp://127.0.0.1:7700)\n"
         "      --timeout MS     how long to wait for the node (default 5000)\n");
@@ -350,6 +351,12 @@ s_types (zeb_client_t *client, s_options_t *options)
         command = "SET_COMPATIBILITY";
         json_object_set_new (body, "type", json_string (type));
         json_object_set_new (body, "compatibility", json_string (argument));
+    }
+    else
+    if (streq (verb, "validation") && type && argument) {
+        command = "SET_VALIDATION";
+        json_object_set_new (body, "type", json_string (type));
+        json_object_set_new (body, "validation", json_string (argument));
     }
     else
     if (streq (verb, "versions") && type) {
