@@ -29,15 +29,16 @@ s_be (const uint8_t *p, size_t n)
 }
 
 //  Decode the header at ptr. Returns 0, or -1 if it is truncated or invalid.
-static int
+//  Inlined: every read starts here, and most headers are one byte.
+static inline __attribute__ ((always_inline)) int
 s_header (const uint8_t *ptr, const uint8_t *end, s_header_t *h)
 {
     if (ptr >= end)
         return -1;
     size_t avail = (size_t) (end - ptr);
     uint8_t byte = ptr [0];
-    memset (h, 0, sizeof (*h));
     h->head = 1;
+    h->count = h->items = h->body = 0;
     if (byte <= 0x7f) {
         h->kind = ZEB_MPK_UINT;
         h->count = byte;
@@ -116,7 +117,7 @@ s_header (const uint8_t *ptr, const uint8_t *end, s_header_t *h)
 }
 
 //  Header of the next value, checked to be complete in the buffer.
-static int
+static inline int
 s_next (zeb_mpk_t *self, s_header_t *h)
 {
     if (s_header (self->ptr, self->end, h))
