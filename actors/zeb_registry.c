@@ -1208,6 +1208,41 @@ zeb_registry_test (bool verbose)
     json_decref (s_test_expect (dealer, "REGISTER", body, "REGISTER"));
     free (body);
 
+    //  Registrations in flight at once, from two clients, for one type:
+    //  each gets its own version, 1..20, none lost or repeated
+    zsock_t *other = zsock_new_dealer (endpoint);
+    zsock_set_rcvtimeo (other, 5000);
+    for (int n = 0; n < 20; n++) {
+        char schema [96];
+        snprintf (schema, sizeof (schema), "{\"type\":\"string\",\"maxLength\":%d}", 100 + n);
+        body = s_test_body ("load.tested", schema, "{\"compatibility\":\"NONE\"}");
+        msgpack_sbuffer packed;
+        msgpack_sbuffer_init (&packed);
+        assert (zeb_json_pack_text (body, strlen (body), &packed, NULL) == 0);
+        zmsg_t *request = zmsg_new ();
+        zmsg_addstr (request, "REGISTER");
+        zmsg_addmem (request, packed.data, packed.size);
+        zmsg_send (&request, n % 2? other: dealer);
+        msgpack_sbuffer_destroy (&packed);
+        free (body);
+    }
+    bool seen [21] = { false };
+    for (int n = 0; n < 20; n++) {
+        zmsg_t *answer = zmsg_recv (n % 2? other: dealer);
+        assert (answer);
+        char *name = zmsg_popstr (answer);
+        assert (streq (name, "REGISTER"));
+        zstr_free (&name);
+        zframe_t *frame = zmsg_pop (answer);
+        uint64_t version = 0;
+        assert (zeb_proto_get_uint (zframe_data (frame), zframe_size (frame), "version", &version) == 0);
+        assert (version >= 1 && version <= 20 && !seen [version]);
+        seen [version] = true;
+        zframe_destroy (&frame);
+        zmsg_destroy (&answer);
+    }
+    zsock_destroy (&other);
+
     //  A restart keeps everything, and does not seed twice
     zsock_destroy (&dealer);
     zsock_destroy (&notices);
@@ -1227,8 +1262,9 @@ zeb_registry_test (bool verbose)
         printf ("%s ", text);
         free (text);
     }
-    //  4 system types, order.placed, custom.webhook.github, and the probe
-    assert (json_array_size (json_object_get (reply, "types")) == (probed? 7: 6));
+    //  4 system types, order.placed, custom.webhook.github, load.tested,
+    //  and the probe
+    assert (json_array_size (json_object_get (reply, "types")) == (probed? 8: 7));
     json_decref (reply);
 
     zsock_destroy (&dealer);

@@ -808,6 +808,23 @@ s_publish_order (zeb_client_t *client, int quantity, const char *dataschema, zeb
     "\"properties\":{\"orderId\":{\"type\":\"string\"},\"quantity\":{\"type\":\"integer\"," \
     "\"minimum\":1,\"maximum\":100}}}"
 
+//  A zebd with the registry, validation set as given, and order.placed
+//  registered at version 1; returns a connected client
+static zeb_client_t *
+s_zebd_with_orders (test_zebd_t *zebd, const char *validation)
+{
+    char registry [64];
+    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_free_port ());
+    s_new_zebd (zebd, "node/actors=ingest,log,registry", registry, validation, NULL);
+    zeb_client_t *client = s_client (zebd);
+    char *body = s_register_body ("order.placed", S_ORDER_V1);
+    char *reply = s_registry_call (zeb_client_registry_endpoint (client), "REGISTER", body);
+    assert (streq (reply, "REGISTER"));
+    free (reply);
+    free (body);
+    return client;
+}
+
 static void
 s_test_validation (void)
 {
@@ -882,14 +899,7 @@ s_test_validation (void)
     test_zebd_destroy (&zebd);
 
     //  warn: accepted and counted
-    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_free_port ());
-    s_new_zebd (&zebd, "node/actors=ingest,log,registry", registry, "ingest/validation=warn", NULL);
-    client = s_client (&zebd);
-    body = s_register_body ("order.placed", S_ORDER_V1);
-    reply = s_registry_call (zeb_client_registry_endpoint (client), "REGISTER", body);
-    assert (streq (reply, "REGISTER"));
-    free (reply);
-    free (body);
+    client = s_zebd_with_orders (&zebd, "ingest/validation=warn");
     assert (s_publish_order (client, 500, NULL, &ack) == 0);
     assert (s_stat (client, "ingest", "validation_warned", NULL) == 1);
     assert (s_stat (client, "ingest", "validation_refused", NULL) == 0);
@@ -913,6 +923,14 @@ s_test_validation (void)
         assert (test_now_ms () < deadline);
         zclock_sleep (10);
     }
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+
+    //  off: nothing is looked up, anything goes
+    client = s_zebd_with_orders (&zebd, "ingest/validation=off");
+    assert (s_publish_order (client, 500, NULL, &ack) == 0);
+    assert (s_stat (client, "ingest", "validated", NULL) == 0);
+    assert (s_stat (client, "ingest", "schema_lookups", NULL) == 0);
     zeb_client_destroy (&client);
     test_zebd_destroy (&zebd);
 
