@@ -94,6 +94,22 @@ typedef struct {
     pthread_barrier_t *start;
 } s_dealer_args_t;
 
+//  Read one whole reply, every frame of it. A frame left unread would be
+//  taken for the next request's reply, and the client would run one
+//  request ahead: two in flight, no longer synchronous.
+static void
+s_recv_reply (void *socket)
+{
+    char frame [64];
+    int more = 1;
+    while (more) {
+        if (zmq_recv (socket, frame, sizeof (frame), 0) < 0)
+            return;
+        size_t len = sizeof (more);
+        zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &len);
+    }
+}
+
 static void *
 s_dealer_thread (void *args)
 {
@@ -103,20 +119,14 @@ s_dealer_thread (void *args)
     zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof (linger));
     zmq_connect (socket, self->endpoint);
     char *payload = (char *) calloc (1, self->size);
-    char reply [64];
     //  One round trip before the clock starts: the connection is up
     zmq_send (socket, "HELLO", 5, 0);
-    zmq_recv (socket, reply, sizeof (reply), 0);
+    s_recv_reply (socket);
     pthread_barrier_wait (self->start);
     for (size_t index = 0; index < self->count; index++) {
         zmq_send (socket, "PUBLISH", 7, ZMQ_SNDMORE);
         zmq_send (socket, payload, self->size, 0);
-        int more = 1;
-        while (more) {
-            zmq_recv (socket, reply, sizeof (reply), 0);
-            size_t len = sizeof (more);
-            zmq_getsockopt (socket, ZMQ_RCVMORE, &more, &len);
-        }
+        s_recv_reply (socket);
     }
     pthread_barrier_wait (self->start);
     free (payload);
