@@ -2,8 +2,8 @@
     zeb_batch - one group commit: the PUBLISHes taken in, their events
 
     Private to ingest and its writer. Ingest fills a batch (requests and
-    canonical events), hands it to the writer by pointer over the writer's
-    pipe, and gets it back with sequences assigned and the commit's outcome;
+    canonical events), hands it to the writer by pointer over their link
+    (zeb_writer.h), and gets it back with sequences assigned and the outcome;
     only then does it reply. A batch is touched by one thread at a time:
     whoever holds the pointer.
     =========================================================================

@@ -31,6 +31,7 @@
 #include "zeb_batch.h"
 #include "zeb_writer.h"
 #include "zeb_validator.h"
+#include <poll.h>
 
 #define S_MAX_PARTS     4       //  identity, command, body, tag
 #define S_NACK_CODES    32      //  counters for ZEB_E* codes -1001..-1032
@@ -47,12 +48,16 @@ typedef struct {
     uint64_t bus_sent;
 } s_counters_t;
 
+//  What the loop waits on: plain descriptors, ZMQ_FD for the sockets
+typedef enum { S_PIPE, S_FRONT, S_WRITER, S_BUS, S_CHANGES, S_WAITS } s_wait_t;
+
 typedef struct {
     zsock_t *pipe;
-    zpoller_t *poller;
     bool started;
-    bool reading;               //  front socket in the poller
+    bool terminated;
+    bool ready [S_WAITS];       //  may have work: read it before waiting again
     zactor_t *writer;           //  the write side of the store
+    zeb_writer_link_t *link;    //  batches to and from the writer
     zsock_t *front;             //  ROUTER: producers
     zsock_t *bus;               //  XPUB: committed events
     zsock_t *notify;            //  PUB: commit notices for log readers
@@ -78,7 +83,6 @@ typedef struct {
     uint64_t last_sequence;     //  last committed sequence
     int64_t bus_topics;         //  distinct subscriptions on the bus
     s_counters_t counters;
-    zeb_writer_counters_t writer_counters;
 } self_t;
 
 static void
@@ -121,9 +125,8 @@ s_self_new (zsock_t *pipe)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
-    self->poller = zpoller_new (pipe, NULL);
-    assert (self->poller);
-    zpoller_set_nonstop (self->poller, true);   //  the node decides when to stop
+    zsock_set_rcvtimeo (pipe, 0);       //  read only when ZMQ_FD says so, until empty
+    self->ready [S_PIPE] = true;
     msgpack_sbuffer_init (&self->reply);
     return self;
 }
@@ -135,9 +138,9 @@ s_self_destroy (self_t **self_p)
     if (!self)
         return;
     zactor_destroy (&self->writer);             //  syncs in batch mode
+    zeb_writer_link_destroy (&self->link);
     zeb_store_destroy (&self->store);
     zeb_validator_destroy (&self->validator);
-    zpoller_destroy (&self->poller);
     zsock_destroy (&self->front);
     zsock_destroy (&self->bus);
     zsock_destroy (&self->notify);
@@ -192,7 +195,8 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
         return ZEB_ECONFIG;
 
     //  The writer opens the store first, as its writer
-    self->writer = zactor_new (zeb_writer_actor, NULL);
+    self->link = zeb_writer_link_new ();
+    self->writer = self->link? zactor_new (zeb_writer_actor, self->link): NULL;
     if (!self->writer)
         return zeb_fault_set (fault, ZEB_ERROR, "cannot start the store writer");
     zsock_send (self->writer, "sp", "START", config);
@@ -248,12 +252,8 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
         s_batch_init (&self->batches [index], self->batch_limit);
     self->filling = &self->batches [0];
     self->started = true;
-    zpoller_add (self->poller, self->writer);
-    zpoller_add (self->poller, self->front);
-    zpoller_add (self->poller, self->bus);
-    if (zeb_validator_changes (self->validator))
-        zpoller_add (self->poller, zeb_validator_changes (self->validator));
-    self->reading = true;
+    for (int index = S_FRONT; index < S_WAITS; index++)
+        self->ready [index] = true;
     zeb_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
                self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
                (unsigned long long) self->last_sequence);
@@ -277,7 +277,8 @@ s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
     if (zeb_store_stats (self->store, &store))
         memset (&store, 0, sizeof (store));
     s_counters_t *c = &self->counters;
-    zeb_writer_counters_t *w = &self->writer_counters;
+    zeb_writer_counters_t writer = zeb_writer_link_counters (self->link);
+    zeb_writer_counters_t *w = &writer;
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 4);
@@ -659,15 +660,27 @@ s_announce (self_t *self, zeb_batch_t *batch)
     }
 }
 
-//  A batch is done (stored, or failed): reply to all of it, in order
+//  A batch is done (stored, or failed): reply to all of it, in order.
+//  Replies and announcements are sends on the front and the bus, which may
+//  process those sockets' commands and so consume their ZMQ_FD signals:
+//  both are read again before the loop waits.
 static void
 s_complete (self_t *self, zeb_batch_t *batch)
 {
+    self->ready [S_FRONT] = true;
+    self->ready [S_BUS] = true;
     for (size_t index = 0; index < batch->request_count; index++)
         s_reply_publish (self, batch, &batch->requests [index]);
     if (batch->result == 0 && batch->item_count)
         s_announce (self, batch);
     s_batch_reset (batch);
+}
+
+//  Whether the filling batch can take another message
+static bool
+s_room (self_t *self)
+{
+    return self->filling->request_count < self->filling->request_limit;
 }
 
 //  Hand the filling batch to the writer if it is free; a batch of NACKs
@@ -688,12 +701,14 @@ s_dispatch (self_t *self, zeb_batch_t *answering)
         s_complete (self, batch);
     else {
         self->committing = batch;
-        zsock_send (self->writer, "sp", "BATCH", batch);
+        zeb_writer_link_submit (self->link, batch);
     }
 }
 
-//  Take in what waits on the front socket, up to the batch limit
-static void
+//  Take in what waits on the front socket, up to the batch limit. Returns
+//  true if it stopped at the limit, with messages perhaps still waiting;
+//  false once a receive found none (ZMQ_FD then fires for the next one).
+static bool
 s_handle_front (self_t *self)
 {
     zeb_batch_t *batch = self->filling;
@@ -701,11 +716,14 @@ s_handle_front (self_t *self)
         batch->now = zeb_time_now ();
     zmq_msg_t parts [S_MAX_PARTS];
     size_t received = 0;
+    bool more = true;
     while (batch->request_count < batch->request_limit && received < self->batch_limit) {
         bool overflow;
         int count = s_recv_message (self->front_handle, parts, S_MAX_PARTS, &overflow);
-        if (count == 0)
+        if (count == 0) {
+            more = false;
             break;
+        }
         s_accept_message (self, parts, count, overflow);
         for (int index = 0; index < count; index++)
             zmq_msg_close (&parts [index]);
@@ -714,29 +732,21 @@ s_handle_front (self_t *self)
     if (batch->request_count > self->counters.batch_max)
         self->counters.batch_max = batch->request_count;
     s_dispatch (self, NULL);
+    return more;
 }
 
+//  The writer handed a batch back: start the next commit first, then
+//  answer this batch meanwhile
 static void
 s_handle_writer (self_t *self)
 {
-    char *command = NULL;
-    void *pointer = NULL;
-    byte *counters = NULL;
-    size_t size = 0;
-    if (zsock_recv (self->writer, "spb", &command, &pointer, &counters, &size) == -1)
+    zeb_batch_t *done = zeb_writer_link_take (self->link);
+    if (!done)
         return;
-    if (counters && size == sizeof (zeb_writer_counters_t))
-        memcpy (&self->writer_counters, counters, size);
-    if (command && streq (command, "BATCH")) {
-        //  Start the next commit first, then answer this batch meanwhile
-        zeb_batch_t *done = (zeb_batch_t *) pointer;
-        assert (done == self->committing);
-        self->committing = NULL;
-        s_dispatch (self, done);
-        s_complete (self, done);
-    }
-    zstr_free (&command);
-    free (counters);
+    assert (done == self->committing);
+    self->committing = NULL;
+    s_dispatch (self, done);
+    s_complete (self, done);
 }
 
 //  Subscriptions arriving on the bus: count distinct topics so that the
@@ -767,16 +777,10 @@ s_drain (self_t *self)
 {
     while (self->committing || self->filling->request_count) {
         if (self->committing) {
-            zsock_set_rcvtimeo (self->writer, 30000);
-            char *command = NULL;
-            void *pointer = NULL;
-            if (zsock_recv (self->writer, "sp", &command, &pointer) == -1)
-                break;
-            if (command && streq (command, "BATCH")) {
-                self->committing = NULL;
-                s_complete (self, (zeb_batch_t *) pointer);
-            }
-            zstr_free (&command);
+            struct pollfd result = { self->link->result_fd, POLLIN, 0 };
+            if (poll (&result, 1, 30000) <= 0)
+                break;                  //  the writer is stuck: give up
+            s_handle_writer (self);
         }
         s_dispatch (self, NULL);
     }
@@ -785,12 +789,14 @@ s_drain (self_t *self)
 //  ---------------------------------------------------------------------
 //  Pipe
 
+//  One command from the pipe. Returns 0, 1 if none was waiting, or -1 on
+//  $TERM.
 static int
-s_handle_pipe (self_t *self)
+s_handle_command (self_t *self)
 {
     zmsg_t *msg = zmsg_recv (self->pipe);
     if (!msg)
-        return -1;
+        return 1;
     char *command = zmsg_popstr (msg);
     assert (command);
     int rc = 0;
@@ -840,44 +846,94 @@ s_handle_pipe (self_t *self)
     return rc;
 }
 
+static int
+s_handle_pipe (self_t *self)
+{
+    int rc;
+    while ((rc = s_handle_command (self)) == 0)
+        ;
+    return rc < 0? -1: 0;
+}
+
+//  Everything that may have work, without blocking. A socket is read
+//  until it is empty (or, for the front, the batch is full), since its
+//  ZMQ_FD fires only for commands that arrive after that.
+static void
+s_service (self_t *self)
+{
+    if (self->ready [S_PIPE]) {
+        self->ready [S_PIPE] = false;
+        if (s_handle_pipe (self)) {
+            self->terminated = true;
+            return;
+        }
+    }
+    if (!self->started)
+        return;
+    if (self->ready [S_WRITER]) {
+        self->ready [S_WRITER] = false;
+        s_handle_writer (self);
+    }
+    if (self->ready [S_CHANGES]) {
+        self->ready [S_CHANGES] = false;
+        if (zeb_validator_changes (self->validator))
+            zeb_validator_handle_changes (self->validator);
+    }
+    if (self->ready [S_BUS]) {
+        self->ready [S_BUS] = false;
+        s_handle_bus (self);
+    }
+    //  Back-pressure: while the filling batch is full and the writer busy,
+    //  producers' messages stay in the socket
+    if (self->ready [S_FRONT] && s_room (self)) {
+        self->ready [S_FRONT] = false;  //  s_complete may set it again
+        if (s_handle_front (self))
+            self->ready [S_FRONT] = true;
+    }
+}
+
+//  Wait for any of the descriptors; marks those that fired as ready.
+static void
+s_wait (self_t *self)
+{
+    struct pollfd fds [S_WAITS];
+    s_wait_t which [S_WAITS];
+    int count = 0;
+    fds [count] = (struct pollfd) { zsock_fd (self->pipe), POLLIN, 0 };
+    which [count++] = S_PIPE;
+    if (self->started) {
+        if (s_room (self)) {
+            fds [count] = (struct pollfd) { zsock_fd (self->front), POLLIN, 0 };
+            which [count++] = S_FRONT;
+        }
+        fds [count] = (struct pollfd) { self->link->result_fd, POLLIN, 0 };
+        which [count++] = S_WRITER;
+        fds [count] = (struct pollfd) { zsock_fd (self->bus), POLLIN, 0 };
+        which [count++] = S_BUS;
+        zsock_t *changes = zeb_validator_changes (self->validator);
+        if (changes) {
+            fds [count] = (struct pollfd) { zsock_fd (changes), POLLIN, 0 };
+            which [count++] = S_CHANGES;
+        }
+    }
+    bool busy = self->ready [S_PIPE] || self->ready [S_WRITER] || self->ready [S_BUS]
+             || self->ready [S_CHANGES] || (self->ready [S_FRONT] && s_room (self));
+    int rc = poll (fds, (nfds_t) count, busy? 0: -1);
+    for (int index = 0; rc > 0 && index < count; index++)
+        if (fds [index].revents)
+            self->ready [which [index]] = true;
+}
+
 void
 zeb_ingest_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe);
     zsock_signal (pipe, 0);
     while (true) {
-        void *which = zpoller_wait (self->poller, -1);
-        if (which == self->pipe) {
-            if (s_handle_pipe (self))
-                break;
-        }
-        else
-        if (which == self->front)
-            s_handle_front (self);
-        else
-        if (self->writer && which == self->writer)
-            s_handle_writer (self);
-        else
-        if (which == self->bus)
-            s_handle_bus (self);
-        else
-        if (self->validator && which == zeb_validator_changes (self->validator))
-            zeb_validator_handle_changes (self->validator);
-        else
-        if (zpoller_terminated (self->poller))
+        s_service (self);
+        if (self->terminated)
             break;
-        //  Back-pressure: while the filling batch is full and the writer
-        //  busy, leave producers' messages in the socket
-        if (self->started) {
-            bool room = self->filling->request_count < self->filling->request_limit;
-            if (room != self->reading) {
-                if (room)
-                    zpoller_add (self->poller, self->front);
-                else
-                    zpoller_remove (self->poller, self->front);
-                self->reading = room;
-            }
-        }
+        s_wait (self);
     }
     if (self->started)
         s_drain (self);

@@ -112,7 +112,10 @@ zeb_validator_handle_changes (zeb_validator_t *self)
 {
     assert (self);
     char *command = NULL, *type = NULL, *version = NULL;
-    while (self->changes && zsock_recv (self->changes, "sss", &command, &type, &version) == 0) {
+    //  Never blocks: asks before each receive, and the last question
+    //  leaves ZMQ_FD ready to fire for the next notice
+    while (self->changes && (zsock_events (self->changes) & ZMQ_POLLIN)
+    &&     zsock_recv (self->changes, "sss", &command, &type, &version) == 0) {
         //  The latest schema of the type changed; numbered versions do not
         if (type)
             zhashx_delete (self->cache, type);
@@ -120,8 +123,6 @@ zeb_validator_handle_changes (zeb_validator_t *self)
         zstr_free (&command);
         zstr_free (&type);
         zstr_free (&version);
-        if (!(zsock_events (self->changes) & ZMQ_POLLIN))
-            break;
     }
 }
 

@@ -44,7 +44,8 @@ void
 zsock_t *
     zeb_validator_changes (zeb_validator_t *self);
 
-//  Read what arrived on that socket and forget the schemas it names.
+//  Read what arrived on that socket, if anything (never blocks), and
+//  forget the schemas it names.
 void
     zeb_validator_handle_changes (zeb_validator_t *self);
 

@@ -11,11 +11,14 @@
 #include "zeb.h"
 #include "zeb_batch.h"
 #include "zeb_writer.h"
+#include <poll.h>
+#include <sys/eventfd.h>
 
 #define S_WARN_MS       10000       //  at most one failed-commit warning this often
 
 typedef struct {
     zsock_t *pipe;
+    zeb_writer_link_t *link;
     zeb_store_t *store;
     int64_t dedup_window;
     zeb_sync_t sync;
@@ -29,6 +32,97 @@ typedef struct {
     uint64_t unwarned;              //  failed commits not yet reported
     zeb_writer_counters_t counters;
 } self_t;
+
+//  ---------------------------------------------------------------------
+//  The link
+
+zeb_writer_link_t *
+zeb_writer_link_new (void)
+{
+    zeb_writer_link_t *self = (zeb_writer_link_t *) zmalloc (sizeof (zeb_writer_link_t));
+    if (!self)
+        return NULL;
+    self->request_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    self->result_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    atomic_init (&self->request, NULL);
+    atomic_init (&self->result, NULL);
+    pthread_mutex_init (&self->lock, NULL);
+    if (self->request_fd < 0 || self->result_fd < 0)
+        zeb_writer_link_destroy (&self);
+    return self;
+}
+
+void
+zeb_writer_link_destroy (zeb_writer_link_t **self_p)
+{
+    assert (self_p);
+    zeb_writer_link_t *self = *self_p;
+    if (self) {
+        if (self->request_fd >= 0)
+            close (self->request_fd);
+        if (self->result_fd >= 0)
+            close (self->result_fd);
+        pthread_mutex_destroy (&self->lock);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_signal (int fd)
+{
+    uint64_t one = 1;
+    while (write (fd, &one, sizeof (one)) < 0 && errno == EINTR)
+        ;
+}
+
+static void
+s_clear (int fd)
+{
+    uint64_t count;
+    while (read (fd, &count, sizeof (count)) < 0 && errno == EINTR)
+        ;
+}
+
+void
+zeb_writer_link_submit (zeb_writer_link_t *self, zeb_batch_t *batch)
+{
+    assert (self);
+    assert (batch);
+    zeb_batch_t *before = atomic_exchange_explicit (&self->request, batch, memory_order_acq_rel);
+    assert (before == NULL);            //  one batch with the writer at a time
+    s_signal (self->request_fd);
+}
+
+zeb_batch_t *
+zeb_writer_link_take (zeb_writer_link_t *self)
+{
+    assert (self);
+    s_clear (self->result_fd);
+    return atomic_exchange_explicit (&self->result, NULL, memory_order_acq_rel);
+}
+
+zeb_writer_counters_t
+zeb_writer_link_counters (zeb_writer_link_t *self)
+{
+    assert (self);
+    pthread_mutex_lock (&self->lock);
+    zeb_writer_counters_t counters = self->counters;
+    pthread_mutex_unlock (&self->lock);
+    return counters;
+}
+
+//  ---------------------------------------------------------------------
+//  The actor
+
+//  Publish the writer's counters to the link, for ingest's STATS
+static void
+s_share_counters (self_t *self)
+{
+    pthread_mutex_lock (&self->link->lock);
+    self->link->counters = self->counters;
+    pthread_mutex_unlock (&self->link->lock);
+}
 
 static int64_t
 s_clock_ms (void)
@@ -136,7 +230,9 @@ s_handle_batch (self_t *self, zeb_batch_t *batch)
                 self->sync_due = s_clock_ms () + self->sync_interval;
         }
     }
-    zsock_send (self->pipe, "spb", "BATCH", batch, &self->counters, sizeof (self->counters));
+    s_share_counters (self);
+    atomic_store_explicit (&self->link->result, batch, memory_order_release);
+    s_signal (self->link->result_fd);
 }
 
 //  Batch-mode sync, retention and dedup expiry, each bounded in time.
@@ -183,49 +279,75 @@ s_next_timeout (self_t *self)
     return wait < 0? 0: (int) wait;
 }
 
+//  Commands on the pipe, all that are waiting. Returns -1 on $TERM.
+static int
+s_handle_pipe (self_t *self)
+{
+    while (true) {
+        char *command = NULL;
+        void *pointer = NULL;
+        if (zsock_recv (self->pipe, "sp", &command, &pointer) == -1)
+            return 0;                   //  nothing more waiting
+        assert (command);
+        int rc = 0;
+        if (streq (command, "START")) {
+            zeb_fault_t fault = { 0 };
+            if (s_start (self, (zconfig_t *) pointer, &fault) == 0)
+                zsock_send (self->pipe, "is", 0, "");
+            else
+                zsock_send (self->pipe, "is", -1, fault.text);
+        }
+        else
+        if (streq (command, "$TERM"))
+            rc = -1;
+        else
+            assert (false);             //  the pipe is ingest's: a bug
+        zstr_free (&command);
+        if (rc)
+            return rc;
+    }
+}
+
+//  The loop polls two plain descriptors: the pipe's ZMQ_FD and the link's
+//  request eventfd. ZMQ_FD only says that the pipe has commands to process,
+//  so the pipe is read until it is empty whenever it fired (and once at
+//  start), and only then waited on again.
 void
 zeb_writer_actor (zsock_t *pipe, void *args)
 {
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->link = (zeb_writer_link_t *) args;
+    assert (self->link);
+    zsock_set_rcvtimeo (pipe, 0);
     zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, NULL);
-    assert (poller);
-    zpoller_set_nonstop (poller, true);
-    bool running = true;
-    while (running) {
-        void *which = zpoller_wait (poller, s_next_timeout (self));
-        if (which == pipe) {
-            char *command = NULL;
-            void *pointer = NULL;
-            if (zsock_recv (pipe, "sp", &command, &pointer) == -1)
-                break;
-            assert (command);
-            if (streq (command, "BATCH"))
-                s_handle_batch (self, (zeb_batch_t *) pointer);
-            else
-            if (streq (command, "START")) {
-                zeb_fault_t fault = { 0 };
-                if (s_start (self, (zconfig_t *) pointer, &fault) == 0)
-                    zsock_send (pipe, "is", 0, "");
-                else
-                    zsock_send (pipe, "is", -1, fault.text);
-            }
-            else
-            if (streq (command, "$TERM"))
-                running = false;
-            else
-                assert (false);
-            zstr_free (&command);
-        }
-        else
-        if (zpoller_terminated (poller))
+    struct pollfd fds [2] = {
+        { zsock_fd (pipe), POLLIN, 0 },
+        { self->link->request_fd, POLLIN, 0 }
+    };
+    bool pipe_ready = true;
+    while (true) {
+        if (pipe_ready && s_handle_pipe (self))
             break;
-        if (running && self->store && s_housekeeping (self))
-            zsock_send (pipe, "spb", "COUNTERS", NULL, &self->counters, sizeof (self->counters));
+        pipe_ready = false;
+        if (fds [1].revents)
+            s_clear (self->link->request_fd);
+        zeb_batch_t *batch = atomic_exchange_explicit (&self->link->request, NULL, memory_order_acq_rel);
+        if (batch)
+            s_handle_batch (self, batch);
+        if (self->store && s_housekeeping (self))
+            s_share_counters (self);
+        fds [1].revents = 0;
+        //  A batch that came during the batch or housekeeping: at once
+        int timeout = atomic_load_explicit (&self->link->request, memory_order_acquire)? 0:
+                      s_next_timeout (self);
+        int rc = poll (fds, 2, timeout);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc > 0 && fds [0].revents)
+            pipe_ready = true;
     }
-    zpoller_destroy (&poller);
     zeb_store_destroy (&self->store);   //  syncs in batch mode
     free (self);
 }
