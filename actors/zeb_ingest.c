@@ -919,6 +919,8 @@ s_wait (self_t *self)
     bool busy = self->ready [S_PIPE] || self->ready [S_WRITER] || self->ready [S_BUS]
              || self->ready [S_CHANGES] || (self->ready [S_FRONT] && s_room (self));
     int rc = poll (fds, (nfds_t) count, busy? 0: -1);
+    if (rc < 0 && errno != EINTR)
+        zsys_error ("ingest: poll: %s", strerror (errno));     //  ENOMEM: try again
     for (int index = 0; rc > 0 && index < count; index++)
         if (fds [index].revents)
             self->ready [which [index]] = true;

@@ -343,8 +343,10 @@ zeb_writer_actor (zsock_t *pipe, void *args)
         int timeout = atomic_load_explicit (&self->link->request, memory_order_acquire)? 0:
                       s_next_timeout (self);
         int rc = poll (fds, 2, timeout);
+        //  Only ENOMEM can fail a poll of valid descriptors: say so and go
+        //  on; leaving the loop would strand ingest's batch for good
         if (rc < 0 && errno != EINTR)
-            break;
+            zsys_error ("ingest: writer: poll: %s", strerror (errno));
         if (rc > 0 && fds [0].revents)
             pipe_ready = true;
     }
