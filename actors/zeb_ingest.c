@@ -27,14 +27,49 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_actors.h"
 #include "zeb_batch.h"
 #include "zeb_writer.h"
 #include "zeb_validator.h"
 #include <poll.h>
 
 #define S_MAX_PARTS     4       //  identity, command, body, tag
-#define S_NACK_CODES    32      //  counters for ZEB_E* codes -1001..-1032
+
+const zeb_config_key_t zeb_ingest_config [] = {
+    { "ingest/endpoint",        "tcp://127.0.0.1:7700", ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "ROUTER for producers (PUBLISH, HELLO, STATS)" },
+    { "bus/endpoint",           "tcp://127.0.0.1:7702", ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "XPUB carrying committed events, topic = type" },
+    { "ingest/notify",          "",      ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "PUB that tells log readers about commits (default: an inproc endpoint)" },
+    { "ingest/sync",            "always", ZEB_KEY_ENUM, 0, 0, "always|batch|none",
+      "always = fsync before ack; batch = ack, fsync every sync_interval; none" },
+    { "ingest/sync_interval",   "100ms", ZEB_KEY_DURATION, 1, 3600000, NULL, "fsync period in batch mode" },
+    { "ingest/batch",           "1024",  ZEB_KEY_INT, 1, 65536, NULL,
+      "most PUBLISH messages taken into one transaction (each may hold an array)" },
+    { "ingest/max_event_size",  "1MiB",  ZEB_KEY_SIZE, 64, 1LL << 30, NULL, "largest encoded event accepted" },
+    { "ingest/max_publish",     "1000",  ZEB_KEY_INT, 1, 100000, NULL, "most events in one PUBLISH array" },
+    { "ingest/dedup_window",    "24h",   ZEB_KEY_DURATION, 0, 0, NULL, "how long an idempotency key is remembered" },
+    { "ingest/validation",      "off",   ZEB_KEY_ENUM, 0, 0, "off|warn|enforce",
+      "check event data against registered schemas" },
+    { "ingest/registry",        "tcp://127.0.0.1:7703", ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "the schema registry validation asks (default: the registry of this node)" },
+    { "ingest/registry_changes", "",     ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "where the registry announces schemas (default: the registry of this node)" },
+    { "ingest/registry_timeout", "1s",   ZEB_KEY_DURATION, 1, 60000, NULL,
+      "longest a schema lookup holds ingest's input" },
+    { "ingest/registry_retry",  "5s",    ZEB_KEY_DURATION, 1, 3600000, NULL,
+      "after a lookup timed out, accept unchecked this long before asking again" },
+    { "ingest/hwm",             "100000", ZEB_KEY_INT, 1, 10000000, NULL,
+      "ZeroMQ high-water mark of the ingest sockets" },
+    { "store/map_size",         "64MiB", ZEB_KEY_SIZE, 64LL << 10, 0, NULL, "initial LMDB map size; grows on demand" },
+    { "store/max_size",         "0",     ZEB_KEY_SIZE, 0, 0, NULL, "largest the store may grow (0 = disk size)" },
+    { "retention/max_age",      "0",     ZEB_KEY_DURATION, 0, 0, NULL, "drop events older than this (0 = keep)" },
+    { "retention/max_events",   "0",     ZEB_KEY_INT, 0, 0, NULL, "keep at most this many events (0 = all)" },
+    { "retention/max_bytes",    "0",     ZEB_KEY_SIZE, 0, 0, NULL, "keep at most these bytes of events (0 = all)" },
+    { "retention/interval",     "1s",    ZEB_KEY_DURATION, 1, 3600000, NULL, "how often retention runs" },
+    { NULL }
+};
 
 typedef struct {
     uint64_t messages;          //  messages received on the front socket
@@ -42,36 +77,32 @@ typedef struct {
     uint64_t stored;            //  events appended to the log
     uint64_t duplicates;        //  events acked as duplicates
     uint64_t acks;
-    uint64_t nacks;
-    uint64_t nacks_by_code [S_NACK_CODES];
     uint64_t batch_max;         //  largest batch, in messages
     uint64_t bus_sent;
+    uint64_t held;              //  messages held for a schema lookup
 } s_counters_t;
 
-//  What the loop waits on: plain descriptors, ZMQ_FD for the sockets
-typedef enum { S_PIPE, S_FRONT, S_WRITER, S_BUS, S_CHANGES, S_WAITS } s_wait_t;
-
 typedef struct {
-    zsock_t *pipe;
-    bool started;
-    bool terminated;
-    bool ready [S_WAITS];       //  may have work: read it before waiting again
+    zeb_actor_t *actor;
+    zeb_loop_t *loop;
+    bool ready;                 //  the node said READY: read the front
     zactor_t *writer;           //  the write side of the store
     zeb_writer_link_t *link;    //  batches to and from the writer
-    zsock_t *front;             //  ROUTER: producers
+    zeb_router_t *router;       //  the front ROUTER: producers
+    zsock_t *front;             //  its socket
     zsock_t *bus;               //  XPUB: committed events
     zsock_t *notify;            //  PUB: commit notices for log readers
     void *front_handle;         //  raw libzmq handles of the above
     void *bus_handle;
     void *notify_handle;
     zeb_store_t *store;         //  a reader handle, for statistics
-    char *node_name;
     char *endpoint;
     char *bus_endpoint;
-    char *notify_endpoint;
-    char *log_endpoint;         //  advertised in WELCOME
+    char *log_endpoint;         //  advertised in WELCOME ("" until known)
     char *registry_endpoint;    //  advertised in WELCOME ("" if none)
     zeb_validator_t *validator; //  event data against registered schemas
+    zmq_msg_t held [S_MAX_PARTS];   //  a message waiting for a schema lookup
+    int held_count;
     size_t batch_limit;
     size_t max_event_size;
     size_t max_publish;
@@ -119,144 +150,19 @@ s_batch_free (zeb_batch_t *batch)
     msgpack_sbuffer_destroy (&batch->keys);
 }
 
-static self_t *
-s_self_new (zsock_t *pipe)
-{
-    self_t *self = (self_t *) zmalloc (sizeof (self_t));
-    assert (self);
-    self->pipe = pipe;
-    zsock_set_rcvtimeo (pipe, 0);       //  read only when ZMQ_FD says so, until empty
-    self->ready [S_PIPE] = true;
-    msgpack_sbuffer_init (&self->reply);
-    return self;
-}
-
 static void
-s_self_destroy (self_t **self_p)
-{
-    self_t *self = *self_p;
-    if (!self)
-        return;
-    zactor_destroy (&self->writer);             //  syncs in batch mode
-    zeb_writer_link_destroy (&self->link);
-    zeb_store_destroy (&self->store);
-    zeb_validator_destroy (&self->validator);
-    zsock_destroy (&self->front);
-    zsock_destroy (&self->bus);
-    zsock_destroy (&self->notify);
-    if (self->started)
-        for (int index = 0; index < 3; index++)
-            s_batch_free (&self->batches [index]);
-    msgpack_sbuffer_destroy (&self->reply);
-    zstr_free (&self->node_name);
-    zstr_free (&self->endpoint);
-    zstr_free (&self->bus_endpoint);
-    zstr_free (&self->notify_endpoint);
-    zstr_free (&self->log_endpoint);
-    zstr_free (&self->registry_endpoint);
-    free (self);
-    *self_p = NULL;
-}
+s_stop (void *state);
 
-//  ---------------------------------------------------------------------
-//  Set-up
-
-//  Bind a socket, reporting the endpoint as bound. Returns 0 or a fault.
 static int
 s_bind (zsock_t *socket, const char *endpoint, char **bound, zeb_fault_t *fault)
 {
     if (!socket)
-        return zeb_fault_set (fault, ZEB_ERROR, "cannot create socket for %s", endpoint);
+        return zeb_fault_set (fault, ZEB_ERROR, "ingest: cannot create socket for %s", endpoint);
     if (zsock_bind (socket, "%s", endpoint) == -1)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        return zeb_fault_set (fault, ZEB_ECONFIG, "ingest: cannot bind %s: %s", endpoint,
+                              zmq_strerror (zmq_errno ()));
     const char *last = zsock_endpoint (socket);
     *bound = strdup (last? last: endpoint);
-    return 0;
-}
-
-static int
-s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
-{
-    if (self->started)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "ingest already started");
-    int64_t batch, max_publish, hwm;
-    uint64_t max_event_size;
-    if (zeb_config_int (config, "ingest/batch", &batch) || batch < 1 || batch > 65536
-    ||  zeb_config_int (config, "ingest/max_publish", &max_publish) || max_publish < 1
-    ||  zeb_config_int (config, "ingest/hwm", &hwm) || hwm > INT_MAX
-    ||  zeb_config_size (config, "ingest/max_event_size", &max_event_size) || max_event_size < 64
-    ||  max_event_size > (1ULL << 30))
-        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest settings (zebd --help-config)");
-    self->batch_limit = (size_t) batch;
-    self->max_publish = (size_t) max_publish;
-    self->max_event_size = (size_t) max_event_size;
-    self->validator = zeb_validator_new (config, fault);
-    if (!self->validator)
-        return ZEB_ECONFIG;
-
-    //  The writer opens the store first, as its writer
-    self->link = zeb_writer_link_new ();
-    self->writer = self->link? zactor_new (zeb_writer_actor, self->link): NULL;
-    if (!self->writer)
-        return zeb_fault_set (fault, ZEB_ERROR, "cannot start the store writer");
-    zsock_send (self->writer, "sp", "START", config);
-    int status = -1;
-    char *text = NULL;
-    zsock_recv (self->writer, "is", &status, &text);
-    if (status) {
-        zeb_fault_set (fault, ZEB_ESTORAGE, "%s", text? text: "store writer failed");
-        zstr_free (&text);
-        return ZEB_ESTORAGE;
-    }
-    zstr_free (&text);
-    char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
-    self->store = zeb_store_new (path, NULL, fault);
-    zstr_free (&path);
-    zeb_store_stats_t stats;
-    if (!self->store || zeb_store_stats (self->store, &stats))
-        return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot read the store's state");
-    self->last_sequence = stats.last;
-    self->node_name = strdup (zeb_config_str (config, "node/name"));
-
-    self->front = zsock_new (ZMQ_ROUTER);
-    self->bus = zsock_new (ZMQ_XPUB);
-    self->notify = zsock_new (ZMQ_PUB);
-    if (self->front) {
-        zsock_set_sndhwm (self->front, (int) hwm);
-        zsock_set_rcvhwm (self->front, (int) hwm);
-        //  Far above max_event_size, so oversize events get a NACK; beyond
-        //  this libzmq drops the connection without reading the message
-        int64_t limit = (int64_t) self->max_event_size * 4;
-        zsock_set_maxmsgsize (self->front, (int) (limit > 64 << 20? limit: 64 << 20));
-    }
-    if (self->bus)
-        zsock_set_sndhwm (self->bus, (int) hwm);
-    int rc = s_bind (self->front, zeb_config_str (config, "ingest/endpoint"), &self->endpoint, fault);
-    if (rc == 0)
-        rc = s_bind (self->bus, zeb_config_str (config, "bus/endpoint"), &self->bus_endpoint, fault);
-    if (rc == 0)
-        rc = s_bind (self->notify, zeb_config_str (config, "ingest/notify"), &self->notify_endpoint, fault);
-    if (rc)
-        return rc;
-    self->front_handle = zsock_resolve (self->front);
-    self->bus_handle = zsock_resolve (self->bus);
-    self->notify_handle = zsock_resolve (self->notify);
-    //  Where the log listens, for WELCOME: as configured, so that clients
-    //  that connect before the node has started its log learn it too; an
-    //  ephemeral port ("*") is only known once the log has bound it, and
-    //  the node tells us then (ADVERTISE)
-    const char *log_endpoint = zeb_config_str (config, "log/endpoint");
-    self->log_endpoint = strdup (strchr (log_endpoint, '*')? "": log_endpoint);
-    self->registry_endpoint = strdup ("");
-    for (int index = 0; index < 3; index++)
-        s_batch_init (&self->batches [index], self->batch_limit);
-    self->filling = &self->batches [0];
-    self->started = true;
-    for (int index = S_FRONT; index < S_WAITS; index++)
-        self->ready [index] = true;
-    zeb_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
-               self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
-               (unsigned long long) self->last_sequence);
     return 0;
 }
 
@@ -264,80 +170,49 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
 //  Statistics
 
 static void
-s_pack_kv (msgpack_packer *pk, const char *key, uint64_t value)
+s_stats (void *state, zeb_pack_t *pack)
 {
-    msgpack_pack_str_with_body (pk, key, strlen (key));
-    msgpack_pack_uint64 (pk, value);
-}
-
-static void
-s_pack_stats (self_t *self, msgpack_sbuffer *buffer)
-{
+    self_t *self = (self_t *) state;
     zeb_store_stats_t store;
     if (zeb_store_stats (self->store, &store))
         memset (&store, 0, sizeof (store));
     s_counters_t *c = &self->counters;
-    zeb_writer_counters_t writer = zeb_writer_link_counters (self->link);
-    zeb_writer_counters_t *w = &writer;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
-    msgpack_pack_str_with_body (&pk, "node", 4);
-    msgpack_pack_str_with_body (&pk, self->node_name, strlen (self->node_name));
-    msgpack_pack_str_with_body (&pk, "actor", 5);
-    msgpack_pack_str_with_body (&pk, "ingest", 6);
-
-    msgpack_pack_str_with_body (&pk, "ingest", 6);
-    size_t codes = 0;
-    for (int index = 0; index < S_NACK_CODES; index++)
-        codes += c->nacks_by_code [index] > 0;
-    msgpack_pack_map (&pk, 22);
-    s_pack_kv (&pk, "messages", c->messages);
-    s_pack_kv (&pk, "events", c->events);
-    s_pack_kv (&pk, "stored", c->stored);
-    s_pack_kv (&pk, "duplicates", c->duplicates);
-    s_pack_kv (&pk, "acks", c->acks);
-    s_pack_kv (&pk, "nacks", c->nacks);
-    msgpack_pack_str_with_body (&pk, "nacks_by_reason", 15);
-    msgpack_pack_map (&pk, codes);
-    for (int index = 0; index < S_NACK_CODES; index++)
-        if (c->nacks_by_code [index])
-            s_pack_kv (&pk, zeb_error_reason (-1001 - index), c->nacks_by_code [index]);
-    s_pack_kv (&pk, "batches", w->batches);
-    s_pack_kv (&pk, "commit_failures", w->commit_failures);
-    s_pack_kv (&pk, "commit_us_total", w->commit_us);
-    s_pack_kv (&pk, "commit_us_max", w->commit_us_max);
-    s_pack_kv (&pk, "batch_max", c->batch_max);
-    s_pack_kv (&pk, "bus_sent", c->bus_sent);
-    s_pack_kv (&pk, "bus_subscriptions", (uint64_t) (self->bus_topics > 0? self->bus_topics: 0));
-    s_pack_kv (&pk, "retention_removed", w->retention_removed);
-    s_pack_kv (&pk, "dedup_expired", w->dedup_expired);
-    s_pack_kv (&pk, "syncs", w->syncs);
+    zeb_writer_counters_t w = zeb_writer_link_counters (self->link);
     zeb_validator_counters_t v = zeb_validator_counters (self->validator);
-    s_pack_kv (&pk, "validated", v.validated);
-    s_pack_kv (&pk, "validation_refused", v.refused);
-    s_pack_kv (&pk, "validation_warned", v.warned);
-    s_pack_kv (&pk, "validation_unavailable", v.unavailable);
-    s_pack_kv (&pk, "schema_lookups", v.lookups);
-
-    msgpack_pack_str_with_body (&pk, "store", 5);
-    msgpack_pack_map (&pk, 7);
-    s_pack_kv (&pk, "first", store.first);
-    s_pack_kv (&pk, "last", store.last);
-    s_pack_kv (&pk, "count", store.count);
-    s_pack_kv (&pk, "bytes", store.bytes);
-    s_pack_kv (&pk, "dedup_keys", store.dedup_keys);
-    s_pack_kv (&pk, "map_size", store.map_size);
-    s_pack_kv (&pk, "map_used", store.map_used);
-}
-
-static void
-s_count_nack (self_t *self, int code)
-{
-    self->counters.nacks++;
-    int index = -1001 - code;
-    if (index >= 0 && index < S_NACK_CODES)
-        self->counters.nacks_by_code [index]++;
+    zeb_pack_map (pack, "ingest");
+    zeb_pack_uint (pack, "messages", c->messages);
+    zeb_pack_uint (pack, "events", c->events);
+    zeb_pack_uint (pack, "stored", c->stored);
+    zeb_pack_uint (pack, "duplicates", c->duplicates);
+    zeb_pack_uint (pack, "acks", c->acks);
+    zeb_router_pack_stats (self->router, pack);
+    zeb_pack_uint (pack, "batches", w.batches);
+    zeb_pack_uint (pack, "commit_failures", w.commit_failures);
+    zeb_pack_uint (pack, "commit_us_total", w.commit_us);
+    zeb_pack_uint (pack, "commit_us_max", w.commit_us_max);
+    zeb_pack_uint (pack, "batch_max", c->batch_max);
+    zeb_pack_uint (pack, "bus_sent", c->bus_sent);
+    zeb_pack_uint (pack, "bus_subscriptions", (uint64_t) (self->bus_topics > 0? self->bus_topics: 0));
+    zeb_pack_uint (pack, "retention_removed", w.retention_removed);
+    zeb_pack_uint (pack, "dedup_expired", w.dedup_expired);
+    zeb_pack_uint (pack, "syncs", w.syncs);
+    zeb_pack_uint (pack, "validated", v.validated);
+    zeb_pack_uint (pack, "validation_refused", v.refused);
+    zeb_pack_uint (pack, "validation_warned", v.warned);
+    zeb_pack_uint (pack, "validation_unavailable", v.unavailable);
+    zeb_pack_uint (pack, "schema_lookups", v.lookups);
+    zeb_pack_uint (pack, "registry_timeouts", v.timeouts);
+    zeb_pack_uint (pack, "held_for_lookup", c->held);
+    zeb_pack_end (pack);
+    zeb_pack_map (pack, "store");
+    zeb_pack_uint (pack, "first", store.first);
+    zeb_pack_uint (pack, "last", store.last);
+    zeb_pack_uint (pack, "count", store.count);
+    zeb_pack_uint (pack, "bytes", store.bytes);
+    zeb_pack_uint (pack, "dedup_keys", store.dedup_keys);
+    zeb_pack_uint (pack, "map_size", store.map_size);
+    zeb_pack_uint (pack, "map_used", store.map_used);
+    zeb_pack_end (pack);
 }
 
 //  ---------------------------------------------------------------------
@@ -403,7 +278,7 @@ s_accept_event (self_t *self, zeb_batch_t *batch, const uint8_t *data, size_t si
     if (rc == 0)
         rc = zeb_validator_check (self->validator, view, fault);
     if (rc)
-        return rc;
+        return rc;              //  an error, or 1: a schema lookup is under way
     //  The dedup key is the producer's: take it before assigning an id
     zeb_str_t key = zeb_event_view_dedup_key (view);
     char id [ZEB_UUID_STRLEN + 1];
@@ -438,7 +313,9 @@ s_accept_event (self_t *self, zeb_batch_t *batch, const uint8_t *data, size_t si
 }
 
 //  Accept a PUBLISH body: one event, or an array of them, all or nothing.
-static void
+//  Returns 1 if an event's schema is being looked up (nothing of the
+//  message was taken: the caller holds it and offers it again), else 0.
+static int
 s_accept_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request,
                   const uint8_t *body, size_t size)
 {
@@ -470,17 +347,25 @@ s_accept_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request
                 rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "event %u is truncated or malformed", index);
             else
                 rc = s_accept_event (self, batch, event, event_size, &fault);
-            if (rc)
+            if (rc < 0)
                 request->index = index;
         }
         if (rc == 0 && !zeb_mpk_done (&reader))
             rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "bytes left over after the array");
-        self->counters.events += count;
+        if (rc != 1)
+            self->counters.events += count;
     }
     else {
         request->array = false;
         rc = s_accept_event (self, batch, body, size, &fault);
-        self->counters.events++;
+        if (rc != 1)
+            self->counters.events++;
+    }
+    if (rc == 1) {
+        batch->arena.size = arena_mark;
+        batch->keys.size = keys_mark;
+        batch->item_count = request->first_item;
+        return 1;
     }
     if (rc) {
         //  Atomic: forget whatever events of this message were accepted
@@ -491,99 +376,88 @@ s_accept_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request
         snprintf (request->text, sizeof (request->text), "%s", fault.text);
     }
     request->item_count = batch->item_count - request->first_item;
+    return 0;
 }
 
+//  A NACK to a PUBLISH, sent here (PUBLISH replies do not go through the
+//  router's request path) but counted with the router's
 static void
 s_reply_nack (self_t *self, zmq_msg_t *identity, int code, const char *text, int64_t index,
               const void *tag, size_t tag_size)
 {
+    char clean [400];
+    zeb_router_escape (text, strlen (text), clean, sizeof (clean));
     msgpack_sbuffer_clear (&self->reply);
-    zeb_proto_pack_nack (&self->reply, code, text, index);
+    zeb_proto_pack_nack (&self->reply, code, clean, index);
     zeb_proto_send (self->front_handle, identity, ZEB_CMD_NACK, self->reply.data, self->reply.size,
                     tag, tag_size, ZMQ_DONTWAIT);
-    s_count_nack (self, code);
+    zeb_router_count_nack (self->router, code);
 }
 
 static void
-s_reply_welcome (self_t *self, zmq_msg_t *identity, const uint8_t *body, size_t size,
-                 const void *tag, size_t tag_size)
+s_handle_hello (void *owner, zeb_request_t *request)
 {
+    self_t *self = (self_t *) owner;
     uint64_t version = ZEB_PROTO_VERSION;
-    if (zeb_proto_get_uint (body, size, "version", &version) < 0 || version != ZEB_PROTO_VERSION) {
-        s_reply_nack (self, identity, ZEB_EVERSION, "this node speaks ZEB/1 only", -1, tag, tag_size);
+    if (zeb_proto_get_uint (request->body, request->body_size, "version", &version) < 0
+    ||  version != ZEB_PROTO_VERSION) {
+        zeb_router_nack (request, ZEB_EVERSION, "this node speaks ZEB/1 only");
         return;
     }
     msgpack_sbuffer_clear (&self->reply);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 9);
-    s_pack_kv (&pk, "version", ZEB_PROTO_VERSION);
-    msgpack_pack_str_with_body (&pk, "node", 4);
-    msgpack_pack_str_with_body (&pk, self->node_name, strlen (self->node_name));
-    msgpack_pack_str_with_body (&pk, "ingest", 6);
-    msgpack_pack_str_with_body (&pk, self->endpoint, strlen (self->endpoint));
-    msgpack_pack_str_with_body (&pk, "log", 3);
-    msgpack_pack_str_with_body (&pk, self->log_endpoint, strlen (self->log_endpoint));
-    msgpack_pack_str_with_body (&pk, "registry", 8);
-    msgpack_pack_str_with_body (&pk, self->registry_endpoint, strlen (self->registry_endpoint));
-    msgpack_pack_str_with_body (&pk, "bus", 3);
-    msgpack_pack_str_with_body (&pk, self->bus_endpoint, strlen (self->bus_endpoint));
-    s_pack_kv (&pk, "max_event_size", self->max_event_size);
-    s_pack_kv (&pk, "max_publish", self->max_publish);
-    s_pack_kv (&pk, "last", self->last_sequence);
-    zeb_proto_send (self->front_handle, identity, ZEB_CMD_WELCOME, self->reply.data, self->reply.size,
-                    tag, tag_size, ZMQ_DONTWAIT);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &self->reply);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_uint (&pack, "version", ZEB_PROTO_VERSION);
+    zeb_pack_str (&pack, "node", zeb_actor_node_name (self->actor));
+    zeb_pack_str (&pack, "ingest", self->endpoint);
+    zeb_pack_str (&pack, "log", self->log_endpoint);
+    zeb_pack_str (&pack, "registry", self->registry_endpoint);
+    zeb_pack_str (&pack, "bus", self->bus_endpoint);
+    zeb_pack_uint (&pack, "max_event_size", self->max_event_size);
+    zeb_pack_uint (&pack, "max_publish", self->max_publish);
+    zeb_pack_uint (&pack, "last", self->last_sequence);
+    zeb_pack_end (&pack);
+    zeb_router_reply (request, ZEB_CMD_WELCOME, self->reply.data, self->reply.size);
 }
 
-//  Take one message into the filling batch, or answer it at once.
-static void
+//  PUBLISH has its own path (s_accept_message); the router's table serves
+//  the rest, and answers anything else with UNKNOWN_COMMAND
+static const zeb_router_command_t s_commands [] = {
+    { ZEB_CMD_HELLO, s_handle_hello, 0 },
+    { NULL }
+};
+
+//  Take one message into the filling batch, or answer it at once. Returns
+//  1 if it is a PUBLISH waiting for a schema lookup: the parts are then
+//  left untouched, for the caller to hold.
+static int
 s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
 {
-    self->counters.messages++;
-    zmq_msg_t *identity = &parts [0];
-    if (overflow || count < 3) {
-        s_reply_nack (self, identity, ZEB_EMALFORMED,
-                      overflow? "more than three frames": "a request is [command][body][tag]?",
-                      -1, NULL, 0);
-        return;
-    }
+    bool publish = !overflow && count >= 3 && count <= 4
+                && zmq_msg_size (&parts [1]) == 7
+                && memcmp (zmq_msg_data (&parts [1]), ZEB_CMD_PUBLISH, 7) == 0;
     const void *tag = count == 4? zmq_msg_data (&parts [3]): NULL;
     size_t tag_size = count == 4? zmq_msg_size (&parts [3]): 0;
-    if (tag_size > ZEB_PROTO_MAX_TAG) {
-        s_reply_nack (self, identity, ZEB_EMALFORMED, "tag longer than 255 bytes", -1, NULL, 0);
-        return;
+    if (!publish || tag_size > ZEB_PROTO_MAX_TAG) {
+        self->counters.messages++;
+        zeb_router_dispatch (self->router, parts, count, overflow);
+        return 0;
     }
-    const char *command = (const char *) zmq_msg_data (&parts [1]);
-    size_t command_len = zmq_msg_size (&parts [1]);
-    const uint8_t *body = (const uint8_t *) zmq_msg_data (&parts [2]);
-    size_t body_size = zmq_msg_size (&parts [2]);
-    if (command_len == 7 && memcmp (command, ZEB_CMD_PUBLISH, 7) == 0) {
-        zeb_batch_t *batch = self->filling;
-        zeb_batch_request_t *request = &batch->requests [batch->request_count++];
-        zmq_msg_init (&request->identity);
-        zmq_msg_move (&request->identity, identity);
-        request->has_tag = tag != NULL;
-        request->tag_size = tag_size;
-        if (tag_size)
-            memcpy (request->tag, tag, tag_size);
-        s_accept_publish (self, batch, request, body, body_size);
-    }
-    else
-    if (command_len == 5 && memcmp (command, ZEB_CMD_HELLO, 5) == 0)
-        s_reply_welcome (self, identity, body, body_size, tag, tag_size);
-    else
-    if (command_len == 5 && memcmp (command, ZEB_CMD_STATS, 5) == 0) {
-        msgpack_sbuffer_clear (&self->reply);
-        s_pack_stats (self, &self->reply);
-        zeb_proto_send (self->front_handle, identity, ZEB_CMD_STATS, self->reply.data,
-                        self->reply.size, tag, tag_size, ZMQ_DONTWAIT);
-    }
-    else {
-        char text [80];
-        snprintf (text, sizeof (text), "unknown command '%.*s'",
-                  (int) (command_len > 32? 32: command_len), command);
-        s_reply_nack (self, identity, ZEB_ECOMMAND, text, -1, tag, tag_size);
-    }
+    zeb_batch_t *batch = self->filling;
+    zeb_batch_request_t *request = &batch->requests [batch->request_count];
+    if (s_accept_publish (self, batch, request, (const uint8_t *) zmq_msg_data (&parts [2]),
+                          zmq_msg_size (&parts [2])))
+        return 1;
+    self->counters.messages++;
+    batch->request_count++;
+    zmq_msg_init (&request->identity);
+    zmq_msg_move (&request->identity, &parts [0]);
+    request->has_tag = tag != NULL;
+    request->tag_size = tag_size;
+    if (tag_size)
+        memcpy (request->tag, tag, tag_size);
+    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -609,22 +483,20 @@ s_reply_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request)
     if (!request->array)
         zeb_proto_pack_ack (&self->reply, items [0].sequence, items [0].duplicate);
     else {
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
-        size_t duplicates = 0;
+        zeb_pack_t pack;
+        zeb_pack_init (&pack, &self->reply);
+        zeb_pack_map (&pack, NULL);
+        zeb_pack_uint (&pack, "count", request->item_count);
+        zeb_pack_array (&pack, "sequences");
         for (size_t index = 0; index < request->item_count; index++)
-            duplicates += items [index].duplicate;
-        msgpack_pack_map (&pk, 3);
-        s_pack_kv (&pk, "count", request->item_count);
-        msgpack_pack_str_with_body (&pk, "sequences", 9);
-        msgpack_pack_array (&pk, request->item_count);
-        for (size_t index = 0; index < request->item_count; index++)
-            msgpack_pack_uint64 (&pk, items [index].sequence);
-        msgpack_pack_str_with_body (&pk, "duplicates", 10);
-        msgpack_pack_array (&pk, duplicates);
+            zeb_pack_uint (&pack, NULL, items [index].sequence);
+        zeb_pack_end (&pack);
+        zeb_pack_array (&pack, "duplicates");
         for (size_t index = 0; index < request->item_count; index++)
             if (items [index].duplicate)
-                msgpack_pack_uint64 (&pk, index);
+                zeb_pack_uint (&pack, NULL, index);
+        zeb_pack_end (&pack);
+        zeb_pack_end (&pack);
     }
     zeb_proto_send (self->front_handle, &request->identity, ZEB_CMD_ACK,
                     self->reply.data, self->reply.size, tag, request->tag_size, ZMQ_DONTWAIT);
@@ -667,8 +539,8 @@ s_announce (self_t *self, zeb_batch_t *batch)
 static void
 s_complete (self_t *self, zeb_batch_t *batch)
 {
-    self->ready [S_FRONT] = true;
-    self->ready [S_BUS] = true;
+    zeb_loop_ready (self->loop, self->front);
+    zeb_loop_ready (self->loop, self->bus);
     for (size_t index = 0; index < batch->request_count; index++)
         s_reply_publish (self, batch, &batch->requests [index]);
     if (batch->result == 0 && batch->item_count)
@@ -708,23 +580,65 @@ s_dispatch (self_t *self, zeb_batch_t *answering)
 //  Take in what waits on the front socket, up to the batch limit. Returns
 //  true if it stopped at the limit, with messages perhaps still waiting;
 //  false once a receive found none (ZMQ_FD then fires for the next one).
-static bool
-s_handle_front (self_t *self)
+//  Read the front only when the node is ready, no message is held for a
+//  lookup, and the filling batch has room: otherwise producers' messages
+//  stay in the socket (back-pressure)
+static void
+s_update_front (self_t *self)
 {
+    zeb_loop_pause (self->loop, self->front, !self->ready || self->held_count > 0 || !s_room (self));
+}
+
+//  Offer the held message again, now that its lookup has an answer
+static void
+s_retry_held (self_t *self)
+{
+    if (self->held_count == 0 || zeb_validator_waiting (self->validator))
+        return;
+    if (self->filling->request_count == 0)
+        self->filling->now = zeb_time_now ();
+    if (s_accept_message (self, self->held, self->held_count, false) == 0) {
+        for (int index = 0; index < self->held_count; index++)
+            zmq_msg_close (&self->held [index]);
+        self->held_count = 0;
+        zeb_loop_ready (self->loop, self->front);
+    }
+    s_dispatch (self, NULL);
+}
+
+//  Take in what waits on the front socket, up to the batch limit. Returns
+//  1 if it stopped at the limit, with messages perhaps still waiting; 0
+//  once a receive found none (ZMQ_FD then fires for the next one), or a
+//  message is held for a schema lookup.
+static int
+s_handle_front (void *arg)
+{
+    self_t *self = (self_t *) arg;
     zeb_batch_t *batch = self->filling;
     if (batch->request_count == 0)
         batch->now = zeb_time_now ();
     zmq_msg_t parts [S_MAX_PARTS];
     size_t received = 0;
-    bool more = true;
+    int more = 1;
     while (batch->request_count < batch->request_limit && received < self->batch_limit) {
         bool overflow;
         int count = s_recv_message (self->front_handle, parts, S_MAX_PARTS, &overflow);
         if (count == 0) {
-            more = false;
+            more = 0;
             break;
         }
-        s_accept_message (self, parts, count, overflow);
+        if (s_accept_message (self, parts, count, overflow)) {
+            //  Hold it, and read nothing more until its schema is known:
+            //  events are stored in the order they came
+            for (int index = 0; index < count; index++) {
+                zmq_msg_init (&self->held [index]);
+                zmq_msg_move (&self->held [index], &parts [index]);
+            }
+            self->held_count = count;
+            self->counters.held++;
+            more = 0;
+            break;
+        }
         for (int index = 0; index < count; index++)
             zmq_msg_close (&parts [index]);
         received++;
@@ -732,28 +646,33 @@ s_handle_front (self_t *self)
     if (batch->request_count > self->counters.batch_max)
         self->counters.batch_max = batch->request_count;
     s_dispatch (self, NULL);
+    s_update_front (self);
     return more;
 }
 
 //  The writer handed a batch back: start the next commit first, then
 //  answer this batch meanwhile
-static void
-s_handle_writer (self_t *self)
+static int
+s_handle_writer (void *arg)
 {
+    self_t *self = (self_t *) arg;
     zeb_batch_t *done = zeb_writer_link_take (self->link);
     if (!done)
-        return;
+        return 0;
     assert (done == self->committing);
     self->committing = NULL;
     s_dispatch (self, done);
     s_complete (self, done);
+    s_update_front (self);
+    return 0;
 }
 
 //  Subscriptions arriving on the bus: count distinct topics so that the
 //  bus costs nothing when nobody listens
-static void
-s_handle_bus (self_t *self)
+static int
+s_handle_bus (void *arg)
 {
+    self_t *self = (self_t *) arg;
     zmq_msg_t msg;
     zmq_msg_init (&msg);
     while (zmq_msg_recv (&msg, self->bus_handle, ZMQ_DONTWAIT) >= 0) {
@@ -769,6 +688,40 @@ s_handle_bus (self_t *self)
         zmq_msg_init (&msg);
     }
     zmq_msg_close (&msg);
+    return 0;
+}
+
+//  Schemas announced by the registry
+static int
+s_handle_changes (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    zeb_validator_handle_changes (self->validator);
+    return 0;
+}
+
+//  Answers from the registry to lookups
+static int
+s_handle_lookups (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    zeb_validator_handle_replies (self->validator);
+    s_retry_held (self);
+    s_update_front (self);
+    return 0;
+}
+
+//  Every turn: lookups past their deadline; how long the loop may wait
+static int
+s_tick (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    int timeout = zeb_validator_expire (self->validator);
+    if (self->held_count && !zeb_validator_waiting (self->validator)) {
+        s_retry_held (self);
+        s_update_front (self);
+    }
+    return timeout;
 }
 
 //  Clean stop: commit and acknowledge what was taken in
@@ -787,160 +740,165 @@ s_drain (self_t *self)
 }
 
 //  ---------------------------------------------------------------------
-//  Pipe
+//  The actor
 
-//  One command from the pipe. Returns 0, 1 if none was waiting, or -1 on
-//  $TERM.
-static int
-s_handle_command (self_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg)
-        return 1;
-    char *command = zmsg_popstr (msg);
-    assert (command);
-    int rc = 0;
-    if (streq (command, "$TERM"))
-        rc = -1;
-    else
-    if (streq (command, "START")) {
-        zconfig_t *config = zeb_config_pop (msg);
-        zeb_fault_t fault = { 0 };
-        if (s_start (self, config, &fault) == 0)
-            zsock_send (self->pipe, "isss", 0, self->endpoint, self->bus_endpoint, self->notify_endpoint);
-        else {
-            zsys_error ("ingest: %s", fault.text);
-            zsock_send (self->pipe, "is", -1, fault.text);
-        }
-    }
-    else
-    if (streq (command, "ADVERTISE")) {
-        char *what = zmsg_popstr (msg);
-        char *endpoint = zmsg_popstr (msg);
-        if (what && endpoint && streq (what, "log")) {
-            zstr_free (&self->log_endpoint);
-            self->log_endpoint = endpoint;
-            endpoint = NULL;
-        }
-        else
-        if (what && endpoint && streq (what, "registry")) {
-            zstr_free (&self->registry_endpoint);
-            self->registry_endpoint = endpoint;
-            endpoint = NULL;
-        }
-        zstr_free (&what);
-        zstr_free (&endpoint);
-    }
-    else
-    if (streq (command, "STATS")) {
-        msgpack_sbuffer_clear (&self->reply);
-        if (self->started)
-            s_pack_stats (self, &self->reply);
-        zframe_t *frame = zframe_new (self->reply.data, self->reply.size);
-        zframe_send (&frame, self->pipe, 0);
-    }
-    else
-        assert (false);         //  the pipe is ours: an unknown command is a bug
-    zstr_free (&command);
-    zmsg_destroy (&msg);
-    return rc;
-}
-
-static int
-s_handle_pipe (self_t *self)
-{
-    int rc;
-    while ((rc = s_handle_command (self)) == 0)
-        ;
-    return rc < 0? -1: 0;
-}
-
-//  Everything that may have work, without blocking. A socket is read
-//  until it is empty (or, for the front, the batch is full), since its
-//  ZMQ_FD fires only for commands that arrive after that.
 static void
-s_service (self_t *self)
+s_peer (void *state, const char *name, const char *endpoint)
 {
-    if (self->ready [S_PIPE]) {
-        self->ready [S_PIPE] = false;
-        if (s_handle_pipe (self)) {
-            self->terminated = true;
-            return;
-        }
+    self_t *self = (self_t *) state;
+    if (streq (name, "log")) {
+        zstr_free (&self->log_endpoint);
+        self->log_endpoint = strdup (endpoint);
     }
-    if (!self->started)
-        return;
-    if (self->ready [S_WRITER]) {
-        self->ready [S_WRITER] = false;
-        s_handle_writer (self);
+    else
+    if (streq (name, "registry")) {
+        zstr_free (&self->registry_endpoint);
+        self->registry_endpoint = strdup (endpoint);
     }
-    if (self->ready [S_CHANGES]) {
-        self->ready [S_CHANGES] = false;
-        if (zeb_validator_changes (self->validator))
-            zeb_validator_handle_changes (self->validator);
-    }
-    if (self->ready [S_BUS]) {
-        self->ready [S_BUS] = false;
-        s_handle_bus (self);
-    }
-    //  Back-pressure: while the filling batch is full and the writer busy,
-    //  producers' messages stay in the socket
-    if (self->ready [S_FRONT] && s_room (self)) {
-        self->ready [S_FRONT] = false;  //  s_complete may set it again
-        if (s_handle_front (self))
-            self->ready [S_FRONT] = true;
+    else
+    if (streq (name, "")) {
+        //  Every peer is known: clients may now HELLO and be told the truth
+        self->ready = true;
+        s_update_front (self);
     }
 }
 
-//  Wait for any of the descriptors; marks those that fired as ready.
 static void
-s_wait (self_t *self)
+s_stop (void *state)
 {
-    struct pollfd fds [S_WAITS];
-    s_wait_t which [S_WAITS];
-    int count = 0;
-    fds [count] = (struct pollfd) { zsock_fd (self->pipe), POLLIN, 0 };
-    which [count++] = S_PIPE;
-    if (self->started) {
-        if (s_room (self)) {
-            fds [count] = (struct pollfd) { zsock_fd (self->front), POLLIN, 0 };
-            which [count++] = S_FRONT;
-        }
-        fds [count] = (struct pollfd) { self->link->result_fd, POLLIN, 0 };
-        which [count++] = S_WRITER;
-        fds [count] = (struct pollfd) { zsock_fd (self->bus), POLLIN, 0 };
-        which [count++] = S_BUS;
-        zsock_t *changes = zeb_validator_changes (self->validator);
-        if (changes) {
-            fds [count] = (struct pollfd) { zsock_fd (changes), POLLIN, 0 };
-            which [count++] = S_CHANGES;
-        }
-    }
-    bool busy = self->ready [S_PIPE] || self->ready [S_WRITER] || self->ready [S_BUS]
-             || self->ready [S_CHANGES] || (self->ready [S_FRONT] && s_room (self));
-    int rc = poll (fds, (nfds_t) count, busy? 0: -1);
-    if (rc < 0 && errno != EINTR)
-        zsys_error ("ingest: poll: %s", strerror (errno));     //  ENOMEM: try again
-    for (int index = 0; rc > 0 && index < count; index++)
-        if (fds [index].revents)
-            self->ready [which [index]] = true;
-}
-
-void
-zeb_ingest_actor (zsock_t *pipe, void *args)
-{
-    self_t *self = s_self_new (pipe);
-    zsock_signal (pipe, 0);
-    while (true) {
-        s_service (self);
-        if (self->terminated)
-            break;
-        s_wait (self);
-    }
-    if (self->started)
+    self_t *self = (self_t *) state;
+    if (self->committing || (self->filling && self->filling->request_count))
         s_drain (self);
-    s_self_destroy (&self);
+    for (int index = 0; index < self->held_count; index++)
+        zmq_msg_close (&self->held [index]);
+    zactor_destroy (&self->writer);             //  syncs in batch mode
+    zeb_writer_link_destroy (&self->link);
+    zeb_store_destroy (&self->store);
+    zeb_validator_destroy (&self->validator);
+    zeb_router_destroy (&self->router);
+    zsock_destroy (&self->bus);
+    zsock_destroy (&self->notify);
+    if (self->filling)
+        for (int index = 0; index < 3; index++)
+            s_batch_free (&self->batches [index]);
+    msgpack_sbuffer_destroy (&self->reply);
+    zstr_free (&self->endpoint);
+    zstr_free (&self->bus_endpoint);
+    zstr_free (&self->log_endpoint);
+    zstr_free (&self->registry_endpoint);
 }
+
+static int
+s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
+{
+    self_t *self = (self_t *) state;
+    self->actor = actor;
+    self->loop = zeb_actor_loop (actor);
+    msgpack_sbuffer_init (&self->reply);
+    char *notify_endpoint = NULL;
+    int64_t batch, max_publish, hwm;
+    uint64_t max_event_size;
+    zeb_config_int (config, "ingest/batch", &batch);
+    zeb_config_int (config, "ingest/max_publish", &max_publish);
+    zeb_config_int (config, "ingest/hwm", &hwm);
+    zeb_config_size (config, "ingest/max_event_size", &max_event_size);
+    self->batch_limit = (size_t) batch;
+    self->max_publish = (size_t) max_publish;
+    self->max_event_size = (size_t) max_event_size;
+    self->log_endpoint = strdup ("");
+    self->registry_endpoint = strdup ("");
+    self->validator = zeb_validator_new (config, fault);
+    if (!self->validator)
+        goto failed;
+
+    //  The writer opens the store first, as its writer
+    self->link = zeb_writer_link_new ();
+    self->writer = self->link? zactor_new (zeb_writer_actor, self->link): NULL;
+    if (!self->writer) {
+        zeb_fault_set (fault, ZEB_ERROR, "ingest: cannot start the store writer");
+        goto failed;
+    }
+    if (zeb_actor_start (self->writer, config, NULL, fault))
+        goto failed;
+    char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
+    self->store = zeb_store_new (path, NULL, fault);
+    zstr_free (&path);
+    zeb_store_stats_t stats;
+    if (!self->store || zeb_store_stats (self->store, &stats)) {
+        zeb_fault_set (fault, ZEB_ESTORAGE, "ingest: cannot read the store's state");
+        goto failed;
+    }
+    self->last_sequence = stats.last;
+
+    self->router = zeb_actor_router (actor, s_commands, self);
+    self->front = self->router? zeb_router_socket (self->router): NULL;
+    self->bus = zsock_new (ZMQ_XPUB);
+    self->notify = zsock_new (ZMQ_PUB);
+    if (!self->front || !self->bus || !self->notify) {
+        zeb_fault_set (fault, ZEB_ERROR, "ingest: cannot create sockets");
+        goto failed;
+    }
+    zsock_set_sndhwm (self->front, (int) hwm);
+    zsock_set_rcvhwm (self->front, (int) hwm);
+    //  Far above max_event_size, so oversize events get a NACK; beyond
+    //  this libzmq drops the connection without reading the message
+    int64_t limit = (int64_t) self->max_event_size * 4;
+    zsock_set_maxmsgsize (self->front, (int) (limit > 64 << 20? limit: 64 << 20));
+    zsock_set_sndhwm (self->bus, (int) hwm);
+    const char *notify = zeb_config_str (config, "ingest/notify");
+    char *generated = *notify? NULL: zeb_actor_inproc ("notify");
+    int rc = zeb_router_bind (self->router, zeb_config_str (config, "ingest/endpoint"), fault);
+    if (rc == 0)
+        rc = s_bind (self->bus, zeb_config_str (config, "bus/endpoint"), &self->bus_endpoint, fault);
+    if (rc == 0)
+        rc = s_bind (self->notify, generated? generated: notify, &notify_endpoint, fault);
+    zstr_free (&generated);
+    if (rc)
+        goto failed;
+    self->endpoint = strdup (zeb_router_endpoint (self->router));
+    self->front_handle = zsock_resolve (self->front);
+    self->bus_handle = zsock_resolve (self->bus);
+    self->notify_handle = zsock_resolve (self->notify);
+    for (int index = 0; index < 3; index++)
+        s_batch_init (&self->batches [index], self->batch_limit);
+    self->filling = &self->batches [0];
+
+    //  The hot sockets are trusted: every send on them is followed by
+    //  zeb_loop_ready, so the loop asks them nothing before waiting
+    zeb_loop_add_socket (self->loop, self->front, s_handle_front, self);
+    zeb_loop_trust (self->loop, self->front);
+    zeb_loop_add_fd (self->loop, self->link->result_fd, s_handle_writer, self);
+    zeb_loop_add_socket (self->loop, self->bus, s_handle_bus, self);
+    zeb_loop_trust (self->loop, self->bus);
+    if (zeb_validator_changes (self->validator))
+        zeb_loop_add_socket (self->loop, zeb_validator_changes (self->validator), s_handle_changes, self);
+    if (zeb_validator_socket (self->validator))
+        zeb_loop_add_socket (self->loop, zeb_validator_socket (self->validator), s_handle_lookups, self);
+    zeb_loop_set_tick (self->loop, s_tick, self);
+    s_update_front (self);          //  paused until the node says READY
+    zeb_actor_bound (actor, "ingest", self->endpoint);
+    zeb_actor_bound (actor, "bus", self->bus_endpoint);
+    zeb_actor_bound (actor, "notify", notify_endpoint);
+    zeb_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
+              self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
+              (unsigned long long) self->last_sequence);
+    zstr_free (&notify_endpoint);
+    return 0;
+failed:
+    zstr_free (&notify_endpoint);
+    return fault->code? fault->code: ZEB_ERROR;
+}
+
+static const zeb_actor_link_t s_links [] = {
+    { "ingest/registry", "registry" },
+    { "ingest/registry_changes", "changes" },
+    { NULL }
+};
+
+const zeb_actor_def_t zeb_ingest_def = {
+    "ingest", "producers' front door: validate, deduplicate, store, acknowledge, announce", true,
+    zeb_ingest_config, s_links, sizeof (self_t), s_start, s_stop, s_stats, s_peer
+};
 
 //  ---------------------------------------------------------------------
 //  Self test: the actor alone, spoken to in raw ZEB/1 over inproc and tcp
@@ -1030,6 +988,29 @@ s_test_sequence (s_test_reply_t *reply, bool *duplicate)
     return sequence;
 }
 
+//  Start ingest alone through the kit, as the node would: START, then the
+//  end of the peer list. Returns the actor, or NULL with fault set; the
+//  endpoints as bound go into endpoint, bus, notify (caller frees).
+static zactor_t *
+s_test_start (zconfig_t *config, char **endpoint, char **bus, char **notify, zeb_fault_t *fault)
+{
+    zactor_t *ingest = zactor_new (zeb_actor_main, (void *) &zeb_ingest_def);
+    zhashx_t *endpoints = zhashx_new ();
+    zhashx_set_destructor (endpoints, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (endpoints, (zhashx_duplicator_fn *) strdup);
+    if (zeb_actor_start (ingest, config, endpoints, fault)) {
+        zactor_destroy (&ingest);
+        zhashx_destroy (&endpoints);
+        return NULL;
+    }
+    zsock_send (ingest, "sss", "PEER", "", "");
+    *endpoint = strdup ((char *) zhashx_lookup (endpoints, "ingest"));
+    *bus = strdup ((char *) zhashx_lookup (endpoints, "bus"));
+    *notify = strdup ((char *) zhashx_lookup (endpoints, "notify"));
+    zhashx_destroy (&endpoints);
+    return ingest;
+}
+
 static void
 s_test_transport (bool verbose, const char *transport)
 {
@@ -1051,12 +1032,10 @@ s_test_transport (bool verbose, const char *transport)
         zconfig_putf (config, "bus/endpoint", "inproc://ingest-test-bus-%d", counter);
         zconfig_putf (config, "ingest/notify", "inproc://ingest-test-notify-%d", counter);
     }
-    zactor_t *ingest = zactor_new (zeb_ingest_actor, NULL);
-    zsock_send (ingest, "sp", "START", config);
-    int status = -1;
     char *endpoint = NULL, *bus = NULL, *notify = NULL;
-    zsock_recv (ingest, "isss", &status, &endpoint, &bus, &notify);
-    assert (status == 0);
+    zeb_fault_t fault;
+    zactor_t *ingest = s_test_start (config, &endpoint, &bus, &notify, &fault);
+    assert (ingest);
     assert (strncmp (endpoint, transport, strlen (transport)) == 0);
     if (streq (transport, "tcp"))
         assert (!strstr (endpoint, ":*"));       //  the port as bound
@@ -1300,13 +1279,11 @@ s_test_transport (bool verbose, const char *transport)
         zconfig_putf (config, "bus/endpoint", "inproc://ingest-test-bus-%d-again", counter);
         zconfig_putf (config, "ingest/notify", "inproc://ingest-test-notify-%d-again", counter);
     }
-    ingest = zactor_new (zeb_ingest_actor, NULL);
-    zsock_send (ingest, "sp", "START", config);
     zstr_free (&endpoint);
     zstr_free (&bus);
     zstr_free (&notify);
-    zsock_recv (ingest, "isss", &status, &endpoint, &bus, &notify);
-    assert (status == 0);
+    ingest = s_test_start (config, &endpoint, &bus, &notify, &fault);
+    assert (ingest);
     reply.dealer = zsock_new_dealer (endpoint);
     s_test_event (&buffer, "a.b", "key-1", 1);                //  still a duplicate
     s_test_send (reply.dealer, "PUBLISH", buffer.data, buffer.size, NULL);
@@ -1318,16 +1295,12 @@ s_test_transport (bool verbose, const char *transport)
     assert (s_test_sequence (&reply, &duplicate) == expected++);
 
     //  A second ingest on the same data directory is refused, clearly
-    zactor_t *second = zactor_new (zeb_ingest_actor, NULL);
     zconfig_put (config, "ingest/endpoint", "inproc://ingest-test-second");
     zconfig_put (config, "bus/endpoint", "inproc://ingest-test-second-bus");
     zconfig_put (config, "ingest/notify", "inproc://ingest-test-second-notify");
-    zsock_send (second, "sp", "START", config);
-    char *error = NULL;
-    zsock_recv (second, "is", &status, &error);
-    assert (status == -1 && strstr (error, "writer"));
-    zstr_free (&error);
-    zactor_destroy (&second);
+    char *ignored [3];
+    assert (!s_test_start (config, &ignored [0], &ignored [1], &ignored [2], &fault));
+    assert (fault.code == ZEB_ESTORAGE && strstr (fault.text, "writer"));
 
     zsock_destroy (&reply.dealer);
     zactor_destroy (&ingest);
@@ -1349,20 +1322,22 @@ zeb_ingest_test (bool verbose)
     s_test_transport (verbose, "inproc");
     s_test_transport (verbose, "tcp");
     //  A bad endpoint is an error returned, not an abort
+    char dir [] = "/tmp/zeb-ingest-bad-XXXXXX";
+    assert (mkdtemp (dir));
     zconfig_t *config = zconfig_new ("root", NULL);
-    zconfig_put (config, "node/data", "/tmp/zeb-ingest-bad-endpoint");
+    zconfig_put (config, "node/data", dir);
+    zconfig_put (config, "ingest/endpoint", "tcp://256.0.0.1:5");
+    zeb_fault_t fault;
+    char *ignored [3];
+    assert (!s_test_start (config, &ignored [0], &ignored [1], &ignored [2], &fault));
+    assert (fault.code == ZEB_ECONFIG && strstr (fault.text, "256.0.0.1"));
     zconfig_put (config, "ingest/endpoint", "bogus://nowhere");
-    zactor_t *ingest = zactor_new (zeb_ingest_actor, NULL);
-    zsock_send (ingest, "sp", "START", config);
-    int status = 0;
-    char *error = NULL;
-    zsock_recv (ingest, "is", &status, &error);
-    assert (status == -1 && strstr (error, "bogus://nowhere"));
-    zstr_free (&error);
-    zactor_destroy (&ingest);
+    assert (!s_test_start (config, &ignored [0], &ignored [1], &ignored [2], &fault));
+    assert (fault.code == ZEB_ECONFIG && strstr (fault.text, "ingest/endpoint"));
     zconfig_destroy (&config);
-    zdir_t *tree = zdir_new ("/tmp/zeb-ingest-bad-endpoint", NULL);
+    zdir_t *tree = zdir_new (dir, NULL);
     zdir_remove (tree, true);
     zdir_destroy (&tree);
     printf ("OK\n");
 }
+

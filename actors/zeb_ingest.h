@@ -8,15 +8,13 @@
     readers). See docs/PROTOCOL.md for the wire protocol, docs/DESIGN.md for
     the batch cycle.
 
-    Pipe commands (the node, or a test, drives these with zsock_send):
-
-      START config      config is a zconfig_t * (borrowed until the reply).
-                        Replies "isss": 0, ingest endpoint, bus endpoint,
-                        notify endpoint as bound (a '*' port resolved), or
-                        "is": -1, error text.
-      ADVERTISE log ep  The log endpoint to give clients in WELCOME. No reply.
-      STATS             Replies one frame: the msgpack STATS map.
-      $TERM             Finish the batch in hand and stop.
+    Requests on its ROUTER (ingest/endpoint): PUBLISH (its own receive
+    loop: the hot path), HELLO -> WELCOME and STATS through the actor
+    kit's request engine (zeb_router). Built with the kit (zeb_actor.h):
+    START reports the endpoints "ingest", "bus" and "notify"; PEER "log"
+    and "registry" give the endpoints WELCOME advertises; producers are
+    read only after the end of the peer list. $TERM finishes and
+    acknowledges the batch in hand first.
     =========================================================================
 */
 
@@ -27,9 +25,10 @@
 extern "C" {
 #endif
 
-//  The actor; create with zactor_new (zeb_ingest_actor, NULL).
-void
-    zeb_ingest_actor (zsock_t *pipe, void *args);
+//  The actor, for the node's table, and its configuration keys (which
+//  ingest's store writer reads too).
+extern const zeb_actor_def_t zeb_ingest_def;
+extern const zeb_config_key_t zeb_ingest_config [];
 
 //  Self test
 void

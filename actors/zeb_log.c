@@ -11,13 +11,24 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_actors.h"
 
 #define S_MAX_TYPES     32          //  type prefixes in one FETCH
 #define S_DEFAULT_MAX   100         //  events per reply when not asked
 #define S_SCAN_FACTOR   20          //  filtered fetch scans up to max * this
 #define S_POLL_MS       200
 #define S_LINGER_MS     10000       //  commit notices kept this long after the last wait
+
+const zeb_config_key_t zeb_log_config [] = {
+    { "log/endpoint",   "tcp://127.0.0.1:7701", ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "ROUTER for durable reads (FETCH, STATS)" },
+    { "log/notify",     "",      ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "where the log hears of commits (default: ingest's, when it runs in this node)" },
+    { "log/max_events", "1000",  ZEB_KEY_INT, 1, 100000, NULL, "most events in one EVENTS reply" },
+    { "log/max_bytes",  "4MiB",  ZEB_KEY_SIZE, 1024, 1LL << 30, NULL, "most bytes of events in one EVENTS reply" },
+    { "log/max_wait",   "60s",   ZEB_KEY_DURATION, 0, 3600000, NULL, "longest wait_ms a FETCH may ask for" },
+    { NULL }
+};
 
 typedef struct {
     uint64_t from;
@@ -29,11 +40,7 @@ typedef struct {
 
 //  A FETCH waiting for events
 typedef struct {
-    uint8_t identity [256];
-    size_t identity_size;
-    uint8_t tag [ZEB_PROTO_MAX_TAG];
-    size_t tag_size;
-    bool has_tag;
+    zeb_request_t *request;         //  kept: answered later
     s_query_t query;
     int64_t deadline;               //  ms, monotonic
 } s_wait_t;
@@ -44,20 +51,15 @@ typedef struct {
     uint64_t bytes_sent;
     uint64_t waits;
     uint64_t wait_timeouts;
-    uint64_t nacks;
     uint64_t notices;
 } s_counters_t;
 
 typedef struct {
-    zsock_t *pipe;
-    zpoller_t *poller;
-    bool started;
-    zsock_t *front;                 //  ROUTER: readers
+    zeb_actor_t *actor;
+    zeb_loop_t *loop;
+    zeb_router_t *router;           //  ROUTER: readers
     zsock_t *notify;                //  SUB: ingest's commit notices
-    void *front_handle;
     zeb_store_t *store;
-    char *endpoint;
-    char *node_name;
     size_t max_events;
     size_t max_bytes;
     int64_t max_wait;
@@ -92,91 +94,10 @@ s_wait_destroy (void **item_p)
     s_wait_t *wait = (s_wait_t *) *item_p;
     if (wait) {
         s_query_reset (&wait->query);
+        zeb_request_destroy (&wait->request);
         free (wait);
         *item_p = NULL;
     }
-}
-
-static self_t *
-s_self_new (zsock_t *pipe)
-{
-    self_t *self = (self_t *) zmalloc (sizeof (self_t));
-    assert (self);
-    self->pipe = pipe;
-    self->poller = zpoller_new (pipe, NULL);
-    assert (self->poller);
-    zpoller_set_nonstop (self->poller, true);
-    self->waits = zlistx_new ();
-    assert (self->waits);
-    zlistx_set_destructor (self->waits, s_wait_destroy);
-    msgpack_sbuffer_init (&self->events);
-    msgpack_sbuffer_init (&self->head);
-    return self;
-}
-
-static void
-s_self_destroy (self_t **self_p)
-{
-    self_t *self = *self_p;
-    if (!self)
-        return;
-    zlistx_destroy (&self->waits);
-    zeb_store_destroy (&self->store);
-    zpoller_destroy (&self->poller);
-    zsock_destroy (&self->front);
-    zsock_destroy (&self->notify);
-    msgpack_sbuffer_destroy (&self->events);
-    msgpack_sbuffer_destroy (&self->head);
-    zstr_free (&self->endpoint);
-    zstr_free (&self->node_name);
-    free (self);
-    *self_p = NULL;
-}
-
-static int
-s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
-{
-    if (self->started)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "log already started");
-    int64_t max_events;
-    uint64_t max_bytes;
-    if (zeb_config_int (config, "log/max_events", &max_events) || max_events < 1
-    ||  zeb_config_size (config, "log/max_bytes", &max_bytes) || max_bytes < 1024
-    ||  zeb_config_duration (config, "log/max_wait", &self->max_wait))
-        return zeb_fault_set (fault, ZEB_ECONFIG, "invalid log settings");
-    self->max_events = (size_t) max_events;
-    self->max_bytes = (size_t) max_bytes;
-    self->node_name = strdup (zeb_config_str (config, "node/name"));
-    char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
-    zeb_store_options_t options = { 0, 0, ZEB_SYNC_ALWAYS, false };
-    uint64_t map_size;
-    if (zeb_config_size (config, "store/map_size", &map_size) == 0)
-        options.map_size = map_size;
-    self->store = zeb_store_new (path, &options, fault);
-    zstr_free (&path);
-    if (!self->store)
-        return fault? fault->code: ZEB_ESTORAGE;
-
-    const char *endpoint = zeb_config_str (config, "log/endpoint");
-    self->front = zsock_new (ZMQ_ROUTER);
-    if (!self->front || zsock_bind (self->front, "%s", endpoint) == -1)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind %s: %s", endpoint,
-                              zmq_strerror (zmq_errno ()));
-    self->endpoint = strdup (zsock_endpoint (self->front)? zsock_endpoint (self->front): endpoint);
-    self->front_handle = zsock_resolve (self->front);
-    const char *notify = zeb_config_str (config, "log/notify");
-    if (!*notify)
-        notify = zeb_config_str (config, "ingest/notify");
-    if (*notify) {
-        self->notify = zsock_new (ZMQ_SUB);
-        if (!self->notify || zsock_connect (self->notify, "%s", notify) == -1)
-            return zeb_fault_set (fault, ZEB_ECONFIG, "cannot connect to notify %s", notify);
-        zpoller_add (self->poller, self->notify);
-    }
-    zpoller_add (self->poller, self->front);
-    self->started = true;
-    zeb_info ("log: %s, notified by %s", self->endpoint, *notify? notify: "(polling only)");
-    return 0;
 }
 
 //  ---------------------------------------------------------------------
@@ -250,49 +171,26 @@ s_run (self_t *self, s_query_t *query, s_fetch_t *fetch, zeb_store_stats_t *stat
     return rc;
 }
 
+//  EVENTS {first, last, next, count, events}: the header is packed here
+//  and the events copied after it as stored, with no re-encoding
 static void
-s_send_events (self_t *self, const void *identity, size_t identity_size,
-               s_fetch_t *fetch, zeb_store_stats_t *stats, const void *tag, size_t tag_size)
+s_send_events (self_t *self, zeb_request_t *request, s_fetch_t *fetch, zeb_store_stats_t *stats)
 {
     msgpack_sbuffer_clear (&self->head);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->head, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 5);
-    msgpack_pack_str_with_body (&pk, "first", 5);
-    msgpack_pack_uint64 (&pk, stats->first);
-    msgpack_pack_str_with_body (&pk, "last", 4);
-    msgpack_pack_uint64 (&pk, stats->last);
-    msgpack_pack_str_with_body (&pk, "next", 4);
-    msgpack_pack_uint64 (&pk, fetch->next);
-    msgpack_pack_str_with_body (&pk, "count", 5);
-    msgpack_pack_uint64 (&pk, fetch->count);
-    msgpack_pack_str_with_body (&pk, "events", 6);
-    msgpack_pack_array (&pk, fetch->count);
-    zmq_msg_t body;
-    zmq_msg_init_size (&body, self->head.size + self->events.size);
-    memcpy (zmq_msg_data (&body), self->head.data, self->head.size);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &self->head);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_uint (&pack, "first", stats->first);
+    zeb_pack_uint (&pack, "last", stats->last);
+    zeb_pack_uint (&pack, "next", fetch->next);
+    zeb_pack_uint (&pack, "count", fetch->count);
+    zeb_pack_array_of (&pack, "events", (uint32_t) fetch->count);
+    zeb_pack_end (&pack);
     if (self->events.size)
-        memcpy ((char *) zmq_msg_data (&body) + self->head.size, self->events.data, self->events.size);
-    zmq_send (self->front_handle, identity, identity_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (self->front_handle, ZEB_CMD_EVENTS, strlen (ZEB_CMD_EVENTS), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_msg_send (&body, self->front_handle, (tag? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT);
-    zmq_msg_close (&body);
-    if (tag)
-        zmq_send (self->front_handle, tag, tag_size, ZMQ_DONTWAIT);
+        msgpack_sbuffer_write (&self->head, self->events.data, self->events.size);
+    zeb_router_reply (request, ZEB_CMD_EVENTS, self->head.data, self->head.size);
     self->counters.events_sent += fetch->count;
     self->counters.bytes_sent += self->events.size;
-}
-
-static void
-s_send_nack (self_t *self, const void *identity, size_t identity_size, int code,
-             const char *text, const void *tag, size_t tag_size)
-{
-    msgpack_sbuffer_clear (&self->head);
-    zeb_proto_pack_nack (&self->head, code, text, -1);
-    zmq_send (self->front_handle, identity, identity_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zeb_proto_send (self->front_handle, NULL, ZEB_CMD_NACK, self->head.data, self->head.size,
-                    tag, tag_size, ZMQ_DONTWAIT);
-    self->counters.nacks++;
 }
 
 //  Parse a FETCH body into a query. Returns 0, or an error with fault.
@@ -300,9 +198,6 @@ static int
 s_parse_fetch (self_t *self, const uint8_t *body, size_t size, s_query_t *query,
                int64_t *wait_ms, zeb_fault_t *fault)
 {
-    if (!zeb_proto_is_map (body, size))
-        return zeb_fault_set (fault, ZEB_EMALFORMED,
-                              "FETCH body must be one msgpack map with string keys");
     uint64_t from = 1, max = S_DEFAULT_MAX, max_bytes = self->max_bytes;
     int64_t time_ms = -1;
     *wait_ms = 0;
@@ -355,48 +250,45 @@ s_parse_fetch (self_t *self, const uint8_t *body, size_t size, s_query_t *query,
 }
 
 static void
-s_handle_fetch (self_t *self, zmq_msg_t *identity, const uint8_t *body, size_t size,
-                const void *tag, size_t tag_size)
+s_handle_fetch (void *owner, zeb_request_t *request)
 {
+    self_t *self = (self_t *) owner;
     self->counters.fetches++;
     s_query_t query = { 0 };
     int64_t wait_ms;
     zeb_fault_t fault = { 0 };
-    const void *id = zmq_msg_data (identity);
-    size_t id_size = zmq_msg_size (identity);
-    int rc = s_parse_fetch (self, body, size, &query, &wait_ms, &fault);
-    if (rc) {
-        s_send_nack (self, id, id_size, rc, fault.text, tag, tag_size);
+    if (s_parse_fetch (self, request->body, request->body_size, &query, &wait_ms, &fault)) {
+        zeb_router_nack (request, fault.code, "%s", fault.text);
         return;
     }
     s_fetch_t fetch;
     zeb_store_stats_t stats;
-    rc = s_run (self, &query, &fetch, &stats);
+    int rc = s_run (self, &query, &fetch, &stats);
     if (rc)
-        s_send_nack (self, id, id_size, rc, "cannot read the log", tag, tag_size);
+        zeb_router_nack (request, rc, "cannot read the log");
     else
-    if (fetch.count > 0 || wait_ms == 0 || id_size > sizeof (((s_wait_t *) 0)->identity))
-        s_send_events (self, id, id_size, &fetch, &stats, tag, tag_size);
+    if (fetch.count > 0 || wait_ms == 0)
+        s_send_events (self, request, &fetch, &stats);
     else {
-        //  Nothing yet: park until a commit or the deadline
+        //  Nothing yet: park it until a commit or the deadline
         s_wait_t *wait = (s_wait_t *) zmalloc (sizeof (s_wait_t));
-        memcpy (wait->identity, id, id_size);
-        wait->identity_size = id_size;
-        wait->has_tag = tag != NULL;
-        wait->tag_size = tag_size;
-        if (tag_size)
-            memcpy (wait->tag, tag, tag_size);
+        wait->request = zeb_router_keep (request);
         wait->query = query;
         wait->query.from = fetch.next;
         wait->deadline = s_clock_ms () + wait_ms;
         zlistx_add_end (self->waits, wait);
         self->counters.waits++;
-        if (!self->poll_due)
+        if (self->poll_due == 0)
             self->poll_due = s_clock_ms () + S_POLL_MS;
         return;                     //  the wait owns the query's strings
     }
     s_query_reset (&query);
 }
+
+static const zeb_router_command_t s_commands [] = {
+    { ZEB_CMD_FETCH, s_handle_fetch, 0 },
+    { NULL }
+};
 
 //  Retry parked FETCHes that may now have events; expire those past due
 static void
@@ -410,15 +302,12 @@ s_serve_waits (self_t *self, uint64_t last)
             s_fetch_t fetch;
             zeb_store_stats_t stats;
             int rc = s_run (self, &wait->query, &fetch, &stats);
-            const void *tag = wait->has_tag? wait->tag: NULL;
             bool done = rc || fetch.count > 0 || expired;
             if (rc)
-                s_send_nack (self, wait->identity, wait->identity_size, rc,
-                             "cannot read the log", tag, wait->tag_size);
+                zeb_router_nack (wait->request, rc, "cannot read the log");
             else
             if (done) {
-                s_send_events (self, wait->identity, wait->identity_size, &fetch, &stats,
-                               tag, wait->tag_size);
+                s_send_events (self, wait->request, &fetch, &stats);
                 if (fetch.count == 0)
                     self->counters.wait_timeouts++;
             }
@@ -429,130 +318,40 @@ s_serve_waits (self_t *self, uint64_t last)
         }
         wait = (s_wait_t *) zlistx_next (self->waits);
     }
-}
-
-static void
-s_handle_front (self_t *self)
-{
-    zmq_msg_t parts [4];
-    int count = 0;
-    bool more = true;
-    while (more) {
-        zmq_msg_t extra;
-        zmq_msg_t *part = count < 4? &parts [count]: &extra;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, self->front_handle, count? 0: ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (part);
-            return;
-        }
-        more = zmq_msg_more (part);
-        if (part == &extra) {
-            zmq_msg_close (&extra);
-            count++;
-        }
-        else
-            count++;
-    }
-    const void *id = zmq_msg_data (&parts [0]);
-    size_t id_size = zmq_msg_size (&parts [0]);
-    int kept = count < 4? count: 4;
-    if (count < 3 || count > 4)
-        s_send_nack (self, id, id_size, ZEB_EMALFORMED, "a request is [command][body][tag]?", NULL, 0);
-    else {
-        const void *tag = count == 4? zmq_msg_data (&parts [3]): NULL;
-        size_t tag_size = count == 4? zmq_msg_size (&parts [3]): 0;
-        const char *command = (const char *) zmq_msg_data (&parts [1]);
-        size_t command_len = zmq_msg_size (&parts [1]);
-        const uint8_t *body = (const uint8_t *) zmq_msg_data (&parts [2]);
-        size_t body_size = zmq_msg_size (&parts [2]);
-        if (tag_size > ZEB_PROTO_MAX_TAG)
-            s_send_nack (self, id, id_size, ZEB_EMALFORMED, "tag longer than 255 bytes", NULL, 0);
-        else
-        if (command_len == 5 && memcmp (command, ZEB_CMD_FETCH, 5) == 0)
-            s_handle_fetch (self, &parts [0], body, body_size, tag, tag_size);
-        else
-        if (command_len == 5 && memcmp (command, ZEB_CMD_STATS, 5) == 0) {
-            msgpack_sbuffer_clear (&self->head);
-            msgpack_packer pk;
-            msgpack_packer_init (&pk, &self->head, msgpack_sbuffer_write);
-            msgpack_pack_map (&pk, 10);
-            msgpack_pack_str_with_body (&pk, "node", 4);
-            msgpack_pack_str_with_body (&pk, self->node_name, strlen (self->node_name));
-            msgpack_pack_str_with_body (&pk, "actor", 5);
-            msgpack_pack_str_with_body (&pk, "log", 3);
-            const char *keys [] = { "fetches", "events_sent", "bytes_sent", "waits",
-                                    "wait_timeouts", "nacks", "notices", "waiting" };
-            uint64_t values [] = { self->counters.fetches, self->counters.events_sent,
-                                   self->counters.bytes_sent, self->counters.waits,
-                                   self->counters.wait_timeouts, self->counters.nacks,
-                                   self->counters.notices, zlistx_size (self->waits) };
-            for (size_t index = 0; index < 8; index++) {
-                msgpack_pack_str_with_body (&pk, keys [index], strlen (keys [index]));
-                msgpack_pack_uint64 (&pk, values [index]);
-            }
-            zmq_send (self->front_handle, id, id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zeb_proto_send (self->front_handle, NULL, ZEB_CMD_STATS, self->head.data,
-                            self->head.size, tag, tag_size, ZMQ_DONTWAIT);
-        }
-        else {
-            char text [80];
-            snprintf (text, sizeof (text), "unknown command '%.*s'",
-                      (int) (command_len > 32? 32: command_len), command);
-            s_send_nack (self, id, id_size, ZEB_ECOMMAND, text, tag, tag_size);
-        }
-    }
-    for (int index = 0; index < kept; index++)
-        zmq_msg_close (&parts [index]);
-}
-
-static void
-s_handle_notify (self_t *self)
-{
-    zmsg_t *msg = zmsg_recv (self->notify);
-    if (!msg)
-        return;
-    zframe_t *command = zmsg_first (msg);
-    zframe_t *body = zmsg_next (msg);
-    if (command && body && zframe_streq (command, ZEB_CMD_COMMIT)) {
-        zeb_mpk_t reader;
-        zeb_mpk_init (&reader, zframe_data (body), zframe_size (body));
-        uint64_t last;
-        if (zeb_mpk_read_uint (&reader, &last) == 0 && last > self->last_notified)
-            self->last_notified = last;
-        self->counters.notices++;
-    }
-    zmsg_destroy (&msg);
-    if (zlistx_size (self->waits))
-        s_serve_waits (self, self->last_notified);
+    //  Replies were sent on the front outside its reader
+    zeb_loop_ready (self->loop, zeb_router_socket (self->router));
 }
 
 static int
-s_handle_pipe (self_t *self)
+s_handle_front (void *arg)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
-    if (!msg)
-        return -1;
-    char *command = zmsg_popstr (msg);
-    assert (command);
-    int rc = 0;
-    if (streq (command, "$TERM"))
-        rc = -1;
-    else
-    if (streq (command, "START")) {
-        zconfig_t *config = zeb_config_pop (msg);
-        zeb_fault_t fault = { 0 };
-        if (s_start (self, config, &fault) == 0)
-            zsock_send (self->pipe, "is", 0, self->endpoint);
-        else {
-            zsys_error ("log: %s", fault.text);
-            zsock_send (self->pipe, "is", -1, fault.text);
+    self_t *self = (self_t *) arg;
+    return zeb_router_handle (self->router, 64);
+}
+
+static int
+s_handle_notify (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    zmsg_t *msg;
+    bool heard = false;
+    while ((msg = zmsg_recv (self->notify))) {
+        zframe_t *command = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        if (command && body && zframe_streq (command, ZEB_CMD_COMMIT)) {
+            zeb_mpk_t reader;
+            zeb_mpk_init (&reader, zframe_data (body), zframe_size (body));
+            uint64_t last;
+            if (zeb_mpk_read_uint (&reader, &last) == 0 && last > self->last_notified)
+                self->last_notified = last;
+            self->counters.notices++;
+            heard = true;
         }
+        zmsg_destroy (&msg);
     }
-    else
-        assert (false);
-    zstr_free (&command);
-    zmsg_destroy (&msg);
-    return rc;
+    if (heard && zlistx_size (self->waits))
+        s_serve_waits (self, self->last_notified);
+    return 0;
 }
 
 //  Commit notices cost the log a wake-up per commit: hear them only while
@@ -583,64 +382,125 @@ s_update_subscription (self_t *self)
     }
 }
 
+//  Every turn of the loop: subscription, fallback look at the store,
+//  deadlines; returns how long the loop may wait
 static int
-s_next_timeout (self_t *self)
+s_tick (void *arg)
 {
+    self_t *self = (self_t *) arg;
+    s_update_subscription (self);
     int64_t now = s_clock_ms ();
+    if (zlistx_size (self->waits)) {
+        if (now >= self->poll_due) {
+            //  Fallback for a lost notice: look at the store itself
+            zeb_store_stats_t stats;
+            uint64_t last = zeb_store_stats (self->store, &stats) == 0? stats.last: 0;
+            if (last > self->last_notified)
+                self->last_notified = last;
+            //  Look often while the subscription may not work yet
+            self->poll_due = now + (now - self->subscribed_at < 100? 5: S_POLL_MS);
+        }
+        s_serve_waits (self, self->last_notified);
+    }
+    else
+        self->poll_due = 0;
+    now = s_clock_ms ();
     if (zlistx_size (self->waits) == 0) {
         if (!self->subscribed)
             return -1;
         return self->unsubscribe_due <= now? 0: (int) (self->unsubscribe_due - now);
     }
     int64_t due = self->poll_due;
-    s_wait_t *wait = (s_wait_t *) zlistx_first (self->waits);
-    while (wait) {
+    for (s_wait_t *wait = (s_wait_t *) zlistx_first (self->waits); wait;
+         wait = (s_wait_t *) zlistx_next (self->waits))
         if (wait->deadline < due)
             due = wait->deadline;
-        wait = (s_wait_t *) zlistx_next (self->waits);
-    }
     return due <= now? 0: (int) (due - now);
 }
 
-void
-zeb_log_actor (zsock_t *pipe, void *args)
+//  ---------------------------------------------------------------------
+//  The actor
+
+static void
+s_stop (void *state)
 {
-    self_t *self = s_self_new (pipe);
-    zsock_signal (pipe, 0);
-    while (true) {
-        void *which = zpoller_wait (self->poller, s_next_timeout (self));
-        if (which == self->pipe) {
-            if (s_handle_pipe (self))
-                break;
-        }
-        else
-        if (which == self->front)
-            s_handle_front (self);
-        else
-        if (which == self->notify)
-            s_handle_notify (self);
-        else
-        if (zpoller_terminated (self->poller))
-            break;
-        s_update_subscription (self);
-        if (zlistx_size (self->waits)) {
-            int64_t now = s_clock_ms ();
-            if (now >= self->poll_due) {
-                //  Fallback for a lost notice: look at the store itself
-                zeb_store_stats_t stats;
-                uint64_t last = zeb_store_stats (self->store, &stats) == 0? stats.last: 0;
-                if (last > self->last_notified)
-                    self->last_notified = last;
-                //  Look often while the subscription may not work yet
-                self->poll_due = now + (now - self->subscribed_at < 100? 5: S_POLL_MS);
-            }
-            s_serve_waits (self, self->last_notified);
-        }
-        else
-            self->poll_due = 0;
-    }
-    s_self_destroy (&self);
+    self_t *self = (self_t *) state;
+    zlistx_destroy (&self->waits);
+    zeb_store_destroy (&self->store);
+    zeb_router_destroy (&self->router);
+    zsock_destroy (&self->notify);
+    msgpack_sbuffer_destroy (&self->events);
+    msgpack_sbuffer_destroy (&self->head);
 }
+
+static int
+s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
+{
+    self_t *self = (self_t *) state;
+    self->actor = actor;
+    self->loop = zeb_actor_loop (actor);
+    self->waits = zlistx_new ();
+    zlistx_set_destructor (self->waits, s_wait_destroy);
+    msgpack_sbuffer_init (&self->events);
+    msgpack_sbuffer_init (&self->head);
+    int64_t max_events;
+    uint64_t max_bytes;
+    zeb_config_int (config, "log/max_events", &max_events);
+    zeb_config_size (config, "log/max_bytes", &max_bytes);
+    zeb_config_duration (config, "log/max_wait", &self->max_wait);
+    self->max_events = (size_t) max_events;
+    self->max_bytes = (size_t) max_bytes;
+    char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
+    self->store = zeb_store_new (path, NULL, fault);
+    zstr_free (&path);
+    self->router = self->store? zeb_actor_router (actor, s_commands, self): NULL;
+    if (!self->router || zeb_router_bind (self->router, zeb_config_str (config, "log/endpoint"), fault))
+        goto failed;
+    const char *notify = zeb_config_str (config, "log/notify");
+    if (*notify) {
+        self->notify = zsock_new (ZMQ_SUB);
+        if (!self->notify || zsock_connect (self->notify, "%s", notify) == -1) {
+            zeb_fault_set (fault, ZEB_ECONFIG, "log: cannot connect to notify %s", notify);
+            goto failed;
+        }
+        zsock_set_rcvtimeo (self->notify, 0);
+        zeb_loop_add_socket (self->loop, self->notify, s_handle_notify, self);
+    }
+    zeb_loop_add_socket (self->loop, zeb_router_socket (self->router), s_handle_front, self);
+    zeb_loop_set_tick (self->loop, s_tick, self);
+    zeb_actor_bound (actor, "log", zeb_router_endpoint (self->router));
+    zeb_info ("log: %s, notified by %s", zeb_router_endpoint (self->router),
+              *notify? notify: "(polling only)");
+    return 0;
+failed:
+    if (fault && !fault->code)
+        zeb_fault_set (fault, ZEB_ERROR, "log: cannot start");
+    return fault->code? fault->code: ZEB_ERROR;
+}
+
+static void
+s_stats (void *state, zeb_pack_t *pack)
+{
+    self_t *self = (self_t *) state;
+    zeb_pack_uint (pack, "fetches", self->counters.fetches);
+    zeb_pack_uint (pack, "events_sent", self->counters.events_sent);
+    zeb_pack_uint (pack, "bytes_sent", self->counters.bytes_sent);
+    zeb_pack_uint (pack, "waits", self->counters.waits);
+    zeb_pack_uint (pack, "wait_timeouts", self->counters.wait_timeouts);
+    zeb_pack_uint (pack, "notices", self->counters.notices);
+    zeb_pack_uint (pack, "waiting", zlistx_size (self->waits));
+    zeb_router_pack_stats (self->router, pack);
+}
+
+static const zeb_actor_link_t s_links [] = {
+    { "log/notify", "notify" },
+    { NULL }
+};
+
+const zeb_actor_def_t zeb_log_def = {
+    "log", "durable reads of the event log by sequence (FETCH, long-poll)", true,
+    zeb_log_config, s_links, sizeof (self_t), s_start, s_stop, s_stats, NULL
+};
 
 //  ---------------------------------------------------------------------
 //  Self test: FETCH in raw ZEB/1 against a node
@@ -860,6 +720,7 @@ zeb_log_test (bool verbose)
     zeb_node_destroy (&node);
     zconfig_t *config = zconfig_new ("root", NULL);
     zconfig_put (config, "node/data", dir);
+    zconfig_put (config, "node/actors", "ingest,log");
     zconfig_put (config, "ingest/endpoint", "inproc://zeb-log-test-retained");
     zconfig_put (config, "log/endpoint", "inproc://zeb-log-test-retained-log");
     zconfig_put (config, "bus/endpoint", "inproc://zeb-log-test-retained-bus");

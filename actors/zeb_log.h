@@ -9,12 +9,10 @@
     the consumer keeps its cursor (the `next` of each reply) and nothing
     is lost however slow it is, as long as retention keeps the events.
 
-    Pipe commands:
-
-      START config      config is a zconfig_t * (borrowed until the reply).
-                        Replies "is": 0, endpoint as bound; or -1, error.
-      STATS             Replies one frame: the msgpack STATS map.
-      $TERM             Stop.
+    Requests on its ROUTER (log/endpoint): FETCH {from?, time?, max?,
+    max_bytes?, types?, wait_ms?} -> EVENTS {first, last, next, count,
+    events}; STATS -> STATS. Built with the actor kit (zeb_actor.h): the
+    pipe speaks the kit's START, PEER, STATS and $TERM.
     =========================================================================
 */
 
@@ -25,9 +23,8 @@
 extern "C" {
 #endif
 
-//  The actor; create with zactor_new (zeb_log_actor, NULL).
-void
-    zeb_log_actor (zsock_t *pipe, void *args);
+//  The actor, for the node's table: zactor_new (zeb_actor_main, &zeb_log_def).
+extern const zeb_actor_def_t zeb_log_def;
 
 //  Self test
 void

@@ -3,158 +3,171 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_actors.h"
+
+//  The actors of a node, in start order. Adding an actor is one row here
+//  and the actor's own file.
+static const zeb_actor_def_t *const s_actors [] = {
+    &zeb_registry_def,
+    &zeb_ingest_def,
+    &zeb_log_def,
+    NULL
+};
+
+#define S_ACTORS    (sizeof (s_actors) / sizeof (s_actors [0]) - 1)
 
 struct _zeb_node_t {
     zconfig_t *config;
-    zactor_t *ingest;
-    zactor_t *log;
-    zactor_t *registry;
-    char *ingest_endpoint;
-    char *registry_endpoint;
-    char *changes_endpoint;
-    char *bus_endpoint;
-    char *notify_endpoint;
-    char *log_endpoint;
+    zactor_t *actors [S_ACTORS];    //  by table row; NULL if not run here
+    zhashx_t *endpoints;            //  name -> endpoint, as bound
 };
 
-//  Does the comma-separated list name this actor?
-static bool
-s_runs (const char *actors, const char *name)
+//  Every key map: the node's, then each actor's
+static void
+s_maps (const zeb_config_key_t **maps)
 {
-    size_t len = strlen (name);
-    const char *p = actors;
-    while ((p = strstr (p, name))) {
-        bool starts = p == actors || p [-1] == ',' || p [-1] == ' ';
-        bool ends = p [len] == 0 || p [len] == ',' || p [len] == ' ';
-        if (starts && ends)
-            return true;
+    size_t count = 0;
+    maps [count++] = zeb_actor_node_config;
+    for (size_t row = 0; row < S_ACTORS; row++)
+        maps [count++] = s_actors [row]->config;
+    maps [count] = NULL;
+}
+
+zconfig_t *
+zeb_node_config_load (const char *filename, zeb_fault_t *fault)
+{
+    const zeb_config_key_t *maps [S_ACTORS + 2];
+    s_maps (maps);
+    return zeb_config_load (filename, maps, fault);
+}
+
+int
+zeb_node_config_set (zconfig_t *config, const char *assignment, zeb_fault_t *fault)
+{
+    const zeb_config_key_t *maps [S_ACTORS + 2];
+    s_maps (maps);
+    return zeb_config_set (config, assignment, maps, fault);
+}
+
+void
+zeb_node_config_help (FILE *stream)
+{
+    fprintf (stream, "Actors (node/actors; \"\" runs those marked *):\n");
+    for (size_t row = 0; row < S_ACTORS; row++)
+        fprintf (stream, "  %-10s %s %s\n", s_actors [row]->name,
+                 s_actors [row]->default_on? "*": " ", s_actors [row]->help);
+    fprintf (stream, "\n");
+    const zeb_config_key_t *maps [S_ACTORS + 2];
+    s_maps (maps);
+    zeb_config_print_help (stream, maps);
+}
+
+//  Which rows node/actors names; 0, or ZEB_ECONFIG naming an unknown one
+static int
+s_select (const char *list, bool *runs, zeb_fault_t *fault)
+{
+    bool any = false;
+    for (size_t row = 0; row < S_ACTORS; row++)
+        runs [row] = false;
+    const char *p = list;
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t len = strcspn (p, ", ");
+        if (len == 0)
+            break;
+        size_t row;
+        for (row = 0; row < S_ACTORS; row++)
+            if (strlen (s_actors [row]->name) == len && memcmp (s_actors [row]->name, p, len) == 0)
+                break;
+        if (row == S_ACTORS) {
+            char known [200] = "";
+            for (size_t index = 0; index < S_ACTORS; index++)
+                snprintf (known + strlen (known), sizeof (known) - strlen (known), "%s%s",
+                          index? ", ": "", s_actors [index]->name);
+            return zeb_fault_set (fault, ZEB_ECONFIG, "node/actors: no actor named '%.*s' (known: %s)",
+                                  (int) len, p, known);
+        }
+        runs [row] = any = true;
         p += len;
     }
-    return false;
-}
-
-//  Deep copy through ZPL text (zconfig_dup is not in czmq's stable API)
-static zconfig_t *
-s_config_copy (zconfig_t *config)
-{
-    char *text = zconfig_str_save (config);
-    zconfig_t *copy = text && *text? zconfig_str_load (text): NULL;
-    zstr_free (&text);
-    return copy? copy: zconfig_new ("root", NULL);
-}
-
-//  Send START with the config and read the status; returns 0 or -1 with
-//  the actor's reason in fault. On success, the endpoints as bound.
-static int
-s_start_actor (zactor_t *actor, zconfig_t *config, zeb_fault_t *fault,
-               char **first, char **second, char **third)
-{
-    zsock_send (actor, "sp", "START", config);
-    zmsg_t *reply = zmsg_recv (actor);
-    if (!reply)
-        return zeb_fault_set (fault, ZEB_ERROR, "actor did not answer START");
-    char *status = zmsg_popstr (reply);
-    int rc = 0;
-    if (!status || !streq (status, "0")) {
-        char *text = zmsg_popstr (reply);
-        rc = zeb_fault_set (fault, ZEB_ECONFIG, "%s", text? text: "actor failed to start");
-        zstr_free (&text);
-    }
-    else {
-        if (first)
-            *first = zmsg_popstr (reply);
-        if (second)
-            *second = zmsg_popstr (reply);
-        if (third)
-            *third = zmsg_popstr (reply);
-    }
-    zstr_free (&status);
-    zmsg_destroy (&reply);
-    return rc;
+    if (!any)
+        for (size_t row = 0; row < S_ACTORS; row++)
+            runs [row] = s_actors [row]->default_on;
+    return 0;
 }
 
 zeb_node_t *
 zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
 {
     assert (config);
-    if (zeb_config_check (config, fault))
+    const zeb_config_key_t *maps [S_ACTORS + 2];
+    s_maps (maps);
+    bool runs [S_ACTORS];
+    if (zeb_config_check (config, maps, fault)
+    ||  s_select (zconfig_get (config, "node/actors", ""), runs, fault))
         return NULL;
     zeb_node_t *self = (zeb_node_t *) zmalloc (sizeof (zeb_node_t));
-    if (!self) {
-        zeb_fault_set (fault, ZEB_ERROR, "out of memory");
-        return NULL;
-    }
-    self->config = s_config_copy (config);
-    const char *actors = zeb_config_str (self->config, "node/actors");
-    bool run_ingest = s_runs (actors, "ingest");
-    bool run_log = s_runs (actors, "log");
-    bool run_registry = s_runs (actors, "registry");
-    if (!run_ingest && !run_log && !run_registry) {
-        zeb_fault_set (fault, ZEB_ECONFIG, "node/actors = '%s' names no actor (ingest, log, registry)",
-                       actors);
-        zeb_node_destroy (&self);
-        return NULL;
-    }
-    //  The registry first: ingest tells clients where it is
-    if (run_registry) {
-        self->registry = zactor_new (zeb_registry_actor, NULL);
-        if (!self->registry
-        ||  s_start_actor (self->registry, self->config, fault, &self->registry_endpoint,
-                           &self->changes_endpoint, NULL)) {
+    assert (self);
+    self->config = zeb_config_dup (config);
+    self->endpoints = zhashx_new ();
+    zhashx_set_destructor (self->endpoints, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (self->endpoints, (zhashx_duplicator_fn *) strdup);
+    for (const zeb_config_key_t *const *map = maps; *map; map++)
+        if (zeb_config_apply (self->config, *map, fault)) {
             zeb_node_destroy (&self);
             return NULL;
         }
-        //  Ingest asks it for schemas and hears of new ones
-        zconfig_put (self->config, "registry/endpoint", self->registry_endpoint);
-        zconfig_put (self->config, "registry/changes", self->changes_endpoint);
-    }
-    //  In one process, ingest tells log about commits over inproc
-    if (!*zeb_config_str (self->config, "ingest/notify")) {
-        static int counter = 0;
-        zconfig_putf (self->config, "ingest/notify", "inproc://zeb-notify-%d-%d",
-                      getpid (), __atomic_add_fetch (&counter, 1, __ATOMIC_SEQ_CST));
-    }
-    if (run_ingest) {
-        self->ingest = zactor_new (zeb_ingest_actor, NULL);
-        if (!self->ingest
-        ||  s_start_actor (self->ingest, self->config, fault, &self->ingest_endpoint,
-                           &self->bus_endpoint, &self->notify_endpoint)) {
+    for (size_t row = 0; row < S_ACTORS; row++) {
+        if (!runs [row])
+            continue;
+        const zeb_actor_def_t *def = s_actors [row];
+        //  Connect to what the actors before this one bound
+        for (const zeb_actor_link_t *link = def->links; link && link->key; link++) {
+            const char *endpoint = (const char *) zhashx_lookup (self->endpoints, link->endpoint);
+            if (endpoint)
+                zconfig_put (self->config, link->key, endpoint);
+        }
+        self->actors [row] = zactor_new (zeb_actor_main, (void *) def);
+        if (!self->actors [row]) {
+            zeb_fault_set (fault, ZEB_ERROR, "cannot start a thread for %s", def->name);
             zeb_node_destroy (&self);
             return NULL;
         }
-        zconfig_put (self->config, "ingest/notify", self->notify_endpoint);
-    }
-    if (run_log) {
-        self->log = zactor_new (zeb_log_actor, NULL);
-        if (!self->log || s_start_actor (self->log, self->config, fault, &self->log_endpoint, NULL, NULL)) {
+        if (zeb_actor_start (self->actors [row], self->config, self->endpoints, fault)) {
             zeb_node_destroy (&self);
             return NULL;
         }
     }
-    if (self->ingest)
-        zsock_send (self->ingest, "sss", "ADVERTISE", "log",
-                    self->log_endpoint? self->log_endpoint: zeb_config_str (self->config, "log/endpoint"));
-    if (self->ingest && self->registry_endpoint)
-        zsock_send (self->ingest, "sss", "ADVERTISE", "registry", self->registry_endpoint);
+    //  Everyone learns where everyone is
+    for (const char *endpoint = (const char *) zhashx_first (self->endpoints); endpoint;
+         endpoint = (const char *) zhashx_next (self->endpoints))
+        zeb_node_peer (self, (const char *) zhashx_cursor (self->endpoints), endpoint);
+    zeb_node_peer (self, "", "");       //  that was all: serve
     return self;
 }
 
 zeb_node_t *
 zeb_node_new_embedded (const char *data_dir, zeb_fault_t *fault)
 {
-    static int counter = 0;
-    int id = __atomic_add_fetch (&counter, 1, __ATOMIC_SEQ_CST);
     zconfig_t *config = zconfig_new ("root", NULL);
-    if (!config) {
-        zeb_fault_set (fault, ZEB_ERROR, "out of memory");
-        return NULL;
-    }
+    assert (config);
     zconfig_put (config, "node/data", data_dir);
-    zconfig_putf (config, "ingest/endpoint", "inproc://zeb-%d-%d-ingest", getpid (), id);
-    zconfig_putf (config, "log/endpoint", "inproc://zeb-%d-%d-log", getpid (), id);
-    zconfig_putf (config, "bus/endpoint", "inproc://zeb-%d-%d-bus", getpid (), id);
-    zconfig_putf (config, "registry/endpoint", "inproc://zeb-%d-%d-registry", getpid (), id);
+    //  Every endpoint an actor binds becomes a name of this node's own
+    const zeb_config_key_t *maps [S_ACTORS + 2];
+    s_maps (maps);
+    for (const zeb_config_key_t *const *map = maps; *map; map++)
+        for (const zeb_config_key_t *key = *map; key->path; key++)
+            if (key->kind == ZEB_KEY_ENDPOINT && *key->fallback) {
+                char what [64];
+                snprintf (what, sizeof (what), "%s", key->path);
+                for (char *p = what; *p; p++)
+                    if (*p == '/')
+                        *p = '-';
+                char *endpoint = zeb_actor_inproc (what);
+                zconfig_put (config, key->path, endpoint);
+                zstr_free (&endpoint);
+            }
     zeb_node_t *self = zeb_node_new (config, fault);
     zconfig_destroy (&config);
     return self;
@@ -166,16 +179,10 @@ zeb_node_destroy (zeb_node_t **self_p)
     assert (self_p);
     zeb_node_t *self = *self_p;
     if (self) {
-        zactor_destroy (&self->ingest);
-        zactor_destroy (&self->log);
-        zactor_destroy (&self->registry);
+        for (size_t row = S_ACTORS; row-- > 0; )
+            zactor_destroy (&self->actors [row]);
         zconfig_destroy (&self->config);
-        zstr_free (&self->registry_endpoint);
-        zstr_free (&self->changes_endpoint);
-        zstr_free (&self->ingest_endpoint);
-        zstr_free (&self->bus_endpoint);
-        zstr_free (&self->notify_endpoint);
-        zstr_free (&self->log_endpoint);
+        zhashx_destroy (&self->endpoints);
         free (self);
         *self_p = NULL;
     }
@@ -185,19 +192,16 @@ const char *
 zeb_node_endpoint (zeb_node_t *self, const char *which)
 {
     assert (self);
-    if (streq (which, "ingest"))
-        return self->ingest_endpoint;
-    if (streq (which, "bus"))
-        return self->bus_endpoint;
-    if (streq (which, "notify"))
-        return self->notify_endpoint;
-    if (streq (which, "log"))
-        return self->log_endpoint;
-    if (streq (which, "registry"))
-        return self->registry_endpoint;
-    if (streq (which, "changes"))
-        return self->changes_endpoint;
-    return NULL;
+    return (const char *) zhashx_lookup (self->endpoints, which);
+}
+
+void
+zeb_node_peer (zeb_node_t *self, const char *name, const char *endpoint)
+{
+    assert (self);
+    for (size_t row = 0; row < S_ACTORS; row++)
+        if (self->actors [row])
+            zsock_send (self->actors [row], "sss", "PEER", name, endpoint);
 }
 
 zconfig_t *
@@ -211,18 +215,14 @@ char *
 zeb_node_stats (zeb_node_t *self, const char *actor)
 {
     assert (self);
-    zactor_t *target = streq (actor, "ingest")? self->ingest: streq (actor, "log")? self->log: NULL;
-    if (!target || target != self->ingest)
-        return NULL;            //  the log answers STATS on its socket only
-    zstr_send (target, "STATS");
-    zframe_t *frame = zframe_recv (target);
-    if (!frame)
-        return NULL;
-    json_t *json = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
-    zframe_destroy (&frame);
-    char *text = json? json_dumps (json, JSON_COMPACT): NULL;
-    json_decref (json);
-    return text;
+    for (size_t row = 0; row < S_ACTORS; row++)
+        if (self->actors [row] && streq (s_actors [row]->name, actor)) {
+            json_t *json = zeb_actor_stats (self->actors [row]);
+            char *text = json? json_dumps (json, JSON_COMPACT): NULL;
+            json_decref (json);
+            return text;
+        }
+    return NULL;
 }
 
 //  ---------------------------------------------------------------------
@@ -236,39 +236,45 @@ zeb_node_test (bool verbose)
     assert (mkdtemp (dir));
     zeb_fault_t fault;
 
-    //  Bad configurations are refused with a reason, not an abort
+    //  Bad configurations are refused with a reason and a code, not an
+    //  abort. Every endpoint is ephemeral: the test runs beside a zebd on
+    //  the default ports and beside another copy of itself
     zconfig_t *config = zconfig_new ("root", NULL);
     zconfig_put (config, "node/data", dir);
+    zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
+    zconfig_put (config, "bus/endpoint", "tcp://127.0.0.1:*");
+    zconfig_put (config, "log/endpoint", "tcp://127.0.0.1:*");
+    zconfig_put (config, "registry/endpoint", "tcp://127.0.0.1:*");
     zconfig_put (config, "ingest/sync", "sometimes");
     assert (zeb_node_new (config, &fault) == NULL && strstr (fault.text, "ingest/sync"));
+    assert (fault.code == ZEB_ECONFIG);
     zconfig_put (config, "ingest/sync", "always");
     zconfig_put (config, "node/actors", "nothing");
-    assert (zeb_node_new (config, &fault) == NULL && strstr (fault.text, "names no actor"));
+    assert (zeb_node_new (config, &fault) == NULL && strstr (fault.text, "no actor named 'nothing'"));
     zconfig_put (config, "node/actors", "ingest,log");
     zconfig_put (config, "ingest/endpoint", "tcp://256.0.0.1:1");
     assert (zeb_node_new (config, &fault) == NULL && strstr (fault.text, "256.0.0.1"));
+    assert (fault.code == ZEB_ECONFIG);
     zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
     zconfig_put (config, "log/endpoint", "nonsense");
     assert (zeb_node_new (config, &fault) == NULL && strstr (fault.text, "nonsense"));
+    zconfig_put (config, "log/endpoint", "tcp://127.0.0.1:*");
+    //  A storage failure is reported as one, not as a configuration error
+    char *blocked = zsys_sprintf ("%s/file", dir);
+    FILE *file = fopen (blocked, "w");
+    assert (file);
+    fclose (file);
+    zconfig_put (config, "node/data", blocked);
+    assert (zeb_node_new (config, &fault) == NULL && fault.code == ZEB_ESTORAGE);
+    zconfig_put (config, "node/data", dir);
+    unlink (blocked);
+    zstr_free (&blocked);
 
-    //  Split: ingest in one node, log in another, over tcp, the same code.
-    //  Each must know the other's endpoint: pick four free ports, holding
-    //  each until all are picked so that none repeats
-    zsock_t *probes [4];
-    char endpoints [4][64];
-    for (int index = 0; index < 4; index++) {
-        probes [index] = zsock_new_router ("tcp://127.0.0.1:*");
-        assert (probes [index]);
-        snprintf (endpoints [index], 64, "%s", zsock_endpoint (probes [index]));
-    }
-    for (int index = 0; index < 4; index++)
-        zsock_destroy (&probes [index]);
-    const char *log_endpoint = endpoints [3];
+    //  Split: ingest in one node, log in another, over tcp on ephemeral
+    //  ports, the same code: the log node connects to the ingest node's
+    //  commit notices, and the ingest node is told where the log is
     zconfig_put (config, "node/actors", "ingest");
-    zconfig_put (config, "ingest/endpoint", endpoints [0]);
-    zconfig_put (config, "bus/endpoint", endpoints [1]);
-    zconfig_put (config, "ingest/notify", endpoints [2]);
-    zconfig_put (config, "log/endpoint", log_endpoint);
+    zconfig_put (config, "ingest/notify", "tcp://127.0.0.1:*");
     zeb_node_t *writer = zeb_node_new (config, &fault);
     assert (writer);
     assert (zeb_node_endpoint (writer, "log") == NULL);
@@ -276,8 +282,10 @@ zeb_node_test (bool verbose)
     zconfig_put (config, "log/notify", zeb_node_endpoint (writer, "notify"));
     zeb_node_t *reader = zeb_node_new (config, &fault);
     assert (reader);
-    assert (streq (zeb_node_endpoint (reader, "log"), log_endpoint));
+    const char *log_endpoint = zeb_node_endpoint (reader, "log");
+    assert (log_endpoint && !strstr (log_endpoint, "*"));
     assert (zeb_node_endpoint (reader, "ingest") == NULL);
+    zeb_node_peer (writer, "log", log_endpoint);
 
     zeb_client_t *client = zeb_client_new (zeb_node_endpoint (writer, "ingest"));
     assert (zeb_client_connect (client) == 0);
@@ -296,8 +304,12 @@ zeb_node_test (bool verbose)
     zeb_event_destroy (&event);
     zeb_cursor_destroy (&cursor);
 
+    //  Statistics of every actor, by name
     char *stats = zeb_node_stats (writer, "ingest");
     assert (stats && strstr (stats, "\"stored\":1"));
+    free (stats);
+    stats = zeb_node_stats (reader, "log");
+    assert (stats && strstr (stats, "\"actor\":\"log\"") && strstr (stats, "\"fetches\":"));
     free (stats);
     assert (zeb_node_stats (reader, "ingest") == NULL);
     zeb_client_destroy (&client);
@@ -305,41 +317,46 @@ zeb_node_test (bool verbose)
     zeb_node_destroy (&writer);
     zeb_node_destroy (&writer);         //  safe twice
 
-    //  Embedded: inproc endpoints, and the data survives a restart
+    //  Embedded: inproc endpoints, every default actor, the registry
+    //  advertised in WELCOME, and the data survives a restart
     zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
     assert (node);
     assert (strncmp (zeb_node_endpoint (node, "ingest"), "inproc://", 9) == 0);
+    assert (zeb_node_endpoint (node, "changes"));
     client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
     zeb_fetch_t result;
     assert (zeb_client_fetch (client, 1, 10, 0, NULL, &result) == 0);
     assert (zlistx_size (result.events) == 1 && result.last == 1);
     zeb_fetch_reset (&result);
-    assert (zeb_client_registry_endpoint (client) == NULL);     //  not run
+    assert (streq (zeb_client_registry_endpoint (client), zeb_node_endpoint (node, "registry")));
+    stats = zeb_node_stats (node, "registry");
+    assert (stats && strstr (stats, "\"actor\":\"registry\""));
+    free (stats);
     zeb_client_destroy (&client);
     zeb_node_destroy (&node);
 
-    //  With the registry: started first, advertised in WELCOME
-    zconfig_put (config, "node/actors", "ingest,log,registry");
-    zconfig_putf (config, "ingest/endpoint", "inproc://zeb-node-test-r-%d", getpid ());
-    zconfig_putf (config, "log/endpoint", "inproc://zeb-node-test-r-log-%d", getpid ());
-    zconfig_putf (config, "bus/endpoint", "inproc://zeb-node-test-r-bus-%d", getpid ());
-    zconfig_putf (config, "registry/endpoint", "inproc://zeb-node-test-r-registry-%d", getpid ());
-    zconfig_put (config, "log/notify", "");
+    //  Only what node/actors names
+    zconfig_put (config, "node/actors", "ingest, log");
     zconfig_put (config, "ingest/notify", "");
+    zconfig_put (config, "log/notify", "");
     node = zeb_node_new (config, &fault);
-    assert (node);
+    assert (node && zeb_node_endpoint (node, "registry") == NULL);
     client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
     assert (zeb_client_connect (client) == 0);
-    assert (streq (zeb_client_registry_endpoint (client), zeb_node_endpoint (node, "registry")));
-    assert (zeb_node_endpoint (node, "changes"));
-    zsock_t *admin = zsock_new_dealer (zeb_node_endpoint (node, "registry"));
-    zstr_sendx (admin, "LIST", "\x80", NULL);
-    char *command = zstr_recv (admin);
-    assert (command && streq (command, "LIST"));
-    zstr_free (&command);
-    zsock_destroy (&admin);
+    assert (zeb_client_registry_endpoint (client) == NULL);
+    assert (streq (zeb_client_log_endpoint (client), zeb_node_endpoint (node, "log")));
     zeb_client_destroy (&client);
     zeb_node_destroy (&node);
+
+    //  The help lists every actor's keys
+    char *help = NULL;
+    size_t help_size = 0;
+    FILE *stream = open_memstream (&help, &help_size);
+    zeb_node_config_help (stream);
+    fclose (stream);
+    assert (strstr (help, "ingest/batch") && strstr (help, "log/max_wait") && strstr (help, "registry/endpoint"));
+    assert (strstr (help, "ZEB_NODE_DATA"));
+    free (help);
 
     zconfig_destroy (&config);
     zdir_t *tree = zdir_new (dir, NULL);

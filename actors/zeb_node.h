@@ -1,16 +1,25 @@
 /*  =========================================================================
     zeb_node - a zeb node: the actors a configuration names, wired together
 
-    The node reads node/actors (e.g. "ingest,log") and starts those actors
-    in this process, binding the endpoints the configuration gives:
-    tcp:// for a daemon or split processes, inproc:// embedded in an
-    application. The same code runs either way; only endpoints change.
+    The node knows its actors from one table (zeb_node.c): each row is an
+    actor's zeb_actor_def_t, declared in the actor's own file with its
+    configuration keys. node/actors names the actors to run (comma-
+    separated); empty, the default, runs every actor that needs no
+    configuration (today: registry, ingest, log). They start in table
+    order, each bound where the configuration says: tcp:// for a daemon or
+    split processes, inproc:// embedded in an application; the same code
+    runs either way. An actor that connects to another (the log to
+    ingest's commit notices, ingest to the registry) is given the endpoint
+    that actor bound when both run here. Once all have started, each is
+    told the others' endpoints (ingest passes the log's and the registry's
+    to clients in WELCOME). Destroying the node stops them in reverse
+    order; ingest finishes and acknowledges the batch in hand.
 
-    Start order is the registry (if node/actors names it), ingest (which
-    binds the notify socket), then log (which connects to it); ingest is
-    then told the log's and the registry's endpoints, to pass to clients
-    in WELCOME. Destroying the node stops ingest first (it finishes and
-    acknowledges the batch in hand), then log, then the registry.
+    Signals: the node's actors stop only when the node is destroyed,
+    never on SIGINT/SIGTERM or czmq's zsys_interrupted. The application
+    that embeds a node owns its signals and decides when to destroy it;
+    zebd blocks SIGTERM and SIGINT in every thread and destroys the node
+    when one arrives.
     =========================================================================
 */
 
@@ -24,8 +33,9 @@ extern "C" {
 typedef struct _zeb_node_t zeb_node_t;
 
 //  Start a node from a configuration (borrowed; the node keeps a copy).
-//  Returns NULL with fault set if the configuration is invalid or an actor
-//  cannot start (bad endpoint, data directory in use, ...).
+//  Returns NULL with fault set: ZEB_ECONFIG for an invalid configuration
+//  or endpoint, ZEB_ESTORAGE when storage cannot be opened (a data
+//  directory in use), or whatever code the failing actor reported.
 zeb_node_t *
     zeb_node_new (zconfig_t *config, zeb_fault_t *fault);
 
@@ -39,20 +49,36 @@ zeb_node_t *
 void
     zeb_node_destroy (zeb_node_t **self_p);
 
-//  Endpoint as bound: "ingest", "log", "bus", "notify", "registry" or
-//  "changes" (the registry's announcements). NULL if that actor does not
-//  run here. Connect clients to the ingest endpoint.
+//  Endpoint as bound, by name: "ingest", "bus", "notify", "log",
+//  "registry", "changes" (the registry's announcements). NULL if no actor
+//  of this node bound it. Connect clients to the ingest endpoint.
 const char *
     zeb_node_endpoint (zeb_node_t *self, const char *which);
 
-//  The configuration the node runs with (borrowed).
+//  Tell this node's actors where another node's actor is, for split
+//  deployments (e.g. "log" for ingest's WELCOME when the log runs in
+//  another process and bound an ephemeral port).
+void
+    zeb_node_peer (zeb_node_t *self, const char *name, const char *endpoint);
+
+//  The configuration the node runs with, defaults filled in (borrowed).
 zconfig_t *
     zeb_node_config (zeb_node_t *self);
 
-//  Statistics of an actor ("ingest" or "log") as JSON text; caller owns
-//  the result. NULL if the actor does not run here.
+//  Statistics of an actor ("ingest", "log", "registry") as JSON text;
+//  caller owns the result. NULL if the actor does not run here.
 char *
     zeb_node_stats (zeb_node_t *self, const char *actor);
+
+//  Configuration from every actor's key map: load (file may be NULL;
+//  ZEB_* environment applied), one "path=value" override, and the help
+//  text of every key (zebd --help-config). See zeb_config.h.
+zconfig_t *
+    zeb_node_config_load (const char *filename, zeb_fault_t *fault);
+int
+    zeb_node_config_set (zconfig_t *config, const char *assignment, zeb_fault_t *fault);
+void
+    zeb_node_config_help (FILE *stream);
 
 //  Self test
 void

@@ -10,11 +10,20 @@
     =========================================================================
 */
 
-#include "zeb.h"
-#include <lmdb.h>
+#include "zeb_actors.h"
 
 #define S_MAX_REASONS   32
-#define S_MAP_SIZE      (64ULL << 20)
+#define S_MAX_HISTORY   1024        //  versions a transitive check compares with
+
+const zeb_config_key_t zeb_registry_config [] = {
+    { "registry/endpoint", "tcp://127.0.0.1:7703", ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "ROUTER for schema registry requests (REGISTER, GET, LIST...)" },
+    { "registry/changes",  "",      ZEB_KEY_ENDPOINT, 0, 0, NULL,
+      "PUB announcing registered schemas (default: an inproc endpoint)" },
+    { "registry/max_size", "0",     ZEB_KEY_SIZE, 0, 0, NULL,
+      "largest the registry's store may grow (0 = disk size)" },
+    { NULL }
+};
 
 typedef struct {
     char description [512];
@@ -26,16 +35,16 @@ typedef struct {
 } s_type_t;
 
 typedef struct {
-    zsock_t *pipe;
-    zpoller_t *poller;
-    zsock_t *front;                 //  ROUTER: requests
+    zeb_actor_t *actor;
+    zeb_router_t *router;           //  ROUTER: requests
     zsock_t *changes;               //  PUB: registrations
-    char *endpoint;
     char *changes_endpoint;
+    zeb_lmdb_t *lmdb;
     MDB_env *env;
     MDB_dbi types, versions;
     msgpack_sbuffer reply;
-    uint64_t requests, registered, refused;
+    uint64_t registered, refused;
+    bool seed_failed;               //  a seeding REGISTER was refused
 } self_t;
 
 //  The node's own types, seeded at start
@@ -132,40 +141,20 @@ s_type_get (self_t *self, MDB_txn *txn, const char *type, s_type_t *record)
     return 0;
 }
 
-static void
-s_pack_str (msgpack_packer *pk, const char *key, const char *value)
-{
-    msgpack_pack_str_with_body (pk, key, strlen (key));
-    msgpack_pack_str_with_body (pk, value, strlen (value));
-}
-
-static void
-s_pack_uint (msgpack_packer *pk, const char *key, uint64_t value)
-{
-    msgpack_pack_str_with_body (pk, key, strlen (key));
-    msgpack_pack_uint64 (pk, value);
-}
-
-static void
-s_pack_bool (msgpack_packer *pk, const char *key, bool value)
-{
-    msgpack_pack_str_with_body (pk, key, strlen (key));
-    value? msgpack_pack_true (pk): msgpack_pack_false (pk);
-}
-
 static int
 s_type_put (self_t *self, MDB_txn *txn, const char *type, s_type_t *record)
 {
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 5);
-    s_pack_str (&pk, "description", record->description);
-    s_pack_str (&pk, "compatibility", record->compatibility);
-    s_pack_str (&pk, "validation", record->validation);
-    s_pack_uint (&pk, "latest", record->latest);
-    s_pack_bool (&pk, "deleted", record->deleted);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &buffer);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_str (&pack, "description", record->description);
+    zeb_pack_str (&pack, "compatibility", record->compatibility);
+    zeb_pack_str (&pack, "validation", record->validation);
+    zeb_pack_uint (&pack, "latest", record->latest);
+    zeb_pack_bool (&pack, "deleted", record->deleted);
+    zeb_pack_end (&pack);
     MDB_val key = { strlen (type), (void *) type }, value = { buffer.size, buffer.data };
     int rc = mdb_put (txn, self->types, &key, &value, 0);
     msgpack_sbuffer_destroy (&buffer);
@@ -203,13 +192,13 @@ s_version_put (self_t *self, MDB_txn *txn, const char *type, uint32_t version, c
     s_version_key (type, version, keybytes, &size);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3);
-    s_pack_str (&pk, "schema", schema);
-    s_pack_bool (&pk, "deleted", deleted);
-    msgpack_pack_str_with_body (&pk, "registered", 10);
-    msgpack_pack_int64 (&pk, zeb_time_now ());
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &buffer);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_str (&pack, "schema", schema);
+    zeb_pack_bool (&pack, "deleted", deleted);
+    zeb_pack_int (&pack, "registered", zeb_time_now ());
+    zeb_pack_end (&pack);
     MDB_val key = { size, keybytes }, value = { buffer.size, buffer.data };
     int rc = mdb_put (txn, self->versions, &key, &value, 0);
     msgpack_sbuffer_destroy (&buffer);
@@ -219,62 +208,55 @@ s_version_put (self_t *self, MDB_txn *txn, const char *type, uint32_t version, c
 //  ---------------------------------------------------------------------
 //  Requests
 
-typedef struct {
-    zframe_t *identity;
-    const uint8_t *body;
-    size_t size;
-    zframe_t *tag;
-} s_request_t;
-
-//  Start a reply body
-static msgpack_packer
+//  Start a reply body: a map, counted by the builder
+static zeb_pack_t
 s_reply_start (self_t *self)
 {
     msgpack_sbuffer_clear (&self->reply);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->reply, msgpack_sbuffer_write);
-    return pk;
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &self->reply);
+    zeb_pack_map (&pack, NULL);
+    return pack;
 }
 
+//  Close the reply's map and send it; a seeding request (no router) has
+//  no one to answer
 static void
-s_send (self_t *self, s_request_t *request, const char *command)
+s_send (self_t *self, zeb_request_t *request, zeb_pack_t *pack, const char *command)
 {
-    if (!request->identity)
-        return;                     //  the registry's own request (seeding)
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, zframe_data (request->identity), zframe_size (request->identity));
-    zmsg_addstr (msg, command);
-    zmsg_addmem (msg, self->reply.data, self->reply.size);
-    if (request->tag)
-        zmsg_addmem (msg, zframe_data (request->tag), zframe_size (request->tag));
-    zmsg_send (&msg, self->front);
+    zeb_pack_end (pack);
+    if (request->router)
+        zeb_router_reply (request, command, self->reply.data, self->reply.size);
 }
 
 static int
-s_nack (self_t *self, s_request_t *request, int code, const char *format, ...) CHECK_PRINTF (4);
+s_nack (self_t *self, zeb_request_t *request, int code, const char *format, ...) CHECK_PRINTF (4);
 
 static int
-s_nack (self_t *self, s_request_t *request, int code, const char *format, ...)
+s_nack (self_t *self, zeb_request_t *request, int code, const char *format, ...)
 {
     char text [300];
     va_list args;
     va_start (args, format);
     vsnprintf (text, sizeof (text), format, args);
     va_end (args);
-    msgpack_sbuffer_clear (&self->reply);
-    zeb_proto_pack_nack (&self->reply, code, text, -1);
-    s_send (self, request, ZEB_CMD_NACK);
     self->refused++;
+    if (request->router)
+        zeb_router_nack_with (request, code, -1, NULL, 0, 0, text);
+    else {
+        zsys_error ("registry: seeding refused: %s", text);
+        self->seed_failed = true;
+    }
     return code;
 }
 
 //  The request's type name, checked; NULL after a NACK
 static const char *
-s_request_type (self_t *self, s_request_t *request, char *type, bool for_writing)
+s_request_type (self_t *self, zeb_request_t *request, char *type, bool for_writing)
 {
     const char *text;
     size_t len;
-    if (zeb_proto_get_str (request->body, request->size, "type", &text, &len) != 0) {
+    if (zeb_proto_get_str (request->body, request->body_size, "type", &text, &len) != 0) {
         s_nack (self, request, ZEB_EMISSING, "'type' is required, a string");
         return NULL;
     }
@@ -294,11 +276,11 @@ s_request_type (self_t *self, s_request_t *request, char *type, bool for_writing
 
 //  Compile and canonicalize a schema from the request; NULL after a NACK
 static char *
-s_request_schema (self_t *self, s_request_t *request, json_t **json)
+s_request_schema (self_t *self, zeb_request_t *request, json_t **json)
 {
     const char *text;
     size_t len;
-    if (zeb_proto_get_str (request->body, request->size, "schema", &text, &len) != 0) {
+    if (zeb_proto_get_str (request->body, request->body_size, "schema", &text, &len) != 0) {
         s_nack (self, request, ZEB_EMISSING, "'schema' is required, JSON text");
         return NULL;
     }
@@ -313,59 +295,118 @@ s_request_schema (self_t *self, s_request_t *request, json_t **json)
     return json_dumps (*json, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
-//  The earlier, not deleted, versions of a type, as JSON, oldest first
+//  The versions a new schema is checked against, not deleted, oldest
+//  first, with their numbers: every one (up to S_MAX_HISTORY, the newest)
+//  for a transitive mode, else the latest alone. *latest_text gets the
+//  latest live version's text (caller frees), for duplicate detection.
 static size_t
-s_history (self_t *self, MDB_txn *txn, const char *type, s_type_t *record, json_t **versions,
-           size_t max, char **latest_text)
+s_history (self_t *self, MDB_txn *txn, const char *type, s_type_t *record, bool transitive,
+           json_t **versions, uint32_t *numbers, size_t max, char **latest_text)
 {
     size_t count = 0;
     *latest_text = NULL;
-    for (uint32_t version = 1; version <= record->latest && count < max; version++) {
+    for (uint32_t version = record->latest; version >= 1 && count < max; version--) {
         char *text;
         bool deleted;
         if (s_version_get (self, txn, type, version, &text, &deleted))
             continue;
-        if (!deleted) {
-            versions [count++] = json_loads (text, JSON_DECODE_ANY, NULL);
-            free (*latest_text);
-            *latest_text = text;
+        if (deleted) {
+            free (text);
+            continue;
         }
+        versions [count] = json_loads (text, JSON_DECODE_ANY, NULL);
+        numbers [count++] = version;
+        if (!*latest_text)
+            *latest_text = text;
         else
             free (text);
+        if (!transitive)
+            break;
+    }
+    //  Newest first so far: turn round
+    for (size_t index = 0; index < count / 2; index++) {
+        json_t *json = versions [index];
+        versions [index] = versions [count - 1 - index];
+        versions [count - 1 - index] = json;
+        uint32_t number = numbers [index];
+        numbers [index] = numbers [count - 1 - index];
+        numbers [count - 1 - index] = number;
     }
     return count;
 }
 
 static void
-s_pack_reasons (msgpack_packer *pk, zeb_compat_reason_t *reasons, size_t count)
+s_pack_reasons (zeb_pack_t *pack, zeb_compat_reason_t *reasons, size_t count)
 {
-    msgpack_pack_str_with_body (pk, "reasons", 7);
-    msgpack_pack_array (pk, count);
+    zeb_pack_array (pack, "reasons");
     for (size_t index = 0; index < count; index++) {
-        msgpack_pack_map (pk, 4);
-        s_pack_str (pk, "reason", reasons [index].reason);
-        s_pack_str (pk, "path", reasons [index].path);
-        s_pack_str (pk, "breaks", reasons [index].breaks);
-        s_pack_uint (pk, "version", (uint64_t) reasons [index].version);
+        zeb_pack_map (pack, NULL);
+        zeb_pack_str (pack, "reason", reasons [index].reason);
+        zeb_pack_str (pack, "path", reasons [index].path);
+        zeb_pack_str (pack, "breaks", reasons [index].breaks);
+        zeb_pack_uint (pack, "version", (uint64_t) reasons [index].version);
+        zeb_pack_end (pack);
     }
+    zeb_pack_end (pack);
+}
+
+//  A registration's writes, run by zeb_lmdb_write (again if the map grew)
+typedef struct {
+    self_t *self;
+    const char *type;
+    s_type_t *record;
+    const char *schema;             //  the new version's, or NULL
+    uint32_t *deletes;              //  versions to mark deleted
+    size_t delete_count;
+} s_write_t;
+
+static int
+s_write (MDB_txn *txn, void *arg)
+{
+    s_write_t *write = (s_write_t *) arg;
+    self_t *self = write->self;
+    int rc = 0;
+    if (write->schema)
+        rc = s_version_put (self, txn, write->type, write->record->latest, write->schema, false);
+    for (size_t index = 0; rc == 0 && index < write->delete_count; index++) {
+        char *schema;
+        bool deleted;
+        rc = s_version_get (self, txn, write->type, write->deletes [index], &schema, &deleted);
+        if (rc == 0) {
+            rc = s_version_put (self, txn, write->type, write->deletes [index], schema, true);
+            free (schema);
+        }
+    }
+    if (rc == 0)
+        rc = s_type_put (self, txn, write->type, write->record);
+    return rc;
+}
+
+static void
+s_announce (self_t *self, const char *type, uint32_t version)
+{
+    char text [16];
+    snprintf (text, sizeof (text), "%u", version);
+    zstr_sendx (self->changes, "SCHEMA", type, text, NULL);
 }
 
 //  REGISTER and CHECK
 static void
-s_handle_register (self_t *self, s_request_t *request, bool check_only, bool system)
+s_handle_register_as (self_t *self, zeb_request_t *request, bool check_only, bool system)
 {
     char type [ZEB_EVENT_MAX_TYPE + 1];
     json_t *json = NULL;
     char *canonical = NULL;
     MDB_txn *txn = NULL;
-    json_t *versions [64];
+    json_t **versions = NULL;
+    uint32_t *numbers = NULL;
     size_t version_count = 0;
     char *latest_text = NULL;
     if (!s_request_type (self, request, type, !system)
     ||  !(canonical = s_request_schema (self, request, &json)))
         goto done;
-    int rc = mdb_txn_begin (self->env, NULL, check_only? MDB_RDONLY: 0, &txn);
     s_type_t record;
+    int rc = zeb_lmdb_read_begin (self->lmdb, &txn);
     if (rc == 0)
         rc = s_type_get (self, txn, type, &record);
     if (rc) {
@@ -379,7 +420,7 @@ s_handle_register (self_t *self, s_request_t *request, bool check_only, bool sys
         size_t len;
         const char *text;
         zeb_compat_mode_t parsed;
-        if (zeb_proto_get_str (request->body, request->size, "compatibility", &text, &len) == 0) {
+        if (zeb_proto_get_str (request->body, request->body_size, "compatibility", &text, &len) == 0) {
             char name [32];
             snprintf (name, sizeof (name), "%.*s", (int) len, text);
             if (zeb_compat_mode_parse (name, &parsed)) {
@@ -390,29 +431,35 @@ s_handle_register (self_t *self, s_request_t *request, bool check_only, bool sys
         }
         snprintf (record.compatibility, sizeof (record.compatibility), "%s", mode);
     }
-    version_count = s_history (self, txn, type, &record, versions, 64, &latest_text);
-    if (latest_text && streq (latest_text, canonical) && !check_only) {
-        msgpack_packer pk = s_reply_start (self);
-        msgpack_pack_map (&pk, 3);
-        s_pack_str (&pk, "type", type);
-        s_pack_uint (&pk, "version", record.latest);
-        s_pack_bool (&pk, "duplicate", true);
-        s_send (self, request, "REGISTER");
-        goto done;
-    }
     zeb_compat_mode_t mode = ZEB_COMPAT_BACKWARD;
     zeb_compat_mode_parse (record.compatibility, &mode);
+    bool transitive = mode == ZEB_COMPAT_BACKWARD_TRANSITIVE || mode == ZEB_COMPAT_FORWARD_TRANSITIVE
+                   || mode == ZEB_COMPAT_FULL_TRANSITIVE;
+    versions = (json_t **) calloc (S_MAX_HISTORY, sizeof (json_t *));
+    numbers = (uint32_t *) calloc (S_MAX_HISTORY, sizeof (uint32_t));
+    version_count = s_history (self, txn, type, &record, transitive, versions, numbers,
+                               S_MAX_HISTORY, &latest_text);
+    zeb_lmdb_read_end (self->lmdb, txn);
+    txn = NULL;
+    zeb_pack_t pack;
+    if (latest_text && streq (latest_text, canonical) && !check_only) {
+        pack = s_reply_start (self);
+        zeb_pack_str (&pack, "type", type);
+        zeb_pack_uint (&pack, "version", numbers [version_count - 1]);
+        zeb_pack_bool (&pack, "duplicate", true);
+        s_send (self, request, &pack, "REGISTER");
+        goto done;
+    }
     zeb_compat_reason_t reasons [S_MAX_REASONS];
-    size_t found = zeb_compat_check (json, versions, version_count, mode, reasons, S_MAX_REASONS);
+    size_t found = zeb_compat_check (json, versions, numbers, version_count, mode, reasons, S_MAX_REASONS);
     size_t shown = found < S_MAX_REASONS? found: S_MAX_REASONS;
-    msgpack_packer pk = s_reply_start (self);
     if (check_only) {
-        msgpack_pack_map (&pk, 4);
-        s_pack_str (&pk, "type", type);
-        s_pack_bool (&pk, "compatible", found == 0);
-        s_pack_str (&pk, "compatibility", record.compatibility);
-        s_pack_reasons (&pk, reasons, shown);
-        s_send (self, request, "CHECK");
+        pack = s_reply_start (self);
+        zeb_pack_str (&pack, "type", type);
+        zeb_pack_bool (&pack, "compatible", found == 0);
+        zeb_pack_str (&pack, "compatibility", record.compatibility);
+        s_pack_reasons (&pack, reasons, shown);
+        s_send (self, request, &pack, "CHECK");
         goto done;
     }
     if (found) {
@@ -420,68 +467,82 @@ s_handle_register (self_t *self, s_request_t *request, bool check_only, bool sys
         snprintf (text, sizeof (text), "schema breaks %s compatibility of %s: %s at %s%s",
                   record.compatibility, type, reasons [0].reason, reasons [0].path,
                   found > 1? " and more": "");
-        msgpack_pack_map (&pk, 4);
-        s_pack_uint (&pk, "code", (uint64_t) zeb_error_status (ZEB_ECONFLICT));
-        s_pack_str (&pk, "reason", zeb_error_reason (ZEB_ECONFLICT));
-        s_pack_str (&pk, "error", text);
-        s_pack_reasons (&pk, reasons, shown);
-        s_send (self, request, ZEB_CMD_NACK);
+        //  The NACK carries every reason beside code, reason and error
+        msgpack_sbuffer extra;
+        msgpack_sbuffer_init (&extra);
+        zeb_pack_t entries;
+        zeb_pack_init (&entries, &extra);
+        zeb_pack_map (&entries, NULL);
+        s_pack_reasons (&entries, reasons, shown);
+        size_t header = 1;          //  a fixmap of one entry: skip its header
+        zeb_pack_end (&entries);
         self->refused++;
+        if (request->router)
+            zeb_router_nack_with (request, ZEB_ECONFLICT, -1, extra.data + header,
+                                  extra.size - header, 1, text);
+        msgpack_sbuffer_destroy (&extra);
         goto done;
     }
     const char *description;
     size_t description_len;
-    if (zeb_proto_get_str (request->body, request->size, "description", &description, &description_len) == 0)
+    if (zeb_proto_get_str (request->body, request->body_size, "description", &description,
+                           &description_len) == 0)
         snprintf (record.description, sizeof (record.description), "%.*s",
                   (int) description_len, description);
     record.latest++;
     record.deleted = false;
-    rc = s_version_put (self, txn, type, record.latest, canonical, false);
-    if (rc == 0)
-        rc = s_type_put (self, txn, type, &record);
-    if (rc == 0)
-        rc = mdb_txn_commit (txn);
-    else
-        mdb_txn_abort (txn);
-    txn = NULL;
+    s_write_t write = { self, type, &record, canonical, NULL, 0 };
+    rc = zeb_lmdb_write (self->lmdb, s_write, &write);
     if (rc) {
-        s_nack (self, request, rc == MDB_MAP_FULL? ZEB_EFULL: ZEB_ESTORAGE, "registry storage: %s",
-                mdb_strerror (rc));
+        s_nack (self, request, rc == ZEB_EFULL? ZEB_EFULL: ZEB_ESTORAGE, "registry storage: %s",
+                zeb_strerror (rc));
         goto done;
     }
     self->registered++;
-    char version [16];
-    snprintf (version, sizeof (version), "%u", record.latest);
-    zstr_sendx (self->changes, "SCHEMA", type, version, NULL);
-    msgpack_pack_map (&pk, 3);
-    s_pack_str (&pk, "type", type);
-    s_pack_uint (&pk, "version", record.latest);
-    s_pack_bool (&pk, "duplicate", false);
-    s_send (self, request, "REGISTER");
+    s_announce (self, type, record.latest);
+    pack = s_reply_start (self);
+    zeb_pack_str (&pack, "type", type);
+    zeb_pack_uint (&pack, "version", record.latest);
+    zeb_pack_bool (&pack, "duplicate", false);
+    s_send (self, request, &pack, "REGISTER");
 done:
     if (txn)
-        mdb_txn_abort (txn);
+        zeb_lmdb_read_end (self->lmdb, txn);
     for (size_t index = 0; index < version_count; index++)
         json_decref (versions [index]);
+    free (versions);
+    free (numbers);
     free (latest_text);
     free (canonical);
     json_decref (json);
 }
 
-//  The request's type and its record, in a new transaction (read-only
-//  unless writing). Returns 0, or -1 after a NACK.
+static void
+s_handle_register (void *owner, zeb_request_t *request)
+{
+    s_handle_register_as ((self_t *) owner, request, false, false);
+}
+
+static void
+s_handle_check (void *owner, zeb_request_t *request)
+{
+    s_handle_register_as ((self_t *) owner, request, true, false);
+}
+
+//  The request's type and its record, in a new read transaction. Returns
+//  0, or -1 after a NACK.
 static int
-s_open_type (self_t *self, s_request_t *request, char *type, bool writing, MDB_txn **txn,
+s_open_type (self_t *self, zeb_request_t *request, char *type, bool writing, MDB_txn **txn,
              s_type_t *record)
 {
     if (!s_request_type (self, request, type, writing))
         return -1;
-    if (mdb_txn_begin (self->env, NULL, writing? 0: MDB_RDONLY, txn)) {
+    if (zeb_lmdb_read_begin (self->lmdb, txn)) {
         s_nack (self, request, ZEB_ESTORAGE, "registry storage unavailable");
         return -1;
     }
     if (s_type_get (self, *txn, type, record)) {
-        mdb_txn_abort (*txn);
+        zeb_lmdb_read_end (self->lmdb, *txn);
         s_nack (self, request, ZEB_ESTORAGE, "registry storage unreadable");
         return -1;
     }
@@ -489,16 +550,17 @@ s_open_type (self_t *self, s_request_t *request, char *type, bool writing, MDB_t
 }
 
 static void
-s_handle_get (self_t *self, s_request_t *request)
+s_handle_get (void *owner, zeb_request_t *request)
 {
+    self_t *self = (self_t *) owner;
     char type [ZEB_EVENT_MAX_TYPE + 1];
     MDB_txn *txn;
     s_type_t record;
     if (s_open_type (self, request, type, false, &txn, &record))
         return;
     uint64_t version = 0;
-    if (zeb_proto_get_uint (request->body, request->size, "version", &version) < 0) {
-        mdb_txn_abort (txn);
+    if (zeb_proto_get_uint (request->body, request->body_size, "version", &version) < 0) {
+        zeb_lmdb_read_end (self->lmdb, txn);
         s_nack (self, request, ZEB_EINVALID, "'version' must be a positive integer");
         return;
     }
@@ -516,22 +578,21 @@ s_handle_get (self_t *self, s_request_t *request)
         if (version <= record.latest)
             s_version_get (self, txn, type, (uint32_t) version, &schema, &deleted);
     }
-    mdb_txn_abort (txn);
+    zeb_lmdb_read_end (self->lmdb, txn);
     if (!schema || deleted) {
         free (schema);
         s_nack (self, request, ZEB_ENOTFOUND, "%s has no version %s%llu", type,
                 version? "": "(latest) ", (unsigned long long) version);
         return;
     }
-    msgpack_packer pk = s_reply_start (self);
-    msgpack_pack_map (&pk, 6);
-    s_pack_str (&pk, "type", type);
-    s_pack_uint (&pk, "version", version);
-    s_pack_str (&pk, "schema", schema);
-    s_pack_str (&pk, "description", record.description);
-    s_pack_str (&pk, "compatibility", record.compatibility);
-    s_pack_str (&pk, "validation", record.validation [0]? record.validation: "default");
-    s_send (self, request, "GET");
+    zeb_pack_t pack = s_reply_start (self);
+    zeb_pack_str (&pack, "type", type);
+    zeb_pack_uint (&pack, "version", version);
+    zeb_pack_str (&pack, "schema", schema);
+    zeb_pack_str (&pack, "description", record.description);
+    zeb_pack_str (&pack, "compatibility", record.compatibility);
+    zeb_pack_str (&pack, "validation", record.validation [0]? record.validation: "default");
+    s_send (self, request, &pack, "GET");
     free (schema);
 }
 
@@ -554,53 +615,55 @@ s_live_versions (self_t *self, MDB_txn *txn, const char *type, s_type_t *record,
 }
 
 static void
-s_handle_versions (self_t *self, s_request_t *request)
+s_handle_versions (void *owner, zeb_request_t *request)
 {
+    self_t *self = (self_t *) owner;
     char type [ZEB_EVENT_MAX_TYPE + 1];
     MDB_txn *txn;
     s_type_t record;
     if (s_open_type (self, request, type, false, &txn, &record))
         return;
-    uint32_t versions [1024];
+    uint32_t *versions = (uint32_t *) calloc (S_MAX_HISTORY, sizeof (uint32_t));
     size_t count = record.exists && !record.deleted
-                 ? s_live_versions (self, txn, type, &record, versions, 1024): 0;
-    mdb_txn_abort (txn);
-    if (count == 0) {
+                 ? s_live_versions (self, txn, type, &record, versions, S_MAX_HISTORY): 0;
+    zeb_lmdb_read_end (self->lmdb, txn);
+    if (count == 0)
         s_nack (self, request, ZEB_ENOTFOUND, "no type %s", type);
-        return;
+    else {
+        zeb_pack_t pack = s_reply_start (self);
+        zeb_pack_str (&pack, "type", type);
+        zeb_pack_array (&pack, "versions");
+        for (size_t index = 0; index < count; index++)
+            zeb_pack_uint (&pack, NULL, versions [index]);
+        zeb_pack_end (&pack);
+        s_send (self, request, &pack, "VERSIONS");
     }
-    msgpack_packer pk = s_reply_start (self);
-    msgpack_pack_map (&pk, 2);
-    s_pack_str (&pk, "type", type);
-    msgpack_pack_str_with_body (&pk, "versions", 8);
-    msgpack_pack_array (&pk, count);
-    for (size_t index = 0; index < count; index++)
-        msgpack_pack_uint32 (&pk, versions [index]);
-    s_send (self, request, "VERSIONS");
+    free (versions);
 }
 
 static void
-s_handle_list (self_t *self, s_request_t *request)
+s_handle_list (void *owner, zeb_request_t *request)
 {
+    self_t *self = (self_t *) owner;
     const char *prefix = "";
     size_t prefix_len = 0;
-    if (zeb_proto_get_str (request->body, request->size, "prefix", &prefix, &prefix_len) < 0) {
+    if (zeb_proto_get_str (request->body, request->body_size, "prefix", &prefix, &prefix_len) < 0) {
         s_nack (self, request, ZEB_EINVALID, "'prefix' must be a string");
         return;
     }
     MDB_txn *txn;
     MDB_cursor *cursor;
-    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn)
-    ||  mdb_cursor_open (txn, self->types, &cursor)) {
+    if (zeb_lmdb_read_begin (self->lmdb, &txn)) {
         s_nack (self, request, ZEB_ESTORAGE, "registry storage unavailable");
         return;
     }
-    //  Collect first: the count leads the msgpack array
-    msgpack_sbuffer items;
-    msgpack_sbuffer_init (&items);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &items, msgpack_sbuffer_write);
-    size_t count = 0;
+    if (mdb_cursor_open (txn, self->types, &cursor)) {
+        zeb_lmdb_read_end (self->lmdb, txn);
+        s_nack (self, request, ZEB_ESTORAGE, "registry storage unavailable");
+        return;
+    }
+    zeb_pack_t pack = s_reply_start (self);
+    zeb_pack_array (&pack, "types");
     MDB_val key = { prefix_len, (void *) prefix }, value;
     int rc = mdb_cursor_get (cursor, &key, &value, prefix_len? MDB_SET_RANGE: MDB_FIRST);
     while (rc == 0 && key.mv_size >= prefix_len && memcmp (key.mv_data, prefix, prefix_len) == 0) {
@@ -609,31 +672,26 @@ s_handle_list (self_t *self, s_request_t *request)
         s_type_t record;
         s_type_get (self, txn, type, &record);
         if (!record.deleted) {
-            msgpack_pack_map (&pk, 4);
-            s_pack_str (&pk, "type", type);
-            s_pack_str (&pk, "description", record.description);
-            s_pack_uint (&pk, "latest", record.latest);
-            s_pack_str (&pk, "compatibility", record.compatibility);
-            count++;
+            zeb_pack_map (&pack, NULL);
+            zeb_pack_str (&pack, "type", type);
+            zeb_pack_str (&pack, "description", record.description);
+            zeb_pack_uint (&pack, "latest", record.latest);
+            zeb_pack_str (&pack, "compatibility", record.compatibility);
+            zeb_pack_end (&pack);
         }
         rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
     }
     mdb_cursor_close (cursor);
-    mdb_txn_abort (txn);
-    pk = s_reply_start (self);
-    msgpack_pack_map (&pk, 1);
-    msgpack_pack_str_with_body (&pk, "types", 5);
-    msgpack_pack_array (&pk, count);
-    msgpack_sbuffer_write (&self->reply, items.data, items.size);
-    msgpack_sbuffer_destroy (&items);
-    s_send (self, request, "LIST");
+    zeb_lmdb_read_end (self->lmdb, txn);
+    zeb_pack_end (&pack);
+    s_send (self, request, &pack, "LIST");
 }
 
 //  SET_COMPATIBILITY, SET_VALIDATION and DELETE change one type's record
 typedef enum { S_SET_COMPATIBILITY, S_SET_VALIDATION, S_DELETE } s_change_t;
 
 static void
-s_handle_change (self_t *self, s_request_t *request, s_change_t change)
+s_handle_change (self_t *self, zeb_request_t *request, s_change_t change)
 {
     char type [ZEB_EVENT_MAX_TYPE + 1];
     zeb_compat_mode_t mode = ZEB_COMPAT_BACKWARD;
@@ -643,7 +701,7 @@ s_handle_change (self_t *self, s_request_t *request, s_change_t change)
     if (change == S_SET_VALIDATION) {
         const char *text;
         size_t len;
-        if (zeb_proto_get_str (request->body, request->size, "validation", &text, &len) == 0)
+        if (zeb_proto_get_str (request->body, request->body_size, "validation", &text, &len) == 0)
             snprintf (validation, sizeof (validation), "%.*s", (int) len, text);
         if (!streq (validation, "off") && !streq (validation, "warn") && !streq (validation, "enforce")
         &&  !streq (validation, "default")) {
@@ -658,7 +716,7 @@ s_handle_change (self_t *self, s_request_t *request, s_change_t change)
         const char *text;
         size_t len;
         char name [32] = "";
-        if (zeb_proto_get_str (request->body, request->size, "compatibility", &text, &len) == 0)
+        if (zeb_proto_get_str (request->body, request->body_size, "compatibility", &text, &len) == 0)
             snprintf (name, sizeof (name), "%.*s", (int) len, text);
         if (zeb_compat_mode_parse (name, &mode)) {
             s_nack (self, request, ZEB_EINVALID, "'compatibility' must be one of NONE, BACKWARD, "
@@ -667,7 +725,7 @@ s_handle_change (self_t *self, s_request_t *request, s_change_t change)
         }
     }
     else
-    if (zeb_proto_get_uint (request->body, request->size, "version", &version) < 0) {
+    if (zeb_proto_get_uint (request->body, request->body_size, "version", &version) < 0) {
         s_nack (self, request, ZEB_EINVALID, "'version' must be a positive integer");
         return;
     }
@@ -675,18 +733,18 @@ s_handle_change (self_t *self, s_request_t *request, s_change_t change)
     s_type_t record;
     if (s_open_type (self, request, type, true, &txn, &record))
         return;
-    uint32_t versions [1024];
+    uint32_t *versions = (uint32_t *) calloc (S_MAX_HISTORY, sizeof (uint32_t));
     size_t count = record.exists && !record.deleted
-                 ? s_live_versions (self, txn, type, &record, versions, 1024): 0;
+                 ? s_live_versions (self, txn, type, &record, versions, S_MAX_HISTORY): 0;
+    zeb_lmdb_read_end (self->lmdb, txn);
     bool present = version == 0;
     for (size_t index = 0; index < count; index++)
         present = present || versions [index] == version;
     if (count == 0 || !present) {
-        mdb_txn_abort (txn);
         s_nack (self, request, ZEB_ENOTFOUND, "no type %s%s", type, version? " at that version": "");
+        free (versions);
         return;
     }
-    int rc = 0;
     size_t changed = 0;
     if (change == S_SET_COMPATIBILITY)
         snprintf (record.compatibility, sizeof (record.compatibility), "%s", zeb_compat_mode_name (mode));
@@ -694,107 +752,69 @@ s_handle_change (self_t *self, s_request_t *request, s_change_t change)
     if (change == S_SET_VALIDATION)
         snprintf (record.validation, sizeof (record.validation), "%s", validation);
     else
-    for (size_t index = 0; index < count && rc == 0; index++) {
-        if (version && versions [index] != version)
-            continue;
-        char *schema;
-        bool deleted;
-        rc = s_version_get (self, txn, type, versions [index], &schema, &deleted);
-        if (rc == 0) {
-            rc = s_version_put (self, txn, type, versions [index], schema, true);
-            free (schema);
-            versions [changed++] = versions [index];
-        }
-    }
+        for (size_t index = 0; index < count; index++)
+            if (!version || versions [index] == version)
+                versions [changed++] = versions [index];
     if (delete && changed == count)
         record.deleted = true;      //  nothing left: the type is gone too
-    if (rc == 0)
-        rc = s_type_put (self, txn, type, &record);
-    if (rc == 0)
-        rc = mdb_txn_commit (txn);
-    else
-        mdb_txn_abort (txn);
+    s_write_t write = { self, type, &record, NULL, versions, changed };
+    int rc = zeb_lmdb_write (self->lmdb, s_write, &write);
     if (rc) {
-        s_nack (self, request, ZEB_ESTORAGE, "registry storage: %s", mdb_strerror (rc));
+        s_nack (self, request, rc == ZEB_EFULL? ZEB_EFULL: ZEB_ESTORAGE, "registry storage: %s",
+                zeb_strerror (rc));
+        free (versions);
         return;
     }
-    msgpack_packer pk = s_reply_start (self);
-    msgpack_pack_map (&pk, 2);
-    s_pack_str (&pk, "type", type);
+    zeb_pack_t pack = s_reply_start (self);
+    zeb_pack_str (&pack, "type", type);
     if (delete) {
-        msgpack_pack_str_with_body (&pk, "versions", 8);
-        msgpack_pack_array (&pk, changed);
+        zeb_pack_array (&pack, "versions");
         for (size_t index = 0; index < changed; index++)
-            msgpack_pack_uint32 (&pk, versions [index]);
+            zeb_pack_uint (&pack, NULL, versions [index]);
+        zeb_pack_end (&pack);
     }
     else
     if (change == S_SET_VALIDATION)
-        s_pack_str (&pk, "validation", record.validation [0]? record.validation: "default");
+        zeb_pack_str (&pack, "validation", record.validation [0]? record.validation: "default");
     else
-        s_pack_str (&pk, "compatibility", record.compatibility);
-    s_send (self, request, delete? "DELETE": change == S_SET_VALIDATION? "SET_VALIDATION": "SET_COMPATIBILITY");
+        zeb_pack_str (&pack, "compatibility", record.compatibility);
+    s_send (self, request, &pack, delete? "DELETE": change == S_SET_VALIDATION? "SET_VALIDATION"
+                                                                              : "SET_COMPATIBILITY");
     //  What ingest checks changed: it asks again
-    if (change != S_SET_COMPATIBILITY) {
-        char latest [16];
-        snprintf (latest, sizeof (latest), "%u", record.latest);
-        zstr_sendx (self->changes, "SCHEMA", type, latest, NULL);
-    }
+    if (change != S_SET_COMPATIBILITY)
+        s_announce (self, type, record.latest);
+    free (versions);
 }
 
 static void
-s_handle_front (self_t *self)
+s_handle_set_compatibility (void *owner, zeb_request_t *request)
 {
-    zmsg_t *msg = zmsg_recv (self->front);
-    if (!msg)
-        return;
-    self->requests++;
-    s_request_t request = { zmsg_pop (msg), NULL, 0, NULL };
-    zframe_t *command = zmsg_pop (msg);
-    zframe_t *body = zmsg_pop (msg);
-    request.tag = zmsg_pop (msg);
-    if (!command || !body || zmsg_size (msg) > 0
-    ||  (request.tag && zframe_size (request.tag) > ZEB_PROTO_MAX_TAG)) {
-        zframe_destroy (&request.tag);
-        s_nack (self, &request, ZEB_EMALFORMED, "a request is [command][body][tag]?");
-    }
-    else
-    if (!zeb_proto_is_map (zframe_data (body), zframe_size (body)))
-        s_nack (self, &request, ZEB_EMALFORMED, "the body must be one msgpack map with string keys");
-    else {
-        request.body = zframe_data (body);
-        request.size = zframe_size (body);
-        if (zframe_streq (command, "REGISTER"))
-            s_handle_register (self, &request, false, false);
-        else
-        if (zframe_streq (command, "CHECK"))
-            s_handle_register (self, &request, true, false);
-        else
-        if (zframe_streq (command, "GET"))
-            s_handle_get (self, &request);
-        else
-        if (zframe_streq (command, "VERSIONS"))
-            s_handle_versions (self, &request);
-        else
-        if (zframe_streq (command, "LIST"))
-            s_handle_list (self, &request);
-        else
-        if (zframe_streq (command, "SET_COMPATIBILITY"))
-            s_handle_change (self, &request, S_SET_COMPATIBILITY);
-        else
-        if (zframe_streq (command, "SET_VALIDATION"))
-            s_handle_change (self, &request, S_SET_VALIDATION);
-        else
-        if (zframe_streq (command, "DELETE"))
-            s_handle_change (self, &request, S_DELETE);
-        else
-            s_nack (self, &request, ZEB_ECOMMAND, "unknown command");
-    }
-    zframe_destroy (&request.identity);
-    zframe_destroy (&request.tag);
-    zframe_destroy (&command);
-    zframe_destroy (&body);
-    zmsg_destroy (&msg);
+    s_handle_change ((self_t *) owner, request, S_SET_COMPATIBILITY);
 }
+
+static void
+s_handle_set_validation (void *owner, zeb_request_t *request)
+{
+    s_handle_change ((self_t *) owner, request, S_SET_VALIDATION);
+}
+
+static void
+s_handle_delete (void *owner, zeb_request_t *request)
+{
+    s_handle_change ((self_t *) owner, request, S_DELETE);
+}
+
+static const zeb_router_command_t s_commands [] = {
+    { "REGISTER",           s_handle_register, 0 },
+    { "CHECK",              s_handle_check, 0 },
+    { "GET",                s_handle_get, 0 },
+    { "VERSIONS",           s_handle_versions, 0 },
+    { "LIST",               s_handle_list, 0 },
+    { "SET_COMPATIBILITY",  s_handle_set_compatibility, 0 },
+    { "SET_VALIDATION",     s_handle_set_validation, 0 },
+    { "DELETE",             s_handle_delete, 0 },
+    { NULL }
+};
 
 //  The node's own types, registered if missing (or changed)
 static int
@@ -803,121 +823,107 @@ s_seed (self_t *self)
     for (size_t index = 0; index < sizeof (s_system_types) / sizeof (s_system_types [0]); index++) {
         msgpack_sbuffer body;
         msgpack_sbuffer_init (&body);
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 4);
-        s_pack_str (&pk, "type", s_system_types [index][0]);
-        s_pack_str (&pk, "description", s_system_types [index][1]);
-        s_pack_str (&pk, "schema", s_system_types [index][2]);
-        s_pack_str (&pk, "compatibility", "NONE");
-        s_request_t request = { NULL, (const uint8_t *) body.data, body.size, NULL };
-        uint64_t refused = self->refused;
-        s_handle_register (self, &request, false, true);
+        zeb_pack_t pack;
+        zeb_pack_init (&pack, &body);
+        zeb_pack_map (&pack, NULL);
+        zeb_pack_str (&pack, "type", s_system_types [index][0]);
+        zeb_pack_str (&pack, "description", s_system_types [index][1]);
+        zeb_pack_str (&pack, "schema", s_system_types [index][2]);
+        zeb_pack_str (&pack, "compatibility", "NONE");
+        zeb_pack_end (&pack);
+        //  A request from no one: answered to no one
+        zeb_request_t request;
+        memset (&request, 0, sizeof (request));
+        request.body = (const uint8_t *) body.data;
+        request.body_size = body.size;
+        s_handle_register_as (self, &request, false, true);
         msgpack_sbuffer_destroy (&body);
-        if (self->refused != refused)
+        if (self->seed_failed)
             return -1;
     }
     return 0;
 }
 
+//  ---------------------------------------------------------------------
+//  The actor
+
 static int
-s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
+s_handle_front (void *arg)
 {
+    self_t *self = (self_t *) arg;
+    return zeb_router_handle (self->router, 64);
+}
+
+static void
+s_stop (void *state)
+{
+    self_t *self = (self_t *) state;
+    zeb_router_destroy (&self->router);
+    zsock_destroy (&self->changes);
+    zeb_lmdb_close (&self->lmdb);
+    msgpack_sbuffer_destroy (&self->reply);
+    free (self->changes_endpoint);
+}
+
+static int
+s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
+{
+    self_t *self = (self_t *) state;
+    self->actor = actor;
+    msgpack_sbuffer_init (&self->reply);
+    uint64_t max_size = 0;
+    zeb_config_size (config, "registry/max_size", &max_size);
+    zeb_lmdb_options_t options = { 1 << 20, max_size, { "types", "versions", NULL } };
     char *path = zsys_sprintf ("%s/registry", zeb_config_str (config, "node/data"));
-    zsys_dir_create ("%s", path);
-    int rc = mdb_env_create (&self->env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs (self->env, 4);
-    if (rc == 0)
-        rc = mdb_env_set_mapsize (self->env, S_MAP_SIZE);
-    if (rc == 0)
-        rc = mdb_env_open (self->env, path, MDB_NOTLS, 0644);
-    MDB_txn *txn = NULL;
-    if (rc == 0)
-        rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-    if (rc == 0)
-        rc = mdb_dbi_open (txn, "types", MDB_CREATE, &self->types);
-    if (rc == 0)
-        rc = mdb_dbi_open (txn, "versions", MDB_CREATE, &self->versions);
-    if (rc == 0)
-        rc = mdb_txn_commit (txn);
-    else
-    if (txn)
-        mdb_txn_abort (txn);
-    if (rc) {
-        zeb_fault_set (fault, ZEB_ESTORAGE, "registry store %s: %s", path, mdb_strerror (rc));
-        zstr_free (&path);
-        return ZEB_ESTORAGE;
-    }
+    self->lmdb = zeb_lmdb_open (path, &options, fault);
     zstr_free (&path);
-    const char *endpoint = zeb_config_str (config, "registry/endpoint");
-    self->front = zsock_new (ZMQ_ROUTER);
-    if (!self->front || zsock_bind (self->front, "%s", endpoint) == -1)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-    self->endpoint = strdup (zsock_endpoint (self->front)? zsock_endpoint (self->front): endpoint);
+    if (!self->lmdb)
+        goto failed;
+    self->env = zeb_lmdb_env (self->lmdb);
+    self->types = zeb_lmdb_dbi (self->lmdb, 0);
+    self->versions = zeb_lmdb_dbi (self->lmdb, 1);
+    self->router = zeb_actor_router (actor, s_commands, self);
+    if (!self->router
+    ||  zeb_router_bind (self->router, zeb_config_str (config, "registry/endpoint"), fault))
+        goto failed;
     const char *changes = zeb_config_str (config, "registry/changes");
-    static int counter = 0;
-    char *generated = *changes? NULL
-                    : zsys_sprintf ("inproc://zeb-registry-%d-%d", getpid (), ++counter);
+    char *generated = *changes? NULL: zeb_actor_inproc ("registry-changes");
     self->changes = zsock_new (ZMQ_PUB);
     if (!self->changes || zsock_bind (self->changes, "%s", generated? generated: changes) == -1) {
+        zeb_fault_set (fault, ZEB_ECONFIG, "registry: cannot bind registry/changes %s: %s",
+                       generated? generated: changes, zmq_strerror (zmq_errno ()));
         zstr_free (&generated);
-        return zeb_fault_set (fault, ZEB_ECONFIG, "cannot bind registry/changes");
+        goto failed;
     }
     zstr_free (&generated);
     self->changes_endpoint = strdup (zsock_endpoint (self->changes));
-    zpoller_add (self->poller, self->front);
-    if (s_seed (self))
-        return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot register the node's own types");
-    zeb_info ("registry: %s, changes on %s", self->endpoint, self->changes_endpoint);
+    if (s_seed (self)) {
+        zeb_fault_set (fault, ZEB_ESTORAGE, "registry: cannot register the node's own types");
+        goto failed;
+    }
+    zeb_loop_add_socket (zeb_actor_loop (actor), zeb_router_socket (self->router), s_handle_front, self);
+    zeb_actor_bound (actor, "registry", zeb_router_endpoint (self->router));
+    zeb_actor_bound (actor, "changes", self->changes_endpoint);
+    zeb_info ("registry: %s, changes on %s", zeb_router_endpoint (self->router), self->changes_endpoint);
     return 0;
+failed:
+    return fault->code? fault->code: ZEB_ERROR;
 }
 
-void
-zeb_registry_actor (zsock_t *pipe, void *args)
+static void
+s_stats (void *state, zeb_pack_t *pack)
 {
-    self_t *self = (self_t *) zmalloc (sizeof (self_t));
-    self->pipe = pipe;
-    self->poller = zpoller_new (pipe, NULL);
-    msgpack_sbuffer_init (&self->reply);
-    zsock_signal (pipe, 0);
-    while (true) {
-        void *which = zpoller_wait (self->poller, -1);
-        if (which == self->front)
-            s_handle_front (self);
-        else
-        if (which == pipe) {
-            zmsg_t *msg = zmsg_recv (pipe);
-            char *command = msg? zmsg_popstr (msg): NULL;
-            bool stop = !command || streq (command, "$TERM");
-            if (command && streq (command, "START")) {
-                zconfig_t *config = zeb_config_pop (msg);
-                zeb_fault_t fault = { 0 };
-                if (s_start (self, config, &fault) == 0)
-                    zsock_send (pipe, "iss", 0, self->endpoint, self->changes_endpoint);
-                else {
-                    zsys_error ("registry: %s", fault.text);
-                    zsock_send (pipe, "iss", -1, fault.text, "");
-                }
-            }
-            zstr_free (&command);
-            zmsg_destroy (&msg);
-            if (stop)
-                break;
-        }
-        else
-            break;                  //  interrupted
-    }
-    zpoller_destroy (&self->poller);
-    zsock_destroy (&self->front);
-    zsock_destroy (&self->changes);
-    if (self->env)
-        mdb_env_close (self->env);
-    msgpack_sbuffer_destroy (&self->reply);
-    free (self->endpoint);
-    free (self->changes_endpoint);
-    free (self);
+    self_t *self = (self_t *) state;
+    zeb_pack_uint (pack, "registered", self->registered);
+    zeb_pack_uint (pack, "refused", self->refused);
+    zeb_pack_uint (pack, "map_size", zeb_lmdb_map_size (self->lmdb));
+    zeb_router_pack_stats (self->router, pack);
 }
+
+const zeb_actor_def_t zeb_registry_def = {
+    "registry", "event types, their schemas, versions and compatibility", true,
+    zeb_registry_config, NULL, sizeof (self_t), s_start, s_stop, s_stats, NULL
+};
 
 //  ---------------------------------------------------------------------
 //  Self test: the actor over inproc, spoken to in raw ZEB/1
@@ -987,16 +993,16 @@ s_test_start (const char *dir, int round, char *endpoint, char *changes)
     zconfig_t *config = zconfig_new ("root", NULL);
     zconfig_put (config, "node/data", dir);
     zconfig_putf (config, "registry/endpoint", "inproc://zeb-registry-test-%d", round);
-    zactor_t *registry = zactor_new (zeb_registry_actor, NULL);
-    zsock_send (registry, "sp", "START", config);
-    int status = -1;
-    char *bound = NULL, *announced = NULL;
-    zsock_recv (registry, "iss", &status, &bound, &announced);
-    assert (status == 0);
-    snprintf (endpoint, 128, "%s", bound);
-    snprintf (changes, 128, "%s", announced);
-    zstr_free (&bound);
-    zstr_free (&announced);
+    zactor_t *registry = zactor_new (zeb_actor_main, (void *) &zeb_registry_def);
+    zhashx_t *endpoints = zhashx_new ();
+    zhashx_set_destructor (endpoints, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (endpoints, (zhashx_duplicator_fn *) strdup);
+    zeb_fault_t fault;
+    int rc = zeb_actor_start (registry, config, endpoints, &fault);
+    assert (rc == 0);
+    snprintf (endpoint, 128, "%s", (char *) zhashx_lookup (endpoints, "registry"));
+    snprintf (changes, 128, "%s", (char *) zhashx_lookup (endpoints, "changes"));
+    zhashx_destroy (&endpoints);
     zconfig_destroy (&config);
     return registry;
 }

@@ -36,8 +36,10 @@
     ["SCHEMA"][type][version as text], so that ingest can refresh its
     validators without asking per event.
 
-    Pipe commands: START config (replies "iss": 0, endpoint, changes
-    endpoint; or -1, error), $TERM.
+    STATS answers the actor's counters. Built with the actor kit
+    (zeb_actor.h); START reports the endpoints "registry" and "changes".
+    The store is an LMDB environment of its own (node/data/registry,
+    through zeb_lmdb) that grows on demand up to registry/max_size.
     =========================================================================
 */
 
@@ -48,9 +50,8 @@
 extern "C" {
 #endif
 
-//  The actor; create with zactor_new (zeb_registry_actor, NULL).
-void
-    zeb_registry_actor (zsock_t *pipe, void *args);
+//  The actor, for the node's table.
+extern const zeb_actor_def_t zeb_registry_def;
 
 //  True if name is a valid event type name (see above).
 bool

@@ -3,7 +3,8 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_actors.h"
+#include "zeb_registry_client.h"
 #include "zeb_validator.h"
 
 #define S_TTL_MS        60000       //  cached answers are asked again after this
@@ -21,14 +22,22 @@ typedef struct {
     int mode;                       //  the type's own mode, or -1: the node's
 } s_entry_t;
 
+//  A lookup in flight
+typedef struct {
+    uint64_t id;
+    char key [ZEB_EVENT_MAX_TYPE + 16];
+    bool held;                      //  a message waits for it
+} s_lookup_t;
+
 struct _zeb_validator_t {
     s_mode_t mode;
-    char *registry_endpoint;
-    zsock_t *registry;              //  DEALER, for GET
+    zeb_registry_client_t *registry;
     zsock_t *changes;               //  SUB: "SCHEMA" type version
-    int timeout;
+    int64_t retry_ms;
     zhashx_t *cache;                //  "type" or "type#N" -> s_entry_t
-    uint64_t next_tag;
+    zhashx_t *lookups;              //  the same keys -> s_lookup_t in flight
+    size_t held;                    //  lookups a message waits for
+    int64_t down_until;             //  registry unreachable until (mono ms)
     zeb_validator_counters_t counters;
     //  The entry used for the previous event: runs of one type skip the
     //  key and the hash lookup
@@ -53,34 +62,34 @@ zeb_validator_t *
 zeb_validator_new (zconfig_t *config, zeb_fault_t *fault)
 {
     const char *mode = zeb_config_str (config, "ingest/validation");
-    s_mode_t parsed;
-    if (streq (mode, "off"))
-        parsed = S_OFF;
-    else
-    if (streq (mode, "warn"))
-        parsed = S_WARN;
-    else
-    if (streq (mode, "enforce"))
-        parsed = S_ENFORCE;
-    else {
-        zeb_fault_set (fault, ZEB_ECONFIG, "ingest/validation must be off, warn or enforce, not '%s'", mode);
-        return NULL;
-    }
     zeb_validator_t *self = (zeb_validator_t *) zmalloc (sizeof (zeb_validator_t));
-    self->mode = parsed;
+    assert (self);
+    self->mode = streq (mode, "enforce")? S_ENFORCE: streq (mode, "warn")? S_WARN: S_OFF;
     self->cache = zhashx_new ();
     zhashx_set_destructor (self->cache, s_entry_destroy);
-    int64_t timeout = 1000;
-    zeb_config_duration (config, "ingest/registry_timeout", &timeout);
-    self->timeout = (int) timeout;
+    self->lookups = zhashx_new ();
+    zhashx_set_destructor (self->lookups, (zhashx_destructor_fn *) zstr_free);
     if (self->mode == S_OFF)
         return self;
-    self->registry_endpoint = strdup (zeb_config_str (config, "registry/endpoint"));
-    const char *changes = zeb_config_str (config, "registry/changes");
+    int64_t timeout = 1000;
+    zeb_config_duration (config, "ingest/registry_timeout", &timeout);
+    zeb_config_duration (config, "ingest/registry_retry", &self->retry_ms);
+    const char *endpoint = zeb_config_str (config, "ingest/registry");
+    self->registry = zeb_registry_client_new (endpoint);
+    if (!self->registry) {
+        zeb_fault_set (fault, ZEB_ECONFIG, "ingest/registry: cannot connect to %s", endpoint);
+        zeb_validator_destroy (&self);
+        return NULL;
+    }
+    zeb_registry_client_set_timeout (self->registry, (int) timeout);
+    const char *changes = zeb_config_str (config, "ingest/registry_changes");
     if (*changes) {
         self->changes = zsock_new_sub (changes, "SCHEMA");
-        if (!self->changes)
-            zsys_warning ("ingest: cannot connect to registry changes at %s", changes);
+        if (!self->changes) {
+            zeb_fault_set (fault, ZEB_ECONFIG, "ingest/registry_changes: cannot connect to %s", changes);
+            zeb_validator_destroy (&self);
+            return NULL;
+        }
     }
     return self;
 }
@@ -92,9 +101,9 @@ zeb_validator_destroy (zeb_validator_t **self_p)
     zeb_validator_t *self = *self_p;
     if (self) {
         zhashx_destroy (&self->cache);
-        zsock_destroy (&self->registry);
+        zhashx_destroy (&self->lookups);
+        zeb_registry_client_destroy (&self->registry);
         zsock_destroy (&self->changes);
-        free (self->registry_endpoint);
         free (self);
         *self_p = NULL;
     }
@@ -105,6 +114,20 @@ zeb_validator_changes (zeb_validator_t *self)
 {
     assert (self);
     return self->changes;
+}
+
+zsock_t *
+zeb_validator_socket (zeb_validator_t *self)
+{
+    assert (self);
+    return self->registry? zeb_registry_client_socket (self->registry): NULL;
+}
+
+bool
+zeb_validator_waiting (zeb_validator_t *self)
+{
+    assert (self);
+    return self->held > 0;
 }
 
 void
@@ -126,82 +149,94 @@ zeb_validator_handle_changes (zeb_validator_t *self)
     }
 }
 
-//  Ask the registry; returns the entry to cache (schema may be NULL), or
-//  NULL if the registry could not be reached
-static s_entry_t *
-s_lookup (zeb_validator_t *self, const char *type, uint32_t version)
+//  The lookup with this id, and its key, or NULL
+static s_lookup_t *
+s_lookup_find (zeb_validator_t *self, uint64_t id)
 {
-    if (!self->registry) {
-        self->registry = zsock_new_dealer (self->registry_endpoint);
-        if (!self->registry)
-            return NULL;
-        zsock_set_linger (self->registry, 0);
+    for (s_lookup_t *lookup = (s_lookup_t *) zhashx_first (self->lookups); lookup;
+         lookup = (s_lookup_t *) zhashx_next (self->lookups))
+        if (lookup->id == id)
+            return lookup;
+    return NULL;
+}
+
+//  One answer: cache it (schema or none), or note the outage
+static void
+s_answer (zeb_validator_t *self, zeb_registry_schema_t *reply)
+{
+    s_lookup_t *lookup = s_lookup_find (self, reply->request_id);
+    if (!lookup)
+        return;
+    if (reply->status == ZEB_ETIMEOUT || reply->status == ZEB_EUNREACHABLE) {
+        self->counters.timeouts++;
+        self->down_until = zclock_mono () + self->retry_ms;
+        zsys_warning ("ingest: the schema registry did not answer for %s: events are accepted "
+                      "unchecked for %lld ms", lookup->key, (long long) self->retry_ms);
     }
-    self->counters.lookups++;
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init (&body);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, version? 2: 1);
-    msgpack_pack_str_with_body (&pk, "type", 4);
-    msgpack_pack_str_with_body (&pk, type, strlen (type));
-    if (version) {
-        msgpack_pack_str_with_body (&pk, "version", 7);
-        msgpack_pack_uint32 (&pk, version);
-    }
-    char tag [24];
-    snprintf (tag, sizeof (tag), "v%llu", (unsigned long long) ++self->next_tag);
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, "GET");
-    zmsg_addmem (request, body.data, body.size);
-    zmsg_addstr (request, tag);
-    msgpack_sbuffer_destroy (&body);
-    if (zmsg_send (&request, self->registry)) {
-        zmsg_destroy (&request);
-        return NULL;
-    }
-    //  Wait for this request's reply; drop late replies to earlier ones
-    int64_t deadline = zclock_mono () + self->timeout;
-    while (true) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0)
-            return NULL;
-        zsock_set_rcvtimeo (self->registry, (int) left);
-        zmsg_t *reply = zmsg_recv (self->registry);
-        if (!reply)
-            return NULL;
-        char *command = zmsg_popstr (reply);
-        zframe_t *frame = zmsg_pop (reply);
-        char *reply_tag = zmsg_popstr (reply);
-        s_entry_t *entry = NULL;
-        if (reply_tag && streq (reply_tag, tag) && command && frame) {
-            entry = (s_entry_t *) zmalloc (sizeof (s_entry_t));
-            entry->expires = zclock_mono () + S_TTL_MS;
-            entry->mode = -1;
-            const char *text;
-            size_t len;
-            uint64_t number = 0;
-            if (streq (command, "GET")
-            &&  zeb_proto_get_str (zframe_data (frame), zframe_size (frame), "schema", &text, &len) == 0) {
-                zeb_proto_get_uint (zframe_data (frame), zframe_size (frame), "version", &number);
-                entry->schema = zeb_schema_new (text, len, NULL);
-                entry->version = (uint32_t) number;
-                const char *mode;
-                size_t mode_len;
-                if (zeb_proto_get_str (zframe_data (frame), zframe_size (frame), "validation",
-                                       &mode, &mode_len) == 0)
-                    entry->mode = mode_len == 3 && memcmp (mode, "off", 3) == 0? S_OFF
-                                : mode_len == 4 && memcmp (mode, "warn", 4) == 0? S_WARN
-                                : mode_len == 7 && memcmp (mode, "enforce", 7) == 0? S_ENFORCE: -1;
-            }
+    else {
+        self->down_until = 0;       //  it answers
+        s_entry_t *entry = (s_entry_t *) zmalloc (sizeof (s_entry_t));
+        entry->expires = zclock_mono () + S_TTL_MS;
+        entry->mode = -1;
+        if (reply->status == 0 && reply->schema) {
+            entry->schema = zeb_schema_new (reply->schema, strlen (reply->schema), NULL);
+            entry->version = reply->version;
+            entry->mode = streq (reply->validation, "off")? S_OFF: streq (reply->validation, "warn")? S_WARN
+                        : streq (reply->validation, "enforce")? S_ENFORCE: -1;
         }
-        zstr_free (&command);
-        zstr_free (&reply_tag);
-        zframe_destroy (&frame);
-        zmsg_destroy (&reply);
-        if (entry)
-            return entry;
+        zhashx_update (self->cache, lookup->key, entry);
+        self->last_entry = NULL;
     }
+    if (lookup->held)
+        self->held--;
+    zhashx_delete (self->lookups, lookup->key);
+}
+
+void
+zeb_validator_handle_replies (zeb_validator_t *self)
+{
+    assert (self);
+    if (!self->registry)
+        return;
+    zeb_registry_schema_t reply;
+    while (zeb_registry_client_get_recv (self->registry, &reply) == 0) {
+        s_answer (self, &reply);
+        free (reply.schema);
+    }
+}
+
+int
+zeb_validator_expire (zeb_validator_t *self)
+{
+    assert (self);
+    if (!self->registry || zhashx_size (self->lookups) == 0)
+        return -1;
+    int64_t left = zeb_registry_client_get_expiry (self->registry);
+    if (left == 0) {
+        zeb_validator_handle_replies (self);
+        left = zeb_registry_client_get_expiry (self->registry);
+    }
+    return left < 0? -1: left > INT_MAX? INT_MAX: (int) left;
+}
+
+//  Ask the registry for key without waiting. held: a message waits for
+//  the answer. Returns 0 if asked, -1 if the request could not be queued.
+static int
+s_ask (zeb_validator_t *self, const char *key, zeb_str_t *type, uint32_t version, bool held)
+{
+    char name [ZEB_EVENT_MAX_TYPE + 1];
+    snprintf (name, sizeof (name), "%.*s", (int) type->len, type->ptr);
+    uint64_t id;
+    if (zeb_registry_client_get_send (self->registry, name, version, &id))
+        return -1;
+    self->counters.lookups++;
+    s_lookup_t *lookup = (s_lookup_t *) zmalloc (sizeof (s_lookup_t));
+    lookup->id = id;
+    lookup->held = held;
+    snprintf (lookup->key, sizeof (lookup->key), "%s", key);
+    zhashx_update (self->lookups, key, lookup);
+    self->held += held;
+    return 0;
 }
 
 //  The version an event names in dataschema: "3", ".../3" or "...:3"
@@ -250,14 +285,26 @@ zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t 
         self->last_entry = entry = NULL;
     }
     if (!entry) {
-        char name [ZEB_EVENT_MAX_TYPE + 1];
-        snprintf (name, sizeof (name), "%.*s", (int) type->len, type->ptr);
-        entry = s_lookup (self, name, version);
-        if (!entry) {
+        s_lookup_t *lookup = (s_lookup_t *) zhashx_lookup (self->lookups, key);
+        if (self->down_until && zclock_mono () < self->down_until) {
+            //  The registry is out: accept, and probe once in the background
+            if (zhashx_size (self->lookups) == 0)
+                s_ask (self, key, type, version, false);
             self->counters.unavailable++;
             return 0;
         }
-        zhashx_update (self->cache, key, entry);
+        if (lookup) {
+            if (!lookup->held) {
+                lookup->held = true;
+                self->held++;
+            }
+            return 1;
+        }
+        if (s_ask (self, key, type, version, true)) {
+            self->counters.unavailable++;
+            return 0;               //  too many in flight, or no socket
+        }
+        return 1;
     }
     self->last_entry = entry;
     self->last_len = type->len;
@@ -294,4 +341,136 @@ zeb_validator_counters (zeb_validator_t *self)
 {
     assert (self);
     return self->counters;
+}
+
+//  ---------------------------------------------------------------------
+//  Self test: against a real registry actor, and against none
+
+//  A decoded event of type with data {"n": n} (views point into buffer)
+static void
+s_test_view (zeb_event_view_t *view, msgpack_sbuffer *buffer, const char *type, int n)
+{
+    msgpack_sbuffer_clear (buffer);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, buffer);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_str (&pack, "type", type);
+    zeb_pack_str (&pack, "source", "test");
+    zeb_pack_map (&pack, "data");
+    zeb_pack_int (&pack, "n", n);
+    zeb_pack_end (&pack);
+    zeb_pack_end (&pack);
+    int rc = zeb_event_view_decode (view, buffer->data, buffer->size, NULL);
+    assert (rc == 0);
+}
+
+//  Serve the validator's socket until no lookup is held, or 5 s
+static void
+s_test_settle (zeb_validator_t *validator)
+{
+    int64_t deadline = zclock_mono () + 5000;
+    while (zeb_validator_waiting (validator)) {
+        assert (zclock_mono () < deadline);
+        int timeout = zeb_validator_expire (validator);
+        zpoller_t *poller = zpoller_new (zeb_validator_socket (validator), NULL);
+        zpoller_wait (poller, timeout < 0 || timeout > 100? 100: timeout);
+        zpoller_destroy (&poller);
+        zeb_validator_handle_replies (validator);
+    }
+}
+
+void
+zeb_validator_test (bool verbose)
+{
+    printf (" * zeb_validator: ");
+    char dir [] = "/tmp/zeb-validator-XXXXXX";
+    assert (mkdtemp (dir));
+    zeb_fault_t fault;
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", dir);
+    char *endpoint = zeb_actor_inproc ("validator-test");
+    zconfig_put (config, "registry/endpoint", endpoint);
+    zactor_t *registry = zactor_new (zeb_actor_main, (void *) &zeb_registry_def);
+    zhashx_t *endpoints = zhashx_new ();
+    zhashx_set_destructor (endpoints, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_duplicator (endpoints, (zhashx_duplicator_fn *) strdup);
+    assert (zeb_actor_start (registry, config, endpoints, &fault) == 0);
+    zeb_registry_client_t *client = zeb_registry_client_new (endpoint);
+    assert (zeb_registry_client_register (client, "order.placed",
+            "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\",\"maximum\":10}}}",
+            NULL, NULL, NULL, &fault) == 0);
+
+    //  enforce: a miss holds the event (1) at once, without waiting; the
+    //  answer comes on the socket; then the event is checked
+    zconfig_put (config, "ingest/validation", "enforce");
+    zconfig_put (config, "ingest/registry", endpoint);
+    zconfig_put (config, "ingest/registry_changes", (char *) zhashx_lookup (endpoints, "changes"));
+    zconfig_put (config, "ingest/registry_timeout", "200ms");
+    zconfig_put (config, "ingest/registry_retry", "60s");
+    zconfig_put (config, "ingest/registry", endpoint);
+    zeb_validator_t *validator = zeb_validator_new (config, &fault);
+    assert (validator && zeb_validator_socket (validator) && zeb_validator_changes (validator));
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zeb_event_view_t view;
+    s_test_view (&view, &buffer, "order.placed", 5);
+    assert (zeb_validator_check (validator, &view, &fault) == 1);
+    assert (zeb_validator_waiting (validator));
+    assert (zeb_validator_check (validator, &view, &fault) == 1);      //  one lookup, not two
+    s_test_settle (validator);
+    assert (zeb_validator_check (validator, &view, &fault) == 0);
+    s_test_view (&view, &buffer, "order.placed", 50);
+    assert (zeb_validator_check (validator, &view, &fault) == ZEB_ESCHEMA);
+    assert (strstr (fault.text, "maximum"));
+    //  A type without a schema: one lookup, then accepted from the cache
+    s_test_view (&view, &buffer, "user.created", 50);
+    assert (zeb_validator_check (validator, &view, &fault) == 1);
+    s_test_settle (validator);
+    assert (zeb_validator_check (validator, &view, &fault) == 0);
+    zeb_validator_counters_t counters = zeb_validator_counters (validator);
+    assert (counters.lookups == 2 && counters.validated == 2 && counters.refused == 1);
+    assert (counters.unavailable == 0 && counters.timeouts == 0);
+    zeb_validator_destroy (&validator);
+
+    //  A registry that does not answer: the first miss is held until the
+    //  timeout, then the outage is remembered: no event waits again
+    zsock_t *silent = zsock_new_router ("tcp://127.0.0.1:*");
+    zconfig_put (config, "ingest/registry", zsock_endpoint (silent));
+    zconfig_put (config, "ingest/registry_changes", "");
+    validator = zeb_validator_new (config, &fault);
+    assert (validator && !zeb_validator_changes (validator));
+    s_test_view (&view, &buffer, "order.placed", 50);
+    assert (zeb_validator_check (validator, &view, &fault) == 1);
+    s_test_settle (validator);
+    assert (zeb_validator_counters (validator).timeouts == 1);
+    for (int index = 0; index < 100; index++) {
+        s_test_view (&view, &buffer, index % 2? "order.placed": "order.shipped", 50);
+        assert (zeb_validator_check (validator, &view, &fault) == 0);
+        assert (!zeb_validator_waiting (validator));
+    }
+    counters = zeb_validator_counters (validator);
+    assert (counters.unavailable == 100 && counters.validated == 0);
+    //  ...while one probe at a time goes out in the background
+    assert (counters.lookups == 2);
+    zeb_validator_destroy (&validator);
+
+    //  off: nothing is looked up
+    zconfig_put (config, "ingest/validation", "off");
+    validator = zeb_validator_new (config, &fault);
+    assert (validator && !zeb_validator_socket (validator));
+    assert (zeb_validator_check (validator, &view, &fault) == 0);
+    assert (zeb_validator_expire (validator) == -1);
+    zeb_validator_destroy (&validator);
+
+    msgpack_sbuffer_destroy (&buffer);
+    zsock_destroy (&silent);
+    zeb_registry_client_destroy (&client);
+    zactor_destroy (&registry);
+    zhashx_destroy (&endpoints);
+    zconfig_destroy (&config);
+    zstr_free (&endpoint);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    printf ("OK\n");
 }

@@ -9,12 +9,22 @@
 
     Compiled schemas are cached per type (the latest version) and per
     (type, version) when an event names its version in `dataschema` (a
-    number, or text ending in '/N' or ':N'). A cache miss asks the registry
-    (GET, one round trip, at most `ingest/registry_timeout`); the answer,
-    schema or none, stays cached until the registry announces a new
-    version of the type on registry/changes, or for 60 s at most. Types
-    without a schema are accepted. When the registry cannot be reached,
-    events are accepted and `validation_unavailable` counts them.
+    number, or text ending in '/N' or ':N'). The answer, schema or none,
+    stays cached until the registry announces the type again on its
+    changes socket, or for 60 s at most.
+
+    Lookups never block ingest's thread. A miss sends an asynchronous GET
+    (zeb_registry_client) and zeb_validator_check returns 1: ingest holds
+    that message, and reads nothing more from its producers until the
+    answer (zeb_validator_handle_replies) or the deadline
+    (ingest/registry_timeout, zeb_validator_expire) — so events are still
+    stored in the order they came, while the writer, the bus and the pipe
+    go on being served. A lookup that times out marks the registry
+    unreachable for ingest/registry_retry: meanwhile misses are accepted
+    unchecked at once (counted as `validation_unavailable`) and one GET at
+    a time probes the registry in the background; its answer ends the
+    outage. Refusing every event because an admin service is down would
+    turn a registry outage into an ingest outage.
     =========================================================================
 */
 
@@ -29,17 +39,18 @@ typedef struct {
     uint64_t warned;                //  warn: accepted though invalid
     uint64_t unavailable;           //  registry not reachable: accepted unchecked
     uint64_t lookups;               //  registry round trips
+    uint64_t timeouts;              //  lookups that got no answer in time
 } zeb_validator_counters_t;
 
-//  A validator for the configuration; NULL with fault set if the mode is
-//  not one of off, warn, enforce.
+//  A validator for the configuration (ingest's keys). NULL with fault set
+//  if it cannot be set up.
 zeb_validator_t *
     zeb_validator_new (zconfig_t *config, zeb_fault_t *fault);
 
 void
     zeb_validator_destroy (zeb_validator_t **self_p);
 
-//  The socket announcing registrations, for the owner's poller; NULL when
+//  The socket announcing registrations, for the owner's loop; NULL when
 //  validation is off or no changes endpoint is known.
 zsock_t *
     zeb_validator_changes (zeb_validator_t *self);
@@ -49,13 +60,37 @@ zsock_t *
 void
     zeb_validator_handle_changes (zeb_validator_t *self);
 
-//  Check one decoded event. Returns 0 to accept it, or ZEB_ESCHEMA with
-//  fault saying where and why (enforce mode only).
+//  The socket lookups are answered on, for the owner's loop; NULL when
+//  validation is off.
+zsock_t *
+    zeb_validator_socket (zeb_validator_t *self);
+
+//  Take every answer waiting on that socket (never blocks).
+void
+    zeb_validator_handle_replies (zeb_validator_t *self);
+
+//  Resolve lookups past their deadline. Returns the ms until the next
+//  deadline, or -1 if no lookup is in flight: the owner's poll timeout.
+int
+    zeb_validator_expire (zeb_validator_t *self);
+
+//  True while a lookup that check answered 1 for is in flight.
+bool
+    zeb_validator_waiting (zeb_validator_t *self);
+
+//  Check one decoded event. Returns 0 to accept it, ZEB_ESCHEMA with
+//  fault saying where and why (enforce mode only), or 1 when its schema
+//  is being looked up: offer the event again once zeb_validator_waiting
+//  is false.
 int
     zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t *fault);
 
 //  Counters so far.
 zeb_validator_counters_t
     zeb_validator_counters (zeb_validator_t *self);
+
+//  Self test
+void
+    zeb_validator_test (bool verbose);
 
 #endif

@@ -8,7 +8,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_actors.h"
 #include "zeb_batch.h"
 #include "zeb_writer.h"
 #include <poll.h>
@@ -279,10 +279,12 @@ s_next_timeout (self_t *self)
     return wait < 0? 0: (int) wait;
 }
 
-//  Commands on the pipe, all that are waiting. Returns -1 on $TERM.
+//  Commands on the pipe, all that are waiting. Returns -1 on $TERM. START
+//  is answered in the kit's shape (zeb_actor.h): status, code, text.
 static int
-s_handle_pipe (self_t *self)
+s_handle_pipe (void *arg)
 {
+    self_t *self = (self_t *) arg;
     while (true) {
         char *command = NULL;
         void *pointer = NULL;
@@ -292,10 +294,10 @@ s_handle_pipe (self_t *self)
         int rc = 0;
         if (streq (command, "START")) {
             zeb_fault_t fault = { 0 };
-            if (s_start (self, (zconfig_t *) pointer, &fault) == 0)
-                zsock_send (self->pipe, "is", 0, "");
-            else
-                zsock_send (self->pipe, "is", -1, fault.text);
+            int code = s_start (self, (zconfig_t *) pointer, &fault);
+            char number [16];
+            snprintf (number, sizeof (number), "%d", code);
+            zstr_sendx (self->pipe, code? "-1": "0", number, code? fault.text: "started", NULL);
         }
         else
         if (streq (command, "$TERM"))
@@ -308,10 +310,31 @@ s_handle_pipe (self_t *self)
     }
 }
 
-//  The loop polls two plain descriptors: the pipe's ZMQ_FD and the link's
-//  request eventfd. ZMQ_FD only says that the pipe has commands to process,
-//  so the pipe is read until it is empty whenever it fired (and once at
-//  start), and only then waited on again.
+//  A batch from ingest
+static int
+s_handle_request (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    s_clear (self->link->request_fd);
+    zeb_batch_t *batch = atomic_exchange_explicit (&self->link->request, NULL, memory_order_acq_rel);
+    if (batch)
+        s_handle_batch (self, batch);
+    return 0;
+}
+
+//  Every turn: housekeeping between batches; a batch that came during it
+//  is taken at once
+static int
+s_tick (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    if (self->store && s_housekeeping (self))
+        s_share_counters (self);
+    return atomic_load_explicit (&self->link->request, memory_order_acquire)? 0: s_next_timeout (self);
+}
+
+//  The loop waits on two plain descriptors: the pipe's ZMQ_FD and the
+//  link's request eventfd (zeb_loop)
 void
 zeb_writer_actor (zsock_t *pipe, void *args)
 {
@@ -321,35 +344,457 @@ zeb_writer_actor (zsock_t *pipe, void *args)
     self->link = (zeb_writer_link_t *) args;
     assert (self->link);
     zsock_set_rcvtimeo (pipe, 0);
+    zeb_loop_t *loop = zeb_loop_new ();
+    zeb_loop_add_socket (loop, pipe, s_handle_pipe, self);
+    zeb_loop_trust (loop, pipe);
+    zeb_loop_add_fd (loop, self->link->request_fd, s_handle_request, self);
+    zeb_loop_set_tick (loop, s_tick, self);
     zsock_signal (pipe, 0);
-    struct pollfd fds [2] = {
-        { zsock_fd (pipe), POLLIN, 0 },
-        { self->link->request_fd, POLLIN, 0 }
-    };
-    bool pipe_ready = true;
-    while (true) {
-        if (pipe_ready && s_handle_pipe (self))
-            break;
-        pipe_ready = false;
-        if (fds [1].revents)
-            s_clear (self->link->request_fd);
-        zeb_batch_t *batch = atomic_exchange_explicit (&self->link->request, NULL, memory_order_acq_rel);
-        if (batch)
-            s_handle_batch (self, batch);
-        if (self->store && s_housekeeping (self))
-            s_share_counters (self);
-        fds [1].revents = 0;
-        //  A batch that came during the batch or housekeeping: at once
-        int timeout = atomic_load_explicit (&self->link->request, memory_order_acquire)? 0:
-                      s_next_timeout (self);
-        int rc = poll (fds, 2, timeout);
-        //  Only ENOMEM can fail a poll of valid descriptors: say so and go
-        //  on; leaving the loop would strand ingest's batch for good
-        if (rc < 0 && errno != EINTR)
-            zsys_error ("ingest: writer: poll: %s", strerror (errno));
-        if (rc > 0 && fds [0].revents)
-            pipe_ready = true;
-    }
+    zeb_loop_run (loop);
+    zeb_loop_destroy (&loop);
     zeb_store_destroy (&self->store);   //  syncs in batch mode
     free (self);
+}
+
+//  ---------------------------------------------------------------------
+//  Self test: the writer driven as ingest drives it, over a link, with a
+//  real store in a temporary directory
+
+#define S_TEST_WAIT_MS  5000
+
+//  An empty batch with room for limit events
+static void
+s_test_batch_init (zeb_batch_t *batch, size_t limit, int64_t now)
+{
+    memset (batch, 0, sizeof (*batch));
+    batch->items = (zeb_batch_item_t *) calloc (limit, sizeof (zeb_batch_item_t));
+    assert (batch->items);
+    batch->item_limit = limit;
+    msgpack_sbuffer_init (&batch->arena);
+    msgpack_sbuffer_init (&batch->keys);
+    batch->now = now;
+}
+
+static void
+s_test_batch_free (zeb_batch_t *batch)
+{
+    free (batch->items);
+    msgpack_sbuffer_destroy (&batch->arena);
+    msgpack_sbuffer_destroy (&batch->keys);
+}
+
+//  Add an event as ingest does: decoded, given an id and a time, encoded
+//  canonically into the arena with room for its sequence, its type and
+//  dedup key (the idempotencykey; NULL for none) into keys. data_size
+//  pads the event's data to about that many bytes.
+static void
+s_test_batch_add (zeb_batch_t *batch, const char *type, const char *key, size_t data_size)
+{
+    assert (batch->item_count < batch->item_limit);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, key? 4: 3);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_str_with_body (&pk, type, strlen (type));
+    msgpack_pack_str_with_body (&pk, "source", 6);
+    msgpack_pack_str_with_body (&pk, "writer-test", 11);
+    if (key) {
+        msgpack_pack_str_with_body (&pk, "idempotencykey", 14);
+        msgpack_pack_str_with_body (&pk, key, strlen (key));
+    }
+    msgpack_pack_str_with_body (&pk, "data", 4);
+    char *data = (char *) malloc (data_size + 1);
+    assert (data);
+    memset (data, 'x', data_size);
+    msgpack_pack_str_with_body (&pk, data, data_size);
+    free (data);
+
+    zeb_event_view_t view;
+    int rc = zeb_event_view_decode (&view, buffer.data, buffer.size, NULL);
+    assert (rc == 0);
+    rc = zeb_event_view_validate (&view, NULL);
+    assert (rc == 0);
+    zeb_str_t dedup = zeb_event_view_dedup_key (&view);
+    char id [ZEB_UUID_STRLEN + 1];
+    view.attr [ZEB_ATTR_ID].ptr = zeb_uuid_v7_str (id);
+    view.attr [ZEB_ATTR_ID].len = ZEB_UUID_STRLEN;
+    view.time = batch->now;
+    view.has_time = true;
+    view.sequence = 0;
+
+    zeb_batch_item_t *item = &batch->items [batch->item_count++];
+    memset (item, 0, sizeof (*item));
+    item->offset = batch->arena.size;
+    rc = zeb_event_view_encode (&view, &batch->arena, &item->sequence_at);
+    assert (rc == 0);
+    item->size = batch->arena.size - item->offset;
+    item->type_at = batch->keys.size;
+    item->type_len = strlen (type);
+    msgpack_sbuffer_write (&batch->keys, type, item->type_len);
+    item->key_at = batch->keys.size;
+    item->key_len = dedup.ptr? dedup.len: 0;
+    if (item->key_len)
+        msgpack_sbuffer_write (&batch->keys, dedup.ptr, dedup.len);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+//  Submit a batch and wait, at most S_TEST_WAIT_MS, for the writer to hand
+//  it back; returns its result
+static int
+s_test_commit (zeb_writer_link_t *link, zeb_batch_t *batch)
+{
+    zeb_writer_link_submit (link, batch);
+    int64_t deadline = s_clock_ms () + S_TEST_WAIT_MS;
+    zeb_batch_t *done = NULL;
+    while (!done) {
+        int64_t left = deadline - s_clock_ms ();
+        assert (left > 0);
+        struct pollfd wait = { link->result_fd, POLLIN, 0 };
+        poll (&wait, 1, (int) left);
+        done = zeb_writer_link_take (link);
+    }
+    assert (done == batch);
+    return batch->result;
+}
+
+//  Wait, at most S_TEST_WAIT_MS, until a counter of the writer reaches at
+//  least minimum; the counter is at offset in zeb_writer_counters_t.
+//  Returns its value.
+static uint64_t
+s_test_await_counter (zeb_writer_link_t *link, size_t offset, uint64_t minimum)
+{
+    int64_t deadline = s_clock_ms () + S_TEST_WAIT_MS;
+    while (true) {
+        zeb_writer_counters_t counters = zeb_writer_link_counters (link);
+        uint64_t value = *(uint64_t *) ((char *) &counters + offset);
+        if (value >= minimum)
+            return value;
+        assert (s_clock_ms () < deadline);
+        zclock_sleep (5);
+    }
+}
+
+//  A writer on dir with these "key=value" settings (NULL-terminated),
+//  START checked to succeed (expect_ok) or fail. Returns the actor, or
+//  NULL when it failed as expected.
+static zactor_t *
+s_test_writer (zeb_writer_link_t *link, bool expect_ok, const char *dir, ...)
+{
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", dir);
+    va_list args;
+    va_start (args, dir);
+    const char *setting;
+    while ((setting = va_arg (args, const char *))) {
+        const char *equals = strchr (setting, '=');
+        assert (equals);
+        char *path = strndup (setting, (size_t) (equals - setting));
+        zconfig_put (config, path, equals + 1);
+        free (path);
+    }
+    va_end (args);
+    //  Ingest hands the writer its own configuration, defaults applied
+    zeb_fault_t fault = { 0 };
+    int rc = zeb_config_apply (config, zeb_actor_node_config, &fault);
+    if (rc == 0)
+        rc = zeb_config_apply (config, zeb_ingest_config, &fault);
+    zactor_t *writer = NULL;
+    if (rc == 0) {
+        writer = zactor_new (zeb_writer_actor, link);
+        assert (writer);
+        rc = zeb_actor_start (writer, config, NULL, &fault);
+    }
+    if (expect_ok) {
+        if (rc)
+            fprintf (stderr, "writer: %s\n", fault.text);
+        assert (rc == 0);
+    }
+    else {
+        assert (rc != 0 && strlen (fault.text) > 0);
+        zactor_destroy (&writer);
+    }
+    zconfig_destroy (&config);
+    return writer;
+}
+
+typedef struct {
+    uint64_t count;
+    uint64_t first;
+    uint64_t last;
+    bool in_order;
+} s_test_read_t;
+
+//  Each stored event carries its own sequence, in order
+static int
+s_test_visit (uint64_t sequence, const uint8_t *data, size_t size, void *arg)
+{
+    s_test_read_t *read = (s_test_read_t *) arg;
+    zeb_event_view_t view;
+    if (zeb_event_view_decode (&view, data, size, NULL) || view.sequence != sequence
+    ||  (read->count && sequence != read->last + 1))
+        read->in_order = false;
+    if (!read->count)
+        read->first = sequence;
+    read->last = sequence;
+    read->count++;
+    return 0;
+}
+
+//  What a reader sees in the store of dir
+static s_test_read_t
+s_test_read (const char *dir)
+{
+    char *path = zsys_sprintf ("%s/events", dir);
+    zeb_store_t *store = zeb_store_new (path, NULL, NULL);
+    assert (store);
+    zstr_free (&path);
+    s_test_read_t read = { 0, 0, 0, true };
+    int rc = zeb_store_read (store, 0, s_test_visit, &read, NULL);
+    assert (rc == 0);
+    zeb_store_destroy (&store);
+    return read;
+}
+
+static void
+s_test_rmtree (const char *dir)
+{
+    zdir_t *tree = zdir_new (dir, NULL);
+    if (tree)
+        zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    rmdir (dir);
+}
+
+#define S_COUNTER(name) offsetof (zeb_writer_counters_t, name)
+
+//  Sequences, dedup within and across batches, the dedup window
+static void
+s_test_sequences (zeb_writer_link_t *link, const char *dir)
+{
+    zactor_t *writer = s_test_writer (link, true, dir, "ingest/sync=none",
+                                      "ingest/dedup_window=1h", NULL);
+    int64_t now = zeb_time_now ();
+    zeb_batch_t batch;
+    s_test_batch_init (&batch, 8, now);
+
+    //  Sequences from 1, in item order; keyed or not
+    s_test_batch_add (&batch, "order.placed", "k1", 10);
+    s_test_batch_add (&batch, "order.placed", NULL, 10);
+    s_test_batch_add (&batch, "user.created", "k2", 10);
+    assert (s_test_commit (link, &batch) == 0);
+    for (size_t index = 0; index < 3; index++)
+        assert (batch.items [index].sequence == index + 1 && !batch.items [index].duplicate);
+    //  The sequence is patched into the event in the arena
+    zeb_event_view_t view;
+    assert (zeb_event_view_decode (&view, batch.arena.data + batch.items [2].offset,
+                                   batch.items [2].size, NULL) == 0);
+    assert (view.sequence == 3);
+    zeb_writer_counters_t counters = zeb_writer_link_counters (link);
+    assert (counters.batches == 1 && counters.commit_failures == 0);
+    assert (counters.commit_us == (uint64_t) batch.commit_us);
+    assert (counters.commit_us_max == (uint64_t) batch.commit_us);
+    s_test_batch_free (&batch);
+
+    //  A key twice in one batch, and one from the batch before
+    s_test_batch_init (&batch, 8, now);
+    s_test_batch_add (&batch, "order.placed", "k3", 10);
+    s_test_batch_add (&batch, "order.placed", "k3", 10);
+    s_test_batch_add (&batch, "order.placed", "k1", 10);
+    s_test_batch_add (&batch, "order.placed", NULL, 10);
+    assert (s_test_commit (link, &batch) == 0);
+    assert (batch.items [0].sequence == 4 && !batch.items [0].duplicate);
+    assert (batch.items [1].sequence == 4 && batch.items [1].duplicate);
+    assert (batch.items [2].sequence == 1 && batch.items [2].duplicate);
+    assert (batch.items [3].sequence == 5 && !batch.items [3].duplicate);
+    counters = zeb_writer_link_counters (link);
+    assert (counters.batches == 2);
+    assert (counters.commit_us_max >= (uint64_t) batch.commit_us);
+    s_test_batch_free (&batch);
+
+    //  An empty batch comes back at once and counts for nothing
+    s_test_batch_init (&batch, 1, now);
+    assert (s_test_commit (link, &batch) == 0);
+    assert (zeb_writer_link_counters (link).batches == 2);
+    s_test_batch_free (&batch);
+
+    //  Past the dedup window a key is new again
+    s_test_batch_init (&batch, 2, now + 2 * 3600 * 1000);
+    s_test_batch_add (&batch, "order.placed", "k1", 10);
+    s_test_batch_add (&batch, "order.placed", "k1", 10);
+    assert (s_test_commit (link, &batch) == 0);
+    assert (batch.items [0].sequence == 6 && !batch.items [0].duplicate);
+    assert (batch.items [1].sequence == 6 && batch.items [1].duplicate);
+    s_test_batch_free (&batch);
+    zactor_destroy (&writer);
+
+    //  Stored once each, in order, each event with its sequence; and the
+    //  numbering and the keys survive a restart
+    s_test_read_t read = s_test_read (dir);
+    assert (read.count == 6 && read.first == 1 && read.last == 6 && read.in_order);
+    writer = s_test_writer (link, true, dir, "ingest/sync=none", "ingest/dedup_window=1h", NULL);
+    s_test_batch_init (&batch, 2, now);
+    s_test_batch_add (&batch, "order.placed", "k2", 10);
+    s_test_batch_add (&batch, "order.placed", NULL, 10);
+    assert (s_test_commit (link, &batch) == 0);
+    assert (batch.items [0].sequence == 3 && batch.items [0].duplicate);
+    assert (batch.items [1].sequence == 7 && !batch.items [1].duplicate);
+    s_test_batch_free (&batch);
+    zactor_destroy (&writer);
+}
+
+//  Each sync mode stores and keeps everything; only batch mode syncs
+//  afterwards, once per sync_interval after a batch, and at $TERM
+static void
+s_test_sync (zeb_writer_link_t *link, const char *dir, const char *mode)
+{
+    char sync [32];
+    snprintf (sync, sizeof (sync), "ingest/sync=%s", mode);
+    zactor_t *writer = s_test_writer (link, true, dir, sync, "ingest/sync_interval=10ms", NULL);
+    uint64_t syncs_before = zeb_writer_link_counters (link).syncs;
+    zeb_batch_t batch;
+    for (int round = 0; round < 2; round++) {
+        s_test_batch_init (&batch, 3, zeb_time_now ());
+        for (int index = 0; index < 3; index++)
+            s_test_batch_add (&batch, "sync.test", NULL, 100);
+        assert (s_test_commit (link, &batch) == 0);
+        assert (batch.items [2].sequence == (uint64_t) round * 3 + 3);
+        s_test_batch_free (&batch);
+        if (streq (mode, "batch"))
+            s_test_await_counter (link, S_COUNTER (syncs), syncs_before + round + 1);
+    }
+    zeb_writer_counters_t counters = zeb_writer_link_counters (link);
+    assert (counters.batches == 2);
+    if (streq (mode, "batch"))
+        assert (counters.syncs == syncs_before + 2);
+    else
+        assert (counters.syncs == 0);
+    zactor_destroy (&writer);
+    s_test_read_t read = s_test_read (dir);
+    assert (read.count == 6 && read.last == 6 && read.in_order);
+}
+
+//  A store at its size limit refuses the whole batch: nothing of it is
+//  stored, no sequence is used, its keys are not remembered; smaller
+//  batches are stored again after it
+static void
+s_test_full (zeb_writer_link_t *link, const char *dir)
+{
+    zactor_t *writer = s_test_writer (link, true, dir, "ingest/sync=none",
+                                      "store/map_size=256KiB", "store/max_size=1MiB", NULL);
+    zeb_batch_t batch;
+    s_test_batch_init (&batch, 4, zeb_time_now ());
+    for (int index = 0; index < 4; index++)
+        s_test_batch_add (&batch, "full.small", NULL, 100);
+    assert (s_test_commit (link, &batch) == 0);
+    s_test_batch_free (&batch);
+
+    //  About 1.6 MiB in one batch: more than the store may hold
+    s_test_batch_init (&batch, 200, zeb_time_now ());
+    s_test_batch_add (&batch, "full.big", "big-key", 8000);
+    for (int index = 1; index < 200; index++)
+        s_test_batch_add (&batch, "full.big", NULL, 8000);
+    assert (s_test_commit (link, &batch) == ZEB_EFULL);
+    zeb_writer_counters_t counters = zeb_writer_link_counters (link);
+    assert (counters.batches == 1 && counters.commit_failures == 1);
+    //  Refused again, the same way
+    assert (s_test_commit (link, &batch) == ZEB_EFULL);
+    assert (zeb_writer_link_counters (link).commit_failures == 2);
+    s_test_batch_free (&batch);
+    s_test_read_t read = s_test_read (dir);
+    assert (read.count == 4 && read.last == 4);
+
+    s_test_batch_init (&batch, 2, zeb_time_now ());
+    s_test_batch_add (&batch, "full.small", "big-key", 100);
+    s_test_batch_add (&batch, "full.small", NULL, 100);
+    assert (s_test_commit (link, &batch) == 0);
+    assert (batch.items [0].sequence == 5 && !batch.items [0].duplicate);
+    assert (batch.items [1].sequence == 6);
+    s_test_batch_free (&batch);
+    counters = zeb_writer_link_counters (link);
+    assert (counters.batches == 2 && counters.commit_failures == 2);
+    zactor_destroy (&writer);
+    read = s_test_read (dir);
+    assert (read.count == 6 && read.last == 6 && read.in_order);
+}
+
+//  Housekeeping between batches: retention removes the oldest events,
+//  expired idempotency keys are forgotten
+static void
+s_test_housekeeping (zeb_writer_link_t *link, const char *dir)
+{
+    zactor_t *writer = s_test_writer (link, true, dir, "ingest/sync=none",
+                                      "retention/max_events=2", "retention/interval=10ms",
+                                      "ingest/dedup_window=1m", NULL);
+    //  Keys stored two minutes ago are past the window
+    zeb_batch_t batch;
+    s_test_batch_init (&batch, 5, zeb_time_now () - 120000);
+    for (int index = 0; index < 5; index++) {
+        char key [16];
+        snprintf (key, sizeof (key), "old-%d", index);
+        s_test_batch_add (&batch, "house.keeping", key, 10);
+    }
+    assert (s_test_commit (link, &batch) == 0);
+    s_test_batch_free (&batch);
+    assert (s_test_await_counter (link, S_COUNTER (retention_removed), 3) == 3);
+    //  The first expiry pass runs a second after START
+    assert (s_test_await_counter (link, S_COUNTER (dedup_expired), 5) == 5);
+    zactor_destroy (&writer);
+    s_test_read_t read = s_test_read (dir);
+    assert (read.count == 2 && read.first == 4 && read.last == 5 && read.in_order);
+}
+
+void
+zeb_writer_test (bool verbose)
+{
+    printf (" * zeb_writer: ");
+    zeb_writer_link_t *link = zeb_writer_link_new ();
+    assert (link);
+    assert (zeb_writer_link_take (link) == NULL);       //  nothing handed back yet
+
+    //  START reports bad settings and an unusable directory
+    char dir [] = "/tmp/zeb-writer-XXXXXX";
+    assert (mkdtemp (dir));
+    zactor_t *writer = s_test_writer (link, false, dir, "ingest/dedup_window=a while", NULL);
+    assert (writer == NULL);
+    char *file = zsys_sprintf ("%s/file", dir);
+    FILE *handle = fopen (file, "w");
+    assert (handle);
+    fclose (handle);
+    writer = s_test_writer (link, false, file, NULL);
+    assert (writer == NULL);
+    remove (file);
+    zstr_free (&file);
+    //  A writer that never started stops cleanly
+    writer = zactor_new (zeb_writer_actor, link);
+    zactor_destroy (&writer);
+
+    s_test_sequences (link, dir);
+    s_test_rmtree (dir);
+
+    const char *modes [] = { "always", "batch", "none" };
+    for (size_t index = 0; index < 3; index++) {
+        zeb_writer_link_destroy (&link);
+        link = zeb_writer_link_new ();
+        assert (link);
+        assert (mkdtemp (strcpy (dir, "/tmp/zeb-writer-XXXXXX")));
+        s_test_sync (link, dir, modes [index]);
+        s_test_rmtree (dir);
+    }
+    zeb_writer_link_destroy (&link);
+
+    link = zeb_writer_link_new ();
+    assert (mkdtemp (strcpy (dir, "/tmp/zeb-writer-XXXXXX")));
+    s_test_full (link, dir);
+    s_test_rmtree (dir);
+    zeb_writer_link_destroy (&link);
+
+    link = zeb_writer_link_new ();
+    assert (mkdtemp (strcpy (dir, "/tmp/zeb-writer-XXXXXX")));
+    s_test_housekeeping (link, dir);
+    s_test_rmtree (dir);
+    zeb_writer_link_destroy (&link);
+    zeb_writer_link_destroy (&link);                    //  safe twice
+    printf ("OK\n");
 }

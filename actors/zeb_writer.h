@@ -62,4 +62,8 @@ zeb_writer_counters_t
 void
     zeb_writer_actor (zsock_t *pipe, void *args);
 
+//  Self test: drives a writer over a link, as ingest does
+void
+    zeb_writer_test (bool verbose);
+
 #endif

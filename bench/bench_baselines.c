@@ -14,6 +14,7 @@
 */
 
 #include "zeb.h"
+#include "zeb_classes.h"
 #include "bench.h"
 #include <lmdb.h>
 #include <stdatomic.h>

@@ -12,6 +12,7 @@
 */
 
 #include "zeb.h"
+#include "zeb_classes.h"
 #include "bench.h"
 
 const char *bench_order_schema =

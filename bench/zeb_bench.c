@@ -15,6 +15,7 @@
 */
 
 #include "zeb.h"
+#include "zeb_classes.h"
 #include "bench.h"
 #include <sys/vfs.h>
 

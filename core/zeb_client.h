@@ -197,16 +197,22 @@ char *
 
 //  ---------------------------------------------------------------------
 //  Cursors: durable, in-order reading of the log
+//
+//  A cursor is a zeb_consumer (core/zeb_consumer.h) driven by blocking
+//  calls: it fetches ahead and long-polls at the end the same way. To read
+//  the log inside a poll loop, beside other sockets, use zeb_consumer.
 
 //  A cursor over the client's log from sequence from (0 = oldest retained).
-//  The client must outlive it.
+//  The client must outlive it. Nothing is sent before the first next.
 zeb_cursor_t *
     zeb_cursor_new (zeb_client_t *client, uint64_t from);
 
 void
     zeb_cursor_destroy (zeb_cursor_t **self_p);
 
-//  Only events of these type prefixes (comma-separated).
+//  Only events of these type prefixes (comma-separated). Once reading has
+//  started, events fetched ahead under the old types are dropped and
+//  reading goes on from zeb_cursor_position with the new ones.
 void
     zeb_cursor_set_types (zeb_cursor_t *self, const char *types);
 
@@ -215,7 +221,11 @@ void
     zeb_cursor_set_batch (zeb_cursor_t *self, size_t batch);
 
 //  Next event in sequence order, waiting up to timeout_ms for one to be
-//  committed. Caller owns it. NULL on timeout (*error 0) or failure.
+//  committed (0: only what is committed now; the call still takes a round
+//  trip to the log). Caller owns it. NULL with *error 0 when the log has
+//  nothing more by then; NULL with *error set on failure: ZEB_EUNREACHABLE
+//  (no node), ZEB_ETIMEOUT (the log did not answer within the client's
+//  timeout after the wait), or the code of the log's NACK.
 zeb_event_t *
     zeb_cursor_next (zeb_cursor_t *self, int timeout_ms, int *error);
 

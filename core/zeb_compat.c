@@ -3,7 +3,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 #include <math.h>
 
 #define S_MAX_DEPTH     32
@@ -416,8 +416,8 @@ s_pass (json_t *reader, json_t *writer, bool forward, int version,
 }
 
 size_t
-zeb_compat_check (json_t *candidate, json_t **versions, size_t count, zeb_compat_mode_t mode,
-                  zeb_compat_reason_t *reasons, size_t max)
+zeb_compat_check (json_t *candidate, json_t **versions, const uint32_t *numbers, size_t count,
+                  zeb_compat_mode_t mode, zeb_compat_reason_t *reasons, size_t max)
 {
     assert (candidate);
     if (mode == ZEB_COMPAT_NONE || count == 0)
@@ -428,10 +428,11 @@ zeb_compat_check (json_t *candidate, json_t **versions, size_t count, zeb_compat
     bool forward = mode != ZEB_COMPAT_BACKWARD && mode != ZEB_COMPAT_BACKWARD_TRANSITIVE;
     size_t found = 0;
     for (size_t index = transitive? 0: count - 1; index < count; index++) {
+        int number = numbers? (int) numbers [index]: (int) index + 1;
         if (backward)       //  the new schema reads what the old one allowed
-            found += s_pass (candidate, versions [index], false, (int) index + 1, reasons, found, max);
+            found += s_pass (candidate, versions [index], false, number, reasons, found, max);
         if (forward)        //  the old schema reads what the new one allows
-            found += s_pass (versions [index], candidate, true, (int) index + 1, reasons, found, max);
+            found += s_pass (versions [index], candidate, true, number, reasons, found, max);
     }
     return found;
 }
@@ -535,7 +536,7 @@ s_test_one (const s_test_case_t *test, size_t number, bool verbose)
     json_t *candidate = json_loads (test->new, 0, NULL);
     assert (old && candidate);
     zeb_compat_reason_t reasons [16];
-    size_t found = zeb_compat_check (candidate, &old, 1, test->mode, reasons, 16);
+    size_t found = zeb_compat_check (candidate, &old, NULL, 1, test->mode, reasons, 16);
     //  Render as "REASON@path" words, compare as sets
     char got [4096] = "";
     for (size_t index = 0; index < found && index < 16; index++)
@@ -579,15 +580,32 @@ zeb_compat_test (bool verbose)
     };
     json_t *candidate = json_loads ("{\"type\":\"string\",\"maxLength\":50}", 0, NULL);
     zeb_compat_reason_t reasons [4];
-    assert (zeb_compat_check (candidate, versions, 2, ZEB_COMPAT_BACKWARD, reasons, 4) == 0);
-    assert (zeb_compat_check (candidate, versions, 2, ZEB_COMPAT_BACKWARD_TRANSITIVE, reasons, 4) == 1);
+    assert (zeb_compat_check (candidate, versions, NULL, 2, ZEB_COMPAT_BACKWARD, reasons, 4) == 0);
+    assert (zeb_compat_check (candidate, versions, NULL, 2, ZEB_COMPAT_BACKWARD_TRANSITIVE, reasons, 4) == 1);
     assert (streq (reasons [0].reason, "MAX_LENGTH_DECREASED") && reasons [0].version == 1
             && streq (reasons [0].breaks, "backward"));
-    assert (zeb_compat_check (candidate, versions, 2, ZEB_COMPAT_FORWARD_TRANSITIVE, reasons, 4) == 0);
+    assert (zeb_compat_check (candidate, versions, NULL, 2, ZEB_COMPAT_FORWARD_TRANSITIVE, reasons, 4) == 0);
     //  More reasons than room: all counted, the first ones kept
     json_t *wide = json_loads ("{\"type\":\"integer\",\"maxLength\":1}", 0, NULL);
-    assert (zeb_compat_check (wide, versions, 2, ZEB_COMPAT_FULL_TRANSITIVE, reasons, 1) == 4);
-    assert (zeb_compat_check (wide, versions, 2, ZEB_COMPAT_FULL_TRANSITIVE, NULL, 0) == 4);
+    assert (zeb_compat_check (wide, versions, NULL, 2, ZEB_COMPAT_FULL_TRANSITIVE, reasons, 1) == 4);
+    assert (zeb_compat_check (wide, versions, NULL, 2, ZEB_COMPAT_FULL_TRANSITIVE, NULL, 0) == 4);
+    //  Reasons name the versions' real numbers: here 2 was deleted, and
+    //  the history handed over is versions 3 and 7
+    uint32_t numbers [2] = { 3, 7 };
+    assert (zeb_compat_check (candidate, versions, numbers, 2, ZEB_COMPAT_BACKWARD_TRANSITIVE,
+                              reasons, 4) == 1);
+    assert (streq (reasons [0].reason, "MAX_LENGTH_DECREASED") && reasons [0].version == 3);
+    assert (zeb_compat_check (wide, versions, numbers, 2, ZEB_COMPAT_FULL_TRANSITIVE, reasons, 4) == 4);
+    bool seen_3 = false, seen_7 = false;
+    for (size_t index = 0; index < 4; index++) {
+        assert (reasons [index].version == 3 || reasons [index].version == 7);
+        seen_3 = seen_3 || reasons [index].version == 3;
+        seen_7 = seen_7 || reasons [index].version == 7;
+    }
+    assert (seen_3 && seen_7);
+    //  Non-transitive: only the latest, under its own number
+    assert (zeb_compat_check (wide, versions, numbers, 2, ZEB_COMPAT_BACKWARD, reasons, 4) >= 1);
+    assert (reasons [0].version == 7);
     json_decref (wide);
     json_decref (candidate);
     json_decref (versions [0]);
@@ -598,7 +616,7 @@ zeb_compat_test (bool verbose)
                                "\"n\":{\"type\":\"integer\"}}}", 0, NULL);
     json_t *tree2 = json_loads ("{\"type\":\"object\",\"properties\":{\"child\":{\"$ref\":\"#\"},"
                                 "\"n\":{\"type\":\"integer\",\"minimum\":0}}}", 0, NULL);
-    size_t found = zeb_compat_check (tree2, &tree, 1, ZEB_COMPAT_BACKWARD, reasons, 4);
+    size_t found = zeb_compat_check (tree2, &tree, NULL, 1, ZEB_COMPAT_BACKWARD, reasons, 4);
     assert (found >= 1 && streq (reasons [0].reason, "MINIMUM_INCREASED"));
     json_decref (tree);
     json_decref (tree2);

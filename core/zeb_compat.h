@@ -73,7 +73,7 @@ typedef struct {
     char reason [40];           //  "REQUIRED_ADDED"...
     char path [160];            //  schema location, e.g. "/properties/items/items/properties/sku"
     const char *breaks;         //  "backward" or "forward"
-    int version;                //  the earlier version it was found against
+    int version;                //  number of the earlier version it was found against
 } zeb_compat_reason_t;
 
 //  The mode for a name ("BACKWARD", case-insensitive). Returns 0 or -1.
@@ -84,13 +84,17 @@ int
 const char *
     zeb_compat_mode_name (zeb_compat_mode_t mode);
 
-//  Check a new schema against the earlier versions (JSON documents; index
-//  0 is version 1, the last is the latest) under mode. Fills up to max
-//  reasons; returns how many were found in all (0: compatible). The
-//  schemas must be valid (zeb_schema_new accepts them).
+//  Check a new schema against the earlier versions under mode. versions
+//  holds count JSON documents, oldest first, the last one the latest;
+//  numbers (parallel to versions, count entries) gives each one's version
+//  number, which the reasons report: a type's history has gaps once a
+//  version is deleted or trimmed. NULL numbers means versions 1..count.
+//  Fills up to max reasons; returns how many were found in all (0:
+//  compatible). The schemas must be valid (zeb_schema_new accepts them).
+//  Everything is borrowed.
 size_t
-    zeb_compat_check (json_t *candidate, json_t **versions, size_t count, zeb_compat_mode_t mode,
-                      zeb_compat_reason_t *reasons, size_t max);
+    zeb_compat_check (json_t *candidate, json_t **versions, const uint32_t *numbers, size_t count,
+                      zeb_compat_mode_t mode, zeb_compat_reason_t *reasons, size_t max);
 
 //  Self test
 void

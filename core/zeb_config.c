@@ -1,66 +1,17 @@
 /*  =========================================================================
-    zeb_config - node configuration: ZPL (czmq's zconfig) plus environment
+    zeb_config - configuration: ZPL, environment, and key maps
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 
-typedef enum { S_STR, S_DURATION, S_SIZE, S_INT, S_BOOL, S_SYNC } s_kind_t;
-
-typedef struct {
-    const char *path;
-    const char *fallback;           //  default value
-    s_kind_t kind;
-    const char *help;
-} s_key_t;
-
-static const s_key_t s_keys [] = {
-    { "node/name",              "zeb",   S_STR, "node name, reported in WELCOME and stats" },
-    { "node/actors",            "ingest,log", S_STR,
-      "actors this process runs: any of ingest, log, registry (comma-separated)" },
-    { "node/data",              "./zeb-data", S_STR, "directory holding the LMDB environments" },
-    { "ingest/endpoint",        "tcp://127.0.0.1:7700", S_STR,
-      "ROUTER for producers (PUBLISH, HELLO, STATS)" },
-    { "ingest/notify",          "",      S_STR,
-      "PUB that tells log readers about commits (default: in-process)" },
-    { "ingest/sync",            "always", S_SYNC,
-      "always = fsync before ack; batch = ack, fsync every sync_interval; none" },
-    { "ingest/sync_interval",   "100ms", S_DURATION, "fsync period in batch mode" },
-    { "ingest/batch",           "1024",  S_INT, "most messages taken into one transaction" },
-    { "ingest/max_event_size",  "1MiB",  S_SIZE, "largest encoded event accepted" },
-    { "ingest/max_publish",     "1000",  S_INT, "most events in one PUBLISH array" },
-    { "ingest/dedup_window",    "24h",   S_DURATION, "how long an idempotency key is remembered" },
-    { "ingest/validation",      "off",   S_STR,
-      "check event data against registered schemas: off, warn or enforce" },
-    { "ingest/registry_timeout", "1s",   S_DURATION, "longest wait for a schema from the registry" },
-    { "ingest/hwm",             "100000", S_INT, "ZeroMQ high-water mark of the ingest sockets" },
-    { "registry/endpoint",      "tcp://127.0.0.1:7703", S_STR,
-      "ROUTER for schema registry requests (REGISTER, GET, LIST...)" },
-    { "registry/changes",       "",      S_STR,
-      "PUB announcing registered schemas (default: an inproc endpoint)" },
-    { "bus/endpoint",           "tcp://127.0.0.1:7702", S_STR,
-      "XPUB carrying committed events, topic = type" },
-    { "log/endpoint",           "tcp://127.0.0.1:7701", S_STR, "ROUTER for durable reads (FETCH)" },
-    { "log/notify",             "",      S_STR, "where the log hears of commits (default: ingest/notify)" },
-    { "log/max_events",         "1000",  S_INT, "most events in one EVENTS reply" },
-    { "log/max_bytes",          "4MiB",  S_SIZE, "most bytes of events in one EVENTS reply" },
-    { "log/max_wait",           "60s",   S_DURATION, "longest wait_ms a FETCH may ask for" },
-    { "store/map_size",         "64MiB", S_SIZE, "initial LMDB map size; grows on demand" },
-    { "store/max_size",         "0",     S_SIZE, "largest the store may grow (0 = disk size)" },
-    { "retention/max_age",      "0",     S_DURATION, "drop events older than this (0 = keep)" },
-    { "retention/max_events",   "0",     S_INT, "keep at most this many events (0 = all)" },
-    { "retention/max_bytes",    "0",     S_SIZE, "keep at most these bytes of events (0 = all)" },
-    { "retention/interval",     "1s",    S_DURATION, "how often retention runs" }
-};
-
-#define S_KEYS (sizeof (s_keys) / sizeof (s_keys [0]))
-
-static const s_key_t *
-s_key_find (const char *path)
+static const zeb_config_key_t *
+s_key_find (const zeb_config_key_t *const *maps, const char *path)
 {
-    for (size_t index = 0; index < S_KEYS; index++)
-        if (streq (s_keys [index].path, path))
-            return &s_keys [index];
+    for (; maps && *maps; maps++)
+        for (const zeb_config_key_t *key = *maps; key->path; key++)
+            if (streq (key->path, path))
+                return key;
     return NULL;
 }
 
@@ -74,15 +25,44 @@ s_env_name (const char *path, char *name, size_t size)
     name [out] = 0;
 }
 
+//  A decimal number: digits, optionally '.' and digits. Returns the
+//  value and where the unit starts, or -1. No signs, exponents, hex,
+//  "nan" or "inf": strtod would take all of those.
+static int
+s_number (const char *text, double *value, const char **unit)
+{
+    const char *p = text;
+    if (!isdigit ((unsigned char) *p))
+        return -1;
+    double number = 0;
+    while (isdigit ((unsigned char) *p)) {
+        number = number * 10 + (*p - '0');
+        if (number > 1.0e19)
+            return -1;
+        p++;
+    }
+    if (*p == '.') {
+        p++;
+        if (!isdigit ((unsigned char) *p))
+            return -1;
+        double scale = 0.1;
+        while (isdigit ((unsigned char) *p)) {
+            number += scale * (*p - '0');
+            scale /= 10;
+            p++;
+        }
+    }
+    *value = number;
+    *unit = p;
+    return 0;
+}
+
 int
 zeb_config_parse_duration (const char *text, int64_t *ms)
 {
-    if (!text || !*text)
-        return -1;
-    char *end;
-    errno = 0;
-    double value = strtod (text, &end);
-    if (errno || end == text || value < 0)
+    double value;
+    const char *end;
+    if (!text || s_number (text, &value, &end))
         return -1;
     double scale;
     if (*end == 0 || streq (end, "ms"))
@@ -111,12 +91,9 @@ zeb_config_parse_duration (const char *text, int64_t *ms)
 int
 zeb_config_parse_size (const char *text, uint64_t *bytes)
 {
-    if (!text || !*text)
-        return -1;
-    char *end;
-    errno = 0;
-    double value = strtod (text, &end);
-    if (errno || end == text || value < 0)
+    double value;
+    const char *end;
+    if (!text || s_number (text, &value, &end))
         return -1;
     double scale = 1;
     if (*end) {
@@ -139,13 +116,59 @@ zeb_config_parse_size (const char *text, uint64_t *bytes)
     return 0;
 }
 
+int
+zeb_config_parse_int (const char *text, int64_t *value)
+{
+    if (!text)
+        return -1;
+    const char *p = text;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    if (!isdigit ((unsigned char) *p))
+        return -1;
+    char *end;
+    errno = 0;
+    long long number = strtoll (text, &end, 10);
+    if (errno || *end)
+        return -1;
+    *value = number;
+    return 0;
+}
+
+int
+zeb_config_parse_endpoint (const char *text)
+{
+    if (!text)
+        return -1;
+    if (strncmp (text, "inproc://", 9) == 0 || strncmp (text, "ipc://", 6) == 0)
+        return text [strncmp (text, "ipc://", 6) == 0? 6: 9]? 0: -1;
+    if (strncmp (text, "tcp://", 6) != 0)
+        return -1;
+    const char *colon = strrchr (text + 6, ':');
+    if (!colon || colon == text + 6)
+        return -1;
+    const char *port = colon + 1;
+    if (streq (port, "*"))
+        return 0;
+    int64_t number;
+    if (zeb_config_parse_int (port, &number) || *port == '-' || number < 1 || number > 65535)
+        return -1;
+    return 0;
+}
+
 zconfig_t *
-zeb_config_load (const char *filename, zeb_fault_t *fault)
+zeb_config_load (const char *filename, const zeb_config_key_t *const *maps, zeb_fault_t *fault)
 {
     zconfig_t *config;
     if (filename) {
-        if (!zsys_file_exists (filename)) {
+        struct stat info;
+        if (stat (filename, &info)) {
             zeb_fault_set (fault, ZEB_ECONFIG, "configuration file '%s' not found", filename);
+            return NULL;
+        }
+        if (!S_ISREG (info.st_mode)) {
+            zeb_fault_set (fault, ZEB_ECONFIG, "configuration file '%s' is not a regular file", filename);
             return NULL;
         }
         config = zconfig_load (filename);
@@ -160,18 +183,20 @@ zeb_config_load (const char *filename, zeb_fault_t *fault)
         zeb_fault_set (fault, ZEB_ERROR, "out of memory");
         return NULL;
     }
-    for (size_t index = 0; index < S_KEYS; index++) {
-        char name [64];
-        s_env_name (s_keys [index].path, name, sizeof (name));
-        const char *value = getenv (name);
-        if (value)
-            zconfig_put (config, s_keys [index].path, value);
-    }
+    for (; maps && *maps; maps++)
+        for (const zeb_config_key_t *key = *maps; key->path; key++) {
+            char name [64];
+            s_env_name (key->path, name, sizeof (name));
+            const char *value = getenv (name);
+            if (value)
+                zconfig_put (config, key->path, value);
+        }
     return config;
 }
 
 int
-zeb_config_set (zconfig_t *config, const char *assignment, zeb_fault_t *fault)
+zeb_config_set (zconfig_t *config, const char *assignment, const zeb_config_key_t *const *maps,
+                zeb_fault_t *fault)
 {
     assert (config);
     const char *equals = strchr (assignment, '=');
@@ -180,11 +205,11 @@ zeb_config_set (zconfig_t *config, const char *assignment, zeb_fault_t *fault)
     char path [128];
     size_t len = (size_t) (equals - assignment);
     if (len >= sizeof (path))
-        return zeb_fault_set (fault, ZEB_ECONFIG, "'%s' is not a known key", assignment);
+        return zeb_fault_set (fault, ZEB_ECONFIG, "'%.60s...' is not a known key", assignment);
     memcpy (path, assignment, len);
     path [len] = 0;
-    if (!s_key_find (path))
-        return zeb_fault_set (fault, ZEB_ECONFIG, "'%s' is not a known key", path);
+    if (!s_key_find (maps, path))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "'%s' is not a known key (zebd --help-config)", path);
     zconfig_put (config, path, equals + 1);
     return 0;
 }
@@ -192,9 +217,11 @@ zeb_config_set (zconfig_t *config, const char *assignment, zeb_fault_t *fault)
 const char *
 zeb_config_str (zconfig_t *config, const char *path)
 {
-    const s_key_t *key = s_key_find (path);
-    assert (key);               //  a key missing from the table is a bug
-    return config? zconfig_get (config, path, key->fallback): key->fallback;
+    assert (config);
+    zconfig_t *item = zconfig_locate (config, path);
+    assert (item);              //  read before zeb_config_apply: a bug
+    const char *value = zconfig_value (item);
+    return value? value: "";
 }
 
 int
@@ -212,14 +239,7 @@ zeb_config_size (zconfig_t *config, const char *path, uint64_t *bytes)
 int
 zeb_config_int (zconfig_t *config, const char *path, int64_t *value)
 {
-    const char *text = zeb_config_str (config, path);
-    char *end;
-    errno = 0;
-    long long number = strtoll (text, &end, 10);
-    if (errno || end == text || *end || number < 0)
-        return ZEB_ECONFIG;
-    *value = number;
-    return 0;
+    return zeb_config_parse_int (zeb_config_str (config, path), value)? ZEB_ECONFIG: 0;
 }
 
 int
@@ -236,66 +256,166 @@ zeb_config_bool (zconfig_t *config, const char *path, bool *value)
     return 0;
 }
 
+//  Is text one of "a|b|c"?
+static bool
+s_choice (const char *choices, const char *text)
+{
+    size_t len = strlen (text);
+    const char *p = choices;
+    while (p && *p) {
+        const char *bar = strchr (p, '|');
+        size_t part = bar? (size_t) (bar - p): strlen (p);
+        if (part == len && memcmp (p, text, len) == 0)
+            return true;
+        p = bar? bar + 1: NULL;
+    }
+    return false;
+}
+
+//  Check one key's text. Returns 0 or ZEB_ECONFIG with fault.
+static int
+s_check_value (const zeb_config_key_t *key, const char *text, zeb_fault_t *fault)
+{
+    int64_t number = 0;
+    uint64_t size = 0;
+    const char *expected = NULL;
+    bool ranged = false;
+    switch (key->kind) {
+        case ZEB_KEY_STR:
+            return 0;
+        case ZEB_KEY_PATH:
+            if (!*text)
+                expected = "path (not empty)";
+            break;
+        case ZEB_KEY_ENDPOINT:
+            if (*text == 0 && *key->fallback == 0)
+                return 0;           //  "": the component picks one
+            if (zeb_config_parse_endpoint (text))
+                expected = "endpoint (tcp://HOST:PORT with PORT 1-65535 or *, ipc://PATH, inproc://NAME)";
+            break;
+        case ZEB_KEY_DURATION:
+            if (zeb_config_parse_duration (text, &number))
+                expected = "duration (e.g. 250ms, 10s, 24h)";
+            ranged = true;
+            break;
+        case ZEB_KEY_SIZE:
+            if (zeb_config_parse_size (text, &size))
+                expected = "size (e.g. 512, 64KiB, 1MiB)";
+            else
+            if (size > INT64_MAX)
+                expected = "size below 8 EiB";
+            number = (int64_t) size;
+            ranged = true;
+            break;
+        case ZEB_KEY_INT:
+            if (zeb_config_parse_int (text, &number))
+                expected = "integer";
+            ranged = true;
+            break;
+        case ZEB_KEY_BOOL:
+            if (!(streq (text, "1") || streq (text, "true") || streq (text, "yes") || streq (text, "on")
+            ||    streq (text, "0") || streq (text, "false") || streq (text, "no") || streq (text, "off")))
+                expected = "boolean (on, off)";
+            break;
+        case ZEB_KEY_ENUM:
+            if (!s_choice (key->choices, text))
+                return zeb_fault_set (fault, ZEB_ECONFIG, "%s = '%s' must be one of %s",
+                                      key->path, text, key->choices);
+            break;
+    }
+    if (expected)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "%s = '%s' is not a valid %s", key->path, text, expected);
+    const char *unit = key->kind == ZEB_KEY_DURATION? " ms": key->kind == ZEB_KEY_SIZE? " bytes": "";
+    if (ranged && key->max && (number < key->min || number > key->max))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "%s = '%s' is out of range (%lld to %lld%s)",
+                              key->path, text, (long long) key->min, (long long) key->max, unit);
+    if (ranged && number < key->min)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "%s = '%s' is out of range (at least %lld%s)",
+                              key->path, text, (long long) key->min, unit);
+    return 0;
+}
+
 //  Walk the tree checking that every leaf is a known key
 static int
-s_check_tree (zconfig_t *item, const char *prefix, zeb_fault_t *fault)
+s_check_tree (zconfig_t *item, const char *prefix, const zeb_config_key_t *const *maps,
+              zeb_fault_t *fault)
 {
     for (; item; item = zconfig_next (item)) {
         char path [256];
         snprintf (path, sizeof (path), "%s%s%s", prefix, *prefix? "/": "", zconfig_name (item));
         if (zconfig_child (item)) {
-            if (s_check_tree (zconfig_child (item), path, fault))
+            if (s_check_tree (zconfig_child (item), path, maps, fault))
                 return ZEB_ECONFIG;
         }
         else
-        if (!s_key_find (path))
+        if (!s_key_find (maps, path))
             return zeb_fault_set (fault, ZEB_ECONFIG, "unknown configuration key '%s'", path);
     }
     return 0;
 }
 
 int
-zeb_config_check (zconfig_t *config, zeb_fault_t *fault)
+zeb_config_check (zconfig_t *config, const zeb_config_key_t *const *maps, zeb_fault_t *fault)
 {
     assert (config);
-    if (s_check_tree (zconfig_child (config), "", fault))
+    if (s_check_tree (zconfig_child (config), "", maps, fault))
         return ZEB_ECONFIG;
-    for (size_t index = 0; index < S_KEYS; index++) {
-        const s_key_t *key = &s_keys [index];
-        const char *text = zeb_config_str (config, key->path);
-        int64_t number;
-        uint64_t size;
-        bool flag;
-        int rc = 0;
-        switch (key->kind) {
-            case S_DURATION: rc = zeb_config_duration (config, key->path, &number); break;
-            case S_SIZE:     rc = zeb_config_size (config, key->path, &size); break;
-            case S_INT:      rc = zeb_config_int (config, key->path, &number); break;
-            case S_BOOL:     rc = zeb_config_bool (config, key->path, &flag); break;
-            case S_SYNC:     rc = streq (text, "always") || streq (text, "batch")
-                                || streq (text, "none")? 0: ZEB_ECONFIG; break;
-            case S_STR:      break;
+    for (; maps && *maps; maps++)
+        for (const zeb_config_key_t *key = *maps; key->path; key++) {
+            zconfig_t *item = zconfig_locate (config, key->path);
+            const char *text = item? zconfig_value (item): key->fallback;
+            if (s_check_value (key, text? text: "", fault))
+                return ZEB_ECONFIG;
         }
-        if (rc)
-            return zeb_fault_set (fault, ZEB_ECONFIG, "%s = '%s' is not a valid %s", key->path, text,
-                                  key->kind == S_DURATION? "duration (e.g. 250ms, 10s, 24h)":
-                                  key->kind == S_SIZE? "size (e.g. 512, 64KiB, 1MiB)":
-                                  key->kind == S_SYNC? "sync mode (always, batch, none)":
-                                  key->kind == S_BOOL? "boolean": "non-negative integer");
+    return 0;
+}
+
+int
+zeb_config_apply (zconfig_t *config, const zeb_config_key_t *map, zeb_fault_t *fault)
+{
+    assert (config);
+    for (const zeb_config_key_t *key = map; key && key->path; key++) {
+        zconfig_t *item = zconfig_locate (config, key->path);
+        if (!item)
+            zconfig_put (config, key->path, key->fallback);
+        if (s_check_value (key, zeb_config_str (config, key->path), fault))
+            return ZEB_ECONFIG;
     }
     return 0;
 }
 
 void
-zeb_config_print_help (FILE *stream)
+zeb_config_print_help (FILE *stream, const zeb_config_key_t *const *maps)
 {
-    fprintf (stream, "%-24s %-30s %-22s %s\n", "key", "environment", "default", "meaning");
-    for (size_t index = 0; index < S_KEYS; index++) {
-        char name [64];
-        s_env_name (s_keys [index].path, name, sizeof (name));
-        fprintf (stream, "%-24s %-30s %-22s %s\n", s_keys [index].path, name,
-                 *s_keys [index].fallback? s_keys [index].fallback: "\"\"", s_keys [index].help);
-    }
+    fprintf (stream, "%-26s %-32s %-22s %s\n", "key", "environment", "default", "meaning");
+    for (; maps && *maps; maps++)
+        for (const zeb_config_key_t *key = *maps; key->path; key++) {
+            char name [64];
+            s_env_name (key->path, name, sizeof (name));
+            char range [96] = "";
+            if (key->kind == ZEB_KEY_ENUM)
+                snprintf (range, sizeof (range), " (%s)", key->choices);
+            else
+            if ((key->kind == ZEB_KEY_INT || key->kind == ZEB_KEY_SIZE || key->kind == ZEB_KEY_DURATION)
+            &&  (key->min || key->max)) {
+                if (key->max)
+                    snprintf (range, sizeof (range), " [%lld..%lld]", (long long) key->min,
+                              (long long) key->max);
+                else
+                    snprintf (range, sizeof (range), " [at least %lld]", (long long) key->min);
+            }
+            fprintf (stream, "%-26s %-32s %-22s %s%s\n", key->path, name,
+                     *key->fallback? key->fallback: "\"\"", key->help, range);
+        }
+}
+
+zconfig_t *
+zeb_config_dup (zconfig_t *config)
+{
+    char *text = config? zconfig_str_save (config): NULL;
+    zconfig_t *copy = text && *text? zconfig_str_load (text): NULL;
+    zstr_free (&text);
+    return copy? copy: zconfig_new ("root", NULL);
 }
 
 zconfig_t *
@@ -308,66 +428,123 @@ zeb_config_pop (zmsg_t *msg)
     return config;
 }
 
+//  ---------------------------------------------------------------------
+//  Self test
+
+static const zeb_config_key_t s_test_keys [] = {
+    { "test/name",     "zeb",    ZEB_KEY_STR, 0, 0, NULL, "a name" },
+    { "test/data",     "./data", ZEB_KEY_PATH, 0, 0, NULL, "a directory" },
+    { "test/endpoint", "tcp://127.0.0.1:7700", ZEB_KEY_ENDPOINT, 0, 0, NULL, "an endpoint" },
+    { "test/notify",   "",       ZEB_KEY_ENDPOINT, 0, 0, NULL, "an endpoint or none" },
+    { "test/batch",    "1024",   ZEB_KEY_INT, 1, 65536, NULL, "a count" },
+    { "test/window",   "24h",    ZEB_KEY_DURATION, 0, 0, NULL, "a duration" },
+    { "test/size",     "64MiB",  ZEB_KEY_SIZE, 1 << 20, 0, NULL, "a size" },
+    { "test/sync",     "always", ZEB_KEY_ENUM, 0, 0, "always|batch|none", "a choice" },
+    { "test/flag",     "off",    ZEB_KEY_BOOL, 0, 0, NULL, "a flag" },
+    { NULL }
+};
+
 void
 zeb_config_test (bool verbose)
 {
     printf (" * zeb_config: ");
-    int64_t ms;
+    int64_t ms, number;
     uint64_t bytes;
     assert (zeb_config_parse_duration ("250ms", &ms) == 0 && ms == 250);
     assert (zeb_config_parse_duration ("1500", &ms) == 0 && ms == 1500);
     assert (zeb_config_parse_duration ("1.5s", &ms) == 0 && ms == 1500);
     assert (zeb_config_parse_duration ("24h", &ms) == 0 && ms == 86400000);
     assert (zeb_config_parse_duration ("7d", &ms) == 0 && ms == 7 * 86400000LL);
-    assert (zeb_config_parse_duration ("soon", &ms) == -1);
-    assert (zeb_config_parse_duration ("5 years", &ms) == -1);
-    assert (zeb_config_parse_duration ("-1s", &ms) == -1);
+    const char *not_durations [] = { "soon", "5 years", "-1s", "nan", "NaN", "inf", "1e3", "0x10",
+                                     "", "1.", ".5s", " 1s", "1s ", "99999999999999999999d" };
+    for (size_t index = 0; index < sizeof (not_durations) / sizeof (not_durations [0]); index++)
+        assert (zeb_config_parse_duration (not_durations [index], &ms) == -1);
     assert (zeb_config_parse_size ("1MiB", &bytes) == 0 && bytes == 1048576);
     assert (zeb_config_parse_size ("64K", &bytes) == 0 && bytes == 65536);
     assert (zeb_config_parse_size ("2GB", &bytes) == 0 && bytes == 2147483648ULL);
     assert (zeb_config_parse_size ("512", &bytes) == 0 && bytes == 512);
     assert (zeb_config_parse_size ("512B", &bytes) == 0 && bytes == 512);
-    assert (zeb_config_parse_size ("12Q", &bytes) == -1);
-    assert (zeb_config_parse_size ("1MiBs", &bytes) == -1);
+    const char *not_sizes [] = { "12Q", "1MiBs", "nan", "inf", "-1", "", "1e9", "nanMiB" };
+    for (size_t index = 0; index < sizeof (not_sizes) / sizeof (not_sizes [0]); index++)
+        assert (zeb_config_parse_size (not_sizes [index], &bytes) == -1);
+    assert (zeb_config_parse_int ("-3", &number) == 0 && number == -3);
+    assert (zeb_config_parse_int ("4294967296", &number) == 0 && number == 4294967296LL);
+    assert (zeb_config_parse_int ("1.5", &number) == -1 && zeb_config_parse_int ("", &number) == -1);
+    assert (zeb_config_parse_int ("99999999999999999999", &number) == -1);
+    assert (zeb_config_parse_endpoint ("tcp://127.0.0.1:7700") == 0);
+    assert (zeb_config_parse_endpoint ("tcp://127.0.0.1:*") == 0);
+    assert (zeb_config_parse_endpoint ("tcp://127.0.0.1:99999") == -1);
+    assert (zeb_config_parse_endpoint ("tcp://127.0.0.1:0") == -1);
+    assert (zeb_config_parse_endpoint ("tcp://127.0.0.1") == -1);
+    assert (zeb_config_parse_endpoint ("inproc://x") == 0 && zeb_config_parse_endpoint ("inproc://") == -1);
+    assert (zeb_config_parse_endpoint ("ipc:///tmp/x") == 0 && zeb_config_parse_endpoint ("bogus://x") == -1);
 
     //  File, environment and overrides, in that order of precedence
+    const zeb_config_key_t *maps [] = { s_test_keys, NULL };
     char dir [] = "/tmp/zeb-config-XXXXXX";
     assert (mkdtemp (dir));
     char *file = zsys_sprintf ("%s/zeb.cfg", dir);
     FILE *handle = fopen (file, "w");
     assert (handle);
-    fprintf (handle, "node\n    name = from-file\ningest\n    batch = 64\n    sync = batch\n");
+    fprintf (handle, "test\n    name = from-file\n    batch = 64\n    sync = batch\n");
     fclose (handle);
-    setenv ("ZEB_INGEST_BATCH", "128", 1);
+    setenv ("ZEB_TEST_BATCH", "128", 1);
     zeb_fault_t fault;
-    zconfig_t *config = zeb_config_load (file, &fault);
+    zconfig_t *config = zeb_config_load (file, maps, &fault);
     assert (config);
-    unsetenv ("ZEB_INGEST_BATCH");
-    assert (streq (zeb_config_str (config, "node/name"), "from-file"));
-    assert (streq (zeb_config_str (config, "ingest/sync"), "batch"));
-    int64_t batch;
-    assert (zeb_config_int (config, "ingest/batch", &batch) == 0 && batch == 128);
-    assert (zeb_config_set (config, "ingest/batch=256", &fault) == 0);
-    assert (zeb_config_int (config, "ingest/batch", &batch) == 0 && batch == 256);
-    assert (streq (zeb_config_str (config, "node/data"), "./zeb-data"));     //  default
-    assert (zeb_config_check (config, &fault) == 0);
-    assert (zeb_config_set (config, "ingest/bacth=1", &fault) == ZEB_ECONFIG);
-    assert (strstr (fault.text, "ingest/bacth"));
-    assert (zeb_config_set (config, "novalue", &fault) == ZEB_ECONFIG);
-    zconfig_put (config, "ingest/sync", "sometimes");
-    assert (zeb_config_check (config, &fault) == ZEB_ECONFIG);
-    assert (strstr (fault.text, "ingest/sync"));
-    zconfig_put (config, "ingest/sync", "none");
-    zconfig_put (config, "ingest/dedup_window", "a while");
-    assert (zeb_config_check (config, &fault) == ZEB_ECONFIG);
-    assert (strstr (fault.text, "dedup_window"));
-    zconfig_put (config, "ingest/dedup_window", "1h");
-    zconfig_put (config, "ingest/typo", "1");
-    assert (zeb_config_check (config, &fault) == ZEB_ECONFIG);
-    assert (strstr (fault.text, "ingest/typo"));
+    unsetenv ("ZEB_TEST_BATCH");
+    assert (zeb_config_apply (config, s_test_keys, &fault) == 0);
+    assert (streq (zeb_config_str (config, "test/name"), "from-file"));
+    assert (streq (zeb_config_str (config, "test/sync"), "batch"));
+    assert (zeb_config_int (config, "test/batch", &number) == 0 && number == 128);
+    assert (zeb_config_set (config, "test/batch=256", maps, &fault) == 0);
+    assert (zeb_config_int (config, "test/batch", &number) == 0 && number == 256);
+    assert (streq (zeb_config_str (config, "test/data"), "./data"));       //  default
+    assert (zeb_config_check (config, maps, &fault) == 0);
+    assert (zeb_config_set (config, "test/bacth=1", maps, &fault) == ZEB_ECONFIG);
+    assert (strstr (fault.text, "test/bacth"));
+    assert (zeb_config_set (config, "novalue", maps, &fault) == ZEB_ECONFIG);
+
+    //  Each bad value names its key and what is wrong
+    const char *bad [][3] = {
+        { "test/sync", "sometimes", "one of" },
+        { "test/window", "a while", "duration" },
+        { "test/window", "nan", "duration" },
+        { "test/batch", "0", "out of range" },
+        { "test/batch", "4294967296", "out of range" },
+        { "test/size", "1", "out of range" },
+        { "test/data", "", "path" },
+        { "test/endpoint", "tcp://127.0.0.1:99999", "endpoint" },
+        { "test/endpoint", "", "endpoint" },
+        { "test/flag", "maybe", "boolean" },
+    };
+    for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
+        zconfig_t *copy = zeb_config_dup (config);
+        zconfig_put (copy, bad [index][0], bad [index][1]);
+        assert (zeb_config_check (copy, maps, &fault) == ZEB_ECONFIG);
+        if (verbose)
+            printf ("\n   %s", fault.text);
+        assert (strstr (fault.text, bad [index][0]) && strstr (fault.text, bad [index][2]));
+        assert (zeb_config_apply (copy, s_test_keys, &fault) == ZEB_ECONFIG);
+        zconfig_destroy (&copy);
+    }
+    zconfig_put (config, "test/notify", "");
+    assert (zeb_config_check (config, maps, &fault) == 0);
+    zconfig_put (config, "test/typo", "1");
+    assert (zeb_config_check (config, maps, &fault) == ZEB_ECONFIG);
+    assert (strstr (fault.text, "test/typo"));
     zconfig_destroy (&config);
-    assert (zeb_config_load ("/nonexistent/zeb.cfg", &fault) == NULL);
+    assert (zeb_config_load ("/nonexistent/zeb.cfg", maps, &fault) == NULL);
     assert (fault.code == ZEB_ECONFIG);
+    assert (zeb_config_load (dir, maps, &fault) == NULL);          //  a directory
+    assert (fault.code == ZEB_ECONFIG && strstr (fault.text, "regular"));
+    char *help = NULL;
+    size_t help_size = 0;
+    FILE *stream = open_memstream (&help, &help_size);
+    zeb_config_print_help (stream, maps);
+    fclose (stream);
+    assert (strstr (help, "ZEB_TEST_BATCH") && strstr (help, "[1..65536]") && strstr (help, "always|batch|none"));
+    free (help);
     unlink (file);
     rmdir (dir);
     zstr_free (&file);

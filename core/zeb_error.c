@@ -3,7 +3,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 #include <stdatomic.h>
 
 typedef struct {

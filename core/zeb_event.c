@@ -9,7 +9,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 
 typedef struct {
     const char *name;

@@ -3,7 +3,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 
 //  Length of the longest valid UTF-8 prefix of the next character, or 0 if
 //  the bytes at p do not start a valid character.

@@ -9,7 +9,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 
 typedef struct {
     zeb_mpk_kind_t kind;

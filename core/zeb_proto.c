@@ -3,7 +3,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 
 int
 zeb_proto_send (void *socket, zmq_msg_t *identity, const char *command,
@@ -81,6 +81,104 @@ zeb_proto_pack_ack (msgpack_sbuffer *buffer, uint64_t sequence, bool duplicate)
         || msgpack_pack_str_with_body (&pk, "duplicate", 9)
         || (duplicate? msgpack_pack_true (&pk): msgpack_pack_false (&pk))
         ? -1: 0;
+}
+
+//  The next item of a comma-separated list, spaces trimmed; NULL at the end
+static const char *
+s_next_item (const char **cursor, size_t *len)
+{
+    const char *p = *cursor;
+    while (p && *p) {
+        const char *comma = strchr (p, ',');
+        const char *end = comma? comma: p + strlen (p);
+        const char *start = p;
+        p = comma? comma + 1: end;
+        while (start < end && *start == ' ')
+            start++;
+        while (end > start && end [-1] == ' ')
+            end--;
+        if (end > start) {
+            *cursor = p;
+            *len = (size_t) (end - start);
+            return start;
+        }
+    }
+    *cursor = p;
+    return NULL;
+}
+
+int
+zeb_proto_pack_fetch (msgpack_sbuffer *buffer, uint64_t from, int64_t time_ms,
+                      size_t max, int wait_ms, const char *types)
+{
+    assert (buffer);
+    size_t type_count = 0, len;
+    for (const char *cursor = types; s_next_item (&cursor, &len);)
+        type_count++;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    //  from or time, max, wait_ms, and types if any
+    int rc = msgpack_pack_map (&pk, 3 + (type_count > 0));
+    if (time_ms >= 0)
+        rc = rc || msgpack_pack_str_with_body (&pk, "time", 4) || msgpack_pack_int64 (&pk, time_ms);
+    else
+        rc = rc || msgpack_pack_str_with_body (&pk, "from", 4) || msgpack_pack_uint64 (&pk, from);
+    rc = rc || msgpack_pack_str_with_body (&pk, "max", 3) || msgpack_pack_uint64 (&pk, max)
+            || msgpack_pack_str_with_body (&pk, "wait_ms", 7)
+            || msgpack_pack_int (&pk, wait_ms > 0? wait_ms: 0);
+    if (type_count) {
+        rc = rc || msgpack_pack_str_with_body (&pk, "types", 5)
+                || msgpack_pack_array (&pk, type_count);
+        const char *cursor = types, *prefix;
+        while (rc == 0 && (prefix = s_next_item (&cursor, &len)))
+            rc = msgpack_pack_str_with_body (&pk, prefix, len);
+    }
+    return rc? -1: 0;
+}
+
+int
+zeb_proto_parse_events (const void *body, size_t size, uint64_t from,
+                        uint64_t *first, uint64_t *last, uint64_t *next, zlistx_t *events)
+{
+    assert (first && last && next);
+    assert (events);
+    zeb_mpk_t reader;
+    uint32_t count;
+    if (zeb_proto_get_uint (body, size, "first", first)
+    ||  zeb_proto_get_uint (body, size, "last", last)
+    ||  zeb_proto_get_uint (body, size, "next", next)
+    ||  zeb_mpk_find (body, size, "events", &reader)
+    ||  zeb_mpk_read_array (&reader, &count))
+        return -1;
+    if (*next < (from? from: 1))
+        return -1;                      //  a reader never goes back
+    size_t added = 0;
+    uint64_t previous = from? from - 1: 0;
+    int rc = 0;
+    for (uint32_t index = 0; index < count && rc == 0; index++) {
+        const uint8_t *span;
+        size_t span_size;
+        zeb_event_t *event = NULL;
+        if (zeb_mpk_skip (&reader, &span, &span_size) == 0)
+            event = zeb_event_decode (span, span_size, NULL);
+        uint64_t sequence = event? zeb_event_sequence (event): 0;
+        if (!event || sequence <= previous || sequence >= *next) {
+            zeb_event_destroy (&event);
+            rc = -1;
+        }
+        else {
+            zlistx_add_end (events, event);
+            previous = sequence;
+            added++;
+        }
+    }
+    //  All or nothing: take back what this reply added
+    while (rc && added--) {
+        zlistx_last (events);
+        zeb_event_t *event = (zeb_event_t *) zlistx_detach_cur (events);
+        zeb_event_destroy (&event);
+    }
+    return rc;
 }
 
 bool
@@ -187,6 +285,62 @@ zeb_proto_test (bool verbose)
     bool duplicate;
     assert (zeb_proto_get_uint (buffer.data, buffer.size, "sequence", &sequence) == 0 && sequence == 42);
     assert (zeb_proto_get_bool (buffer.data, buffer.size, "duplicate", &duplicate) == 0 && duplicate);
+
+    //  FETCH bodies: from or time, prefixes trimmed, empty items skipped
+    msgpack_sbuffer_clear (&buffer);
+    assert (zeb_proto_pack_fetch (&buffer, 7, -1, 100, 250, " order., ,user.*") == 0);
+    assert (zeb_proto_is_map (buffer.data, buffer.size));
+    assert (zeb_proto_get_uint (buffer.data, buffer.size, "from", &sequence) == 0 && sequence == 7);
+    assert (zeb_proto_get_int (buffer.data, buffer.size, "wait_ms", &status) == 0 && status == 250);
+    assert (zeb_proto_get_int (buffer.data, buffer.size, "time", &status) == 1);
+    zeb_mpk_t reader;
+    uint32_t count;
+    assert (zeb_mpk_find (buffer.data, buffer.size, "types", &reader) == 0);
+    assert (zeb_mpk_read_array (&reader, &count) == 0 && count == 2);
+    uint32_t item_len;
+    assert (zeb_mpk_read_str (&reader, &text, &item_len) == 0 && item_len == 6);
+    assert (memcmp (text, "order.", 6) == 0);
+    msgpack_sbuffer_clear (&buffer);
+    assert (zeb_proto_pack_fetch (&buffer, 7, 1000, 1, 0, NULL) == 0);
+    assert (zeb_proto_get_int (buffer.data, buffer.size, "time", &status) == 0 && status == 1000);
+    assert (zeb_proto_get_uint (buffer.data, buffer.size, "from", &sequence) == 1);
+    assert (zeb_mpk_find (buffer.data, buffer.size, "types", &reader) == -1);
+
+    //  EVENTS replies: all or nothing, never going back
+    zlistx_t *events = zlistx_new ();
+    uint64_t first, last, next;
+    const char *replies [] = {
+        //  good: 3 and 5 from 3
+        "{\"first\":1,\"last\":9,\"next\":6,\"events\":[{\"type\":\"a\",\"source\":\"s\","
+        "\"sequence\":3},{\"type\":\"a\",\"source\":\"s\",\"sequence\":5}]}",
+        //  out of order
+        "{\"first\":1,\"last\":9,\"next\":6,\"events\":[{\"type\":\"a\",\"source\":\"s\","
+        "\"sequence\":4},{\"type\":\"a\",\"source\":\"s\",\"sequence\":3}]}",
+        //  an event at next
+        "{\"first\":1,\"last\":9,\"next\":4,\"events\":[{\"type\":\"a\",\"source\":\"s\","
+        "\"sequence\":4}]}",
+        //  next before from
+        "{\"first\":1,\"last\":9,\"next\":2,\"events\":[]}",
+        //  no next
+        "{\"first\":1,\"last\":9,\"events\":[]}"
+    };
+    for (size_t reply = 0; reply < 5; reply++) {
+        msgpack_sbuffer_clear (&buffer);
+        assert (zeb_json_pack_text (replies [reply], strlen (replies [reply]), &buffer, NULL) == 0);
+        int rc = zeb_proto_parse_events (buffer.data, buffer.size, 3, &first, &last, &next, events);
+        assert (reply == 0? rc == 0: rc == -1);
+        assert (zlistx_size (events) == 2);
+        if (reply == 0) {
+            assert (first == 1 && last == 9 && next == 6);
+            assert (zeb_event_sequence ((zeb_event_t *) zlistx_first (events)) == 3);
+        }
+    }
+    zeb_event_t *event;
+    while ((event = (zeb_event_t *) zlistx_detach (events, NULL)))
+        zeb_event_destroy (&event);
+    zlistx_destroy (&events);
+    msgpack_sbuffer_clear (&buffer);
+    assert (zeb_proto_pack_ack (&buffer, 42, true) == 0);
 
     //  Frames over a real socket pair, with and without a tag
     zsock_t *server = zsock_new_router ("inproc://zeb-proto-test");

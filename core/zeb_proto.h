@@ -58,6 +58,28 @@ int
 int
     zeb_proto_pack_ack (msgpack_sbuffer *buffer, uint64_t sequence, bool duplicate);
 
+//  FETCH request body (docs/PROTOCOL.md, section 4): {from, max, wait_ms,
+//  types?}, or {time, max, wait_ms, types?} when time_ms >= 0. types is a
+//  comma-separated list of type prefixes (borrowed; NULL or "" for every
+//  type; spaces around items and empty items are skipped). Every prefix is
+//  sent: the log, not this call, refuses more than 32 or one over 255
+//  bytes (NACK INVALID_ATTRIBUTE). Appends to buffer. Returns 0, or -1 if
+//  encoding failed.
+int
+    zeb_proto_pack_fetch (msgpack_sbuffer *buffer, uint64_t from, int64_t time_ms,
+                          size_t max, int wait_ms, const char *types);
+
+//  Read an EVENTS reply body: *first, *last, *next as the log sent them,
+//  and its events, decoded, appended in order to events (zeb_event_t
+//  items; give the list a destructor that destroys them). Checks what a
+//  reader relies on: next is not below from, sequences rise strictly, none
+//  is below from (0: no bound) and none reaches next. Returns 0, or -1 if
+//  the body is not such a reply; then nothing is appended and the outputs
+//  are undefined. zeb_client and zeb_consumer both read FETCH replies so.
+int
+    zeb_proto_parse_events (const void *body, size_t size, uint64_t from,
+                            uint64_t *first, uint64_t *last, uint64_t *next, zlistx_t *events);
+
 //  True if body is exactly one well-formed msgpack map whose keys are all
 //  strings, with nothing after it: what every request body must be.
 bool

@@ -3,7 +3,7 @@
     =========================================================================
 */
 
-#include "zeb.h"
+#include "zeb_classes.h"
 
 int64_t
 zeb_time_now (void)

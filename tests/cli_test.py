@@ -45,10 +45,9 @@ class Node:
         self.data = tempfile.mkdtemp(prefix="zeb-cli-")
         ingest, log, bus, registry_port = free_ports(4)
         self.endpoint = "tcp://127.0.0.1:%d" % ingest
-        extra = []
-        if registry:
-            extra = ["--set", "node/actors=ingest,log,registry",
-                     "--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port]
+        extra = ["--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port]
+        if not registry:
+            extra += ["--set", "node/actors=ingest,log"]    # the default runs every actor
         self.process = subprocess.Popen(
             [ZEBD, "--quiet", "--data", self.data,
              "--set", "ingest/endpoint=" + self.endpoint,

@@ -142,12 +142,13 @@ class Node:
         self.zebd = zebd
         self.ctx = ctx
         self.dir = tempfile.mkdtemp(prefix="zeb-protocol-")
-        self.ports = [free_port(), free_port(), free_port()]
-        while len(set(self.ports)) < 3:
-            self.ports = [free_port(), free_port(), free_port()]
+        self.ports = [free_port() for _ in range(4)]
+        while len(set(self.ports)) < 4:
+            self.ports = [free_port() for _ in range(4)]
         self.cfg_ingest = "tcp://127.0.0.1:%d" % self.ports[0]
         self.cfg_log = "tcp://127.0.0.1:%d" % self.ports[1]
         self.cfg_bus = "tcp://127.0.0.1:%d" % self.ports[2]
+        self.cfg_registry = "tcp://127.0.0.1:%d" % self.ports[3]
         self.settings = list(settings)
         self.proc = None
         self.welcome = None
@@ -162,7 +163,8 @@ class Node:
         cmd = [self.zebd, "--quiet", "--data", data,
                "--set", "ingest/endpoint=" + self.cfg_ingest,
                "--set", "log/endpoint=" + self.cfg_log,
-               "--set", "bus/endpoint=" + self.cfg_bus]
+               "--set", "bus/endpoint=" + self.cfg_bus,
+               "--set", "registry/endpoint=" + self.cfg_registry]
         for s in self.settings:
             cmd += ["--set", s]
         self.errlog = open(os.path.join(self.dir, "zebd.log"), "wb")

@@ -68,13 +68,27 @@ test_now_ms (void)
     return zeb_time_mono_us () / 1000;
 }
 
+bool
+test_wait_until (test_predicate_fn *predicate, void *arg, int timeout_ms)
+{
+    assert (predicate);
+    int64_t deadline = test_now_ms () + timeout_ms;
+    while (!predicate (arg)) {
+        int64_t left = deadline - test_now_ms ();
+        if (left <= 0)
+            return false;
+        zclock_sleep ((int) (left < TEST_POLL_MS? left: TEST_POLL_MS));
+    }
+    return true;
+}
+
 void
 test_zebd_init (test_zebd_t *self, const char *zebd_path)
 {
     memset (self, 0, sizeof (*self));
     self->zebd = zebd_path;
     test_tempdir (self->data, sizeof (self->data));
-    for (int index = 0; index < 3; index++) {
+    for (int index = 0; index < 4; index++) {
         int port;
         bool unique;
         do {
@@ -88,6 +102,7 @@ test_zebd_init (test_zebd_t *self, const char *zebd_path)
     snprintf (self->ingest, sizeof (self->ingest), "tcp://127.0.0.1:%d", self->ports [0]);
     snprintf (self->log, sizeof (self->log), "tcp://127.0.0.1:%d", self->ports [1]);
     snprintf (self->bus, sizeof (self->bus), "tcp://127.0.0.1:%d", self->ports [2]);
+    snprintf (self->registry, sizeof (self->registry), "tcp://127.0.0.1:%d", self->ports [3]);
 }
 
 void
@@ -97,14 +112,32 @@ test_zebd_set (test_zebd_t *self, const char *assignment)
     snprintf (self->extra [self->extra_count++], 128, "%s", assignment);
 }
 
+//  True once zebd answers HELLO or has exited (then pid is 0)
+static bool
+s_zebd_settled (void *arg)
+{
+    test_zebd_t *self = (test_zebd_t *) arg;
+    int status;
+    if (waitpid (self->pid, &status, WNOHANG) == self->pid) {
+        self->pid = 0;
+        return true;
+    }
+    zeb_client_t *client = zeb_client_new (self->ingest);
+    zeb_client_set_timeout (client, 200);
+    int rc = zeb_client_connect (client);
+    zeb_client_destroy (&client);
+    return rc == 0;
+}
+
 int
 test_zebd_start (test_zebd_t *self, int timeout_ms)
 {
     assert (self->pid == 0);
-    char ingest [96], log [96], bus [96];
+    char ingest [96], log [96], bus [96], registry [96];
     snprintf (ingest, sizeof (ingest), "ingest/endpoint=%s", self->ingest);
     snprintf (log, sizeof (log), "log/endpoint=%s", self->log);
     snprintf (bus, sizeof (bus), "bus/endpoint=%s", self->bus);
+    snprintf (registry, sizeof (registry), "registry/endpoint=%s", self->registry);
     char *argv [32];
     int argc = 0;
     argv [argc++] = (char *) self->zebd;
@@ -117,6 +150,8 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     argv [argc++] = log;
     argv [argc++] = (char *) "--set";
     argv [argc++] = bus;
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = registry;
     for (int index = 0; index < self->extra_count; index++) {
         argv [argc++] = (char *) "--set";
         argv [argc++] = self->extra [index];
@@ -129,23 +164,12 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
         _exit (127);
     }
     self->pid = pid;
-    //  Ready when it answers HELLO
-    int64_t deadline = test_now_ms () + timeout_ms;
-    while (test_now_ms () < deadline) {
-        int status;
-        if (waitpid (pid, &status, WNOHANG) == pid) {
-            self->pid = 0;
-            return -1;
-        }
-        zeb_client_t *client = zeb_client_new (self->ingest);
-        zeb_client_set_timeout (client, 200);
-        int rc = zeb_client_connect (client);
-        zeb_client_destroy (&client);
-        if (rc == 0)
-            return 0;
+    //  Ready when it answers HELLO; done waiting, too, if it exited
+    if (!test_wait_until (s_zebd_settled, self, timeout_ms)) {
+        test_zebd_kill (self);
+        return -1;
     }
-    test_zebd_kill (self);
-    return -1;
+    return self->pid? 0: -1;
 }
 
 int

@@ -12,14 +12,16 @@
 #define ZEB_TESTUTIL_H_INCLUDED
 
 #include "zeb.h"
+#include "zeb_classes.h"
 
 typedef struct {
     const char *zebd;           //  path of the zebd binary
     char data [256];            //  data directory
-    int ports [3];              //  ingest, log, bus
+    int ports [4];              //  ingest, log, bus, registry
     char ingest [64];           //  "tcp://127.0.0.1:PORT"
     char log [64];
     char bus [64];
+    char registry [64];
     pid_t pid;                  //  0 when not running
     char extra [8][128];        //  extra "--set key=value" arguments
     int extra_count;
@@ -71,5 +73,18 @@ void
 //  Milliseconds from a monotonic clock.
 int64_t
     test_now_ms (void);
+
+//  A condition a test waits for: true once it holds. arg is the caller's.
+//  It may block briefly itself (a receive with a short timeout) and may
+//  assert on what it sees.
+typedef bool (test_predicate_fn) (void *arg);
+
+//  Call predicate until it returns true or timeout_ms have passed, waiting
+//  TEST_POLL_MS between calls (never past the deadline); it is called once
+//  more at the deadline. Returns true if it held, false on timeout. The
+//  way to wait on anything a test cannot be told about directly.
+#define TEST_POLL_MS 10
+bool
+    test_wait_until (test_predicate_fn *predicate, void *arg, int timeout_ms);
 
 #endif

@@ -409,6 +409,46 @@ s_test_duplicate (void)
 //  ---------------------------------------------------------------------
 //  A live subscriber sees its events in sequence order
 
+typedef struct {
+    zeb_client_t *publisher;
+    zeb_client_t *subscriber;
+    zeb_event_t *received;      //  the first probe seen, once it came
+} s_probe_t;
+
+//  Publish a probe; true once the subscriber has received one
+static bool
+s_probe_arrived (void *arg)
+{
+    s_probe_t *self = (s_probe_t *) arg;
+    s_publish (self->publisher, "order.probe", NULL, 0);
+    self->received = zeb_client_recv (self->subscriber, 50);
+    return self->received != NULL;
+}
+
+typedef struct {
+    zeb_client_t *subscriber;
+    zlistx_t *events;           //  the log's events, to see live
+    zeb_event_t *logged;        //  the next of them, NULL when all seen
+} s_follow_t;
+
+//  Receive what has come, each the next logged event (same sequence,
+//  same type); true once every logged event was received
+static bool
+s_follow_log (void *arg)
+{
+    s_follow_t *self = (s_follow_t *) arg;
+    while (self->logged) {
+        zeb_event_t *received = zeb_client_recv (self->subscriber, 100);
+        if (!received)
+            return false;
+        assert (zeb_event_sequence (received) == zeb_event_sequence (self->logged));
+        assert (streq (zeb_event_type (received), zeb_event_type (self->logged)));
+        zeb_event_destroy (&received);
+        self->logged = (zeb_event_t *) zlistx_next (self->events);
+    }
+    return true;
+}
+
 static void
 s_test_live (void)
 {
@@ -421,15 +461,11 @@ s_test_live (void)
 
     //  The subscription reaches the bus asynchronously: probe until one
     //  probe arrives, then drain the rest of the probes
-    int64_t deadline = test_now_ms () + 10000;
-    zeb_event_t *received = NULL;
-    while (!received) {
-        assert (test_now_ms () < deadline);
-        s_publish (publisher, "order.probe", NULL, 0);
-        received = zeb_client_recv (subscriber, 50);
-    }
-    uint64_t last_probe = zeb_event_sequence (received);
-    zeb_event_destroy (&received);
+    s_probe_t probe = { publisher, subscriber, NULL };
+    bool held = test_wait_until (s_probe_arrived, &probe, 10000);
+    assert (held);
+    uint64_t last_probe = zeb_event_sequence (probe.received);
+    zeb_event_destroy (&probe.received);
 
     //  1,000 events, interleaved with types the subscriber did not ask for
     zeb_client_set_window (publisher, 500);
@@ -449,21 +485,12 @@ s_test_live (void)
     assert (rc == 0);
     size_t expected = zlistx_size (result.events);
     assert (expected >= 667);                   //  the order.placed among 1..1000
-    zeb_event_t *logged = (zeb_event_t *) zlistx_first (result.events);
-    deadline = test_now_ms () + 10000;
-    while (logged) {
-        assert (test_now_ms () < deadline);
-        received = zeb_client_recv (subscriber, 1000);
-        if (!received)
-            continue;
-        assert (zeb_event_sequence (received) == zeb_event_sequence (logged));
-        assert (streq (zeb_event_type (received), zeb_event_type (logged)));
-        zeb_event_destroy (&received);
-        logged = (zeb_event_t *) zlistx_next (result.events);
-    }
+    s_follow_t follow = { subscriber, result.events, (zeb_event_t *) zlistx_first (result.events) };
+    held = test_wait_until (s_follow_log, &follow, 10000);
+    assert (held);
     zeb_fetch_reset (&result);
     //  Nothing more arrives
-    received = zeb_client_recv (subscriber, 200);
+    zeb_event_t *received = zeb_client_recv (subscriber, 200);
     assert (received == NULL);
     zeb_client_destroy (&subscriber);
     zeb_client_destroy (&publisher);
@@ -638,6 +665,24 @@ s_fill (zeb_client_t *client, uint64_t first, int *refusal)
     return stored;
 }
 
+typedef struct {
+    zeb_client_t *client;
+    uint64_t total;             //  stored so far
+    uint64_t after_refusal;     //  of which since the store was full
+    int refusal;
+} s_refill_t;
+
+//  Fill again from where we are; true once 50 more events were stored
+static bool
+s_refilled (void *arg)
+{
+    s_refill_t *self = (s_refill_t *) arg;
+    uint64_t more = s_fill (self->client, self->total + 1, &self->refusal);
+    self->total += more;
+    self->after_refusal += more;
+    return self->after_refusal >= 50;
+}
+
 static void
 s_test_full (void)
 {
@@ -682,16 +727,11 @@ s_test_full (void)
     //  STORAGE_FULL until that run frees space, then publishes again
     uint64_t total = s_fill (client, 1, &refusal);
     assert (refusal == ZEB_EFULL && total > 100);
-    int64_t deadline = test_now_ms () + 30000;
-    uint64_t after_refusal = 0;
-    while (after_refusal < 50) {
-        assert (test_now_ms () < deadline);
-        uint64_t more = s_fill (client, total + 1, &refusal);
-        total += more;
-        after_refusal += more;
-        if (more == 0)
-            zclock_sleep (20);          //  retention runs every 2 s: look again soon
-    }
+    //  Retention runs every 2 s: until then each try is refused at once
+    s_refill_t refill = { client, total, 0, 0 };
+    bool held = test_wait_until (s_refilled, &refill, 30000);
+    assert (held);
+    total = refill.total;
     zeb_fetch_t result;
     int rc = zeb_client_fetch (client, 1, 1000, 0, NULL, &result);
     assert (rc == 0 && result.last == total);
@@ -813,9 +853,7 @@ s_publish_order (zeb_client_t *client, int quantity, const char *dataschema, zeb
 static zeb_client_t *
 s_zebd_with_orders (test_zebd_t *zebd, const char *validation)
 {
-    char registry [64];
-    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_free_port ());
-    s_new_zebd (zebd, "node/actors=ingest,log,registry", registry, validation, NULL);
+    s_new_zebd (zebd, "node/actors=ingest,log,registry", validation, NULL);
     zeb_client_t *client = s_client (zebd);
     char *body = s_register_body ("order.placed", S_ORDER_V1);
     char *reply = s_registry_call (zeb_client_registry_endpoint (client), "REGISTER", body);
@@ -825,13 +863,41 @@ s_zebd_with_orders (test_zebd_t *zebd, const char *validation)
     return client;
 }
 
+typedef struct {
+    zeb_client_t *client;
+    int quantity;
+    bool refused;               //  wait for a refusal, else for an ack
+    int rc;                     //  the last outcome
+    zeb_ack_t ack;
+} s_order_wait_t;
+
+static bool
+s_order_settled (void *arg)
+{
+    s_order_wait_t *self = (s_order_wait_t *) arg;
+    self->rc = s_publish_order (self->client, self->quantity, NULL, &self->ack);
+    return self->refused? self->rc != 0: self->rc == 0;
+}
+
+//  Publish orders of quantity until one is refused (refused) or stored
+//  (!refused), at most 10 s: a notice from the registry is on its way.
+//  Returns the last outcome, its ack in *ack.
+static int
+s_await_order (zeb_client_t *client, int quantity, bool refused, zeb_ack_t *ack)
+{
+    s_order_wait_t wait = { .client = client, .quantity = quantity, .refused = refused };
+    bool held = test_wait_until (s_order_settled, &wait, 10000);
+    assert (held);
+    *ack = wait.ack;
+    return wait.rc;
+}
+
 static void
 s_test_validation (void)
 {
-    char registry [64];
-    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_free_port ());
+
     test_zebd_t zebd;
-    s_new_zebd (&zebd, "node/actors=ingest,log,registry", registry, "ingest/validation=enforce", NULL);
+    s_new_zebd (&zebd, "node/actors=ingest,log,registry", "ingest/validation=enforce", NULL);
     zeb_client_t *client = s_client (&zebd);
     const char *endpoint = zeb_client_registry_endpoint (client);
     assert (endpoint);
@@ -847,12 +913,7 @@ s_test_validation (void)
 
     //  The registration reaches ingest: an invalid event is refused once
     //  the schema is known (the cached "no schema" is dropped on notice)
-    int64_t deadline = test_now_ms () + 10000;
-    int rc;
-    while ((rc = s_publish_order (client, 50, NULL, &ack)) == 0) {
-        assert (test_now_ms () < deadline);
-        zclock_sleep (10);          //  the notice is on its way: look again soon
-    }
+    int rc = s_await_order (client, 50, true, &ack);
     assert (rc == ZEB_ESCHEMA);
     assert (strstr (ack.error, "/quantity") && strstr (ack.error, "maximum") && strstr (ack.error, "version 1"));
     assert (s_publish_order (client, 5, NULL, &ack) == 0);
@@ -868,11 +929,8 @@ s_test_validation (void)
     assert (streq (reply, "REGISTER"));
     free (reply);
     free (body);
-    deadline = test_now_ms () + 10000;
-    while (s_publish_order (client, 50, NULL, &ack) != 0) {
-        assert (test_now_ms () < deadline);
-        zclock_sleep (10);
-    }
+    rc = s_await_order (client, 50, false, &ack);
+    assert (rc == 0);
     assert (s_publish_order (client, 50, "1", &ack) == ZEB_ESCHEMA);
     assert (s_publish_order (client, 50, "https://schemas.example.com/order.placed/2", &ack) == 0);
     assert (s_publish_order (client, 500, "order.placed:2", &ack) == ZEB_ESCHEMA);
@@ -908,21 +966,14 @@ s_test_validation (void)
                              "{\"type\":\"order.placed\",\"validation\":\"enforce\"}");
     assert (streq (reply, "SET_VALIDATION"));
     free (reply);
-    deadline = test_now_ms () + 10000;
-    while ((rc = s_publish_order (client, 500, NULL, &ack)) == 0) {
-        assert (test_now_ms () < deadline);
-        zclock_sleep (10);          //  the notice is on its way: look again soon
-    }
+    rc = s_await_order (client, 500, true, &ack);
     assert (rc == ZEB_ESCHEMA);
     reply = s_registry_call (zeb_client_registry_endpoint (client), "SET_VALIDATION",
                              "{\"type\":\"order.placed\",\"validation\":\"off\"}");
     assert (streq (reply, "SET_VALIDATION"));
     free (reply);
-    deadline = test_now_ms () + 10000;
-    while (s_publish_order (client, 500, NULL, &ack) != 0) {
-        assert (test_now_ms () < deadline);
-        zclock_sleep (10);
-    }
+    rc = s_await_order (client, 500, false, &ack);
+    assert (rc == 0);
     zeb_client_destroy (&client);
     test_zebd_destroy (&zebd);
 
@@ -936,8 +987,10 @@ s_test_validation (void)
 
     //  No registry to ask: events are accepted, and counted as unchecked
     int dead;
-    snprintf (registry, sizeof (registry), "registry/endpoint=tcp://127.0.0.1:%d", test_dead_port (&dead));
-    s_new_zebd (&zebd, registry, "ingest/validation=enforce", "ingest/registry_timeout=200ms", NULL);
+    char registry [64];
+    snprintf (registry, sizeof (registry), "ingest/registry=tcp://127.0.0.1:%d", test_dead_port (&dead));
+    s_new_zebd (&zebd, "node/actors=ingest,log", registry, "ingest/validation=enforce",
+                "ingest/registry_timeout=200ms", NULL);
     client = s_client (&zebd);
     assert (zeb_client_registry_endpoint (client) == NULL);
     assert (s_publish_order (client, 500, NULL, &ack) == 0);

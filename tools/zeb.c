@@ -6,7 +6,7 @@
         zeb fetch [--from SEQ] [--time RFC3339] [--count N] [--types T]
                   [--follow]      print logged events as JSON lines
         zeb stats                 print the node's statistics as JSON
-        zeb types [show|versions|register|check|compat] ...
+        zeb types [show|versions|register|check|compat|validation] ...
                                   the schema registry, when the node runs it
 
     Every command takes --endpoint (default tcp://127.0.0.1:7700, or
@@ -16,6 +16,7 @@
 */
 
 #include "zeb.h"
+#include "zeb_classes.h"
 
 static volatile sig_atomic_t s_interrupted = 0;
 
@@ -254,123 +255,133 @@ s_fetch (zeb_client_t *client, s_options_t *options)
     return rc;
 }
 
-//  One request to the schema registry; prints the reply body as JSON.
-//  body is a JSON object (text).
-static int
-s_registry_call (zeb_client_t *client, s_options_t *options, const char *command, json_t *body)
+//  What `zeb types` asks the registry
+typedef enum {
+    S_TYPES_LIST, S_TYPES_SHOW, S_TYPES_VERSIONS, S_TYPES_REGISTER, S_TYPES_CHECK,
+    S_TYPES_COMPAT, S_TYPES_VALIDATION, S_TYPES_USAGE
+} s_types_verb_t;
+
+static s_types_verb_t
+s_types_verb (const char *verb, const char *type, const char *argument)
 {
-    int rc = zeb_client_connect (client);
-    if (rc)
-        return s_fail (rc, options->endpoint);
-    const char *endpoint = zeb_client_registry_endpoint (client);
-    if (!endpoint) {
-        fprintf (stderr, "zeb: the node at %s runs no schema registry (node/actors)\n",
-                 options->endpoint);
-        return 1;
-    }
-    zsock_t *registry = zsock_new_dealer (endpoint);
-    if (!registry)
-        return s_fail (ZEB_EUNREACHABLE, endpoint);
-    zsock_set_rcvtimeo (registry, options->timeout);
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    zeb_json_to_msgpack (body, &pk);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, command);
-    zmsg_addmem (msg, buffer.data, buffer.size);
-    zmsg_send (&msg, registry);
-    msgpack_sbuffer_destroy (&buffer);
-    msg = zmsg_recv (registry);
-    zsock_destroy (&registry);
-    if (!msg)
-        return s_fail (ZEB_ETIMEOUT, endpoint);
-    char *reply = zmsg_popstr (msg);
-    zframe_t *frame = zmsg_pop (msg);
-    json_t *json = frame? zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL): NULL;
-    char *text = json? json_dumps (json, JSON_COMPACT): NULL;
-    printf ("%s\n", text? text: "{}");
-    rc = reply && streq (reply, "NACK")? 1: 0;
-    free (text);
-    json_decref (json);
-    zframe_destroy (&frame);
-    zstr_free (&reply);
-    zmsg_destroy (&msg);
-    return rc;
+    if (!verb)
+        return S_TYPES_LIST;
+    if (streq (verb, "show") && type)
+        return S_TYPES_SHOW;
+    if (streq (verb, "versions") && type)
+        return S_TYPES_VERSIONS;
+    if (streq (verb, "register") && type && argument)
+        return S_TYPES_REGISTER;
+    if (streq (verb, "check") && type && argument)
+        return S_TYPES_CHECK;
+    if (streq (verb, "compat") && type && argument)
+        return S_TYPES_COMPAT;
+    if (streq (verb, "validation") && type && argument)
+        return S_TYPES_VALIDATION;
+    return S_TYPES_USAGE;
 }
 
-//  zeb types [show|register|check|compat] ...
+//  The whole of a schema file as text; caller frees. NULL if unreadable.
+static char *
+s_read_file (const char *path)
+{
+    char *text = NULL;
+    zfile_t *file = zfile_new (NULL, path);
+    if (file && zfile_input (file) == 0) {
+        zchunk_t *chunk = zfile_read (file, zfile_cursize (file), 0);
+        if (chunk)
+            text = strndup ((char *) zchunk_data (chunk), zchunk_size (chunk));
+        zchunk_destroy (&chunk);
+    }
+    zfile_destroy (&file);
+    return text;
+}
+
+//  zeb types [show|versions|register|check|compat|validation] ...
+//  Prints the registry's reply body as JSON, a NACK's too (exit 1).
 static int
 s_types (zeb_client_t *client, s_options_t *options)
 {
     const char *verb = (const char *) zlist_first (options->positional);
     const char *type = (const char *) zlist_next (options->positional);
     const char *argument = (const char *) zlist_next (options->positional);
-    json_t *body = json_object ();
-    const char *command = NULL;
-    if (!verb) {
-        command = "LIST";
-        if (options->prefix)
-            json_object_set_new (body, "prefix", json_string (options->prefix));
-    }
-    else
-    if (streq (verb, "show") && type) {
-        command = "GET";
-        json_object_set_new (body, "type", json_string (type));
-        if (options->version > 0)
-            json_object_set_new (body, "version", json_integer (options->version));
-    }
-    else
-    if ((streq (verb, "register") || streq (verb, "check")) && type && argument) {
-        command = streq (verb, "register")? "REGISTER": "CHECK";
-        char *schema = NULL;
-        zfile_t *file = zfile_new (NULL, argument);
-        if (file && zfile_input (file) == 0) {
-            zchunk_t *chunk = zfile_read (file, zfile_cursize (file), 0);
-            if (chunk)
-                schema = strndup ((char *) zchunk_data (chunk), zchunk_size (chunk));
-            zchunk_destroy (&chunk);
-        }
-        zfile_destroy (&file);
-        if (!schema) {
-            fprintf (stderr, "zeb: cannot read the schema file '%s'\n", argument);
-            json_decref (body);
-            return 2;
-        }
-        json_object_set_new (body, "type", json_string (type));
-        json_object_set_new (body, "schema", json_string (schema));
-        free (schema);
-        if (options->compat)
-            json_object_set_new (body, "compatibility", json_string (options->compat));
-        if (options->description)
-            json_object_set_new (body, "description", json_string (options->description));
-    }
-    else
-    if (streq (verb, "compat") && type && argument) {
-        command = "SET_COMPATIBILITY";
-        json_object_set_new (body, "type", json_string (type));
-        json_object_set_new (body, "compatibility", json_string (argument));
-    }
-    else
-    if (streq (verb, "validation") && type && argument) {
-        command = "SET_VALIDATION";
-        json_object_set_new (body, "type", json_string (type));
-        json_object_set_new (body, "validation", json_string (argument));
-    }
-    else
-    if (streq (verb, "versions") && type) {
-        command = "VERSIONS";
-        json_object_set_new (body, "type", json_string (type));
-    }
-    if (!command) {
+    s_types_verb_t which = s_types_verb (verb, type, argument);
+    if (which == S_TYPES_USAGE) {
         s_usage (stderr);
-        json_decref (body);
         return 2;
     }
-    int rc = s_registry_call (client, options, command, body);
-    json_decref (body);
-    return rc;
+    if (options->version > UINT32_MAX) {
+        fprintf (stderr, "zeb: --version %lld is not a version number\n", options->version);
+        return 2;
+    }
+    char *schema = NULL;
+    if (which == S_TYPES_REGISTER || which == S_TYPES_CHECK) {
+        schema = s_read_file (argument);
+        if (!schema) {
+            fprintf (stderr, "zeb: cannot read the schema file '%s'\n", argument);
+            return 2;
+        }
+    }
+    int rc = zeb_client_connect (client);
+    if (rc) {
+        free (schema);
+        return s_fail (rc, options->endpoint);
+    }
+    const char *endpoint = zeb_client_registry_endpoint (client);
+    if (!endpoint) {
+        fprintf (stderr, "zeb: the node at %s runs no schema registry (node/actors)\n",
+                 options->endpoint);
+        free (schema);
+        return 1;
+    }
+    zeb_registry_client_t *registry = zeb_registry_client_new (endpoint);
+    if (!registry) {
+        free (schema);
+        return s_fail (ZEB_EUNREACHABLE, endpoint);
+    }
+    zeb_registry_client_set_timeout (registry, options->timeout);
+    json_t *reply = NULL;
+    zeb_fault_t fault = { 0 };
+    uint32_t version = options->version > 0? (uint32_t) options->version: 0;     //  0: latest
+    switch (which) {
+        case S_TYPES_LIST:
+            rc = zeb_registry_client_list (registry, options->prefix, &reply, &fault);
+            break;
+        case S_TYPES_SHOW:
+            rc = zeb_registry_client_get (registry, type, version, &reply, &fault);
+            break;
+        case S_TYPES_VERSIONS:
+            rc = zeb_registry_client_versions (registry, type, &reply, &fault);
+            break;
+        case S_TYPES_REGISTER:
+            rc = zeb_registry_client_register (registry, type, schema, options->description,
+                                               options->compat, &reply, &fault);
+            break;
+        case S_TYPES_CHECK:
+            rc = zeb_registry_client_check (registry, type, schema, &reply, &fault);
+            break;
+        case S_TYPES_COMPAT:
+            rc = zeb_registry_client_set_compatibility (registry, type, argument, &reply, &fault);
+            break;
+        case S_TYPES_VALIDATION:
+            rc = zeb_registry_client_set_validation (registry, type, argument, &reply, &fault);
+            break;
+        default:
+            assert (false);
+    }
+    zeb_registry_client_destroy (&registry);
+    free (schema);
+    if (!reply) {
+        //  No answer, or one the protocol does not allow
+        if (rc == ZEB_EPROTOCOL)
+            fprintf (stderr, "zeb: %s: %s\n", endpoint, fault.text);
+        return rc == ZEB_EPROTOCOL? 1: s_fail (rc, endpoint);
+    }
+    char *text = json_dumps (reply, JSON_COMPACT);
+    printf ("%s\n", text? text: "{}");
+    free (text);
+    json_decref (reply);
+    return rc? 1: 0;            //  a NACK: its body is printed
 }
 
 static int

@@ -63,7 +63,7 @@ main (int argc, char *argv [])
             quiet = true;
         else
         if (streq (arg, "--help-config")) {
-            zeb_config_print_help (stdout);
+            zeb_node_config_help (stdout);
             zlist_destroy (&overrides);
             return 0;
         }
@@ -85,10 +85,10 @@ main (int argc, char *argv [])
     zeb_set_quiet (quiet);
 
     zeb_fault_t fault = { 0 };
-    zconfig_t *config = zeb_config_load (config_file, &fault);
+    zconfig_t *config = zeb_node_config_load (config_file, &fault);
     char *assignment = config? (char *) zlist_first (overrides): NULL;
     while (config && assignment) {
-        if (zeb_config_set (config, assignment, &fault))
+        if (zeb_node_config_set (config, assignment, &fault))
             zconfig_destroy (&config);
         assignment = (char *) zlist_next (overrides);
     }
@@ -112,7 +112,7 @@ main (int argc, char *argv [])
     zeb_info ("zebd %d.%d.%d ready: ingest %s, log %s, bus %s, registry %s, data %s",
                ZEB_VERSION_MAJOR, ZEB_VERSION_MINOR, ZEB_VERSION_PATCH,
                ingest? ingest: "-", log? log: "-", bus? bus: "-", registry? registry: "-",
-               zeb_config_str (config, "node/data"));
+               zeb_config_str (zeb_node_config (node), "node/data"));
     int signal_number = 0;
     sigwait (&signals, &signal_number);
     zeb_info ("zebd: %s, shutting down", signal_number == SIGTERM? "SIGTERM": "SIGINT");

@@ -1,9 +1,12 @@
 /*  =========================================================================
     zeb - a brokerless event automation framework on ZeroMQ
 
-    Include this one header. Applications use zeb_event (the envelope),
-    zeb_client (publish, subscribe, fetch) and zeb_node (run zeb's actors
-    in-process); the other classes are the pieces those are made of.
+    The public API; include this one header. Applications use zeb_event
+    (the envelope), zeb_client (publish, subscribe, fetch), zeb_consumer
+    (read the log by cursor from inside a poll loop), zeb_registry_client
+    (schemas) and zeb_node (run zeb's actors in-process). Everything else
+    (core/zeb_classes.h, actors/zeb_actors.h) is internal and may change
+    between releases.
     =========================================================================
 */
 
@@ -13,7 +16,6 @@
 #include <czmq.h>
 #include <msgpack.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,20 +24,14 @@
 #define ZEB_VERSION_PATCH 0
 
 #include "zeb_error.h"
-#include "zeb_mpk.h"
 #include "zeb_time.h"
 #include "zeb_uuid.h"
 #include "zeb_event.h"
 #include "zeb_json.h"
-#include "zeb_schema.h"
-#include "zeb_compat.h"
 #include "zeb_config.h"
-#include "zeb_store.h"
-#include "zeb_proto.h"
 #include "zeb_client.h"
-#include "zeb_ingest.h"
-#include "zeb_log.h"
-#include "zeb_registry.h"
+#include "zeb_consumer.h"
+#include "zeb_registry_client.h"
 #include "zeb_node.h"
 
 #endif

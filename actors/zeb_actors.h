@@ -1,0 +1,22 @@
+/*  =========================================================================
+    zeb_actors - every class of zeb's actor layer, for zeb's own sources
+
+    Internal: not installed (zeb_node.h is, through zeb.h). Includes the
+    core classes first: actors build on core, never the other way round.
+    =========================================================================
+*/
+
+#ifndef ZEB_ACTORS_H_INCLUDED
+#define ZEB_ACTORS_H_INCLUDED
+
+#include "zeb_classes.h"
+#include <sys/eventfd.h>
+#include "zeb_loop.h"
+#include "zeb_router.h"
+#include "zeb_actor.h"
+#include "zeb_ingest.h"
+#include "zeb_log.h"
+#include "zeb_registry.h"
+#include "zeb_node.h"
+
+#endif

@@ -1,0 +1,28 @@
+//  The self tests, in the order they run: one line per class or actor,
+//  ZEB_SELFTEST (name, function). zeb_selftest.c expands them into its
+//  table, and tests/CMakeLists.txt reads the names into ctest tests: this
+//  is the one list.
+ZEB_SELFTEST (error, zeb_error_test)
+ZEB_SELFTEST (mpk, zeb_mpk_test)
+ZEB_SELFTEST (pack, zeb_pack_test)
+ZEB_SELFTEST (time, zeb_time_test)
+ZEB_SELFTEST (uuid, zeb_uuid_test)
+ZEB_SELFTEST (json, zeb_json_test)
+ZEB_SELFTEST (schema, zeb_schema_test)
+ZEB_SELFTEST (compat, zeb_compat_test)
+ZEB_SELFTEST (event, zeb_event_test)
+ZEB_SELFTEST (config, zeb_config_test)
+ZEB_SELFTEST (lmdb, zeb_lmdb_test)
+ZEB_SELFTEST (store, zeb_store_test)
+ZEB_SELFTEST (proto, zeb_proto_test)
+ZEB_SELFTEST (client, zeb_client_test)
+ZEB_SELFTEST (consumer, zeb_consumer_test)
+ZEB_SELFTEST (loop, zeb_loop_test)
+ZEB_SELFTEST (router, zeb_router_test)
+ZEB_SELFTEST (actor, zeb_actor_test)
+ZEB_SELFTEST (validator, zeb_validator_test)
+ZEB_SELFTEST (writer, zeb_writer_test)
+ZEB_SELFTEST (ingest, zeb_ingest_test)
+ZEB_SELFTEST (log, zeb_log_test)
+ZEB_SELFTEST (registry, zeb_registry_test)
+ZEB_SELFTEST (node, zeb_node_test)
