@@ -49,6 +49,7 @@ const zeb_config_key_t zeb_ingest_config [] = {
       "most PUBLISH messages taken into one transaction (each may hold an array)" },
     { "ingest/max_event_size",  "1MiB",  ZEB_KEY_SIZE, 64, 1LL << 30, NULL, "largest encoded event accepted" },
     { "ingest/max_publish",     "1000",  ZEB_KEY_INT, 1, 100000, NULL, "most events in one PUBLISH array" },
+    { "ingest/max_depth",       "64",    ZEB_KEY_INT, 1, 1024, NULL, "deepest nesting of arrays and maps in data" },
     { "ingest/dedup_window",    "24h",   ZEB_KEY_DURATION, 0, 0, NULL, "how long an idempotency key is remembered" },
     { "ingest/validation",      "off",   ZEB_KEY_ENUM, 0, 0, "off|warn|enforce",
       "check event data against registered schemas" },
@@ -106,6 +107,7 @@ typedef struct {
     size_t batch_limit;
     size_t max_event_size;
     size_t max_publish;
+    size_t max_depth;
     zeb_batch_t batches [3];    //  filling, committing, being answered
     zeb_batch_t *filling;       //  taking PUBLISHes in
     zeb_batch_t *committing;    //  with the writer, or NULL
@@ -272,7 +274,7 @@ s_accept_event (self_t *self, zeb_batch_t *batch, const uint8_t *data, size_t si
         return zeb_fault_set (fault, ZEB_ETOOBIG, "event of %zu bytes is over the limit of %zu bytes",
                               size, self->max_event_size);
     zeb_event_view_t *view = &self->view;
-    int rc = zeb_event_view_decode (view, data, size, fault);
+    int rc = zeb_event_view_decode_limited (view, data, size, self->max_depth, fault);
     if (rc == 0)
         rc = zeb_event_view_validate (view, fault);
     if (rc == 0)
@@ -796,11 +798,13 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self->loop = zeb_actor_loop (actor);
     msgpack_sbuffer_init (&self->reply);
     char *notify_endpoint = NULL;
-    int64_t batch, max_publish, hwm;
+    int64_t batch, max_publish, hwm, max_depth;
     uint64_t max_event_size;
     zeb_config_int (config, "ingest/batch", &batch);
     zeb_config_int (config, "ingest/max_publish", &max_publish);
     zeb_config_int (config, "ingest/hwm", &hwm);
+    zeb_config_int (config, "ingest/max_depth", &max_depth);
+    self->max_depth = (size_t) max_depth;
     zeb_config_size (config, "ingest/max_event_size", &max_event_size);
     self->batch_limit = (size_t) batch;
     self->max_publish = (size_t) max_publish;

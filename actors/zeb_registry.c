@@ -71,34 +71,7 @@ static const char *s_system_types [][3] = {
 bool
 zeb_registry_type_valid (const char *name, size_t len)
 {
-    if (len == 0 || len > ZEB_EVENT_MAX_TYPE)
-        return false;
-    const char *colon = (const char *) memchr (name, ':', len);
-    size_t start = 0;
-    if (colon) {
-        size_t module = (size_t) (colon - name);
-        if (module == 0)
-            return false;
-        for (size_t index = 0; index < module; index++)
-            if (!isalnum ((unsigned char) name [index]) && name [index] != '_' && name [index] != '-')
-                return false;
-        start = module + 1;
-    }
-    size_t parts = 0, part_len = 0;
-    for (size_t index = start; index <= len; index++) {
-        if (index == len || name [index] == '.') {
-            if (part_len == 0)
-                return false;
-            parts++;
-            part_len = 0;
-        }
-        else
-        if (isalnum ((unsigned char) name [index]) || name [index] == '_' || name [index] == '-')
-            part_len++;
-        else
-            return false;
-    }
-    return parts >= 2;
+    return zeb_event_type_valid (name, len);
 }
 
 //  ---------------------------------------------------------------------

@@ -79,6 +79,19 @@ zeb_error_from_reason (const char *reason, size_t len)
     return ZEB_ERROR;
 }
 
+int
+zeb_fault_set (zeb_fault_t *fault, int code, const char *format, ...)
+{
+    if (fault) {
+        fault->code = code;
+        va_list args;
+        va_start (args, format);
+        vsnprintf (fault->text, sizeof (fault->text), format, args);
+        va_end (args);
+    }
+    return code;
+}
+
 static atomic_bool s_quiet;
 
 void
@@ -117,5 +130,15 @@ zeb_error_test (bool verbose)
     //  Unknown codes fall back to the generic error, never NULL
     assert (zeb_strerror (-424242) != NULL);
     assert (zeb_error_status (-424242) == 500);
+    //  A fault keeps the code and the text, truncated to fit; NULL is fine
+    zeb_fault_t fault;
+    assert (zeb_fault_set (&fault, ZEB_EINVALID, "attribute '%s'", "type") == ZEB_EINVALID);
+    assert (fault.code == ZEB_EINVALID && streq (fault.text, "attribute 'type'"));
+    char wide [400];
+    memset (wide, 'w', sizeof (wide) - 1);
+    wide [sizeof (wide) - 1] = 0;
+    zeb_fault_set (&fault, ZEB_ETOOLONG, "%s", wide);
+    assert (strlen (fault.text) == sizeof (fault.text) - 1);
+    assert (zeb_fault_set (NULL, ZEB_EMISSING, "nobody reads this") == ZEB_EMISSING);
     printf ("OK\n");
 }

@@ -42,6 +42,20 @@ typedef enum {
     ZEB_EFORBIDDEN          = -1022     //  403 not allowed to this client
 } zeb_error_t;
 
+//  Why something failed: a zeb_error_t code and a sentence naming the
+//  attribute or position, for a log line or a NACK. Functions that take a
+//  zeb_fault_t * out-parameter accept NULL when the caller needs no text.
+typedef struct {
+    int code;
+    char text [200];
+} zeb_fault_t;
+
+//  Record a fault (printf-style text, truncated to fit); returns code, so
+//  callers can write "return zeb_fault_set (fault, ZEB_EINVALID, ...)".
+//  Fault may be NULL: then only the code is returned.
+int
+    zeb_fault_set (zeb_fault_t *fault, int code, const char *format, ...) CHECK_PRINTF (3);
+
 //  Human-readable description of a code; never NULL.
 const char *
     zeb_strerror (int code);

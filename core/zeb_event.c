@@ -50,19 +50,6 @@ struct _zeb_event_t {
     uint8_t *ext_owned [ZEB_EVENT_MAX_EXTENSIONS];  //  name\0value, by setters
 };
 
-int
-zeb_fault_set (zeb_fault_t *fault, int code, const char *format, ...)
-{
-    if (fault) {
-        fault->code = code;
-        va_list args;
-        va_start (args, format);
-        vsnprintf (fault->text, sizeof (fault->text), format, args);
-        va_end (args);
-    }
-    return code;
-}
-
 const char *
 zeb_attr_name (zeb_attr_t attr)
 {
@@ -137,7 +124,51 @@ s_valid_ext_name (const char *name, size_t len)
     return true;
 }
 
-//  Printable ASCII without spaces: what types and channels are made of
+//  The characters of a type's parts and module: ASCII letters, digits,
+//  '_' and '-', whatever the locale. A table: ingest checks every event.
+static const bool s_type_char [256] = {
+    ['-'] = 1, ['_'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1
+};
+
+bool
+zeb_event_type_valid (const char *name, size_t len)
+{
+    if (!name || len == 0 || len > ZEB_EVENT_MAX_TYPE)
+        return false;
+    //  One pass: a ':' may end the first part (the module), once
+    size_t parts = 0, part_len = 0;
+    bool module = false;
+    for (size_t index = 0; index < len; index++) {
+        unsigned char c = (unsigned char) name [index];
+        if (s_type_char [c])
+            part_len++;
+        else
+        if (c == '.' && part_len > 0) {
+            parts++;
+            part_len = 0;
+        }
+        else
+        if (c == ':' && part_len > 0 && parts == 0 && !module) {
+            module = true;
+            part_len = 0;
+        }
+        else
+            return false;           //  an empty part, a misplaced ':', another character
+    }
+    return part_len > 0 && parts >= 1;
+}
+
+//  Printable ASCII without spaces: what channels are made of
 static bool
 s_valid_token (const char *text, size_t len)
 {
@@ -177,10 +208,43 @@ s_valid_traceparent (const char *text, size_t len)
     return !trace_zero && !parent_zero;
 }
 
+//  Refuse a string attribute or extension value that is not UTF-8
+static int
+s_check_utf8 (const char *text, size_t len, const char *name, size_t name_len, zeb_fault_t *fault)
+{
+    if (zeb_mpk_utf8_valid (text, len))
+        return 0;
+    return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%.*s' is not valid UTF-8",
+                          (int) name_len, name);
+}
+
+//  Skip data at reader, refusing nesting deeper than max_depth levels
+//  (already clamped to ZEB_MPK_MAX_DEPTH, so the message tells the truth)
+static int
+s_check_data (zeb_mpk_t *reader, size_t max_depth, const uint8_t **span, size_t *span_size,
+              zeb_fault_t *fault)
+{
+    int rc = zeb_mpk_skip_bounded (reader, max_depth, span, span_size);
+    if (rc == ZEB_MPK_TOO_DEEP)
+        return zeb_fault_set (fault, ZEB_EINVALID, "data nests deeper than %zu levels", max_depth);
+    if (rc)
+        return zeb_fault_set (fault, ZEB_EMALFORMED, "data is truncated or malformed msgpack");
+    return 0;
+}
+
 int
 zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size, zeb_fault_t *fault)
 {
+    return zeb_event_view_decode_limited (self, data, size, ZEB_EVENT_DEFAULT_MAX_DEPTH, fault);
+}
+
+int
+zeb_event_view_decode_limited (zeb_event_view_t *self, const void *data, size_t size,
+                               size_t max_depth, zeb_fault_t *fault)
+{
     assert (self);
+    if (max_depth > ZEB_MPK_MAX_DEPTH)
+        max_depth = ZEB_MPK_MAX_DEPTH;
     memset (self, 0, offsetof (zeb_event_view_t, ext));
     self->ext_count = 0;
     zeb_mpk_t reader;
@@ -214,6 +278,9 @@ zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size, ze
                 return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' must be a string",
                                       s_attrs [key].name);
             attr->len = value_len;
+            int rc = s_check_utf8 (attr->ptr, attr->len, name, len, fault);
+            if (rc)
+                return rc;
         }
         else
         if (key == S_KEY_TIME) {
@@ -244,8 +311,9 @@ zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size, ze
         if (key == S_KEY_DATA) {
             if (self->data)
                 return zeb_fault_set (fault, ZEB_EINVALID, "attribute 'data' appears twice");
-            if (zeb_mpk_skip (&reader, &self->data, &self->data_size))
-                return zeb_fault_set (fault, ZEB_EMALFORMED, "data is truncated or malformed msgpack");
+            int rc = s_check_data (&reader, max_depth, &self->data, &self->data_size, fault);
+            if (rc)
+                return rc;
         }
         else {
             if (!s_valid_ext_name (name, len))
@@ -284,6 +352,9 @@ zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size, ze
             if (payload_len > ZEB_EVENT_MAX_STRING)
                 return zeb_fault_set (fault, ZEB_ETOOLONG, "extension '%.*s' is longer than %d bytes",
                                       (int) len, name, ZEB_EVENT_MAX_STRING);
+            int rc = kind == ZEB_MPK_STR? s_check_utf8 (payload, payload_len, name, len, fault): 0;
+            if (rc)
+                return rc;
             self->ext_count++;
         }
     }
@@ -311,9 +382,10 @@ zeb_event_view_validate (zeb_event_view_t *self, zeb_fault_t *fault)
             return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' must not be empty",
                                   s_attrs [index].name);
     }
-    if (!s_valid_token (attr [ZEB_ATTR_TYPE].ptr, attr [ZEB_ATTR_TYPE].len))
+    if (!zeb_event_type_valid (attr [ZEB_ATTR_TYPE].ptr, attr [ZEB_ATTR_TYPE].len))
         return zeb_fault_set (fault, ZEB_EINVALID,
-                              "attribute 'type' must be printable ASCII without spaces");
+                              "attribute 'type' must be resource.action or module:resource.action "
+                              "(two or more dot-separated parts of letters, digits, '_' and '-')");
     if (attr [ZEB_ATTR_CHANNEL].ptr
     &&  !s_valid_token (attr [ZEB_ATTR_CHANNEL].ptr, attr [ZEB_ATTR_CHANNEL].len))
         return zeb_fault_set (fault, ZEB_EINVALID,
@@ -533,7 +605,35 @@ int
 zeb_event_validate (zeb_event_t *self, zeb_fault_t *fault)
 {
     assert (self);
-    return zeb_event_view_validate (&self->view, fault);
+    //  What decode checks, for what setters put in: UTF-8 and data depth
+    zeb_event_view_t *view = &self->view;
+    for (int index = 0; index < ZEB_ATTR_COUNT; index++) {
+        const char *name = s_attrs [index].name;
+        int rc = view->attr [index].ptr
+               ? s_check_utf8 (view->attr [index].ptr, view->attr [index].len, name, strlen (name), fault)
+               : 0;
+        if (rc)
+            return rc;
+    }
+    for (size_t index = 0; index < view->ext_count; index++) {
+        zeb_ext_t *ext = &view->ext [index];
+        zeb_mpk_t reader;
+        zeb_mpk_init (&reader, ext->value, ext->value_size);
+        const char *text;
+        uint32_t len;
+        int rc = zeb_mpk_read_str (&reader, &text, &len) == 0
+               ? s_check_utf8 (text, len, ext->name.ptr, ext->name.len, fault): 0;
+        if (rc)
+            return rc;
+    }
+    if (view->data) {
+        zeb_mpk_t reader;
+        zeb_mpk_init (&reader, view->data, view->data_size);
+        int rc = s_check_data (&reader, ZEB_EVENT_DEFAULT_MAX_DEPTH, NULL, NULL, fault);
+        if (rc)
+            return rc;
+    }
+    return zeb_event_view_validate (view, fault);
 }
 
 int
@@ -970,6 +1070,143 @@ cleanup:
 //  ---------------------------------------------------------------------
 //  Self test
 
+//  An event of type a.b from source s with one more string attribute
+//  (replacing type or source if it is one), and data if given
+static void
+s_test_pack (msgpack_sbuffer *buffer, const char *name, const char *value, size_t value_len,
+             const void *data, size_t data_size)
+{
+    msgpack_sbuffer_clear (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    bool is_type = streq (name, "type"), is_source = streq (name, "source");
+    msgpack_pack_map (&pk, 3 - is_type - is_source + (data != NULL));
+    if (!is_type) {
+        msgpack_pack_str_with_body (&pk, "type", 4);
+        msgpack_pack_str_with_body (&pk, "a.b", 3);
+    }
+    if (!is_source) {
+        msgpack_pack_str_with_body (&pk, "source", 6);
+        msgpack_pack_str_with_body (&pk, "s", 1);
+    }
+    msgpack_pack_str_with_body (&pk, name, strlen (name));
+    msgpack_pack_str_with_body (&pk, value, value_len);
+    if (data) {
+        msgpack_pack_str_with_body (&pk, "data", 4);
+        msgpack_sbuffer_write (buffer, (const char *) data, data_size);
+    }
+}
+
+//  depth arrays nested in each other around a nil; caller frees
+static uint8_t *
+s_test_nested (size_t depth, size_t *size)
+{
+    uint8_t *bytes = (uint8_t *) malloc (depth + 1);
+    assert (bytes);
+    memset (bytes, 0x91, depth);
+    bytes [depth] = 0xc0;
+    *size = depth + 1;
+    return bytes;
+}
+
+static void
+s_test_utf8_and_depth (void)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zeb_event_view_t view;
+    zeb_fault_t fault;
+    //  Invalid UTF-8 in each string attribute, and in an extension, is
+    //  refused naming it; so are overlong forms and surrogates
+    const char *invalid [] = {
+        "\xc3\x28", "ok\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xf0\x82\x82\xac",
+        "\xed\xa0\x80", "\xed\xbf\xbf", "\xf4\x90\x80\x80", "\xe2\x82"
+    };
+    for (int attr = 0; attr <= ZEB_ATTR_COUNT; attr++) {
+        const char *name = attr < ZEB_ATTR_COUNT? s_attrs [attr].name: "region";
+        for (size_t index = 0; index < sizeof (invalid) / sizeof (invalid [0]); index++) {
+            s_test_pack (&buffer, name, invalid [index], strlen (invalid [index]), NULL, 0);
+            memset (&fault, 0, sizeof (fault));
+            assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EINVALID);
+            assert (strstr (fault.text, name) && strstr (fault.text, "UTF-8"));
+            assert (zeb_event_decode (buffer.data, buffer.size, NULL) == NULL);
+        }
+    }
+    //  Well-formed multi-byte UTF-8 is accepted: 2, 3 and 4 bytes
+    const char *text = "Gr\xc3\xb6\xc3\x9f" "e \xe2\x82\xac \xf0\x9d\x84\x9e \xf4\x8f\xbf\xbf";
+    const char *names [] = { "subject", "source", "tenantid", "actorid", "region" };
+    for (size_t index = 0; index < sizeof (names) / sizeof (names [0]); index++) {
+        s_test_pack (&buffer, names [index], text, strlen (text), NULL, 0);
+        assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == 0);
+        assert (zeb_event_view_validate (&view, &fault) == 0);
+    }
+    //  A binary extension is bytes, not text
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "blob", 4);
+    msgpack_pack_bin_with_body (&pk, "\xff\xfe", 2);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == 0);
+
+    //  Data nesting: 64 levels accepted, 65 refused, and 10,000 and
+    //  100,000 refused without deep recursion
+    const size_t depths [] = { 64, 65, 10000, 100000 };
+    for (size_t index = 0; index < sizeof (depths) / sizeof (depths [0]); index++) {
+        size_t size;
+        uint8_t *data = s_test_nested (depths [index], &size);
+        s_test_pack (&buffer, "subject", "x", 1, data, size);
+        int rc = zeb_event_view_decode (&view, buffer.data, buffer.size, &fault);
+        if (depths [index] <= ZEB_EVENT_DEFAULT_MAX_DEPTH) {
+            assert (rc == 0 && view.data_size == size);
+            assert (zeb_event_view_validate (&view, &fault) == 0);
+        }
+        else {
+            assert (rc == ZEB_EINVALID);
+            assert (streq (fault.text, "data nests deeper than 64 levels"));
+            assert (zeb_event_decode (buffer.data, buffer.size, NULL) == NULL);
+        }
+        free (data);
+    }
+    //  Another limit, given to the decoder
+    size_t size;
+    uint8_t *data = s_test_nested (65, &size);
+    s_test_pack (&buffer, "subject", "x", 1, data, size);
+    assert (zeb_event_view_decode_limited (&view, buffer.data, buffer.size, 65, &fault) == 0);
+    assert (zeb_event_view_decode_limited (&view, buffer.data, buffer.size, 10, &fault) == ZEB_EINVALID);
+    assert (streq (fault.text, "data nests deeper than 10 levels"));
+    assert (zeb_event_view_decode_limited (&view, buffer.data, buffer.size, SIZE_MAX, &fault) == 0);
+    s_test_pack (&buffer, "subject", "x", 1, "\x07", 1);
+    assert (zeb_event_view_decode_limited (&view, buffer.data, buffer.size, 0, &fault) == 0);
+    s_test_pack (&buffer, "subject", "x", 1, "\x90", 1);
+    assert (zeb_event_view_decode_limited (&view, buffer.data, buffer.size, 0, &fault) == ZEB_EINVALID);
+    //  Truncated data within the limit is malformed
+    s_test_pack (&buffer, "subject", "x", 1, data + 1, size - 2);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == ZEB_EMALFORMED);
+
+    //  What setters put in is checked by zeb_event_validate
+    zeb_event_t *event = zeb_event_new ("a.b");
+    zeb_event_set (event, "source", "s");
+    assert (zeb_event_validate (event, &fault) == 0);
+    assert (zeb_event_set_data (event, data, size) == 0);
+    assert (zeb_event_validate (event, &fault) == ZEB_EINVALID);
+    assert (strstr (fault.text, "deeper than 64"));
+    assert (zeb_event_set_data (event, data + 1, size - 1) == 0);     //  64 levels
+    assert (zeb_event_validate (event, &fault) == 0);
+    zeb_event_set (event, "tenantid", "acme\xed\xa0\x80");
+    assert (zeb_event_validate (event, &fault) == ZEB_EINVALID);
+    assert (strstr (fault.text, "'tenantid'"));
+    zeb_event_set (event, "tenantid", "acm\xc3\xa9");
+    zeb_event_set (event, "region", "\xc0\x80");
+    assert (zeb_event_validate (event, &fault) == ZEB_EINVALID);
+    assert (strstr (fault.text, "'region'"));
+    zeb_event_set (event, "region", "eu");
+    assert (zeb_event_validate (event, &fault) == 0);
+    zeb_event_destroy (&event);
+    free (data);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
 void
 zeb_event_test (bool verbose)
 {
@@ -1070,9 +1307,9 @@ zeb_event_test (bool verbose)
     free (json);
     zeb_event_destroy (&parsed);
     const char *bad_json [] = {
-        "[1,2]", "{\"type\":5,\"source\":\"x\"}", "{\"type\":\"a\",\"time\":\"noon\"}",
-        "{\"type\":\"a\",\"Bad-Ext\":\"x\"}", "{\"type\":\"a\",\"ext\":{\"nested\":1}}",
-        "{\"type\":\"a\",\"data\":1,\"data_base64\":\"AA==\"}", "{\"type\":"
+        "[1,2]", "{\"type\":5,\"source\":\"x\"}", "{\"type\":\"a.b\",\"time\":\"noon\"}",
+        "{\"type\":\"a.b\",\"Bad-Ext\":\"x\"}", "{\"type\":\"a.b\",\"ext\":{\"nested\":1}}",
+        "{\"type\":\"a.b\",\"data\":1,\"data_base64\":\"AA==\"}", "{\"type\":"
     };
     for (size_t index = 0; index < sizeof (bad_json) / sizeof (bad_json [0]); index++) {
         memset (&fault, 0, sizeof (fault));
@@ -1085,12 +1322,17 @@ zeb_event_test (bool verbose)
         { "{\"source\":\"s\"}", ZEB_EMISSING },
         { "{\"type\":\"\",\"source\":\"s\"}", ZEB_EMISSING },
         { "{\"type\":\"a b\",\"source\":\"s\"}", ZEB_EINVALID },
-        { "{\"type\":\"a\",\"source\":\"s\",\"specversion\":\"0.3\"}", ZEB_EINVALID },
-        { "{\"type\":\"a\",\"source\":\"s\",\"id\":\"\"}", ZEB_EINVALID },
-        { "{\"type\":\"a\",\"source\":\"s\",\"traceparent\":\"00-abc\"}", ZEB_EINVALID },
-        { "{\"type\":\"a\",\"source\":\"s\",\"traceparent\":"
+        { "{\"type\":\"order\",\"source\":\"s\"}", ZEB_EINVALID },
+        { "{\"type\":\"order.\",\"source\":\"s\"}", ZEB_EINVALID },
+        { "{\"type\":\"order/placed.v1\",\"source\":\"s\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"specversion\":\"0.3\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"id\":\"\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"traceparent\":\"00-abc\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"traceparent\":"
           "\"00-00000000000000000000000000000000-00f067aa0ba902b7-01\"}", ZEB_EINVALID },
-        { "{\"type\":\"a\",\"source\":\"s\",\"channel\":\"x y\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"channel\":\"x y\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"channel\":\"orders\"}", 0 },
+        { "{\"type\":\"billing:invoice.paid\",\"source\":\"s\"}", 0 },
         { "{\"type\":\"order.placed\",\"source\":\"s\",\"specversion\":\"1.0\"}", 0 }
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
@@ -1099,6 +1341,33 @@ zeb_event_test (bool verbose)
         assert (zeb_event_validate (parsed, &fault) == cases [index].code);
         zeb_event_destroy (&parsed);
     }
+    //  The type rule, which the registry shares
+    const char *valid_types [] = {
+        "order.placed", "billing:invoice.paid", "custom.webhook.github", "a.b",
+        "user.signedUp", "my_module-2:order_v2.placed-late", "0.1"
+    };
+    for (size_t index = 0; index < sizeof (valid_types) / sizeof (valid_types [0]); index++)
+        assert (zeb_event_type_valid (valid_types [index], strlen (valid_types [index])));
+    const char *invalid_types [] = {
+        "", "order", "order.", ".order", "order..placed", ":order.placed", "billing:order",
+        "a:b:c.d", "order placed", "order.*", "order/placed", "ordre.pass\xc3\xa9",
+        "order.placed\n", "billing:.x"
+    };
+    for (size_t index = 0; index < sizeof (invalid_types) / sizeof (invalid_types [0]); index++)
+        assert (!zeb_event_type_valid (invalid_types [index], strlen (invalid_types [index])));
+    assert (!zeb_event_type_valid (NULL, 0));
+    assert (!zeb_event_type_valid ("order.placed", 5));        //  "order": len counts
+    assert (zeb_event_type_valid ("order.placed\0junk", 12));
+    char max_type [ZEB_EVENT_MAX_TYPE + 2];
+    memset (max_type, 'a', sizeof (max_type));
+    max_type [1] = '.';
+    assert (zeb_event_type_valid (max_type, ZEB_EVENT_MAX_TYPE));
+    assert (!zeb_event_type_valid (max_type, ZEB_EVENT_MAX_TYPE + 1));
+    parsed = zeb_event_from_json ("{\"type\":\"order\",\"source\":\"s\"}", 29, &fault);
+    assert (parsed && zeb_event_validate (parsed, &fault) == ZEB_EINVALID);
+    assert (strstr (fault.text, "'type'") && strstr (fault.text, "resource.action"));
+    zeb_event_destroy (&parsed);
+
     char long_type [300];
     memset (long_type, 'a', sizeof (long_type) - 1);
     long_type [sizeof (long_type) - 1] = 0;
@@ -1176,5 +1445,6 @@ zeb_event_test (bool verbose)
 
     msgpack_sbuffer_destroy (&buffer);
     zeb_event_destroy (&event);
+    s_test_utf8_and_depth ();
     printf ("OK\n");
 }

@@ -16,13 +16,21 @@
     parsed from JSON. Its strings are null-terminated and owned by it.
 
     Limits (checked by zeb_event_view_validate, errors from zeb_error.h):
-      type, channel      1..255 bytes, printable ASCII without spaces
+      type               1..255 bytes, resource.action or
+                         module:resource.action (zeb_event_type_valid)
+      channel            1..255 bytes, printable ASCII without spaces
       source             1..1024 bytes
       id, idempotencykey 1..255 bytes
       other strings      up to 1024 bytes (traceparent: W3C format)
       extensions         names [a-z0-9]{1,20}, at most 16, values string,
                          integer, boolean or binary (up to 1024 bytes)
+      every string       well-formed UTF-8 (zeb_mpk_utf8_valid): every
+                         string attribute and string extension value
+      data               nested at most ZEB_EVENT_DEFAULT_MAX_DEPTH levels
+                         (zeb_event_view_decode_limited sets another)
       whole event        max_event_size (node setting, 1 MiB by default)
+    UTF-8 and nesting are checked by decode (and by zeb_event_validate for
+    what setters put in); the rest by validate.
     =========================================================================
 */
 
@@ -60,6 +68,8 @@ typedef enum {
 #define ZEB_EVENT_MAX_STRING        1024
 #define ZEB_EVENT_MAX_EXT_NAME      20
 #define ZEB_EVENT_DEFAULT_MAX_SIZE  (1024 * 1024)
+//  Levels of nesting allowed in data: [] is one level, {"a":[1]} two
+#define ZEB_EVENT_DEFAULT_MAX_DEPTH 64
 
 //  A borrowed string: ptr is NULL when the attribute is absent; the bytes
 //  are not null-terminated unless the owner says so.
@@ -85,17 +95,17 @@ typedef struct {
     size_t ext_count;
 } zeb_event_view_t;
 
-//  Why something failed: a zeb_error_t code and a sentence naming the
-//  attribute or position. Every out-parameter fault may be NULL.
-typedef struct {
-    int code;
-    char text [200];
-} zeb_fault_t;
-
-//  Record a fault (printf-style text); returns code, so callers can write
-//  "return zeb_fault_set (fault, ZEB_EINVALID, ...)". Fault may be NULL.
-int
-    zeb_fault_set (zeb_fault_t *fault, int code, const char *format, ...) CHECK_PRINTF (3);
+//  True if name (len bytes, not necessarily null-terminated) is a valid
+//  event type, the one rule that ingest and the schema registry share:
+//  "resource.action" or "module:resource.action". That is two or more
+//  parts separated by dots, each part one or more ASCII letters, digits,
+//  '_' or '-'; optionally first a module of the same characters and a
+//  ':'; ZEB_EVENT_MAX_TYPE bytes at most. Valid: "order.placed",
+//  "billing:invoice.paid", "custom.webhook.github". Not valid: "order",
+//  "order..placed", ".order", ":order.placed", "a:b:c.d", "order placed",
+//  "ordre.pass\xc3\xa9". False for a NULL name.
+bool
+    zeb_event_type_valid (const char *name, size_t len);
 
 //  Name of a string attribute ("id", "type"...).
 const char *
@@ -109,11 +119,24 @@ int
 //  Views: zero-allocation decode, validate and encode
 
 //  Decode one msgpack map. Unknown keys become extensions; a producer's
-//  "sequence" is read but ingest replaces it. Returns 0 or a zeb_error_t
-//  (ZEB_EMALFORMED, ZEB_EINVALID, ZEB_EEXTENSION) with the fault filled.
+//  "sequence" is read but ingest replaces it. Every string attribute and
+//  string extension value must be well-formed UTF-8, and data nest at
+//  most ZEB_EVENT_DEFAULT_MAX_DEPTH levels (walked iteratively: 100,000
+//  levels are refused without deep recursion). Returns 0 or a zeb_error_t
+//  with the fault filled: ZEB_EMALFORMED (not msgpack, truncated, bytes
+//  after the map), ZEB_EINVALID (a wrong value type, a repeated attribute,
+//  "attribute 'subject' is not valid UTF-8", "data nests deeper than 64
+//  levels"), ZEB_EEXTENSION, ZEB_ETOOLONG (an extension value).
 int
     zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size,
                            zeb_fault_t *fault);
+
+//  Decode as zeb_event_view_decode does, allowing max_depth levels of
+//  nesting in data instead of ZEB_EVENT_DEFAULT_MAX_DEPTH: 0 allows only
+//  a scalar; values above ZEB_MPK_MAX_DEPTH count as ZEB_MPK_MAX_DEPTH.
+int
+    zeb_event_view_decode_limited (zeb_event_view_t *self, const void *data, size_t size,
+                                   size_t max_depth, zeb_fault_t *fault);
 
 //  Check required attributes, lengths and formats. Returns 0 or an error.
 int
@@ -159,8 +182,10 @@ void
 zeb_event_t *
     zeb_event_dup (zeb_event_t *self);
 
-//  Decode an owned event from msgpack. Returns NULL with fault set if the
-//  bytes are not an event. Validation is not applied: call zeb_event_validate.
+//  Decode an owned event from msgpack, with the checks of
+//  zeb_event_view_decode (UTF-8, data nesting). Returns NULL with fault
+//  set if the bytes are not an event. Validation is not applied: call
+//  zeb_event_validate.
 zeb_event_t *
     zeb_event_decode (const void *data, size_t size, zeb_fault_t *fault);
 
@@ -169,7 +194,9 @@ zeb_event_t *
 zeb_event_t *
     zeb_event_from_json (const char *text, size_t len, zeb_fault_t *fault);
 
-//  Validate (see zeb_event_view_validate). Returns 0 or an error code.
+//  Validate (see zeb_event_view_validate), and check what setters put in
+//  as decode would: UTF-8 strings, data nested at most
+//  ZEB_EVENT_DEFAULT_MAX_DEPTH levels. Returns 0 or an error code.
 int
     zeb_event_validate (zeb_event_t *self, zeb_fault_t *fault);
 

@@ -11,24 +11,15 @@
 #define S_MAX_DEPTH     64          //  nesting of schemas applied to one value
 #define S_MAX_REQUIRED  256         //  names in one "required"
 
-//  JSON types, as a bit set
-enum {
-    S_NULL    = 1 << 0,
-    S_BOOLEAN = 1 << 1,
-    S_INTEGER = 1 << 2,
-    S_NUMBER  = 1 << 3,
-    S_STRING  = 1 << 4,
-    S_ARRAY   = 1 << 5,
-    S_OBJECT  = 1 << 6
-};
-
+//  JSON types by name, as zeb_mpk_type_of's bits
 static const struct {
     const char *name;
     unsigned bit;
 } s_types [] = {
-    { "null", S_NULL }, { "boolean", S_BOOLEAN }, { "integer", S_INTEGER },
-    { "number", S_NUMBER }, { "string", S_STRING }, { "array", S_ARRAY },
-    { "object", S_OBJECT }
+    { "null", ZEB_MPK_JSON_NULL }, { "boolean", ZEB_MPK_JSON_BOOLEAN },
+    { "integer", ZEB_MPK_JSON_INTEGER }, { "number", ZEB_MPK_JSON_NUMBER },
+    { "string", ZEB_MPK_JSON_STRING }, { "array", ZEB_MPK_JSON_ARRAY },
+    { "object", ZEB_MPK_JSON_OBJECT }
 };
 
 typedef enum {
@@ -58,17 +49,10 @@ typedef struct {
     size_t count;
 } s_list_t;
 
-//  A number, exact when it is an integer (JSON integers reach 2^64)
-typedef struct {
-    bool integral;
-    __int128 integer;
-    long double value;
-} s_num_t;
-
 //  A limit that may be absent
 typedef struct {
     bool set;
-    s_num_t number;
+    zeb_mpk_number_t number;
 } s_bound_t;
 
 struct _s_node_t {
@@ -234,10 +218,10 @@ s_number (s_compiler_t *compiler, json_t *json, const char *keyword, s_bound_t *
     if (!json_is_number (json))
         return s_refuse (compiler, "'%s' must be a number", keyword);
     bound->set = true;
-    bound->number.integral = json_is_integer (json);
-    bound->number.integer = json_is_integer (json)? json_integer_value (json): 0;
-    bound->number.value = json_is_integer (json)? (long double) json_integer_value (json)
-                                                : (long double) json_real_value (json);
+    if (json_is_integer (json))
+        bound->number = (zeb_mpk_number_t) { .kind = ZEB_MPK_NUMBER_INT, .i = json_integer_value (json) };
+    else
+        bound->number = (zeb_mpk_number_t) { .kind = ZEB_MPK_NUMBER_FLOAT, .f = json_real_value (json) };
     return 0;
 }
 
@@ -466,7 +450,8 @@ s_compile_scalar (s_compiler_t *compiler, json_t *json, s_node_t *node)
     if ((value = json_object_get (json, "multipleOf"))) {
         if (s_number (compiler, value, "multipleOf", &node->multiple_of))
             return -1;
-        if (node->multiple_of.number.value <= 0)
+        zeb_mpk_number_t zero = { .kind = ZEB_MPK_NUMBER_INT, .i = 0 };
+        if (zeb_mpk_compare_numbers (node->multiple_of.number, zero) != ZEB_MPK_GREATER)
             return s_refuse (compiler, "'multipleOf' must be greater than 0");
     }
     if ((value = json_object_get (json, "enum"))) {
@@ -696,148 +681,59 @@ s_pop (s_context_t *context)
     context->depth_of_path--;
 }
 
-//  The JSON type of a msgpack value; 0 for bin and ext, which JSON lacks
-static unsigned
-s_type_of (zeb_mpk_t *reader)
-{
-    switch (zeb_mpk_peek (reader)) {
-        case ZEB_MPK_NIL: return S_NULL;
-        case ZEB_MPK_BOOL: return S_BOOLEAN;
-        case ZEB_MPK_UINT:
-        case ZEB_MPK_INT: return S_INTEGER | S_NUMBER;
-        case ZEB_MPK_FLOAT: {
-            double value;
-            zeb_mpk_t copy = *reader;
-            zeb_mpk_read_double (&copy, &value);
-            return isfinite (value) && value == floor (value)? S_INTEGER | S_NUMBER: S_NUMBER;
-        }
-        case ZEB_MPK_STR: return S_STRING;
-        case ZEB_MPK_ARRAY: return S_ARRAY;
-        case ZEB_MPK_MAP: return S_OBJECT;
-        default: return 0;
-    }
-}
-
-//  Read a msgpack number; integers exact
-static s_num_t
-s_number_of (zeb_mpk_t *reader)
-{
-    s_num_t number = { false, 0, 0 };
-    zeb_mpk_kind_t kind = zeb_mpk_peek (reader);
-    if (kind == ZEB_MPK_UINT) {
-        uint64_t value = 0;
-        zeb_mpk_read_uint (reader, &value);
-        number.integral = true;
-        number.integer = value;
-        number.value = (long double) value;
-    }
-    else
-    if (kind == ZEB_MPK_INT) {
-        int64_t value = 0;
-        zeb_mpk_read_int (reader, &value);
-        number.integral = true;
-        number.integer = value;
-        number.value = (long double) value;
-    }
-    else {
-        double value = 0;
-        zeb_mpk_read_double (reader, &value);
-        number.value = value;
-        if (isfinite (value) && value == floor (value) && fabs (value) < 9.2e18) {
-            number.integral = true;
-            number.integer = (__int128) value;
-        }
-    }
-    return number;
-}
-
-//  -1, 0 or 1 as a is less than, equal to or greater than b
-static int
-s_compare (s_num_t a, s_num_t b)
-{
-    if (a.integral && b.integral)
-        return (a.integer > b.integer) - (a.integer < b.integer);
-    return (a.value > b.value) - (a.value < b.value);
-}
-
-//  Structural equality of two msgpack values, as JSON sees them: numbers
-//  by value, objects whatever the order of their keys
-static bool
-s_equal (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
-{
-    zeb_mpk_t x, y;
-    zeb_mpk_init (&x, a, a_size);
-    zeb_mpk_init (&y, b, b_size);
-    unsigned tx = s_type_of (&x), ty = s_type_of (&y);
-    if ((tx & S_NUMBER) && (ty & S_NUMBER))
-        return s_compare (s_number_of (&x), s_number_of (&y)) == 0;
-    if (tx != ty || tx == 0)
-        return tx == 0 && ty == 0 && a_size == b_size && memcmp (a, b, a_size) == 0;
-    if (tx == S_ARRAY) {
-        uint32_t count, other;
-        zeb_mpk_read_array (&x, &count);
-        zeb_mpk_read_array (&y, &other);
-        if (count != other)
-            return false;
-        for (uint32_t index = 0; index < count; index++) {
-            const uint8_t *ia, *ib;
-            size_t sa, sb;
-            if (zeb_mpk_skip (&x, &ia, &sa) || zeb_mpk_skip (&y, &ib, &sb) || !s_equal (ia, sa, ib, sb))
-                return false;
-        }
-        return true;
-    }
-    if (tx == S_OBJECT) {
-        uint32_t count, other;
-        zeb_mpk_read_map (&x, &count);
-        zeb_mpk_read_map (&y, &other);
-        if (count != other)
-            return false;
-        for (uint32_t index = 0; index < count; index++) {
-            const char *key;
-            uint32_t key_len;
-            const uint8_t *value, *found;
-            size_t value_size, found_size;
-            if (zeb_mpk_read_str (&x, &key, &key_len) || zeb_mpk_skip (&x, &value, &value_size))
-                return false;
-            //  Look the key up in y
-            zeb_mpk_t scan = y;
-            bool matched = false;
-            for (uint32_t entry = 0; entry < other && !matched; entry++) {
-                const char *other_key;
-                uint32_t other_len;
-                if (zeb_mpk_read_str (&scan, &other_key, &other_len)
-                ||  zeb_mpk_skip (&scan, &found, &found_size))
-                    return false;
-                if (other_len == key_len && memcmp (other_key, key, key_len) == 0)
-                    matched = s_equal (value, value_size, found, found_size);
-            }
-            if (!matched)
-                return false;
-        }
-        return true;
-    }
-    //  null, boolean, string: the same encoding of the same value, save
-    //  for string headers of different widths
-    if (tx == S_STRING) {
-        const char *sa, *sb;
-        uint32_t la, lb;
-        zeb_mpk_read_str (&x, &sa, &la);
-        zeb_mpk_read_str (&y, &sb, &lb);
-        return la == lb && memcmp (sa, sb, la) == 0;
-    }
-    return a_size == b_size && memcmp (a, b, a_size) == 0;
-}
-
-//  A schema's number for a message: integers in full, others short
+//  A number for a message: integers in full, others short
 static const char *
-s_show (long double value, char *text, size_t size)
+s_show (zeb_mpk_number_t number, char *text, size_t size)
 {
-    if (value == floorl (value) && fabsl (value) < 1e19L)
-        snprintf (text, size, "%.0Lf", value);
+    if (number.kind == ZEB_MPK_NUMBER_INT)
+        snprintf (text, size, "%lld", (long long) number.i);
     else
-        snprintf (text, size, "%.15Lg", value);
+    if (number.kind == ZEB_MPK_NUMBER_UINT)
+        snprintf (text, size, "%llu", (unsigned long long) number.u);
+    else
+    if (number.f == floor (number.f) && fabs (number.f) < 1e19)
+        snprintf (text, size, "%.0f", number.f);
+    else
+        snprintf (text, size, "%.15g", number.f);
     return text;
+}
+
+//  A number as an exact integer, if it is one (3.0 included) within range
+static bool
+s_integral (zeb_mpk_number_t number, __int128 *integer)
+{
+    if (number.kind == ZEB_MPK_NUMBER_INT)
+        *integer = number.i;
+    else
+    if (number.kind == ZEB_MPK_NUMBER_UINT)
+        *integer = number.u;
+    else
+    if (isfinite (number.f) && number.f == floor (number.f) && fabs (number.f) < 9.2e18)
+        *integer = (__int128) number.f;
+    else
+        return false;
+    return true;
+}
+
+static long double
+s_real (zeb_mpk_number_t number)
+{
+    return number.kind == ZEB_MPK_NUMBER_INT? (long double) number.i:
+           number.kind == ZEB_MPK_NUMBER_UINT? (long double) number.u: (long double) number.f;
+}
+
+//  Whether value is a multiple of divisor (> 0): exactly for integers,
+//  within a relative 1e-9 otherwise (0.01 has no exact binary form)
+static bool
+s_multiple (zeb_mpk_number_t value, zeb_mpk_number_t divisor)
+{
+    __int128 a, b;
+    if (s_integral (value, &a) && s_integral (divisor, &b))
+        return a % b == 0;
+    long double quotient = s_real (value) / s_real (divisor);
+    long double nearest = roundl (quotient);
+    long double tolerance = 1e-9L * (fabsl (quotient) > 1? fabsl (quotient): 1);
+    return isfinite ((double) quotient) && fabsl (quotient - nearest) <= tolerance;
 }
 
 static size_t
@@ -1050,16 +946,13 @@ s_validate_array (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
         //  Pairwise, reading in place: no allocation
         zeb_mpk_t outer = start;
         for (uint32_t index = 0; index < count; index++) {
-            const uint8_t *item;
-            size_t item_size;
-            zeb_mpk_skip (&outer, &item, &item_size);
+            zeb_mpk_t item = outer;
+            zeb_mpk_skip (&outer, NULL, NULL);
             zeb_mpk_t inner = outer;
             for (uint32_t other = index + 1; other < count; other++) {
-                const uint8_t *later;
-                size_t later_size;
-                zeb_mpk_skip (&inner, &later, &later_size);
-                if (s_equal (item, item_size, later, later_size))
+                if (zeb_mpk_equal (&item, &inner))
                     return s_fail (context, "uniqueItems", "items %u and %u are equal", index, other);
+                zeb_mpk_skip (&inner, NULL, NULL);
             }
         }
     }
@@ -1110,38 +1003,38 @@ s_validate_string (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     return true;
 }
 
+//  The order of value against a bound; NaN is on no side of any bound
+static zeb_mpk_order_t
+s_order (zeb_mpk_number_t value, const s_bound_t *bound)
+{
+    return zeb_mpk_compare_numbers (value, bound->number);
+}
+
 static bool
 s_validate_number (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
 {
-    s_num_t value = s_number_of (reader);
+    zeb_mpk_number_t value;
+    if (zeb_mpk_read_number (reader, &value))
+        return s_malformed (context);
     char text [48];
-    if (node->minimum.set && s_compare (value, node->minimum.number) < 0)
+    zeb_mpk_order_t order;
+    if (node->minimum.set
+    &&  (order = s_order (value, &node->minimum)) != ZEB_MPK_GREATER && order != ZEB_MPK_EQUAL)
         return s_fail (context, "minimum", "must be at least %s",
-                       s_show (node->minimum.number.value, text, sizeof (text)));
-    if (node->maximum.set && s_compare (value, node->maximum.number) > 0)
+                       s_show (node->minimum.number, text, sizeof (text)));
+    if (node->maximum.set
+    &&  (order = s_order (value, &node->maximum)) != ZEB_MPK_LESS && order != ZEB_MPK_EQUAL)
         return s_fail (context, "maximum", "must be at most %s",
-                       s_show (node->maximum.number.value, text, sizeof (text)));
-    if (node->exclusive_minimum.set && s_compare (value, node->exclusive_minimum.number) <= 0)
+                       s_show (node->maximum.number, text, sizeof (text)));
+    if (node->exclusive_minimum.set && s_order (value, &node->exclusive_minimum) != ZEB_MPK_GREATER)
         return s_fail (context, "exclusiveMinimum", "must be greater than %s",
-                       s_show (node->exclusive_minimum.number.value, text, sizeof (text)));
-    if (node->exclusive_maximum.set && s_compare (value, node->exclusive_maximum.number) >= 0)
+                       s_show (node->exclusive_minimum.number, text, sizeof (text)));
+    if (node->exclusive_maximum.set && s_order (value, &node->exclusive_maximum) != ZEB_MPK_LESS)
         return s_fail (context, "exclusiveMaximum", "must be less than %s",
-                       s_show (node->exclusive_maximum.number.value, text, sizeof (text)));
-    if (node->multiple_of.set) {
-        s_num_t divisor = node->multiple_of.number;
-        bool multiple;
-        if (value.integral && divisor.integral)
-            multiple = value.integer % divisor.integer == 0;
-        else {
-            long double quotient = value.value / divisor.value;
-            long double nearest = roundl (quotient);
-            long double tolerance = 1e-9L * (fabsl (quotient) > 1? fabsl (quotient): 1);
-            multiple = isfinite ((double) quotient) && fabsl (quotient - nearest) <= tolerance;
-        }
-        if (!multiple)
-            return s_fail (context, "multipleOf", "must be a multiple of %s",
-                           s_show (divisor.value, text, sizeof (text)));
-    }
+                       s_show (node->exclusive_maximum.number, text, sizeof (text)));
+    if (node->multiple_of.set && !s_multiple (value, node->multiple_of.number))
+        return s_fail (context, "multipleOf", "must be a multiple of %s",
+                       s_show (node->multiple_of.number, text, sizeof (text)));
     return true;
 }
 
@@ -1161,17 +1054,25 @@ s_count_matches (s_list_t *list, const zeb_mpk_t *start, s_context_t *context, s
 }
 
 static bool
-s_in_enum (s_node_t *node, const uint8_t *data, size_t size)
+s_is_const (s_node_t *node, const zeb_mpk_t *value)
+{
+    zeb_mpk_t constant;
+    zeb_mpk_init (&constant, node->const_value, node->const_size);
+    return zeb_mpk_equal (value, &constant);
+}
+
+static bool
+s_in_enum (s_node_t *node, const zeb_mpk_t *value)
 {
     zeb_mpk_t values;
     zeb_mpk_init (&values, node->enum_values, node->enum_size);
     uint32_t count = 0;
     zeb_mpk_read_array (&values, &count);
     for (uint32_t index = 0; index < count; index++) {
-        const uint8_t *value;
-        size_t value_size;
-        if (zeb_mpk_skip (&values, &value, &value_size) == 0 && s_equal (data, size, value, value_size))
+        if (zeb_mpk_equal (value, &values))
             return true;
+        if (zeb_mpk_skip (&values, NULL, NULL))
+            break;
     }
     return false;
 }
@@ -1180,13 +1081,13 @@ s_in_enum (s_node_t *node, const uint8_t *data, size_t size)
 static bool
 s_validate_kind (s_node_t *node, unsigned type, zeb_mpk_t *reader, s_context_t *context)
 {
-    if (type == S_OBJECT)
+    if (type == ZEB_MPK_JSON_OBJECT)
         return s_validate_object (node, reader, context);
-    if (type == S_ARRAY)
+    if (type == ZEB_MPK_JSON_ARRAY)
         return s_validate_array (node, reader, context);
-    if (type == S_STRING)
+    if (type == ZEB_MPK_JSON_STRING)
         return s_validate_string (node, reader, context);
-    if (type & S_NUMBER)
+    if (type & ZEB_MPK_JSON_NUMBER)
         return s_validate_number (node, reader, context);
     return zeb_mpk_skip (reader, NULL, NULL) == 0 || s_malformed (context);
 }
@@ -1212,13 +1113,11 @@ s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     }
     bool valid = false;
     zeb_mpk_t start = *reader;
-    unsigned type = s_type_of (reader);
-    //  const and enum compare the whole value
-    const uint8_t *span = NULL;
-    size_t span_size = 0;
+    unsigned type = zeb_mpk_type_of (reader);
+    //  const and enum compare the whole value: a malformed one is no match
     if (node->const_value || node->enum_values) {
         zeb_mpk_t copy = start;
-        if (zeb_mpk_skip (&copy, &span, &span_size)) {
+        if (zeb_mpk_skip (&copy, NULL, NULL)) {
             context->depth--;
             return s_malformed (context);
         }
@@ -1227,10 +1126,10 @@ s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     if (node->types && !(type & node->types))
         s_fail (context, "type", "%s expected", s_type_names (node->types, names, sizeof (names)));
     else
-    if (node->const_value && !s_equal (span, span_size, node->const_value, node->const_size))
+    if (node->const_value && !s_is_const (node, &start))
         s_fail (context, "const", "must be the constant value");
     else
-    if (node->enum_values && !s_in_enum (node, span, span_size))
+    if (node->enum_values && !s_in_enum (node, &start))
         s_fail (context, "enum", "must be one of the enumerated values");
     else
     if (!s_validate_kind (node, type, reader, context))
@@ -1509,6 +1408,29 @@ zeb_schema_test (bool verbose)
     assert (streq (error.keyword, "type"));
     zeb_schema_destroy (&schema);
     zeb_schema_destroy (&schema);           //  safe twice
+
+    //  Numbers JSON cannot write: NaN lies within no bound, 2^63 as a
+    //  uint64 is compared exactly, a float32 1.0 is the constant 1
+    const char *nan = "\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00";
+    const char *bounded = "{\"minimum\":0}";
+    schema = zeb_schema_new (bounded, strlen (bounded), &fault);
+    assert (schema);
+    assert (zeb_schema_validate (schema, nan, 9, &error) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "minimum"));
+    zeb_schema_destroy (&schema);
+    bounded = "{\"exclusiveMaximum\":9223372036854775807}";
+    schema = zeb_schema_new (bounded, strlen (bounded), &fault);
+    assert (schema);
+    assert (zeb_schema_validate (schema, "\xcf\x7f\xff\xff\xff\xff\xff\xff\xfe", 9, &error) == 0);
+    assert (zeb_schema_validate (schema, "\xcf\x80\x00\x00\x00\x00\x00\x00\x00", 9, &error)
+            == ZEB_ESCHEMA);
+    zeb_schema_destroy (&schema);
+    bounded = "{\"const\":1}";
+    schema = zeb_schema_new (bounded, strlen (bounded), &fault);
+    assert (schema);
+    assert (zeb_schema_validate (schema, "\xca\x3f\x80\x00\x00", 5, &error) == 0);
+    assert (zeb_schema_validate (schema, nan, 9, &error) == ZEB_ESCHEMA);
+    zeb_schema_destroy (&schema);
 
     //  A schema that refers to itself with the same value never ends
     //  validating: the depth limit stops it

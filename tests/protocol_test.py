@@ -476,6 +476,17 @@ def test_bad_input(node):
     case("empty array", "MALFORMED", 400, body=pack([]))
     case("type an integer", "INVALID_ATTRIBUTE", 400, body={"type": 7, "source": "s"})
     case("type with a space", "INVALID_ATTRIBUTE", 400, body=event("bad type"))
+    case("type of one part", "INVALID_ATTRIBUTE", 400, body=event("order"))
+    case("type with an empty part", "INVALID_ATTRIBUTE", 400, body=event("order..placed"))
+    case("type with two modules", "INVALID_ATTRIBUTE", 400, body=event("a:b:c.d"))
+    case("subject not UTF-8 (overlong)", "INVALID_ATTRIBUTE", 400,
+         body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa7subject\xa2\xc0\xaf")
+    case("extension not UTF-8 (surrogate)", "INVALID_ATTRIBUTE", 400,
+         body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa6region\xa3\xed\xa0\x80")
+    case("data nested 65 levels", "INVALID_ATTRIBUTE", 400,
+         body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa4data" + b"\x91" * 65 + b"\xc0")
+    case("data nested 100,000 levels", "INVALID_ATTRIBUTE", 400,
+         body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa4data" + b"\x91" * 100000 + b"\xc0")
     case("repeated attribute", "INVALID_ATTRIBUTE", 400,
          body=b"\x83\xa4type\xa1a\xa6source\xa1s\xa4type\xa1b")
     case("missing source", "MISSING_ATTRIBUTE", 400, body={"type": "bad.t"})
@@ -513,6 +524,12 @@ def test_bad_input(node):
     # The client that got all those NACKs is still served.
     ack = publish_ok(c, event("bad.after"), b"after")
     check_eq(ack, {"sequence": last + 3, "duplicate": False}, "ACK after NACKs")
+    # At the limits, accepted: data 64 levels deep, multi-byte UTF-8
+    deep = 0
+    for _ in range(64):
+        deep = [deep]
+    ack = publish_ok(c, event("bad.limits", subject="Gr\u00f6\u00dfe \u20ac \U0001d11e", data=deep))
+    check_eq(ack, {"sequence": last + 4, "duplicate": False}, "64 levels of data, multi-byte UTF-8")
 
     after = ingest_stats(c)["ingest"]["nacks_by_reason"]
     for reason, n in expected.items():
@@ -709,7 +726,7 @@ def test_bus(node):
         expect.append((prefix + "b", b["sequence"]))
         dup = publish_ok(c, event(prefix + "a", idempotencykey=key))
         check_eq(dup, {"sequence": a["sequence"], "duplicate": True}, "bus test duplicate ACK")
-        arr = c.call("PUBLISH", [event(prefix + "c"), event("nomatch." + prefix), event(prefix + "d")]).body
+        arr = c.call("PUBLISH", [event(prefix + "c"), event("nomatch." + prefix + "x"), event(prefix + "d")]).body
         sq = arr["sequences"]
         expect += [(prefix + "c", sq[0]), (prefix + "d", sq[2])]
 

@@ -542,14 +542,27 @@ s_test_badinput (void)
     //  Wrong attribute types
     static const char type_int [] = "\x82\xa4type\x07\xa6source\xa1s";
     cases [count++] = (s_bad_t) { "type is an int", "PUBLISH", type_int, sizeof (type_int) - 1, "INVALID_ATTRIBUTE" };
-    static const char subject_map [] = "\x83\xa4type\xa1t\xa6source\xa1s\xa7subject\x80";
+    static const char subject_map [] = "\x83\xa4type\xa3t.t\xa6source\xa1s\xa7subject\x80";
     cases [count++] = (s_bad_t) { "subject is a map", "PUBLISH", subject_map, sizeof (subject_map) - 1, "INVALID_ATTRIBUTE" };
     //  Missing source
-    static const char no_source [] = "\x81\xa4type\xa1t";
+    static const char no_source [] = "\x81\xa4type\xa3t.t";
     cases [count++] = (s_bad_t) { "no source", "PUBLISH", no_source, sizeof (no_source) - 1, "MISSING_ATTRIBUTE" };
     //  Bad extension name
-    static const char bad_ext [] = "\x83\xa4type\xa1t\xa6source\xa1s\xa6" "Bad-Ex\x01";
+    static const char bad_ext [] = "\x83\xa4type\xa3t.t\xa6source\xa1s\xa6" "Bad-Ex\x01";
     cases [count++] = (s_bad_t) { "bad extension", "PUBLISH", bad_ext, sizeof (bad_ext) - 1, "INVALID_EXTENSION" };
+    //  A type of one part: the registry could never give it a schema
+    static const char one_part [] = "\x82\xa4type\xa5order\xa6source\xa1s";
+    cases [count++] = (s_bad_t) { "one-part type", "PUBLISH", one_part, sizeof (one_part) - 1, "INVALID_ATTRIBUTE" };
+    //  A subject that is not UTF-8 (an overlong '/')
+    static const char not_utf8 [] = "\x83\xa4type\xa3t.t\xa6source\xa1s\xa7subject\xa2\xc0\xaf";
+    cases [count++] = (s_bad_t) { "subject not UTF-8", "PUBLISH", not_utf8, sizeof (not_utf8) - 1, "INVALID_ATTRIBUTE" };
+    //  Data nested 65 levels deep, one more than allowed
+    static const char deep_head [] = "\x83\xa4type\xa3t.t\xa6source\xa1s\xa4" "data";
+    char deep [sizeof (deep_head) - 1 + 65 + 1];
+    memcpy (deep, deep_head, sizeof (deep_head) - 1);
+    memset (deep + sizeof (deep_head) - 1, 0x91, 65);
+    deep [sizeof (deep) - 1] = (char) 0xc0;
+    cases [count++] = (s_bad_t) { "data too deep", "PUBLISH", deep, sizeof (deep), "INVALID_ATTRIBUTE" };
     //  Unknown command
     cases [count++] = (s_bad_t) { "unknown command", "SUBSCRIBE", "\x80", 1, "UNKNOWN_COMMAND" };
 
@@ -622,7 +635,7 @@ s_test_badinput (void)
     //  Every NACK counted, by reason
     assert (s_stat (good, "ingest", "nacks", NULL) == (int64_t) expected_nacks);
     assert (s_stat (good, "ingest", "nacks_by_reason", "MALFORMED") == 6);
-    assert (s_stat (good, "ingest", "nacks_by_reason", "INVALID_ATTRIBUTE") == 2);
+    assert (s_stat (good, "ingest", "nacks_by_reason", "INVALID_ATTRIBUTE") == 5);
     assert (s_stat (good, "ingest", "nacks_by_reason", "MISSING_ATTRIBUTE") == 2);
     assert (s_stat (good, "ingest", "nacks_by_reason", "INVALID_EXTENSION") == 1);
     assert (s_stat (good, "ingest", "nacks_by_reason", "UNKNOWN_COMMAND") == 1);
