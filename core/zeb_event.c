@@ -942,7 +942,11 @@ zeb_event_to_json (zeb_event_t *self)
     for (size_t index = 0; index < view->ext_count; index++) {
         zeb_ext_t *ext = &view->ext [index];
         json_t *value = zeb_json_from_msgpack (ext->value, ext->value_size, NULL);
-        json_object_setn_new (object, ext->name.ptr, ext->name.len, value? value: json_null ());
+        if (!value) {
+            json_decref (object);
+            return NULL;            //  never print a wrong value
+        }
+        json_object_setn_new (object, ext->name.ptr, ext->name.len, value);
     }
     if (view->data) {
         zeb_mpk_t reader;
@@ -956,7 +960,11 @@ zeb_event_to_json (zeb_event_t *self)
         }
         else {
             json_t *data = zeb_json_from_msgpack (view->data, view->data_size, NULL);
-            json_object_set_new (object, "data", data? data: json_null ());
+            if (!data) {
+                json_decref (object);
+                return NULL;        //  JSON cannot carry it: say so, not null
+            }
+            json_object_set_new (object, "data", data);
         }
     }
     char *text = json_dumps (object, JSON_COMPACT);
@@ -1294,6 +1302,15 @@ zeb_event_test (bool verbose)
     free (json2);
     zeb_event_destroy (&parsed);
     zeb_event_destroy (&copy);
+
+    //  JSON cannot carry a map with a boolean key: no JSON at all, not null
+    const uint8_t bool_key [] = { 0x83, 0xa4, 't', 'y', 'p', 'e', 0xa3, 'a', '.', 'b',
+                                  0xa6, 's', 'o', 'u', 'r', 'c', 'e', 0xa1, 's',
+                                  0xa4, 'd', 'a', 't', 'a', 0x81, 0xc3, 0x02 };
+    zeb_event_t *unprintable = zeb_event_decode (bool_key, sizeof (bool_key), NULL);
+    assert (unprintable);
+    assert (zeb_event_to_json (unprintable) == NULL);
+    zeb_event_destroy (&unprintable);
 
     //  JSON: binary data, errors with reasons
     const char *bin_json = "{\"type\":\"file.uploaded\",\"source\":\"s3\",\"data_base64\":\"AAH+/w==\"}";

@@ -204,7 +204,9 @@ int
 int
     zeb_event_encode (zeb_event_t *self, msgpack_sbuffer *buffer);
 
-//  CloudEvents structured JSON on one line; caller owns the string.
+//  CloudEvents structured JSON on one line; caller owns the string. NULL
+//  if the event has no JSON form (data or an extension that JSON cannot
+//  carry, such as a map with a boolean key): never a wrong value.
 char *
     zeb_event_to_json (zeb_event_t *self);
 

@@ -167,15 +167,21 @@ s_pub (zeb_client_t *client, s_options_t *options)
     return 0;
 }
 
-static void
+//  Print one event as a JSON line. Returns 0, or 1 (after saying why on
+//  stderr) when it has no JSON form: a wrong value is never printed.
+static int
 s_print_event (zeb_event_t *event)
 {
     char *json = zeb_event_to_json (event);
-    if (json) {
-        printf ("%s\n", json);
-        free (json);
+    if (!json) {
+        fprintf (stderr, "zeb: event %llu has no JSON form (its data or an extension cannot "
+                 "be written as JSON)\n", (unsigned long long) zeb_event_sequence (event));
+        return 1;
     }
+    printf ("%s\n", json);
+    free (json);
     fflush (stdout);
+    return 0;
 }
 
 static int
@@ -197,8 +203,10 @@ s_sub (zeb_client_t *client, s_options_t *options)
     while (!s_interrupted && (options->count < 0 || seen < options->count)) {
         zeb_event_t *event = zeb_client_recv (client, 200);
         if (event) {
-            s_print_event (event);
+            rc = s_print_event (event);
             zeb_event_destroy (&event);
+            if (rc)
+                return rc;
             seen++;
         }
     }
@@ -235,8 +243,10 @@ s_fetch (zeb_client_t *client, s_options_t *options)
         int error;
         zeb_event_t *event = zeb_cursor_next (cursor, options->follow? 1000: 0, &error);
         if (event) {
-            s_print_event (event);
+            rc = s_print_event (event);
             zeb_event_destroy (&event);
+            if (rc)
+                break;
             printed++;
         }
         else
