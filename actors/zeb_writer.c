@@ -145,6 +145,9 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     ||  zeb_config_size (config, "store/map_size", &map_size)
     ||  zeb_config_size (config, "store/max_size", &max_size))
         return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest, retention or store settings");
+    if (max_size && max_size < (64 << 10))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "store/max_size = %llu: 0 (no limit) or at least 64KiB",
+                              (unsigned long long) max_size);
     self->sync = streq (sync, "batch")? ZEB_SYNC_BATCH: streq (sync, "none")? ZEB_SYNC_NONE: ZEB_SYNC_ALWAYS;
     self->retention.max_events = (uint64_t) max_events;
     self->retention.max_bytes = max_bytes;

@@ -21,6 +21,7 @@ struct _zeb_store_t {
     uint64_t first_appended;    //  first sequence appended in it
     uint64_t bytes;             //  bytes of events, as of this transaction
     int64_t last_time;          //  last key of the time index
+    bool over_limit;            //  this transaction may not append: past max_size
 };
 
 
@@ -133,6 +134,44 @@ zeb_store_destroy (zeb_store_t **self_p)
     }
 }
 
+//  A store reopened with a max_size below what it holds keeps its larger
+//  map (LMDB never shrinks a file): it must refuse appends until retention
+//  has freed enough. In use = pages up to the last one, less free pages.
+static bool
+s_over_limit (zeb_store_t *self)
+{
+    uint64_t max_size = zeb_lmdb_max_size (self->lmdb);
+    if (!max_size || zeb_lmdb_map_size (self->lmdb) <= max_size)
+        return false;               //  growth stops at max_size by itself
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info (self->env, &info);
+    mdb_env_stat (self->env, &stat);
+    //  The free list can be read in a read-only transaction only
+    uint64_t free_pages = 0;
+    MDB_txn *txn;
+    MDB_cursor *cursor;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) == 0) {
+        if (mdb_cursor_open (txn, 0, &cursor) == 0) {
+            MDB_val key, value;
+            int rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST);
+            while (rc == 0) {
+                if (value.mv_size >= sizeof (size_t)) {
+                    size_t count;
+                    memcpy (&count, value.mv_data, sizeof (count));
+                    free_pages += count;
+                }
+                rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT);
+            }
+            mdb_cursor_close (cursor);
+        }
+        mdb_txn_abort (txn);
+    }
+    uint64_t pages = (uint64_t) info.me_last_pgno + 1;
+    uint64_t used = (pages > free_pages? pages - free_pages: 0) * stat.ms_psize;
+    return used >= max_size;
+}
+
 int
 zeb_store_begin (zeb_store_t *self)
 {
@@ -147,6 +186,7 @@ zeb_store_begin (zeb_store_t *self)
     self->bytes = s_meta_get (self->txn, self->meta, "bytes", 0);
     self->first_appended = self->next;
     self->last_time = INT64_MIN;
+    self->over_limit = s_over_limit (self);
     MDB_cursor *cursor;
     MDB_val key, value;
     if (mdb_cursor_open (self->txn, self->times, &cursor) == 0) {
@@ -183,6 +223,10 @@ zeb_store_append (zeb_store_t *self, const void *data, size_t size)
 {
     assert (self);
     assert (self->txn);
+    if (self->over_limit) {
+        zeb_store_abort (self);
+        return ZEB_EFULL;
+    }
     uint8_t keybytes [8];
     s_put_be64 (keybytes, self->next);
     MDB_val key = { 8, keybytes }, value = { size, (void *) data };
@@ -740,6 +784,24 @@ zeb_store_test (bool verbose)
     assert (s_append_text (store, big) == 0);
     assert (zeb_store_stats (store, &stats) == 0);
     assert (stats.map_size <= small.max_size + (1 << 20));
+    zeb_store_destroy (&store);
+
+    //  Reopened with a max_size below what it holds: appends are refused
+    //  (the file cannot shrink) until retention frees enough
+    zeb_store_options_t grown = { 256 * 1024, 0, ZEB_SYNC_NONE, true };
+    store = zeb_store_new (dir2, &grown, &fault);
+    assert (store);
+    for (int index = 0; index < 30; index++)
+        assert (s_append_text (store, big) == 0);
+    zeb_store_destroy (&store);
+    store = zeb_store_new (dir2, &small, &fault);
+    assert (store);
+    assert (s_append_text (store, big) == ZEB_EFULL);
+    assert (s_append_text (store, "small too") == ZEB_EFULL);
+    policy = (zeb_retention_t) { 0, 1, 0 };
+    assert (zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed) == 0 && removed > 20);
+    assert (zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed) == 0);
+    assert (s_append_text (store, big) == 0);
     zeb_store_destroy (&store);
 
     zdir_t *tree = zdir_new (dir, NULL);

@@ -246,7 +246,46 @@ def test_unreachable(endpoint):
         check(took < 5, "%s with no node: gives up in time (%.1f s)" % (args[0], took))
 
 
+def test_bad_config():
+    """Values that are not values: each is a clear error and a non-zero
+    exit, before anything binds or writes"""
+    data = tempfile.mkdtemp(prefix="zeb-cli-bad-")
+    directory = tempfile.mkdtemp(prefix="zeb-cli-dir-")
+    ports = ["--set", "ingest/endpoint=tcp://127.0.0.1:*", "--set", "log/endpoint=tcp://127.0.0.1:*",
+             "--set", "bus/endpoint=tcp://127.0.0.1:*", "--set", "registry/endpoint=tcp://127.0.0.1:*"]
+    cases = [
+        (["--set", "ingest/sync_interval=nan"], "ingest/sync_interval"),
+        (["--set", "ingest/dedup_window=inf"], "ingest/dedup_window"),
+        (["--set", "ingest/max_event_size=nanMiB"], "ingest/max_event_size"),
+        (["-d", ""], "node/data"),
+        (["--set", "store/max_size=1"], "store/max_size"),
+        (["--set", "store/map_size=1"], "store/map_size"),
+        (["-c", directory], directory),
+        (["--set", "ingest/endpoint=tcp://127.0.0.1:99999"], "ingest/endpoint"),
+        (["--set", "ingest/max_publish=4294967296"], "ingest/max_publish"),
+        (["--set", "ingest/batch=0"], "ingest/batch"),
+        (["--set", "node/actors=ingest,nothing"], "nothing"),
+        (["--set", "ingest/nonsense=1"], "ingest/nonsense"),
+    ]
+    try:
+        for args, named in cases:
+            command = [ZEBD, "--quiet", "--data", data] + ports + args
+            if args[0] == "-d":
+                command = [ZEBD, "--quiet"] + ports + args
+            r = subprocess.run(command, capture_output=True, text=True, timeout=10)
+            check(r.returncode != 0, "%s: non-zero exit (%d)" % (" ".join(args), r.returncode))
+            check(named in r.stderr, "%s: the error names %s: %r" % (" ".join(args), named, r.stderr))
+        check(not os.path.exists("/events"), "-d '' created nothing at the root")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def main():
+    started = time.monotonic()
+    test_bad_config()
+    print(" * test_bad_config: %s (%.0f ms)" % ("FAIL" if FAILURES else "OK",
+                                               (time.monotonic() - started) * 1000))
     node = Node()
     try:
         for test in (test_pub_and_fetch, test_bad_input, test_sub, test_stats):
