@@ -382,6 +382,18 @@ zeb_event_view_validate (zeb_event_view_t *self, zeb_fault_t *fault)
             return zeb_fault_set (fault, ZEB_EINVALID, "attribute '%s' must not be empty",
                                   s_attrs [index].name);
     }
+    //  Extension strings follow the attributes' rule: never empty (an
+    //  empty binary is a value: bin holds any bytes, none included)
+    for (size_t index = 0; index < self->ext_count; index++) {
+        zeb_ext_t *ext = &self->ext [index];
+        zeb_mpk_t reader;
+        zeb_mpk_init (&reader, ext->value, ext->value_size);
+        const char *text;
+        uint32_t len;
+        if (zeb_mpk_read_str (&reader, &text, &len) == 0 && len == 0)
+            return zeb_fault_set (fault, ZEB_EINVALID, "extension '%.*s' must not be empty",
+                                  (int) ext->name.len, ext->name.ptr);
+    }
     if (!zeb_event_type_valid (attr [ZEB_ATTR_TYPE].ptr, attr [ZEB_ATTR_TYPE].len))
         return zeb_fault_set (fault, ZEB_EINVALID,
                               "attribute 'type' must be resource.action or module:resource.action "
@@ -405,9 +417,9 @@ zeb_event_view_validate (zeb_event_view_t *self, zeb_fault_t *fault)
 
 //  Count of map entries the canonical encoding writes
 static uint32_t
-s_encoded_count (zeb_event_view_t *self, bool with_sequence)
+s_encoded_count (zeb_event_view_t *self, bool with_sequence, bool default_channel)
 {
-    uint32_t count = 0;
+    uint32_t count = default_channel;
     for (int index = 0; index < ZEB_ATTR_COUNT; index++)
         if (self->attr [index].ptr)
             count++;
@@ -435,9 +447,13 @@ zeb_event_view_encode (zeb_event_view_t *self, msgpack_sbuffer *buffer, size_t *
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     bool with_sequence = sequence_offset || self->sequence;
-    int rc = msgpack_pack_map (&pk, s_encoded_count (self, with_sequence));
+    //  The stored form spells out the channel's default: the type
+    bool default_channel = sequence_offset && !self->attr [ZEB_ATTR_CHANNEL].ptr
+                        && self->attr [ZEB_ATTR_TYPE].ptr;
+    int rc = msgpack_pack_map (&pk, s_encoded_count (self, with_sequence, default_channel));
     for (int index = 0; index < ZEB_ATTR_COUNT && rc == 0; index++) {
-        zeb_str_t *attr = &self->attr [index];
+        zeb_str_t *attr = index == ZEB_ATTR_CHANNEL && default_channel
+                        ? &self->attr [ZEB_ATTR_TYPE]: &self->attr [index];
         if (index == ZEB_ATTR_CHANNEL) {
             //  time, sequence come after the envelope's identity
             if (self->has_time)
@@ -1288,6 +1304,19 @@ zeb_event_test (bool verbose)
     zeb_event_patch_sequence (buffer.data, offset, 123456789);
     copy = zeb_event_decode (buffer.data, buffer.size, &fault);
     assert (copy && zeb_event_sequence (copy) == 123456789);
+    //  The stored form carries the channel's default; the view stays as it was
+    assert (streq (zeb_event_attr (copy, ZEB_ATTR_CHANNEL), "order.placed"));
+    assert (zeb_event_attr (event, ZEB_ATTR_CHANNEL) == NULL);
+    dup = zeb_event_dup (event);
+    assert (dup && zeb_event_attr (dup, ZEB_ATTR_CHANNEL) == NULL);
+    zeb_event_destroy (&dup);
+    zeb_event_set (event, "channel", "orders");
+    msgpack_sbuffer_clear (&buffer);
+    assert (zeb_event_view_encode (zeb_event_view (event), &buffer, &offset) == 0);
+    dup = zeb_event_decode (buffer.data, buffer.size, &fault);
+    assert (dup && streq (zeb_event_attr (dup, ZEB_ATTR_CHANNEL), "orders"));
+    zeb_event_destroy (&dup);
+    zeb_event_set (event, "channel", NULL);
 
     //  JSON round trip
     char *json = zeb_event_to_json (copy);
@@ -1344,6 +1373,11 @@ zeb_event_test (bool verbose)
         { "{\"type\":\"order/placed.v1\",\"source\":\"s\"}", ZEB_EINVALID },
         { "{\"type\":\"a.b\",\"source\":\"s\",\"specversion\":\"0.3\"}", ZEB_EINVALID },
         { "{\"type\":\"a.b\",\"source\":\"s\",\"id\":\"\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"region\":\"\"}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"time\":-62167219200001}", ZEB_EINVALID },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"time\":-62167219200000}", 0 },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"time\":253402300799999}", 0 },
+        { "{\"type\":\"a.b\",\"source\":\"s\",\"time\":253402300800000}", ZEB_EINVALID },
         { "{\"type\":\"a.b\",\"source\":\"s\",\"traceparent\":\"00-abc\"}", ZEB_EINVALID },
         { "{\"type\":\"a.b\",\"source\":\"s\",\"traceparent\":"
           "\"00-00000000000000000000000000000000-00f067aa0ba902b7-01\"}", ZEB_EINVALID },
@@ -1432,6 +1466,23 @@ zeb_event_test (bool verbose)
         assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault)
                 == (extra? ZEB_ETOOLONG: 0));
     }
+    //  An empty extension string is refused as an empty attribute is; an
+    //  empty binary is a value
+    msgpack_sbuffer_clear (&buffer);
+    msgpack_pack_map (&pk, 4);
+    msgpack_pack_str_with_body (&pk, "type", 4);
+    msgpack_pack_str_with_body (&pk, "a.b", 3);
+    msgpack_pack_str_with_body (&pk, "source", 6);
+    msgpack_pack_str_with_body (&pk, "s", 1);
+    msgpack_pack_str_with_body (&pk, "mybin", 5);
+    msgpack_pack_bin_with_body (&pk, "", 0);
+    msgpack_pack_str_with_body (&pk, "myext", 5);
+    msgpack_pack_str_with_body (&pk, "", 0);
+    assert (zeb_event_view_decode (&view, buffer.data, buffer.size, &fault) == 0);
+    assert (zeb_event_view_validate (&view, &fault) == ZEB_EINVALID);
+    assert (streq (fault.text, "extension 'myext' must not be empty"));
+    view.ext_count--;
+    assert (zeb_event_view_validate (&view, &fault) == 0);
     msgpack_sbuffer_clear (&buffer);
     msgpack_pack_map (&pk, 2);
     msgpack_pack_str_with_body (&pk, "type", 4);

@@ -23,7 +23,8 @@
       id, idempotencykey 1..255 bytes
       other strings      up to 1024 bytes (traceparent: W3C format)
       extensions         names [a-z0-9]{1,20}, at most 16, values string,
-                         integer, boolean or binary (up to 1024 bytes)
+                         integer, boolean or binary (up to 1024 bytes;
+                         a string, like every string attribute, not empty)
       every string       well-formed UTF-8 (zeb_mpk_utf8_valid): every
                          string attribute and string extension value
       data               nested at most ZEB_EVENT_DEFAULT_MAX_DEPTH levels
@@ -124,9 +125,11 @@ int
 //  most ZEB_EVENT_DEFAULT_MAX_DEPTH levels (walked iteratively: 100,000
 //  levels are refused without deep recursion). Returns 0 or a zeb_error_t
 //  with the fault filled: ZEB_EMALFORMED (not msgpack, truncated, bytes
-//  after the map), ZEB_EINVALID (a wrong value type, a repeated attribute,
-//  "attribute 'subject' is not valid UTF-8", "data nests deeper than 64
-//  levels"), ZEB_EEXTENSION, ZEB_ETOOLONG (an extension value).
+//  after the map, a key that is not a string), ZEB_EINVALID (a wrong
+//  value type, a producer's "sequence" that is not a uint, "time" not an
+//  int or RFC 3339 text with a zone, a repeated attribute, "attribute
+//  'subject' is not valid UTF-8", "data nests deeper than 64 levels"),
+//  ZEB_EEXTENSION, ZEB_ETOOLONG (an extension value).
 int
     zeb_event_view_decode (zeb_event_view_t *self, const void *data, size_t size,
                            zeb_fault_t *fault);
@@ -138,15 +141,20 @@ int
     zeb_event_view_decode_limited (zeb_event_view_t *self, const void *data, size_t size,
                                    size_t max_depth, zeb_fault_t *fault);
 
-//  Check required attributes, lengths and formats. Returns 0 or an error.
+//  Check required attributes, lengths and formats. Returns 0 or an error:
+//  ZEB_EMISSING (type or source absent or ""), ZEB_ETOOLONG, ZEB_EINVALID
+//  (an empty string attribute or extension string, a bad type, channel,
+//  specversion or traceparent, a time outside years 0000..9999).
 int
     zeb_event_view_validate (zeb_event_view_t *self, zeb_fault_t *fault);
 
 //  Append the canonical msgpack encoding to buffer: attributes in a fixed
 //  order, "specversion" omitted when it is "1.0" (the implied default).
-//  If sequence_offset is not NULL, "sequence" is always written as a fixed
-//  nine-byte uint64 and *sequence_offset receives the buffer offset of its
-//  eight value bytes, so a caller can patch the sequence in place.
+//  If sequence_offset is not NULL, the form stored in the log is written:
+//  "sequence" always, as a fixed nine-byte uint64, *sequence_offset
+//  receiving the buffer offset of its eight value bytes, so a caller can
+//  patch the sequence in place; and "channel", when the view has none, as
+//  its default, the type (the view itself is not changed).
 int
     zeb_event_view_encode (zeb_event_view_t *self, msgpack_sbuffer *buffer,
                            size_t *sequence_offset);

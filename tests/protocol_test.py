@@ -9,6 +9,7 @@ protocol document promises. Prints one line per test and exits non-zero on
 any failure. No fixed sleeps: every wait is a poll with a deadline.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -248,6 +249,23 @@ def event(type_, **attrs):
     return e
 
 
+# The range of `time` (section 5): years 0000..9999, in ms
+TIME_MIN = -62167219200000          # 0000-01-01T00:00:00.000Z
+TIME_MAX = 253402300799999          # 9999-12-31T23:59:59.999Z
+
+
+def raw_event(raw, type_="bad.t"):
+    """An event whose attributes in raw are str values of the given bytes
+    (not necessarily UTF-8, which msgpack-python will not pack as str)."""
+    attrs = {"type": type_.encode(), "source": b"s"}
+    attrs.update(raw)
+    out = bytes([0x80 | len(attrs)])
+    for k, v in attrs.items():
+        check(len(v) < 32, "raw_event values are fixstr")
+        out += pack(k) + bytes([0xa0 | len(v)]) + v
+    return out
+
+
 def publish_ok(conn, body, tag=None):
     reply = conn.call("PUBLISH", body, tag)
     check_eq(reply.command, "ACK", "PUBLISH reply command (body %r)" % (reply.body,))
@@ -354,6 +372,9 @@ def test_hello(node):
     r = c.call("HELLO", {"version": 1})
     check_eq(r.command, "WELCOME", "untagged HELLO reply")
     check_eq(len(r.frames), 2, "untagged reply frame count")
+    # no version, or nil, means 1; other keys are ignored
+    for body in ({}, {"version": None}, {"client": 7, "other": [1]}):
+        check_eq(c.call("HELLO", body, b"hv").command, "WELCOME", "HELLO %r" % (body,))
     # version 2 is refused
     expect_nack(c, {"version": 2}, "UNSUPPORTED_VERSION", 400, command="HELLO", tag=b"h2")
 
@@ -461,11 +482,16 @@ def test_bad_input(node):
                 check_eq(len(reply.frames), 2, "%s: reply without tag frame" % label)
         else:
             try:
-                expect_nack(c, body, reason, code, command=command, tag=tag, index=index)
+                reply = expect_nack(c, body, reason, code, command=command, tag=tag, index=index)
             except TestFailure as e:
                 raise TestFailure("%s: %s" % (label, e))
         expected[reason] = expected.get(reason, 0) + 1
         fresh_client_served(node, label)
+        return reply.body["error"]
+
+    def names(error, *words):
+        for w in words:
+            check(w in error, "NACK error %r names %r" % (error, w))
 
     good = event("bad.t")
     packed = pack(event("bad.t", subject="Order:1", data={"a": [1, 2, 3]}))
@@ -487,8 +513,40 @@ def test_bad_input(node):
          body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa4data" + b"\x91" * 65 + b"\xc0")
     case("data nested 100,000 levels", "INVALID_ATTRIBUTE", 400,
          body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa4data" + b"\x91" * 100000 + b"\xc0")
+    names(case("tenantid not UTF-8 (0xff)", "INVALID_ATTRIBUTE", 400,
+               body=raw_event({"tenantid": b"acme\xff"})), "tenantid")
+    names(case("source above U+10FFFF", "INVALID_ATTRIBUTE", 400,
+               body=raw_event({"source": b"\xf4\x90\x80\x80"})), "source")
+    names(case("correlationid a lone continuation byte", "INVALID_ATTRIBUTE", 400,
+               body=raw_event({"correlationid": b"\x80"})), "correlationid")
     case("repeated attribute", "INVALID_ATTRIBUTE", 400,
          body=b"\x83\xa4type\xa1a\xa6source\xa1s\xa4type\xa1b")
+    # Keys are strings: any other key makes the event MALFORMED
+    case("integer key", "MALFORMED", 400, body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\x01\x02")
+    case("binary key", "MALFORMED", 400, body=b"\x83\xc4\x04type\xa5bad.t\xa6source\xa1s\xa1x\x01")
+    case("nil key first", "MALFORMED", 400, body=b"\x83\xc0\x01\xa4type\xa5bad.t\xa6source\xa1s")
+    # Strings are never empty, extension strings included
+    names(case("empty subject", "INVALID_ATTRIBUTE", 400, body=event("bad.t", subject="")), "subject")
+    names(case("empty extension string", "INVALID_ATTRIBUTE", 400, body=event("bad.t", region="")), "region")
+    # A producer's sequence is replaced, but must be a uint
+    names(case("sequence a string", "INVALID_ATTRIBUTE", 400, body=event("bad.t", sequence="5")), "sequence")
+    case("sequence negative", "INVALID_ATTRIBUTE", 400, body=event("bad.t", sequence=-1))
+    case("sequence a float", "INVALID_ATTRIBUTE", 400, body=event("bad.t", sequence=1.0))
+    # time: ms in years 0000..9999, or RFC 3339 text with a zone
+    names(case("time before year 0000", "INVALID_ATTRIBUTE", 400,
+               body=event("bad.t", time=TIME_MIN - 1)), "time")
+    case("time after year 9999", "INVALID_ATTRIBUTE", 400, body=event("bad.t", time=TIME_MAX + 1))
+    case("time over int64", "INVALID_ATTRIBUTE", 400, body=event("bad.t", time=2 ** 63))
+    case("time a float", "INVALID_ATTRIBUTE", 400, body=event("bad.t", time=1.5))
+    names(case("time text without a zone", "INVALID_ATTRIBUTE", 400,
+               body=event("bad.t", time="2020-01-01T00:00:00")), "time")
+    case("time text, a date only", "INVALID_ATTRIBUTE", 400, body=event("bad.t", time="2020-01-01"))
+    case("time text, offset without ':'", "INVALID_ATTRIBUTE", 400,
+         body=event("bad.t", time="2020-01-01T00:00:00+0100"))
+    case("time text, offset before year 0000", "INVALID_ATTRIBUTE", 400,
+         body=event("bad.t", time="0000-01-01T00:00:00+00:01"))
+    case("time text, offset after year 9999", "INVALID_ATTRIBUTE", 400,
+         body=event("bad.t", time="9999-12-31T23:59:59.999-00:01"))
     case("missing source", "MISSING_ATTRIBUTE", 400, body={"type": "bad.t"})
     case("missing type", "MISSING_ATTRIBUTE", 400, body={"source": "s"})
     case("empty type", "MISSING_ATTRIBUTE", 400, body={"type": "", "source": "s"})
@@ -496,12 +554,35 @@ def test_bad_input(node):
     case("invalid extension name", "INVALID_EXTENSION", 400, body=event("bad.t", Bad_Name=1))
     case("extension name too long", "INVALID_EXTENSION", 400, body=event("bad.t", **{"x" * 21: 1}))
     case("extension bad value type", "INVALID_EXTENSION", 400, body=event("bad.t", ext=1.5))
+    # A name quoted in the error is escaped: the error stays UTF-8
+    names(case("extension name of invalid UTF-8", "INVALID_EXTENSION", 400,
+               body=b"\x83\xa4type\xa5bad.t\xa6source\xa1s\xa4x\xff\n\xfe\x01"), "x\\xff\\x0a\\xfe")
+    names(case("extension string over 1024 bytes", "ATTRIBUTE_TOO_LONG", 400,
+               body=event("bad.t", region="x" * 1025)), "region")
+    names(case("extension binary over 1024 bytes", "ATTRIBUTE_TOO_LONG", 400,
+               body=event("bad.t", blob=b"x" * 1025)), "blob")
     case("17 extensions", "INVALID_EXTENSION", 400,
          body=event("bad.t", **{"e%d" % i: i for i in range(17)}))
     case("oversize event (default 1 MiB)", "TOO_LARGE", 413,
          body=event("bad.t", data=b"x" * (1024 * 1024)))
     case("unknown command", "UNKNOWN_COMMAND", 400, body={}, command="FROBNICATE", tag=b"uc")
+    # A command of another endpoint: UNKNOWN_COMMAND, the error naming the endpoint
+    names(case("FETCH sent to ingest", "UNKNOWN_COMMAND", 400, body={}, command="FETCH"),
+          "FETCH", "ingest")
+    names(case("REGISTER sent to ingest", "UNKNOWN_COMMAND", 400, body={}, command="REGISTER"),
+          "REGISTER", "ingest")
+    # The error is UTF-8 whatever the command's bytes: they are escaped
+    # (the reply body decoding at all, with raw=False, is the check)
+    names(case("command of invalid UTF-8", "UNKNOWN_COMMAND", 400, body={}, command=b"\xff\xfeWHAT"),
+          "\\xff\\xfeWHAT")
     case("HELLO version 2", "UNSUPPORTED_VERSION", 400, body={"version": 2}, command="HELLO")
+    case("HELLO version a string", "UNSUPPORTED_VERSION", 400, body={"version": "1"}, command="HELLO")
+    # Every request body is exactly one msgpack map, HELLO's too
+    case("HELLO bytes after the body", "MALFORMED", 400, body=pack({"version": 1}) + b"\x01",
+         command="HELLO")
+    case("HELLO body an integer", "MALFORMED", 400, body=pack(1), command="HELLO")
+    case("HELLO body an array", "MALFORMED", 400, body=pack([1]), command="HELLO")
+    case("HELLO integer key", "MALFORMED", 400, body=b"\x81\x01\x01", command="HELLO")
     case("one frame only", "MALFORMED", 400, frames=[b"PUBLISH"], tag_echoed=False)
     case("four frames", "MALFORMED", 400, frames=[b"PUBLISH", pack(good), b"tag", b"extra"])
     case("tag over 255 bytes", "MALFORMED", 400, frames=[b"PUBLISH", pack(good), b"t" * 256])
@@ -530,6 +611,23 @@ def test_bad_input(node):
         deep = [deep]
     ack = publish_ok(c, event("bad.limits", subject="Gr\u00f6\u00dfe \u20ac \U0001d11e", data=deep))
     check_eq(ack, {"sequence": last + 4, "duplicate": False}, "64 levels of data, multi-byte UTF-8")
+    # Extensions of 1024 bytes; an empty binary is a value (only strings are never empty)
+    ack = publish_ok(c, event("bad.limits", region="r" * 1024, blob=b"b" * 1024, nothing=b""))
+    check_eq(ack["sequence"], last + 5, "extensions of 1024 bytes and an empty binary")
+    # time at the ends of its range, and RFC 3339 forms that are accepted
+    times = [
+        (TIME_MIN, TIME_MIN),
+        (TIME_MAX, TIME_MAX),
+        ("0000-01-01T00:00:00Z", TIME_MIN),
+        ("9999-12-31T23:59:59.999Z", TIME_MAX),
+        ("2020-01-01 01:00:00+01:00", 1577836800000),       # space for T, an offset
+        ("2020-01-01t00:00:00.123456z", 1577836800123),     # lowercase; digits past ms dropped
+        ("2016-12-31T23:59:60Z", 1483228799000),             # a leap second counts as :59
+    ]
+    seqs = [publish_ok(c, event("bad.time", time=t))["sequence"] for t, _ in times]
+    got = fetch(log, **{"from": seqs[0], "types": ["bad.time"]})["events"]
+    check_eq([(e["sequence"], e["time"]) for e in got], list(zip(seqs, [ms for _, ms in times])),
+             "times accepted, stored as ms")
 
     after = ingest_stats(c)["ingest"]["nacks_by_reason"]
     for reason, n in expected.items():
@@ -554,7 +652,7 @@ def test_fetch(node):
               blob=b"\x01\x02", time="2020-01-01T00:00:00Z"),
         event("fetch.b", data=payloads[1]),
         event("fetch.a", data=payloads[2], time=1700000000123),
-        event("fetch.c", data=payloads[3]),
+        event("fetch.c", data=payloads[3], channel="chan-c"),
         event("fetch.b", data=payloads[4]),
     ]
     seqs = [publish_ok(c, e)["sequence"] for e in sent]
@@ -578,6 +676,8 @@ def test_fetch(node):
         check_eq(ev.get("source"), "protocol-test", "event source")
         check_eq(ev.get("data"), payload, "event data intact")
         check("specversion" not in ev, "specversion 1.0 omitted in canonical form")
+        check_eq(ev.get("channel"), orig.get("channel", orig["type"]),
+                 "event channel (as given, else its default, the type)")
         check_canonical_order(ev, "FETCH event %d" % seq)
     e0 = events[0]
     check_eq(e0["id"], pid, "producer id kept")
@@ -606,12 +706,19 @@ def test_fetch(node):
     check_eq([e["sequence"] for e in star["events"]], seqs, "types fetch.* (trailing * ignored)")
     pfx = fetch(log, **{"from": s1, "types": ["fet"]})
     check_eq([e["sequence"] for e in pfx["events"]], seqs, "types plain prefix 'fet'")
-    for every in ([""], ["*"]):
+    for every in ([""], ["*"], [], ["fetch.a", ""], None):
         allx = fetch(log, **{"from": s1, "max": 5, "types": every})
         check_eq([e["sequence"] for e in allx["events"]], seqs, "types %r means every type" % every)
     none = fetch(log, **{"from": s1, "types": ["no.such."]})
     check_eq(none["count"], 0, "types with no match")
     check_eq(none["next"], none["last"] + 1, "next past the end when nothing matches")
+
+    # wait_ms above the node's cap (log/max_wait) is lowered to it, not
+    # refused: with events to return, the reply comes at once
+    t0 = time.monotonic()
+    huge = fetch(log, **{"from": s1, "max": 1, "wait_ms": 2 ** 62})
+    check_eq([e["sequence"] for e in huge["events"]], [s1], "FETCH with wait_ms 2^62")
+    check(time.monotonic() - t0 < 2.0, "FETCH with events and a huge wait_ms returned at once")
 
     # from defaults to 1
     dflt = fetch(log, max=2)
@@ -622,7 +729,18 @@ def test_fetch(node):
     expect_nack(log, {"from": "one"}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe2")
     expect_nack(log, {"types": "fetch."}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe3")
     expect_nack(log, {"types": ["x"] * 33}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe4")
-    expect_nack(log, {}, "UNKNOWN_COMMAND", 400, command="PUBLISH", tag=b"fe5")
+    expect_nack(log, {"wait_ms": -1}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe6")
+    expect_nack(log, {"wait_ms": 2 ** 63}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe7")
+    expect_nack(log, {"max": 0}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe8")
+    expect_nack(log, {"types": ["x", 1]}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe9")
+    expect_nack(log, {"types": ["x" * 256]}, "INVALID_ATTRIBUTE", 400, command="FETCH", tag=b"fe10")
+    expect_nack(log, pack({}) + b"\x01", "MALFORMED", 400, command="FETCH", tag=b"fe11")
+    expect_nack(log, b"\x81\x01\x01", "MALFORMED", 400, command="FETCH", tag=b"fe12")
+    # a command of another endpoint: UNKNOWN_COMMAND naming this one
+    for command in ("PUBLISH", "HELLO", "REGISTER"):
+        r = expect_nack(log, {}, "UNKNOWN_COMMAND", 400, command=command, tag=b"fe5")
+        check(command in r.body["error"] and "log" in r.body["error"],
+              "UNKNOWN_COMMAND error names the command and the log: %r" % r.body["error"])
 
 
 def test_fetch_by_time(node):
@@ -651,6 +769,8 @@ def test_fetch_by_time(node):
     check(a_seq in [e["sequence"] for e in got["events"]], "A is returned when fetching from its time")
     got = fetch(log, time=0, max=1)
     check_eq(got["events"][0]["sequence"], 1, "FETCH time 0 starts at the first event")
+    got = fetch(log, **{"time": -5, "from": b["sequence"], "max": 1})
+    check_eq(got["events"][0]["sequence"], b["sequence"], "FETCH: a negative time is no time")
     future = fetch(log, time=b["time"] + 10 * 365 * 24 * 3600 * 1000)
     check_eq(future["count"], 0, "FETCH by a future time returns nothing")
 
@@ -747,8 +867,8 @@ def test_bus(node):
             got.append((fr[0].decode(), unpack(fr[1])["sequence"], unpack(fr[1])))
         check_eq([(t, s) for t, s, _ in got], expect, "bus messages (topic, sequence)")
         ev_a = got[0][2]
-        check_eq((ev_a["subject"], ev_a["data"], ev_a["zz"], ev_a["idempotencykey"]),
-                 ("S1", [1, 2], 5, key), "bus event content")
+        check_eq((ev_a["subject"], ev_a["data"], ev_a["zz"], ev_a["idempotencykey"], ev_a.get("channel")),
+                 ("S1", [1, 2], 5, key, prefix + "a"), "bus event content (channel: the type)")
     finally:
         sub.close(0)
 
@@ -776,10 +896,14 @@ def test_stats(node):
     c.send("STATS", {})
     r = c.recv()
     check_eq((r.command, len(r.frames)), ("STATS", 2), "untagged STATS")
+    # the body of STATS is not read: not even checked to be a map
+    for body in (EMPTY + b"\x01", b"", b"\xc1"):
+        r = c.call("STATS", body, b"sb")
+        check_eq(r.command, "STATS", "STATS with body %r" % body)
 
     log = node.conn(node.log)
-    r = log.call("STATS", {}, b"ls")
-    check_eq(r.command, "STATS", "log STATS reply command")
+    r = log.call("STATS", b"\xc1not msgpack", b"ls")
+    check_eq(r.command, "STATS", "log STATS reply command (its body is not read)")
     ls = r.body
     check_eq(ls.get("actor"), "log", "log STATS actor")
     check_eq(ls.get("node"), node.welcome["node"], "log STATS node")
@@ -793,6 +917,194 @@ def test_stats(node):
             else:
                 check(is_uint(v), "log counter %s%s is a uint: %r" % (path, k, v))
     uints(counters, "")
+
+
+def registry_conn(node):
+    check_eq(node.welcome.get("registry"), node.cfg_registry, "WELCOME registry")
+    return node.conn(node.welcome["registry"])
+
+
+def reg_ok(reg, command, body):
+    r = reg.call(command, body, b"rg")
+    check_eq(r.command, command, "%s reply (body %r)" % (command, r.body))
+    return r.body
+
+
+def register(reg, type_, schema, **extra):
+    body = {"type": type_, "schema": json.dumps(schema)}
+    body.update(extra)
+    return reg_ok(reg, "REGISTER", body)
+
+
+def until(what, attempt, timeout=REPLY_TIMEOUT):
+    """Call attempt() until it returns something true; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = attempt()
+        if result:
+            return result
+        check(time.monotonic() < deadline, "not within %.1f s: %s" % (timeout, what))
+
+
+# A schema with every keyword zeb supports (section 4a)
+EVERY_KEYWORD = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:zeb:test",
+    "$comment": "c", "title": "t", "description": "d", "default": {}, "examples": [{"s": "a"}],
+    "deprecated": False, "readOnly": False, "writeOnly": False,
+    "type": "object",
+    "properties": {
+        "s": {"type": "string", "minLength": 1, "maxLength": 10, "pattern": "^[a-z]+$"},
+        "when": {"type": "string", "format": "date-time"},
+        "mail": {"format": "email"}, "link": {"format": "uri"}, "uid": {"format": "uuid"},
+        "n": {"type": ["number", "null"], "minimum": 0, "maximum": 100, "exclusiveMinimum": -1,
+              "exclusiveMaximum": 101, "multipleOf": 0.5},
+        "a": {"type": "array", "prefixItems": [{"const": 1}], "items": {"type": "integer"},
+              "minItems": 1, "maxItems": 5, "uniqueItems": True},
+        "e": {"enum": ["x", "y", 3]},
+        "c": {"allOf": [{"type": "string"}], "anyOf": [{"const": "x"}, {"const": "y"}],
+              "oneOf": [{"const": "x"}, {"const": "y"}], "not": {"const": "z"}},
+        "r": {"$ref": "#/$defs/count"},
+        "self": {"$ref": "#"},
+        "any": True,
+        "never": False,
+    },
+    "required": ["s"], "additionalProperties": {"type": "integer"},
+    "minProperties": 1, "maxProperties": 20,
+    "$defs": {"count": {"type": "integer", "minimum": 0}},
+}
+
+
+def test_registry(node):
+    reg = registry_conn(node)
+    r = register(reg, "reg.every", EVERY_KEYWORD)
+    check_eq((r["type"], r["version"], r["duplicate"]), ("reg.every", 1, False), "every supported keyword")
+    again = register(reg, "reg.every", EVERY_KEYWORD)
+    check_eq((again["version"], again["duplicate"]), (1, True), "the same schema again")
+    # What is not in the list is refused, naming the keyword or format
+    for keyword, value in [("if", {}), ("then", {}), ("else", {}), ("patternProperties", {}),
+                           ("propertyNames", {}), ("dependentRequired", {}), ("dependentSchemas", {}),
+                           ("contains", {}), ("minContains", 1), ("unevaluatedProperties", False),
+                           ("unevaluatedItems", False), ("additionalItems", False),
+                           ("definitions", {}), ("$anchor", "a"), ("$dynamicRef", "#a"),
+                           ("contentEncoding", "base64"), ("nonsense", 1)]:
+        r = expect_nack(reg, {"type": "reg.bad", "schema": json.dumps({keyword: value})},
+                        "INVALID_SCHEMA", 400, command="REGISTER", tag=b"rk")
+        check(keyword in r.body["error"], "INVALID_SCHEMA names %r: %r" % (keyword, r.body["error"]))
+    for fmt in ("ipv4", "hostname", "date", "uri-reference"):
+        r = expect_nack(reg, {"type": "reg.bad", "schema": json.dumps({"format": fmt})},
+                        "INVALID_SCHEMA", 400, command="REGISTER", tag=b"rf")
+        check(fmt in r.body["error"], "INVALID_SCHEMA names format %r: %r" % (fmt, r.body["error"]))
+    for schema in ({"$ref": "other.json"}, {"$ref": "#/$defs/missing"}, {"$ref": "#/properties/a"},
+                   {"$schema": "http://json-schema.org/draft-07/schema#"}, [1], "text"):
+        expect_nack(reg, {"type": "reg.bad", "schema": json.dumps(schema)},
+                    "INVALID_SCHEMA", 400, command="REGISTER", tag=b"rs")
+    expect_nack(reg, {"type": "reg.bad", "schema": "{not json"}, "INVALID_SCHEMA", 400,
+                command="REGISTER", tag=b"rj")
+
+    # DELETE with a version deletes that version; without, every version
+    for n in range(3):
+        r = register(reg, "reg.del", {"type": "object", "maxProperties": 10 + n}, compatibility="NONE")
+        check_eq(r["version"], n + 1, "reg.del version")
+    check_eq(reg_ok(reg, "DELETE", {"type": "reg.del", "version": 2}), {"type": "reg.del", "versions": [2]},
+             "DELETE one version")
+    check_eq(reg_ok(reg, "VERSIONS", {"type": "reg.del"})["versions"], [1, 3], "versions after DELETE 2")
+    expect_nack(reg, {"type": "reg.del", "version": 2}, "NOT_FOUND", 404, command="DELETE", tag=b"rd")
+    check_eq(reg_ok(reg, "DELETE", {"type": "reg.del"}), {"type": "reg.del", "versions": [1, 3]},
+             "DELETE without a version: every version")
+    for command in ("VERSIONS", "GET", "DELETE"):
+        expect_nack(reg, {"type": "reg.del"}, "NOT_FOUND", 404, command=command, tag=b"rd")
+    expect_nack(reg, {"type": "reg.del", "validation": "warn"}, "NOT_FOUND", 404,
+                command="SET_VALIDATION", tag=b"rd")
+    check("reg.del" not in [t["type"] for t in reg_ok(reg, "LIST", {"prefix": "reg."})["types"]],
+          "a deleted type is not listed")
+    register(reg, "reg.del0", {"type": "object"})
+    check_eq(reg_ok(reg, "DELETE", {"type": "reg.del0", "version": 0})["versions"], [1],
+             "DELETE with version 0: every version")
+    # registered anew, it goes on from the last number: versions are not reused
+    r = register(reg, "reg.del", {"type": "object"})
+    check_eq((r["version"], r["duplicate"]), (4, False), "version after the type was deleted")
+
+    # SET_VALIDATION is stored, but with ingest/validation off (this node)
+    # no event is checked, whatever the type's mode
+    register(reg, "reg.val", {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}})
+    check_eq(reg_ok(reg, "SET_VALIDATION", {"type": "reg.val", "validation": "enforce"}),
+             {"type": "reg.val", "validation": "enforce"}, "SET_VALIDATION reply")
+    check_eq(reg_ok(reg, "GET", {"type": "reg.val"})["validation"], "enforce", "GET validation")
+    c = node.conn()
+    before = ingest_stats(c)["ingest"]
+    publish_ok(c, event("reg.val", data={"n": "not an integer"}))
+    publish_ok(c, event("reg.val"))
+    after = ingest_stats(c)["ingest"]
+    check_eq((after["validated"], after["schema_lookups"]), (before["validated"], before["schema_lookups"]),
+             "ingest/validation off: nothing validated, nothing looked up")
+    check_eq(reg_ok(reg, "SET_VALIDATION", {"type": "reg.val", "validation": "default"})["validation"],
+             "default", "SET_VALIDATION default")
+    expect_nack(reg, {"type": "reg.val", "validation": "sometimes"}, "INVALID_ATTRIBUTE", 400,
+                command="SET_VALIDATION", tag=b"rv")
+    expect_nack(reg, {"type": "reg.none", "validation": "warn"}, "NOT_FOUND", 404,
+                command="SET_VALIDATION", tag=b"rv")
+    r = expect_nack(reg, {"type": "reg.val", "version": 1}, "UNKNOWN_COMMAND", 400,
+                    command="FETCH", tag=b"rv")
+    check("registry" in r.body["error"], "UNKNOWN_COMMAND names the registry: %r" % r.body["error"])
+
+
+VAL_SCHEMA = {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}
+BAD_DATA = {"n": "not an integer"}
+
+
+def publish_reply(conn, body):
+    r = conn.call("PUBLISH", body, b"v")
+    check(r.command in ("ACK", "NACK"), "PUBLISH reply %r" % r)
+    return r
+
+
+def schema_violation(r):
+    return r.command == "NACK" and r.body["reason"] == "SCHEMA_VIOLATION" and r.body["code"] == 422
+
+
+def test_validation_enforce(node):
+    """ingest/validation=enforce: a type's own mode overrides it; default returns to it."""
+    reg = registry_conn(node)
+    c = node.conn()
+    register(reg, "val.t", VAL_SCHEMA)
+    r = publish_reply(c, event("val.t", data=BAD_DATA))
+    check(schema_violation(r), "enforce: invalid data refused with SCHEMA_VIOLATION: %r" % r)
+    check("/n" in r.body["error"] and "type" in r.body["error"],
+          "error gives the path and keyword: %r" % r.body)
+    publish_ok(c, event("val.t", data={"n": 1}))
+    r = publish_reply(c, event("val.t"))
+    check(schema_violation(r), "an event without data is checked as null: %r" % r)
+    publish_ok(c, event("val.unregistered", data=BAD_DATA))      # no schema: accepted
+
+    reg_ok(reg, "SET_VALIDATION", {"type": "val.t", "validation": "off"})
+    until("type mode off accepts invalid data",
+          lambda: publish_reply(c, event("val.t", data=BAD_DATA)).command == "ACK")
+
+    reg_ok(reg, "SET_VALIDATION", {"type": "val.t", "validation": "warn"})
+    warned = ingest_stats(c)["ingest"]["validation_warned"]
+
+    def warned_more():
+        publish_ok(c, event("val.t", data=BAD_DATA))
+        return ingest_stats(c)["ingest"]["validation_warned"] > warned
+    until("type mode warn accepts and counts invalid data", warned_more)
+
+    reg_ok(reg, "SET_VALIDATION", {"type": "val.t", "validation": "default"})
+    until("default: the node's enforce again",
+          lambda: schema_violation(publish_reply(c, event("val.t", data=BAD_DATA))))
+
+
+def test_validation_warn(node):
+    """ingest/validation=warn: accepted and counted; a type's enforce refuses."""
+    reg = registry_conn(node)
+    c = node.conn()
+    register(reg, "val.w", VAL_SCHEMA)
+    before = ingest_stats(c)["ingest"]["validation_warned"]
+    publish_ok(c, event("val.w", data=BAD_DATA))
+    check_eq(ingest_stats(c)["ingest"]["validation_warned"], before + 1, "warn: counted")
+    reg_ok(reg, "SET_VALIDATION", {"type": "val.w", "validation": "enforce"})
+    until("type mode enforce refuses on a warn node",
+          lambda: schema_violation(publish_reply(c, event("val.w", data=BAD_DATA))))
+    publish_ok(c, event("val.w", data={"n": 2}))
 
 
 # --------------------------------------------------------------------------
@@ -833,6 +1145,17 @@ def test_small_limits(node):
     check_eq(s.get("TOO_LARGE"), 3, "nacks_by_reason TOO_LARGE on the small node")
 
 
+def test_small_max_wait(node):
+    """log/max_wait=300ms: a longer wait_ms is lowered to it, not refused."""
+    log = node.conn(node.log)
+    end = fetch(log)["last"] + 1
+    t0 = time.monotonic()
+    r = fetch(log, **{"from": end, "wait_ms": 60000})
+    elapsed = time.monotonic() - t0
+    check_eq((r["count"], r["next"]), (0, end), "long-poll past the end")
+    check(0.2 <= elapsed < 5.0, "wait_ms 60000 waited %.2f s, the cap being 0.3 s" % elapsed)
+
+
 # --------------------------------------------------------------------------
 
 
@@ -846,10 +1169,11 @@ MAIN_TESTS = [
     test_fetch_by_time,
     test_fetch_long_poll,
     test_bus,
+    test_registry,
     test_stats,
 ]
 
-SMALL_TESTS = [test_small_limits]
+SMALL_TESTS = [test_small_limits, test_small_max_wait]
 
 
 def run_suite(zebd, ctx, settings, tests, label, results):
@@ -904,8 +1228,11 @@ def main():
     t0 = time.monotonic()
     try:
         run_suite(zebd, ctx, [], MAIN_TESTS, "node", results)
-        run_suite(zebd, ctx, ["ingest/max_event_size=4096", "ingest/max_publish=3"],
+        run_suite(zebd, ctx, ["ingest/max_event_size=4096", "ingest/max_publish=3", "log/max_wait=300ms"],
                   SMALL_TESTS, "small-node", results)
+        run_suite(zebd, ctx, ["ingest/validation=enforce"], [test_validation_enforce],
+                  "enforce-node", results)
+        run_suite(zebd, ctx, ["ingest/validation=warn"], [test_validation_warn], "warn-node", results)
     finally:
         ctx.destroy(linger=0)
     failed = results.count(False)
