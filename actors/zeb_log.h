@@ -11,7 +11,10 @@
 
     Requests on its ROUTER (log/endpoint): FETCH {from?, time?, max?,
     max_bytes?, types?, wait_ms?} -> EVENTS {first, last, next, count,
-    events}; STATS -> STATS. Built with the actor kit (zeb_actor.h): the
+    events}, or NACK OVERLOADED when it would wait past log/max_waits or
+    log/max_waits_per_peer; a single empty frame [""] -> no reply, the
+    sender's waiting FETCHes dropped (as when it disconnects); STATS ->
+    STATS. Built with the actor kit (zeb_actor.h): the
     pipe speaks the kit's START, PEER, STATS and $TERM.
     =========================================================================
 */

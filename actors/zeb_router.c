@@ -7,6 +7,13 @@
 
 #define S_NACK_CODES    32          //  ZEB_E* codes -1001 .. -1032
 
+//  A DRAFT option in libzmq 4.3: zmq.h declares it only with
+//  ZMQ_BUILD_DRAFT_API, and a library built without drafts refuses it
+#ifndef ZMQ_ROUTER_NOTIFY
+#   define ZMQ_ROUTER_NOTIFY        97
+#   define ZMQ_NOTIFY_DISCONNECT    2
+#endif
+
 struct _zeb_router_t {
     char *actor;
     const zeb_router_command_t *commands;
@@ -20,6 +27,11 @@ struct _zeb_router_t {
     uint64_t requests;
     uint64_t nacks;
     uint64_t nacks_by_code [S_NACK_CODES];
+    zeb_router_gone_fn *gone_fn;    //  peers that are gone, or NULL
+    void *gone_arg;
+    zsock_t *monitor;               //  PAIR: the ROUTER's DISCONNECTED events
+    zhashx_t *peers;                //  descriptor + 1 -> zframe_t, its routing id
+    uint64_t peers_gone;
 };
 
 zeb_router_t *
@@ -47,6 +59,11 @@ zeb_router_destroy (zeb_router_t **self_p)
     assert (self_p);
     zeb_router_t *self = *self_p;
     if (self) {
+        if (self->monitor) {
+            zmq_socket_monitor (self->handle, NULL, 0);
+            zsock_destroy (&self->monitor);
+        }
+        zhashx_destroy (&self->peers);
         zsock_destroy (&self->socket);
         msgpack_sbuffer_destroy (&self->buffer);
         free (self->actor);
@@ -62,6 +79,136 @@ zeb_router_set_stats (zeb_router_t *self, zeb_router_fn *fn, void *arg)
     assert (self);
     self->stats_fn = fn;
     self->stats_arg = arg;
+}
+
+//  ---------------------------------------------------------------------
+//  Peers that are gone
+
+static size_t
+s_fd_hash (const void *key)
+{
+    return (size_t) (uintptr_t) key;
+}
+
+static int
+s_fd_compare (const void *first, const void *second)
+{
+    uintptr_t x = (uintptr_t) first, y = (uintptr_t) second;
+    return (x > y) - (x < y);
+}
+
+static void
+s_frame_destroy (void **item_p)
+{
+    zframe_destroy ((zframe_t **) item_p);
+}
+
+int
+zeb_router_set_notify (zeb_router_t *self, zeb_router_gone_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    assert (!self->gone_fn);
+    self->gone_fn = fn;
+    self->gone_arg = arg;
+    int value = ZMQ_NOTIFY_DISCONNECT;
+    if (zmq_setsockopt (self->handle, ZMQ_ROUTER_NOTIFY, &value, sizeof (value)) == 0)
+        return 0;                   //  a drafts build: [identity][] on the ROUTER
+    char *endpoint = zeb_actor_inproc ("router-monitor");
+    int rc = zmq_socket_monitor (self->handle, endpoint, ZMQ_EVENT_DISCONNECTED);
+    if (rc == 0) {
+        self->monitor = zsock_new (ZMQ_PAIR);
+        //  Events are never dropped for want of room on our side
+        if (self->monitor)
+            zsock_set_rcvhwm (self->monitor, 0);
+        if (!self->monitor || zsock_connect (self->monitor, "%s", endpoint) == -1)
+            rc = -1;
+    }
+    zstr_free (&endpoint);
+    if (rc) {
+        zsys_error ("%s: cannot watch for peers that leave: %s", self->actor, zmq_strerror (zmq_errno ()));
+        zmq_socket_monitor (self->handle, NULL, 0);
+        zsock_destroy (&self->monitor);
+        self->gone_fn = NULL;
+        return -1;
+    }
+    self->peers = zhashx_new ();
+    zhashx_set_key_hasher (self->peers, s_fd_hash);
+    zhashx_set_key_comparator (self->peers, s_fd_compare);
+    zhashx_set_key_duplicator (self->peers, NULL);
+    zhashx_set_key_destructor (self->peers, NULL);
+    zhashx_set_destructor (self->peers, s_frame_destroy);
+    return 0;
+}
+
+zsock_t *
+zeb_router_notify_socket (zeb_router_t *self)
+{
+    assert (self);
+    return self->monitor;
+}
+
+static void
+s_gone (zeb_router_t *self, const void *identity, size_t size)
+{
+    self->peers_gone++;
+    self->gone_fn (self->gone_arg, identity, size);
+}
+
+int
+zeb_router_handle_notify (zeb_router_t *self)
+{
+    assert (self);
+    if (!self->monitor)
+        return 0;
+    void *handle = zsock_resolve (self->monitor);
+    while (true) {
+        //  [uint16 event, uint32 value][endpoint], in host order
+        zmq_msg_t event;
+        zmq_msg_init (&event);
+        if (zmq_msg_recv (&event, handle, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&event);
+            return 0;
+        }
+        uint16_t number = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size (&event) >= 6) {
+            memcpy (&number, zmq_msg_data (&event), 2);
+            memcpy (&value, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+        }
+        while (zmq_msg_more (&event)) {
+            zmq_msg_close (&event);
+            zmq_msg_init (&event);
+            zmq_msg_recv (&event, handle, 0);
+        }
+        zmq_msg_close (&event);
+        if (number != ZMQ_EVENT_DISCONNECTED)
+            continue;
+        void *key = (void *) ((uintptr_t) value + 1);
+        zframe_t *identity = (zframe_t *) zhashx_lookup (self->peers, key);
+        if (identity) {
+            s_gone (self, zframe_data (identity), zframe_size (identity));
+            zhashx_delete (self->peers, key);
+        }
+    }
+}
+
+//  Remember which connection a request came on. Disconnects queued before
+//  it came in are applied first: they are of connections that were gone
+//  before this one could take their descriptor.
+static void
+s_track (zeb_router_t *self, zmq_msg_t *identity, zmq_msg_t *first)
+{
+    zeb_router_handle_notify (self);
+    int fd = zmq_msg_get (first, ZMQ_SRCFD);
+    if (fd < 0)
+        return;                     //  inproc://: no descriptor, never seen leaving
+    void *key = (void *) ((uintptr_t) fd + 1);
+    zframe_t *known = (zframe_t *) zhashx_lookup (self->peers, key);
+    if (known && zframe_size (known) == zmq_msg_size (identity)
+    &&  memcmp (zframe_data (known), zmq_msg_data (identity), zframe_size (known)) == 0)
+        return;
+    zhashx_update (self->peers, key, zframe_new (zmq_msg_data (identity), zmq_msg_size (identity)));
 }
 
 zsock_t *
@@ -230,26 +377,56 @@ zeb_request_is (zeb_request_t *request, const char *name)
     return request->command_len == len && memcmp (request->command, name, len) == 0;
 }
 
+//  A copy of a frame in a block of its own size (a frame over 33 bytes
+//  received over tcp points into libzmq's shared receive buffer)
+static void
+s_msg_copy (zmq_msg_t *target, zmq_msg_t *source, bool with_data)
+{
+    size_t size = with_data? zmq_msg_size (source): 0;
+    if (zmq_msg_init_size (target, size))
+        zmq_msg_init (target);      //  out of memory: an empty frame
+    else
+    if (size)
+        memcpy (zmq_msg_data (target), zmq_msg_data (source), size);
+}
+
+static zeb_request_t *
+s_keep (zeb_request_t *request, bool with_body)
+{
+    assert (request);
+    assert (!request->kept);
+    zeb_request_t *kept = (zeb_request_t *) zmalloc (sizeof (zeb_request_t));
+    *kept = *request;
+    //  The identity is made by the ROUTER, not received: it moves
+    zmq_msg_init (&kept->identity);
+    zmq_msg_move (&kept->identity, &request->identity);
+    for (int index = 0; index < request->part_count; index++)
+        s_msg_copy (&kept->parts [index], &request->parts [index], index != 1 || with_body);
+    kept->command = (const char *) zmq_msg_data (&kept->parts [0]);
+    kept->command_len = zmq_msg_size (&kept->parts [0]);
+    kept->body = with_body? (const uint8_t *) zmq_msg_data (&kept->parts [1]): NULL;
+    kept->body_size = with_body? zmq_msg_size (&kept->parts [1]): 0;
+    kept->tag = request->tag? zmq_msg_data (&kept->parts [2]): NULL;
+    kept->tag_size = request->tag? zmq_msg_size (&kept->parts [2]): 0;
+    kept->kept = true;
+    request->kept = true;
+    //  The request's frames are ours to close; the identity has moved
+    for (int index = 0; index < request->part_count; index++)
+        zmq_msg_close (&request->parts [index]);
+    request->part_count = 0;
+    return kept;
+}
+
 zeb_request_t *
 zeb_router_keep (zeb_request_t *request)
 {
-    assert (request);
-    zeb_request_t *kept = (zeb_request_t *) zmalloc (sizeof (zeb_request_t));
-    *kept = *request;
-    //  The frames move: pointers into them stay valid (zmq_msg data is
-    //  heap or inline; inline data moves with the struct, so re-point)
-    zmq_msg_init (&kept->identity);
-    zmq_msg_move (&kept->identity, &request->identity);
-    for (int index = 0; index < request->part_count; index++) {
-        zmq_msg_init (&kept->parts [index]);
-        zmq_msg_move (&kept->parts [index], &request->parts [index]);
-    }
-    kept->command = (const char *) zmq_msg_data (&kept->parts [0]);
-    kept->body = (const uint8_t *) zmq_msg_data (&kept->parts [1]);
-    kept->tag = request->tag? zmq_msg_data (&kept->parts [2]): NULL;
-    kept->kept = true;
-    request->kept = true;
-    return kept;
+    return s_keep (request, true);
+}
+
+zeb_request_t *
+zeb_router_keep_reply (zeb_request_t *request)
+{
+    return s_keep (request, false);
 }
 
 void
@@ -271,6 +448,18 @@ zeb_router_dispatch (zeb_router_t *self, zmq_msg_t *parts, int count, bool overf
 {
     assert (self);
     assert (count >= 1);
+    if (self->gone_fn && count == 2 && !overflow && zmq_msg_size (&parts [1]) == 0) {
+        //  [identity][]: ROUTER_NOTIFY's disconnect, or a peer's "forget
+        //  me"; not a request, and never answered
+        s_gone (self, zmq_msg_data (&parts [0]), zmq_msg_size (&parts [0]));
+        for (int index = 0; index < count; index++) {
+            zmq_msg_close (&parts [index]);     //  taken, as a request's are
+            zmq_msg_init (&parts [index]);
+        }
+        return;
+    }
+    if (self->peers && count >= 2)
+        s_track (self, &parts [0], &parts [1]);
     self->requests++;
     zeb_request_t request;
     memset (&request, 0, sizeof (request));
@@ -370,6 +559,8 @@ zeb_router_pack_stats (zeb_router_t *self, zeb_pack_t *pack)
 {
     assert (self);
     zeb_pack_uint (pack, "requests", self->requests);
+    if (self->gone_fn)
+        zeb_pack_uint (pack, "peers_gone", self->peers_gone);
     zeb_pack_uint (pack, "nacks", self->nacks);
     zeb_pack_map (pack, "nacks_by_reason");
     for (int index = 0; index < S_NACK_CODES; index++)
@@ -385,6 +576,11 @@ typedef struct {
     zeb_router_t *router;
     zeb_request_t *kept;
     int echoes;
+    uint8_t echoed [256];           //  routing id of the last ECHO
+    size_t echoed_size;
+    int gone;
+    uint8_t gone_id [256];          //  routing id of the last peer gone
+    size_t gone_size;
 } s_test_owner_t;
 
 static void
@@ -392,6 +588,8 @@ s_test_echo (void *owner, zeb_request_t *request)
 {
     s_test_owner_t *self = (s_test_owner_t *) owner;
     self->echoes++;
+    self->echoed_size = zmq_msg_size (&request->identity);
+    memcpy (self->echoed, zmq_msg_data (&request->identity), self->echoed_size);
     zeb_router_reply (request, "ECHO", request->body, request->body_size);
 }
 
@@ -406,6 +604,15 @@ static void
 s_test_raw (void *owner, zeb_request_t *request)
 {
     zeb_router_reply (request, "RAW", "\xc0", 1);
+}
+
+static void
+s_test_gone (void *arg, const void *identity, size_t size)
+{
+    s_test_owner_t *self = (s_test_owner_t *) arg;
+    self->gone++;
+    memcpy (self->gone_id, identity, size);
+    self->gone_size = size;
 }
 
 static const zeb_router_command_t s_test_commands [] = {
@@ -465,7 +672,8 @@ void
 zeb_router_test (bool verbose)
 {
     printf (" * zeb_router: ");
-    s_test_owner_t owner = { NULL, NULL, 0 };
+    s_test_owner_t owner;
+    memset (&owner, 0, sizeof (owner));
     owner.router = zeb_router_new ("test", s_test_commands, &owner);
     assert (owner.router);
     zeb_fault_t fault;
@@ -553,5 +761,48 @@ zeb_router_test (bool verbose)
     zsock_destroy (&dealer);
     zeb_router_destroy (&owner.router);
     zeb_router_destroy (&owner.router);
+
+    //  Peers that are gone: one that disconnects, one that sends a single
+    //  empty frame ("forget me": no reply); a one-frame request that is
+    //  not empty is still MALFORMED
+    s_test_owner_t watcher;
+    memset (&watcher, 0, sizeof (watcher));
+    watcher.router = zeb_router_new ("notify", s_test_commands, &watcher);
+    assert (zeb_router_set_notify (watcher.router, s_test_gone, &watcher) == 0);
+    assert (zeb_router_bind (watcher.router, "tcp://127.0.0.1:*", &fault) == 0);
+    zsock_t *leaving = zsock_new_dealer (zeb_router_endpoint (watcher.router));
+    zsock_t *staying = zsock_new_dealer (zeb_router_endpoint (watcher.router));
+    assert (leaving && staying);
+    zstr_sendx (leaving, "ECHO", "\x80", NULL);
+    s_test_serve (watcher.router, leaving);
+    s_test_recv (leaving, command, text, tag);
+    uint8_t leaver [256];
+    size_t leaver_size = watcher.echoed_size;
+    memcpy (leaver, watcher.echoed, leaver_size);
+    zstr_send (staying, "");
+    zstr_sendx (staying, "ECHO", "\x80", NULL);
+    s_test_serve (watcher.router, staying);
+    s_test_recv (staying, command, text, tag);
+    assert (streq (command, "ECHO") && watcher.gone == 1);
+    assert (watcher.gone_size == watcher.echoed_size
+         && memcmp (watcher.gone_id, watcher.echoed, watcher.gone_size) == 0);
+    zstr_send (staying, "ECHO");
+    s_test_serve (watcher.router, staying);
+    s_test_recv (staying, command, text, tag);
+    assert (streq (command, "NACK") && strncmp (text, "MALFORMED", 9) == 0);
+    zsock_destroy (&leaving);
+    deadline = zclock_mono () + 5000;
+    while (watcher.gone < 2 && zclock_mono () < deadline) {
+        zsock_t *events = zeb_router_notify_socket (watcher.router);
+        zeb_router_handle (watcher.router, 10);
+        zeb_router_handle_notify (watcher.router);
+        zpoller_t *poller = zpoller_new (zeb_router_socket (watcher.router), events, NULL);
+        zpoller_wait (poller, 50);
+        zpoller_destroy (&poller);
+    }
+    assert (watcher.gone == 2);
+    assert (watcher.gone_size == leaver_size && memcmp (watcher.gone_id, leaver, leaver_size) == 0);
+    zsock_destroy (&staying);
+    zeb_router_destroy (&watcher.router);
     printf ("OK\n");
 }

@@ -17,6 +17,23 @@
     the request to answer later (zeb_router_keep: a long-poll). A request
     not answered when its handler returns gets no reply.
 
+    Peers that are gone (zeb_router_set_notify): an owner that holds
+    something for a peer (a parked request) is told the routing id of each
+    peer that disconnects, and of each peer that sends a single empty
+    frame ([identity][]: "forget me", never answered). libzmq's
+    ZMQ_ROUTER_NOTIFY delivers disconnects as exactly that message, but it
+    is a DRAFT option: a libzmq built without drafts (Debian's 4.3.4)
+    refuses it with EINVAL. The router then watches its socket with
+    zmq_socket_monitor (ZMQ_EVENT_DISCONNECTED, whose value is the
+    connection's descriptor) and remembers, for every descriptor a request
+    came in on (the frames' ZMQ_SRCFD), the routing id of that connection.
+    The event is queued before libzmq closes the descriptor, so before any
+    new connection can reuse its number; the router reads the monitor after
+    receiving each request and before recording its descriptor, so a
+    disconnect is never applied to the connection that came after it.
+    Only tcp:// and ipc:// peers are seen leaving (inproc:// ones have no
+    descriptor; they live as long as their process anyway).
+
     Counters: requests, replies, NACKs by reason, and whatever the owner
     adds; zeb_router_pack_stats writes them into a STATS map.
     =========================================================================
@@ -48,6 +65,9 @@ struct _zeb_request_t {
 
 typedef void (zeb_router_fn) (void *owner, zeb_request_t *request);
 
+//  A peer is gone: its routing id (borrowed for the call, at most 255 bytes).
+typedef void (zeb_router_gone_fn) (void *arg, const void *identity, size_t size);
+
 #define ZEB_ROUTER_ANY_BODY 1       //  command flag: any msgpack value (even none)
 
 typedef struct {
@@ -69,6 +89,21 @@ void
 //  its own (zeb_actor_router sets the kit's).
 void
     zeb_router_set_stats (zeb_router_t *self, zeb_router_fn *fn, void *arg);
+
+//  Call fn (arg, identity, size) for every peer that is gone (see the top
+//  of this file). Call before zeb_router_bind (ZMQ_ROUTER_NOTIFY applies
+//  to connections accepted after it is set). Returns 0, or -1 if neither
+//  ZMQ_ROUTER_NOTIFY nor a socket monitor can be set up.
+int
+    zeb_router_set_notify (zeb_router_t *self, zeb_router_gone_fn *fn, void *arg);
+
+//  The socket disconnects arrive on, for zeb_loop, and its reader (0:
+//  drained). NULL when ZMQ_ROUTER_NOTIFY works: they then arrive on the
+//  ROUTER itself, through zeb_router_handle.
+zsock_t *
+    zeb_router_notify_socket (zeb_router_t *self);
+int
+    zeb_router_handle_notify (zeb_router_t *self);
 
 //  The socket, e.g. to set options before binding, or for zeb_loop.
 zsock_t *
@@ -113,11 +148,17 @@ int
                           const void *extra, size_t extra_size, uint32_t extra_count,
                           const char *text);
 
-//  Keep the request after the handler returns: its frames move to the
-//  heap. Caller owns the result and destroys it after replying (or when
-//  the peer is gone).
+//  Keep the request after the handler returns: its frames are copied to
+//  exact-size heap blocks (a frame received over tcp may otherwise pin
+//  libzmq's whole 8 KiB receive buffer for as long as it is kept). Caller
+//  owns the result and destroys it after replying (or when the peer is
+//  gone). zeb_router_keep_reply keeps only what a reply needs (identity,
+//  command, tag: at most 255 + 32 + 255 bytes of frames, plus about 350
+//  bytes of struct); the kept body is then NULL and body_size 0.
 zeb_request_t *
     zeb_router_keep (zeb_request_t *request);
+zeb_request_t *
+    zeb_router_keep_reply (zeb_request_t *request);
 void
     zeb_request_destroy (zeb_request_t **self_p);
 
@@ -133,7 +174,8 @@ msgpack_sbuffer *
 void
     zeb_router_count_nack (zeb_router_t *self, int code);
 
-//  Counters into an open map: requests, nacks, nacks_by_reason {REASON: n}.
+//  Counters into an open map: requests, nacks, nacks_by_reason {REASON: n},
+//  and with a notify function, peers_gone (disconnects and "forget me"s).
 void
     zeb_router_pack_stats (zeb_router_t *self, zeb_pack_t *pack);
 

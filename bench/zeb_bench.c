@@ -2,6 +2,7 @@
     zeb-bench - throughput and latency of zeb, beside its ceilings
 
     zeb-bench publish [options]
+    zeb-bench waiters [-n N] [-c C] [--types T] [--defaults] [--json]
 
     C clients (threads, one zeb_client each) publish N events of S bytes in
     all, synchronously (each waits for its ack) or pipelined (up to W in
@@ -11,6 +12,14 @@
     over the same transport with messages of the same size, LMDB durable
     puts in batches of 1,000, and the envelope codec. With --runs R it
     repeats and reports medians. --json prints one JSON line per figure set.
+
+    zeb-bench waiters: the long-poll bound. An embedded node (ingest and
+    log, over tcp) with log/max_waits and log/max_waits_per_peer raised to
+    fit (or, with --defaults, as shipped: the rest is refused OVERLOADED);
+    C DEALERs park N FETCHes between them (wait_ms 60 s, T type prefixes
+    each). Reports the process's VmRSS with the clients connected, with the
+    FETCHes parked, and after the clients disconnected (the node drops
+    their waits), and the node's waiting / waits_refused / waits_dropped.
     =========================================================================
 */
 
@@ -18,6 +27,7 @@
 #include "zeb_classes.h"
 #include "bench.h"
 #include <sys/vfs.h>
+#include <malloc.h>
 
 typedef struct {
     const char *endpoint;       //  running node, or NULL for embedded
@@ -301,6 +311,228 @@ s_run_publish (s_options_t *options, const char *endpoint, const msgpack_sbuffer
     return error? -1: 0;
 }
 
+//  ---------------------------------------------------------------------
+//  zeb-bench waiters
+
+//  This process's resident set, in KiB (0 if unknown)
+static size_t
+s_rss_kib (void)
+{
+    FILE *file = fopen ("/proc/self/status", "r");
+    size_t kib = 0;
+    char line [256];
+    while (file && fgets (line, sizeof (line), file))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kib = strtoull (line + 6, NULL, 10);
+    if (file)
+        fclose (file);
+    return kib;
+}
+
+//  Bytes malloc has handed out and not had back, every arena (0 if unknown):
+//  what the process holds, without the freed memory RSS keeps
+static size_t
+s_heap_in_use (void)
+{
+#if defined (__GLIBC__) && __GLIBC_PREREQ (2, 33)
+    return mallinfo2 ().uordblks;
+#else
+    return 0;
+#endif
+}
+
+//  Read and drop every reply waiting on the clients (refusals)
+static void
+s_drain (zsock_t **dealers, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        zsock_set_rcvtimeo (dealers [index], 0);
+        zmsg_t *msg;
+        while ((msg = zmsg_recv (dealers [index])))
+            zmsg_destroy (&msg);
+    }
+}
+
+//  A counter of the log's STATS
+static int64_t
+s_log_counter (zeb_node_t *node, const char *key)
+{
+    char *text = zeb_node_stats (node, "log");
+    json_t *json = text? json_loads (text, 0, NULL): NULL;
+    json_t *value = json_object_get (json, key);
+    int64_t number = json_is_integer (value)? (int64_t) json_integer_value (value): -1;
+    json_decref (json);
+    free (text);
+    return number;
+}
+
+//  Wait until the log's counter is value, at most timeout_ms; true if so
+static bool
+s_log_counter_is (zeb_node_t *node, const char *key, int64_t value, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (s_log_counter (node, key) != value)
+        if (zclock_mono () >= deadline)
+            return false;
+        else
+            zclock_sleep (20);
+    return true;
+}
+
+static int
+s_waiters_main (int argc, char *argv [])
+{
+    size_t count = 20000, clients = 200, types = 32;
+    bool defaults = false, json_output = false;
+    for (int index = 2; index < argc; index++) {
+        const char *arg = argv [index];
+        const char *value = index + 1 < argc? argv [index + 1]: NULL;
+        if (streq (arg, "--defaults"))
+            defaults = true;
+        else
+        if (streq (arg, "--json"))
+            json_output = true;
+        else
+        if (value && (streq (arg, "-n") || streq (arg, "--count")) && ++index)
+            count = strtoull (value, NULL, 10);
+        else
+        if (value && (streq (arg, "-c") || streq (arg, "--clients")) && ++index)
+            clients = strtoull (value, NULL, 10);
+        else
+        if (value && streq (arg, "--types") && ++index)
+            types = strtoull (value, NULL, 10);
+        else {
+            fprintf (stderr, "usage: zeb-bench waiters [-n N] [-c C] [--types T] [--defaults] [--json]\n");
+            return 2;
+        }
+    }
+    if (count == 0 || clients == 0 || clients > count || types > 32) {
+        fprintf (stderr, "zeb-bench waiters: N >= C > 0, T <= 32\n");
+        return 2;
+    }
+    size_t per_client = (count + clients - 1) / clients;
+    char temp [] = "/tmp/zeb-bench-XXXXXX";
+    const char *data = mkdtemp (temp);
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/data", data);
+    zconfig_put (config, "node/actors", "ingest,log");
+    zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
+    zconfig_put (config, "log/endpoint", "tcp://127.0.0.1:*");
+    zconfig_put (config, "bus/endpoint", "tcp://127.0.0.1:*");
+    if (!defaults) {
+        zconfig_putf (config, "log/max_waits", "%zu", count);
+        zconfig_putf (config, "log/max_waits_per_peer", "%zu", per_client);
+    }
+    zeb_fault_t fault;
+    zeb_node_t *node = zeb_node_new (config, &fault);
+    zconfig_destroy (&config);
+    if (!node) {
+        fprintf (stderr, "zeb-bench: cannot start the node: %s\n", fault.text);
+        return 1;
+    }
+    //  One FETCH body for all: from 1 of an empty log, nothing matches
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &body);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_uint (&pack, "from", 1);
+    zeb_pack_uint (&pack, "wait_ms", 60000);
+    zeb_pack_array (&pack, "types");
+    for (size_t index = 0; index < types; index++) {
+        char prefix [40];
+        snprintf (prefix, sizeof (prefix), "tenant-%04zu.orders.shipped.", index);
+        zeb_pack_str (&pack, NULL, prefix);
+    }
+    zeb_pack_end (&pack);
+    zeb_pack_end (&pack);
+
+    //  Connected, each with one answered FETCH: the sessions' own memory
+    zsock_t **dealers = (zsock_t **) calloc (clients, sizeof (zsock_t *));
+    const char *endpoint = zeb_node_endpoint (node, "log");
+    for (size_t index = 0; index < clients; index++) {
+        dealers [index] = zsock_new_dealer (endpoint);
+        zeb_proto_send (zsock_resolve (dealers [index]), NULL, "FETCH", "\x80", 1, NULL, 0, 0);
+    }
+    for (size_t index = 0; index < clients; index++) {
+        zsock_set_rcvtimeo (dealers [index], 10000);
+        zmsg_t *msg = zmsg_recv (dealers [index]);
+        zmsg_destroy (&msg);
+    }
+    size_t rss_connected = s_rss_kib ();
+    size_t heap_connected = s_heap_in_use ();
+
+    //  Park: every client sends its share, without waiting for anything
+    int64_t started = zclock_mono ();
+    size_t sent = 0;
+    for (size_t index = 0; index < clients; index++)
+        for (size_t request = 0; request < per_client && sent < count; request++, sent++) {
+            char tag [24];
+            snprintf (tag, sizeof (tag), "%zu", request);
+            zeb_proto_send (zsock_resolve (dealers [index]), NULL, "FETCH", body.data, body.size,
+                            tag, strlen (tag), 0);
+        }
+    //  Each FETCH is either parked or refused (a NACK that stays queued here)
+    int64_t deadline = zclock_mono () + 60000;
+    int64_t waiting = 0, refused = 0;
+    while (zclock_mono () < deadline) {
+        waiting = s_log_counter (node, "waiting");
+        refused = s_log_counter (node, "waits_refused");
+        if (waiting + (refused > 0? refused: 0) >= (int64_t) count)
+            break;
+        zclock_sleep (20);
+    }
+    int64_t parked_ms = zclock_mono () - started;
+    s_drain (dealers, clients);
+    size_t rss_parked = s_rss_kib ();
+    size_t heap_parked = s_heap_in_use ();
+
+    //  Gone: the node drops their waits
+    started = zclock_mono ();
+    for (size_t index = 0; index < clients; index++)
+        zsock_destroy (&dealers [index]);
+    bool dropped = s_log_counter_is (node, "waiting", 0, 10000);
+    int64_t dropped_ms = zclock_mono () - started;
+    int64_t waits_dropped = s_log_counter (node, "waits_dropped");
+    size_t rss_gone = s_rss_kib ();
+    size_t heap_gone = s_heap_in_use ();
+    double per_wait = waiting > 0? 1024.0 * (double) (rss_parked - rss_connected) / (double) waiting: 0;
+    double heap_per_wait = waiting > 0? ((double) heap_parked - (double) heap_connected) / (double) waiting: 0;
+    if (json_output)
+        printf ("{\"scenario\":\"waiters\",\"fetches\":%zu,\"clients\":%zu,\"types\":%zu,"
+                "\"defaults\":%s,\"waiting\":%lld,\"refused\":%lld,\"dropped\":%lld,"
+                "\"rss_connected_kib\":%zu,\"rss_parked_kib\":%zu,\"rss_gone_kib\":%zu,"
+                "\"rss_per_wait\":%.0f,\"heap_connected\":%zu,\"heap_parked\":%zu,\"heap_gone\":%zu,"
+                "\"heap_per_wait\":%.0f,\"park_ms\":%lld,\"drop_ms\":%lld}\n",
+                count, clients, types, defaults? "true": "false", (long long) waiting,
+                (long long) refused, (long long) waits_dropped, rss_connected, rss_parked, rss_gone,
+                per_wait, heap_connected, heap_parked, heap_gone, heap_per_wait,
+                (long long) parked_ms, (long long) dropped_ms);
+    else {
+        printf ("zeb-bench waiters: %zu FETCHes (wait_ms 60000, %zu type prefixes) from %zu DEALERs, "
+                "embedded node over tcp, caps %s\n", count, types, clients,
+                defaults? "as shipped": "raised to fit");
+        printf ("  parked %lld, refused OVERLOADED %lld, in %lld ms\n",
+                (long long) waiting, (long long) refused, (long long) parked_ms);
+        printf ("  VmRSS: connected %zu KiB, parked %zu KiB (+%zu KiB, %.0f bytes per wait)\n",
+                rss_connected, rss_parked, rss_parked - rss_connected, per_wait);
+        printf ("  malloc in use: connected %zu KiB, parked %zu KiB (%.0f bytes per wait)\n",
+                heap_connected / 1024, heap_parked / 1024, heap_per_wait);
+        printf ("  clients gone: %s in %lld ms, waits_dropped %lld; VmRSS %zu KiB, malloc in use %zu KiB\n",
+                dropped? "waiting 0": "waits LEFT", (long long) dropped_ms, (long long) waits_dropped,
+                rss_gone, heap_gone / 1024);
+    }
+    free (dealers);
+    msgpack_sbuffer_destroy (&body);
+    zeb_node_destroy (&node);
+    zdir_t *tree = zdir_new (data, NULL);
+    if (tree) {
+        zdir_remove (tree, true);
+        zdir_destroy (&tree);
+    }
+    return dropped? 0: 1;
+}
+
 static double
 s_median (double *values, size_t count)
 {
@@ -314,6 +546,8 @@ s_usage (FILE *stream)
     fprintf (stream,
         "usage: zeb-bench publish [options]\n"
         "       zeb-bench schema [-n COUNT] [--runs R] [--json]   payload validation, one core\n"
+        "       zeb-bench waiters [-n N] [-c C] [--types T] [--defaults] [--json]\n"
+        "                         RSS of N parked long-polls from C DEALERs, and after they leave\n"
         "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
@@ -345,6 +579,8 @@ main (int argc, char *argv [])
         .clients = 1, .window = ZEB_CLIENT_WINDOW, .batch = 1, .runs = 3, .baselines = true };
     if (argc >= 2 && streq (argv [1], "schema"))
         return bench_schema_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "waiters"))
+        return s_waiters_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;

@@ -32,6 +32,11 @@
                 registry announces it, invalid events get SCHEMA_VIOLATION
                 and are not stored; warn accepts and counts; with no
                 registry to ask, events are accepted and counted.
+    waiters     long-polling FETCHes past log/max_waits_per_peer on one
+                connection, or past log/max_waits in all, get OVERLOADED
+                naming the limit; when their clients disconnect the parked
+                waits are dropped (STATS waiting 0, waits_dropped), and a
+                new client's long-poll is served.
     =========================================================================
 */
 
@@ -1014,6 +1019,154 @@ s_test_validation (void)
 }
 
 //  ---------------------------------------------------------------------
+//  waiters: parked FETCHes are capped per connection and in all, and go
+//  with their connection
+
+//  A FETCH of the empty end of the log that waits 60 s, with 32 type
+//  prefixes, tagged; raw, so that many can be in flight on one DEALER
+static void
+s_fetch_waiting (zsock_t *dealer, uint64_t from, int tag)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &body);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_uint (&pack, "from", from);
+    zeb_pack_uint (&pack, "wait_ms", 60000);
+    zeb_pack_array (&pack, "types");
+    for (int index = 0; index < 32; index++) {
+        char prefix [32];
+        snprintf (prefix, sizeof (prefix), "nothing%02d.", index);
+        zeb_pack_str (&pack, NULL, prefix);
+    }
+    zeb_pack_end (&pack);
+    zeb_pack_end (&pack);
+    char text [16];
+    snprintf (text, sizeof (text), "w%d", tag);
+    int rc = zeb_proto_send (zsock_resolve (dealer), NULL, "FETCH", body.data, body.size,
+                             text, strlen (text), 0);
+    assert (rc == 0);
+    msgpack_sbuffer_destroy (&body);
+}
+
+//  A counter of the log's STATS, asked on the log endpoint
+static int64_t
+s_log_stat (zsock_t *dealer, const char *key)
+{
+    s_raw_send (dealer, "STATS", "\x80", 1);
+    s_raw_reply_t reply;
+    s_raw_recv (dealer, &reply);
+    assert (streq (reply.command, "STATS"));
+    json_t *stats = zeb_json_from_msgpack (reply.body, reply.body_size, NULL);
+    assert (stats);
+    json_t *value = json_object_get (stats, key);
+    int64_t number = json_is_integer (value)? (int64_t) json_integer_value (value): -1;
+    json_decref (stats);
+    return number;
+}
+
+//  The reply is OVERLOADED naming the limit
+static void
+s_assert_overloaded (zsock_t *dealer, const char *limit)
+{
+    s_raw_reply_t reply;
+    s_raw_recv (dealer, &reply);
+    assert (s_is_nack (&reply, "OVERLOADED"));
+    const char *error;
+    size_t len;
+    assert (zeb_proto_get_str (reply.body, reply.body_size, "error", &error, &len) == 0);
+    char text [256];
+    snprintf (text, sizeof (text), "%.*s", (int) len, error);
+    assert (strstr (text, limit));
+    if (strstr (limit, "per_peer") == NULL)
+        assert (strstr (text, "per_peer") == NULL);
+}
+
+typedef struct {
+    zsock_t *stats;
+    int64_t waiting;
+    int64_t dropped;
+} s_waiting_t;
+
+static bool
+s_waiting_is (void *arg)
+{
+    s_waiting_t *self = (s_waiting_t *) arg;
+    return s_log_stat (self->stats, "waiting") == self->waiting
+        && (self->dropped < 0 || s_log_stat (self->stats, "waits_dropped") == self->dropped);
+}
+
+static void
+s_test_waiters (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, "log/max_waits=50", "log/max_waits_per_peer=10", NULL);
+    zsock_t *stats = zsock_new_dealer (zebd.log);
+    assert (stats);
+    zsock_set_rcvtimeo (stats, 5000);
+
+    //  One connection: ten wait, the eleventh is refused at once
+    zsock_t *dealers [6];
+    for (int index = 0; index < 6; index++) {
+        dealers [index] = zsock_new_dealer (zebd.log);
+        assert (dealers [index]);
+        zsock_set_rcvtimeo (dealers [index], 5000);
+    }
+    for (int tag = 1; tag <= 11; tag++)
+        s_fetch_waiting (dealers [0], 1, tag);
+    s_assert_overloaded (dealers [0], "log/max_waits_per_peer");
+    assert (s_log_stat (stats, "waiting") == 10);
+
+    //  Four more connections fill the node; the next one is refused
+    for (int index = 1; index < 5; index++)
+        for (int tag = 1; tag <= 10; tag++)
+            s_fetch_waiting (dealers [index], 1, tag);
+    s_waiting_t until = { stats, 50, -1 };
+    assert (test_wait_until (s_waiting_is, &until, 5000));
+    s_fetch_waiting (dealers [5], 1, 1);
+    s_assert_overloaded (dealers [5], "log/max_waits");
+    assert (s_log_stat (stats, "waits_refused") == 2);
+    assert (s_log_stat (stats, "waits") == 50);
+
+    //  They all leave: their waits go with them, unanswered
+    for (int index = 0; index < 6; index++)
+        zsock_destroy (&dealers [index]);
+    until.waiting = 0;
+    until.dropped = 50;
+    assert (test_wait_until (s_waiting_is, &until, 5000));
+    assert (s_log_stat (stats, "wait_timeouts") == 0);
+
+    //  A new client's long-poll is served as soon as its event is stored
+    zsock_t *reader = zsock_new_dealer (zebd.log);
+    assert (reader);
+    zsock_set_rcvtimeo (reader, 10000);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    const char *poll = "{\"from\": 1, \"wait_ms\": 20000, \"types\": [\"order.\"]}";
+    int rc = zeb_json_pack_text (poll, strlen (poll), &body, NULL);
+    assert (rc == 0);
+    s_raw_send (reader, "FETCH", body.data, body.size);
+    msgpack_sbuffer_destroy (&body);
+    until.waiting = 1;
+    until.dropped = -1;
+    assert (test_wait_until (s_waiting_is, &until, 5000));
+    zeb_client_t *client = s_client (&zebd);
+    zeb_ack_t ack = s_publish (client, "order.placed", NULL, 1);
+    s_raw_reply_t reply;
+    s_raw_recv (reader, &reply);
+    assert (streq (reply.command, "EVENTS"));
+    uint64_t count = 0;
+    assert (zeb_proto_get_uint (reply.body, reply.body_size, "count", &count) == 0 && count == 1);
+    assert (ack.sequence == 1);
+    assert (s_log_stat (stats, "waiting") == 0);
+    zeb_client_destroy (&client);
+    zsock_destroy (&reader);
+    zsock_destroy (&stats);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
 
 int
 main (int argc, char *argv [])
@@ -1036,7 +1189,8 @@ main (int argc, char *argv [])
         { "badinput", s_test_badinput },
         { "full", s_test_full },
         { "shutdown", s_test_shutdown },
-        { "validation", s_test_validation }
+        { "validation", s_test_validation },
+        { "waiters", s_test_waiters }
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
         if (only && !streq (only, cases [index].name))
