@@ -1,10 +1,10 @@
 /*  =========================================================================
     zeb_client - the C client: publish, subscribe live, read the log
 
-    Tags: nine bytes, a kind ('P' publish, 'R' request) and a big-endian
-    counter, one per message. Publishes sit in a FIFO ring, one entry per
-    event, in tag order; events not sent yet (coalescing) are at its tail
-    with tag 0. The node acknowledges one connection's PUBLISHes in the
+    Tags are zeb_proto's: a kind ('P' publish, 'R' request) and a
+    big-endian counter, one per message. Publishes sit in a FIFO ring, one
+    entry per event, in tag order; events not sent yet (coalescing) are at
+    its tail with tag 0. The node acknowledges one connection's PUBLISHes in the
     order it received them, so a reply for tag t also tells us that any
     older tag still in the ring was lost on the way (a reconnect): those
     complete with ZEB_ETIMEOUT, outcome unknown. Replies with a tag we no
@@ -25,11 +25,11 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#define S_TAG_SIZE          9
 #define S_HEADER            5           //  array32 header reserved in pending
 #define S_COALESCE          256         //  default events per message
 #define S_COALESCE_BYTES    (1 << 20)   //  most bytes per coalesced message
 #define S_LOOK_US           100         //  fast producers look for acks this often
+#define S_HWM               100000      //  messages queued per socket, each way
 
 //  A coalesced message, kept until all its events are settled so that
 //  events can be re-sent alone if the node refuses a neighbour
@@ -85,45 +85,6 @@ struct _zeb_client_t {
 };
 
 static void
-s_tag_make (uint8_t *tag, char kind, uint64_t counter)
-{
-    tag [0] = (uint8_t) kind;
-    zeb_event_patch_sequence (tag, 1, counter);
-}
-
-static uint64_t
-s_tag_counter (const uint8_t *tag)
-{
-    uint64_t counter = 0;
-    for (int index = 1; index < S_TAG_SIZE; index++)
-        counter = (counter << 8) | tag [index];
-    return counter;
-}
-
-static zsock_t *
-s_dealer (const char *endpoint)
-{
-    zsock_t *socket = zsock_new (ZMQ_DEALER);
-    if (!socket)
-        return NULL;
-    zsock_set_linger (socket, 0);
-    //  Not ZMQ_IMMEDIATE: with it, libzmq 4.3 drops a connection's pipe
-    //  the moment the peer goes, even between the frames of a reply being
-    //  read, and then aborts (fq.cpp, "!_more"). Requests to a node that
-    //  is down wait in the queue instead; the client's timeouts decide,
-    //  and the tags let it drop late replies.
-    zsock_set_sndhwm (socket, 100000);
-    zsock_set_rcvhwm (socket, 100000);
-    zsock_set_reconnect_ivl (socket, 100);
-    zsock_set_reconnect_ivl_max (socket, 1000);
-    if (zsock_connect (socket, "%s", endpoint)) {
-        zsock_destroy (&socket);
-        return NULL;
-    }
-    return socket;
-}
-
-static void
 s_pending_reset (zeb_client_t *self)
 {
     msgpack_sbuffer_clear (&self->pending);
@@ -138,7 +99,7 @@ zeb_client_new (const char *endpoint)
     if (!self)
         return NULL;
     self->endpoint = strdup (endpoint);
-    self->ingest = s_dealer (endpoint);
+    self->ingest = zeb_proto_dealer_new (endpoint, S_HWM, S_HWM);
     self->timeout = ZEB_CLIENT_TIMEOUT;
     self->window = ZEB_CLIENT_WINDOW;
     self->coalesce = S_COALESCE;
@@ -220,90 +181,16 @@ zeb_client_set_coalesce (zeb_client_t *self, size_t max_events)
 //  ---------------------------------------------------------------------
 //  Replies
 
-typedef struct {
-    zmq_msg_t parts [3];        //  command, body, tag
-    int count;
-} s_reply_t;
-
-static void
-s_reply_close (s_reply_t *reply)
-{
-    for (int index = 0; index < reply->count; index++)
-        zmq_msg_close (&reply->parts [index]);
-    reply->count = 0;
-}
-
-//  Receive one reply from socket within timeout_ms. Returns 0, or -1 on
-//  timeout. Extra frames are dropped.
-static int
-s_reply_recv (zsock_t *socket, s_reply_t *reply, int timeout_ms)
-{
-    void *handle = zsock_resolve (socket);
-    reply->count = 0;
-    //  A receive with a timeout waits inside libzmq: fewer system calls
-    //  than a poll and a receive
-    zmq_msg_init (&reply->parts [0]);
-    zmq_setsockopt (handle, ZMQ_RCVTIMEO, &timeout_ms, sizeof (timeout_ms));
-    if (zmq_msg_recv (&reply->parts [0], handle, timeout_ms? 0: ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&reply->parts [0]);
-        return -1;
-    }
-    reply->count = 1;
-    bool more = zmq_msg_more (&reply->parts [0]);
-    while (more) {
-        zmq_msg_t extra;
-        zmq_msg_t *part = reply->count < 3? &reply->parts [reply->count]: &extra;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, handle, 0) < 0) {
-            zmq_msg_close (part);
-            break;
-        }
-        more = zmq_msg_more (part);
-        if (part == &extra)
-            zmq_msg_close (&extra);
-        else
-            reply->count++;
-    }
-    return 0;
-}
-
-static bool
-s_reply_is (s_reply_t *reply, const char *command)
-{
-    size_t len = strlen (command);
-    return reply->count >= 1 && zmq_msg_size (&reply->parts [0]) == len
-        && memcmp (zmq_msg_data (&reply->parts [0]), command, len) == 0;
-}
-
-static bool
-s_reply_tag (s_reply_t *reply, char kind, uint64_t *counter)
-{
-    if (reply->count < 3 || zmq_msg_size (&reply->parts [2]) != S_TAG_SIZE)
-        return false;
-    const uint8_t *tag = (const uint8_t *) zmq_msg_data (&reply->parts [2]);
-    if (tag [0] != (uint8_t) kind)
-        return false;
-    *counter = s_tag_counter (tag);
-    return true;
-}
-
-static const void *
-s_reply_body (s_reply_t *reply, size_t *size)
-{
-    *size = reply->count >= 2? zmq_msg_size (&reply->parts [1]): 0;
-    return reply->count >= 2? zmq_msg_data (&reply->parts [1]): NULL;
-}
-
 //  The outcome of a reply to a message of one event, or the NACK of any
 //  message. For an array the application sent, the first event's sequence.
 static void
-s_ack_parse (s_reply_t *reply, zeb_ack_t *ack)
+s_ack_parse (zeb_proto_reply_t *reply, zeb_ack_t *ack)
 {
     memset (ack, 0, sizeof (*ack));
     ack->index = -1;
     size_t size;
-    const void *body = s_reply_body (reply, &size);
-    if (s_reply_is (reply, ZEB_CMD_ACK)) {
+    const void *body = zeb_proto_reply_body (reply, &size);
+    if (zeb_proto_reply_is (reply, ZEB_CMD_ACK)) {
         if (zeb_proto_get_uint (body, size, "sequence", &ack->sequence) == 0)
             zeb_proto_get_bool (body, size, "duplicate", &ack->duplicate);
         else {
@@ -322,7 +209,7 @@ s_ack_parse (s_reply_t *reply, zeb_ack_t *ack)
         }
     }
     else
-    if (s_reply_is (reply, ZEB_CMD_NACK)) {
+    if (zeb_proto_reply_is (reply, ZEB_CMD_NACK)) {
         zeb_fault_t fault = { 0 };
         if (zeb_proto_parse_nack (body, size, &fault, &ack->index)) {
             fault.code = ZEB_EPROTOCOL;
@@ -340,13 +227,13 @@ s_ack_parse (s_reply_t *reply, zeb_ack_t *ack)
 //  Read an array ACK's sequences and duplicates into the client's scratch
 //  arrays, once per reply. Returns the count, or 0 if there are none.
 static size_t
-s_outcomes_parse (zeb_client_t *self, s_reply_t *reply)
+s_outcomes_parse (zeb_client_t *self, zeb_proto_reply_t *reply)
 {
     size_t size;
-    const void *body = s_reply_body (reply, &size);
+    const void *body = zeb_proto_reply_body (reply, &size);
     zeb_mpk_t reader;
     uint32_t count;
-    if (!s_reply_is (reply, ZEB_CMD_ACK)
+    if (!zeb_proto_reply_is (reply, ZEB_CMD_ACK)
     ||  zeb_mpk_find (body, size, "sequences", &reader) || zeb_mpk_read_array (&reader, &count))
         return 0;
     if (count > self->outcomes_limit) {
@@ -439,10 +326,10 @@ s_queue (zeb_client_t *self, const void *data, size_t size)
 
 //  A reply arrived on the ingest socket for a publish: settle the ring
 static void
-s_settle (zeb_client_t *self, s_reply_t *reply)
+s_settle (zeb_client_t *self, zeb_proto_reply_t *reply)
 {
     uint64_t tag;
-    if (!s_reply_tag (reply, 'P', &tag))
+    if (!zeb_proto_reply_tag (reply, 'P', &tag))
         return;                         //  not ours, or stale
     s_expire_before (self, tag);
     zeb_ack_t ack;
@@ -501,62 +388,44 @@ s_settle (zeb_client_t *self, s_reply_t *reply)
     free (done);
 }
 
-//  Wait on the ingest socket for one reply; publish replies settle the
-//  ring, a reply for request tag `want` is handed back. Returns 1 if that
-//  reply arrived (caller closes it), 0 if something else did, -1 on timeout.
-static int
-s_ingest_wait (zeb_client_t *self, int timeout_ms, uint64_t want, s_reply_t *wanted)
+//  A message on the ingest socket that is not the reply a request waits
+//  for: publish replies settle the ring, anything else is dropped
+static void
+s_settle_other (zeb_proto_reply_t *reply, void *arg)
 {
-    s_reply_t reply;
-    if (s_reply_recv (self->ingest, &reply, timeout_ms))
+    s_settle ((zeb_client_t *) arg, reply);
+}
+
+//  Wait on the ingest socket for one reply and settle the ring with it.
+//  Returns 0 if one arrived, -1 on timeout.
+static int
+s_ingest_wait (zeb_client_t *self, int timeout_ms)
+{
+    zeb_proto_reply_t reply;
+    if (zeb_proto_reply_recv (zsock_resolve (self->ingest), &reply, timeout_ms))
         return -1;
-    uint64_t tag;
-    if (want && s_reply_tag (&reply, 'R', &tag) && tag == want) {
-        *wanted = reply;
-        return 1;
-    }
     s_settle (self, &reply);
-    s_reply_close (&reply);
+    zeb_proto_reply_close (&reply);
     return 0;
 }
 
-//  Send a request and wait for its reply (any command). Returns 0 and the
-//  reply, or ZEB_ETIMEOUT / ZEB_EUNREACHABLE.
+//  Send a request and wait for its reply (any command); publish replies
+//  met meanwhile on the ingest socket settle the ring, other late replies
+//  are dropped. Returns 0 and the reply, or ZEB_ETIMEOUT / ZEB_EUNREACHABLE.
 static int
 s_request (zeb_client_t *self, zsock_t *socket, const char *command, const void *body,
-           size_t size, int timeout_ms, s_reply_t *reply)
+           size_t size, int timeout_ms, zeb_proto_reply_t *reply)
 {
-    uint8_t tag [S_TAG_SIZE];
-    uint64_t counter = self->next_tag++;
-    s_tag_make (tag, 'R', counter);
+    uint8_t tag [ZEB_PROTO_TAG_SIZE];
+    uint64_t counter = zeb_proto_tag_next (&self->next_tag, 'R', tag);
     void *handle = zsock_resolve (socket);
     int64_t deadline = zeb_time_mono_us () / 1000 + timeout_ms;
-    zmq_pollitem_t item = { handle, 0, ZMQ_POLLOUT, 0 };
-    while (zeb_proto_send (handle, NULL, command, body, size, tag, S_TAG_SIZE, ZMQ_DONTWAIT)) {
-        int64_t left = deadline - zeb_time_mono_us () / 1000;
-        if (zmq_errno () != EAGAIN || left <= 0 || zmq_poll (&item, 1, (long) left) <= 0)
-            return ZEB_EUNREACHABLE;
-    }
-    while (true) {
-        int64_t left = deadline - zeb_time_mono_us () / 1000;
-        if (left < 0)
-            return ZEB_ETIMEOUT;
-        if (socket == self->ingest) {
-            int rc = s_ingest_wait (self, (int) left, counter, reply);
-            if (rc == 1)
-                return 0;
-            if (rc < 0)
-                return ZEB_ETIMEOUT;
-        }
-        else {
-            if (s_reply_recv (socket, reply, (int) left))
-                return ZEB_ETIMEOUT;
-            uint64_t got;
-            if (s_reply_tag (reply, 'R', &got) && got == counter)
-                return 0;
-            s_reply_close (reply);      //  stale
-        }
-    }
+    if (zeb_proto_send_until (handle, command, body, size, tag, deadline))
+        return ZEB_EUNREACHABLE;
+    if (zeb_proto_reply_await (handle, 'R', counter, deadline, reply,
+                               socket == self->ingest? s_settle_other: NULL, self))
+        return ZEB_ETIMEOUT;
+    return 0;
 }
 
 //  Replace a wildcard host in an advertised endpoint with the host we
@@ -601,18 +470,18 @@ zeb_client_connect (zeb_client_t *self)
     msgpack_pack_map (&pk, 1);
     msgpack_pack_str_with_body (&pk, "version", 7);
     msgpack_pack_uint64 (&pk, ZEB_PROTO_VERSION);
-    s_reply_t reply;
+    zeb_proto_reply_t reply;
     int rc = s_request (self, self->ingest, ZEB_CMD_HELLO, self->buffer.data, self->buffer.size,
                         self->timeout, &reply);
     if (rc)
         return rc == ZEB_ETIMEOUT? ZEB_EUNREACHABLE: rc;
-    if (!s_reply_is (&reply, ZEB_CMD_WELCOME)) {
-        rc = s_reply_is (&reply, ZEB_CMD_NACK)? ZEB_EVERSION: ZEB_EPROTOCOL;
-        s_reply_close (&reply);
+    if (!zeb_proto_reply_is (&reply, ZEB_CMD_WELCOME)) {
+        rc = zeb_proto_reply_is (&reply, ZEB_CMD_NACK)? ZEB_EVERSION: ZEB_EPROTOCOL;
+        zeb_proto_reply_close (&reply);
         return rc;
     }
     size_t size;
-    const void *body = s_reply_body (&reply, &size);
+    const void *body = zeb_proto_reply_body (&reply, &size);
     zstr_free (&self->log_endpoint);
     zstr_free (&self->bus_endpoint);
     zstr_free (&self->registry_endpoint);
@@ -626,7 +495,7 @@ zeb_client_connect (zeb_client_t *self)
         self->node = strndup (text, len);
     zeb_proto_get_uint (body, size, "max_event_size", &self->max_event_size);
     zeb_proto_get_uint (body, size, "max_publish", &self->max_publish);
-    s_reply_close (&reply);
+    zeb_proto_reply_close (&reply);
     self->connected = true;
     return 0;
 }
@@ -663,9 +532,8 @@ s_send_queued (zeb_client_t *self)
 {
     if (self->queued == 0)
         return 0;
-    uint8_t tag [S_TAG_SIZE];
-    uint64_t counter = self->next_tag++;
-    s_tag_make (tag, 'P', counter);
+    uint8_t tag [ZEB_PROTO_TAG_SIZE];
+    uint64_t counter = zeb_proto_tag_next (&self->next_tag, 'P', tag);
     size_t first = (self->head + self->count - self->queued) % self->ring_size;
     bool alone = self->queued == 1;
     const char *body = alone? self->pending.data + S_HEADER: self->pending.data;
@@ -678,19 +546,10 @@ s_send_queued (zeb_client_t *self)
         header [3] = (uint8_t) (self->queued >> 8);
         header [4] = (uint8_t) self->queued;
     }
-    void *handle = zsock_resolve (self->ingest);
-    int64_t deadline = zeb_time_mono_us () + (int64_t) self->timeout * 1000;
-    int rc = 0;
-    while (zeb_proto_send (handle, NULL, ZEB_CMD_PUBLISH, body, size, tag, S_TAG_SIZE, ZMQ_DONTWAIT)) {
-        //  Queue full or no connection: wait for room, up to the timeout
-        int64_t left = (deadline - zeb_time_mono_us ()) / 1000;
-        if (zmq_errno () != EAGAIN || left <= 0) {
-            rc = ZEB_EUNREACHABLE;
-            break;
-        }
-        zmq_pollitem_t item = { handle, 0, ZMQ_POLLOUT, 0 };
-        zmq_poll (&item, 1, (long) (left < 100? left: 100));
-    }
+    //  Queue full or no connection: wait for room, up to the timeout
+    int64_t deadline = zeb_time_mono_us () / 1000 + self->timeout;
+    int rc = zeb_proto_send_until (zsock_resolve (self->ingest), ZEB_CMD_PUBLISH, body, size,
+                                   tag, deadline)? ZEB_EUNREACHABLE: 0;
     s_message_t *message = NULL;
     if (rc == 0 && !alone) {
         message = (s_message_t *) malloc (sizeof (s_message_t) + size);
@@ -731,8 +590,8 @@ zeb_client_poll (zeb_client_t *self, int timeout_ms)
 {
     assert (self);
     size_t before = self->count;
-    if (s_ingest_wait (self, timeout_ms, 0, NULL) == 0)
-        while (s_ingest_wait (self, 0, 0, NULL) == 0)
+    if (s_ingest_wait (self, timeout_ms) == 0)
+        while (s_ingest_wait (self, 0) == 0)
             ;                           //  and whatever else is here already
     int handled = before > self->count? (int) (before - self->count): 0;
     //  Acks came back: what was queued meanwhile goes out as one message
@@ -764,7 +623,7 @@ s_make_room (zeb_client_t *self)
             s_fail (self, &flight, ZEB_ETIMEOUT, S_UNKNOWN);
         }
         else
-            s_ingest_wait (self, (int) left_ms, 0, NULL);
+            s_ingest_wait (self, (int) left_ms);
     }
     return 0;
 }
@@ -887,7 +746,7 @@ zeb_client_publish_raw (zeb_client_t *self, const void *data, size_t size, zeb_a
             }
             break;
         }
-        s_ingest_wait (self, (int) left, 0, NULL);
+        s_ingest_wait (self, (int) left);
     }
     return ack->status;
 }
@@ -942,7 +801,7 @@ zeb_client_flush (zeb_client_t *self, int timeout_ms)
             }
             return ZEB_ETIMEOUT;
         }
-        s_ingest_wait (self, (int) left, 0, NULL);
+        s_ingest_wait (self, (int) left);
         if (self->queued)
             s_send_queued (self);       //  events re-queued after a NACK
     }
@@ -993,7 +852,7 @@ s_log_socket (zeb_client_t *self)
     int rc = s_log_endpoint (self);
     if (rc)
         return rc;
-    self->log = s_dealer (self->log_endpoint);
+    self->log = zeb_proto_dealer_new (self->log_endpoint, S_HWM, S_HWM);
     return self->log? 0: ZEB_EUNREACHABLE;
 }
 
@@ -1024,22 +883,22 @@ s_fetch (zeb_client_t *self, uint64_t from, int64_t time_ms, size_t max, int wai
     msgpack_sbuffer_clear (&self->buffer);
     if (zeb_proto_pack_fetch (&self->buffer, from, time_ms, max, wait_ms, types))
         return ZEB_ERROR;
-    s_reply_t reply;
+    zeb_proto_reply_t reply;
     rc = s_request (self, self->log, ZEB_CMD_FETCH, self->buffer.data, self->buffer.size,
                     wait_ms + self->timeout, &reply);
     if (rc)
         return rc;
     size_t size;
-    const void *body = s_reply_body (&reply, &size);
-    if (s_reply_is (&reply, ZEB_CMD_NACK)) {
+    const void *body = zeb_proto_reply_body (&reply, &size);
+    if (zeb_proto_reply_is (&reply, ZEB_CMD_NACK)) {
         zeb_fault_t fault = { 0 };
         int64_t index;
         zeb_proto_parse_nack (body, size, &fault, &index);
-        s_reply_close (&reply);
+        zeb_proto_reply_close (&reply);
         return fault.code? fault.code: ZEB_ERROR;
     }
     rc = ZEB_EPROTOCOL;
-    if (s_reply_is (&reply, ZEB_CMD_EVENTS)) {
+    if (zeb_proto_reply_is (&reply, ZEB_CMD_EVENTS)) {
         result->events = zlistx_new ();
         if (result->events)
             zlistx_set_destructor (result->events, s_event_destroy);
@@ -1050,7 +909,7 @@ s_fetch (zeb_client_t *self, uint64_t from, int64_t time_ms, size_t max, int wai
         else
             zeb_fetch_reset (result);
     }
-    s_reply_close (&reply);
+    zeb_proto_reply_close (&reply);
     return rc;
 }
 
@@ -1118,13 +977,13 @@ zeb_client_recv (zeb_client_t *self, int timeout_ms)
     assert (self);
     if (!self->bus)
         return NULL;
-    s_reply_t reply;
-    if (s_reply_recv (self->bus, &reply, timeout_ms))
+    zeb_proto_reply_t reply;
+    if (zeb_proto_reply_recv (zsock_resolve (self->bus), &reply, timeout_ms))
         return NULL;
     zeb_event_t *event = NULL;
     if (reply.count >= 2)
         event = zeb_event_decode (zmq_msg_data (&reply.parts [1]), zmq_msg_size (&reply.parts [1]), NULL);
-    s_reply_close (&reply);
+    zeb_proto_reply_close (&reply);
     return event;
 }
 
@@ -1134,16 +993,16 @@ zeb_client_recv (zeb_client_t *self, int timeout_ms)
 static json_t *
 s_stats_of (zeb_client_t *self, zsock_t *socket, int *error)
 {
-    s_reply_t reply;
+    zeb_proto_reply_t reply;
     int rc = s_request (self, socket, ZEB_CMD_STATS, "\x80", 1, self->timeout, &reply);
     if (rc) {
         *error = rc;
         return NULL;
     }
     json_t *json = NULL;
-    if (s_reply_is (&reply, ZEB_CMD_STATS))
+    if (zeb_proto_reply_is (&reply, ZEB_CMD_STATS))
         json = zeb_json_from_msgpack (zmq_msg_data (&reply.parts [1]), zmq_msg_size (&reply.parts [1]), NULL);
-    s_reply_close (&reply);
+    zeb_proto_reply_close (&reply);
     if (!json)
         *error = ZEB_EPROTOCOL;
     return json;

@@ -8,10 +8,10 @@
     is what zeb_consumer_position reports while events are buffered; with
     an empty buffer the position is `fetch_from`.
 
-    Tags: nine bytes, 'C' and a big-endian counter, a new one per FETCH. A
-    reply is taken only if it carries the tag of the FETCH in flight;
-    giving up on a FETCH (overdue, seek, set_types) just clears in_flight,
-    so its reply, should it still come, is stale.
+    Tags are zeb_proto's: 'C' and a big-endian counter, a new one per
+    FETCH. A reply is taken only if it carries the tag of the FETCH in
+    flight; giving up on a FETCH (overdue, seek, set_types) just clears
+    in_flight, so its reply, should it still come, is stale.
 
     FETCH bodies and EVENTS replies are built and read by zeb_proto
     (zeb_proto_pack_fetch, zeb_proto_parse_events), as zeb_client does.
@@ -21,7 +21,6 @@
 #include "zeb_classes.h"
 #include <limits.h>
 
-#define S_TAG_SIZE      9
 #define S_TAG_KIND      'C'
 #define S_HANDLE_MAX    16          //  replies read by one handle call
 
@@ -77,20 +76,12 @@ zeb_consumer_new (const char *log_endpoint, uint64_t from)
     msgpack_sbuffer_init (&self->body);
     self->buffer = zlistx_new ();
     self->incoming = zlistx_new ();
-    self->socket = zsock_new (ZMQ_DEALER);
+    //  Requests to a log that is down wait in the queue, a few at most
+    self->socket = zeb_proto_dealer_new (log_endpoint, ZEB_CONSUMER_SNDHWM, 0);
     if (!self->buffer || !self->incoming || !self->socket)
         goto failed;
     zlistx_set_destructor (self->buffer, s_event_destroy);
     zlistx_set_destructor (self->incoming, s_event_destroy);
-    zsock_set_linger (self->socket, 0);
-    //  Not ZMQ_IMMEDIATE (see zeb_client.c): requests to a log that is down
-    //  wait in the queue, a few at most; the timeout decides, the tags drop
-    //  late replies
-    zsock_set_sndhwm (self->socket, ZEB_CONSUMER_SNDHWM);
-    zsock_set_reconnect_ivl (self->socket, 100);
-    zsock_set_reconnect_ivl_max (self->socket, 1000);
-    if (zsock_connect (self->socket, "%s", log_endpoint))
-        goto failed;
     self->handle = zsock_resolve (self->socket);
     return self;
 
@@ -175,15 +166,12 @@ s_send_fetch (zeb_consumer_t *self)
     if (zeb_proto_pack_fetch (&self->body, self->fetch_from, -1, self->batch, self->wait,
                               self->types))
         return;                     //  out of memory: tried again at the next call
-    uint8_t tag [S_TAG_SIZE];
-    uint64_t counter = self->next_tag++;
-    tag [0] = (uint8_t) S_TAG_KIND;
-    for (int index = 0; index < 8; index++)
-        tag [1 + index] = (uint8_t) (counter >> (56 - 8 * index));
+    uint8_t tag [ZEB_PROTO_TAG_SIZE];
+    uint64_t counter = zeb_proto_tag_next (&self->next_tag, S_TAG_KIND, tag);
     //  A full queue (the log unreachable for long) refuses the request:
     //  it counts as sent and lost, and goes again when it is overdue
     zeb_proto_send (self->handle, NULL, ZEB_CMD_FETCH, self->body.data, self->body.size,
-                    tag, S_TAG_SIZE, ZMQ_DONTWAIT);
+                    tag, ZEB_PROTO_TAG_SIZE, ZMQ_DONTWAIT);
     self->in_flight = true;
     self->tag = counter;
     self->overdue = s_now () + self->wait + self->timeout;
@@ -255,24 +243,19 @@ s_accept (zeb_consumer_t *self, uint64_t first, uint64_t last, uint64_t next)
 
 //  Act on one reply: [command] [body] [tag]
 static void
-s_reply (zeb_consumer_t *self, zmq_msg_t *parts, int count)
+s_reply (zeb_consumer_t *self, zeb_proto_reply_t *reply)
 {
-    const uint8_t *tag = count == 3? (const uint8_t *) zmq_msg_data (&parts [2]): NULL;
-    uint64_t counter = 0;
-    if (tag && zmq_msg_size (&parts [2]) == S_TAG_SIZE && tag [0] == (uint8_t) S_TAG_KIND)
-        for (int index = 1; index < S_TAG_SIZE; index++)
-            counter = (counter << 8) | tag [index];
-    if (!self->in_flight || counter != self->tag) {
+    uint64_t counter;
+    if (!zeb_proto_reply_tag (reply, S_TAG_KIND, &counter)
+    ||  !self->in_flight || counter != self->tag) {
         self->stats.stale++;        //  late, or not ours
         return;
     }
     self->in_flight = false;
-    const char *command = (const char *) zmq_msg_data (&parts [0]);
-    size_t command_len = zmq_msg_size (&parts [0]);
-    const void *body = zmq_msg_data (&parts [1]);
-    size_t size = zmq_msg_size (&parts [1]);
+    size_t size;
+    const void *body = zeb_proto_reply_body (reply, &size);
     uint64_t first, last, next;
-    if (command_len == strlen (ZEB_CMD_EVENTS) && memcmp (command, ZEB_CMD_EVENTS, command_len) == 0) {
+    if (zeb_proto_reply_is (reply, ZEB_CMD_EVENTS)) {
         if (zeb_proto_parse_events (body, size, self->fetch_from, &first, &last, &next,
                                     self->incoming) == 0)
             s_accept (self, first, last, next);
@@ -280,7 +263,7 @@ s_reply (zeb_consumer_t *self, zmq_msg_t *parts, int count)
             s_failed (self, ZEB_EPROTOCOL, "unreadable EVENTS reply");
     }
     else
-    if (command_len == strlen (ZEB_CMD_NACK) && memcmp (command, ZEB_CMD_NACK, command_len) == 0) {
+    if (zeb_proto_reply_is (reply, ZEB_CMD_NACK)) {
         zeb_fault_t fault = { 0 };
         int64_t index;
         if (zeb_proto_parse_nack (body, size, &fault, &index))
@@ -296,38 +279,14 @@ s_reply (zeb_consumer_t *self, zmq_msg_t *parts, int count)
 static int
 s_receive (zeb_consumer_t *self)
 {
-    zmq_msg_t parts [3];
-    int count = 0;
-    zmq_msg_init (&parts [0]);
-    if (zmq_msg_recv (&parts [0], self->handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&parts [0]);
+    zeb_proto_reply_t reply;
+    if (zeb_proto_reply_recv (self->handle, &reply, 0))
         return 0;
-    }
-    count = 1;
-    int frames = 1;
-    bool more = zmq_msg_more (&parts [0]);
-    while (more) {
-        //  The rest of a multipart message is there already
-        zmq_msg_t extra;
-        zmq_msg_t *part = count < 3? &parts [count]: &extra;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, self->handle, 0) < 0) {
-            zmq_msg_close (part);
-            break;
-        }
-        frames++;
-        more = zmq_msg_more (part);
-        if (part == &extra)
-            zmq_msg_close (&extra);
-        else
-            count++;
-    }
-    if (frames >= 2 && frames <= 3)
-        s_reply (self, parts, count);
+    if (reply.frames >= 2 && reply.frames <= 3)
+        s_reply (self, &reply);
     else
         self->stats.stale++;        //  not a ZEB/1 reply: cannot be ours
-    for (int index = 0; index < count; index++)
-        zmq_msg_close (&parts [index]);
+    zeb_proto_reply_close (&reply);
     return 1;
 }
 

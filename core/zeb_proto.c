@@ -4,6 +4,7 @@
 */
 
 #include "zeb_classes.h"
+#include <limits.h>
 
 int
 zeb_proto_send (void *socket, zmq_msg_t *identity, const char *command,
@@ -249,6 +250,171 @@ zeb_proto_get_str (const void *body, size_t size, const char *key, const char **
     return 0;
 }
 
+//  ---------------------------------------------------------------------
+//  Tagged requests
+
+zsock_t *
+zeb_proto_dealer_new (const char *endpoint, int sndhwm, int rcvhwm)
+{
+    assert (endpoint);
+    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    if (!socket)
+        return NULL;
+    zsock_set_linger (socket, 0);
+    if (sndhwm)
+        zsock_set_sndhwm (socket, sndhwm);
+    if (rcvhwm)
+        zsock_set_rcvhwm (socket, rcvhwm);
+    zsock_set_reconnect_ivl (socket, 100);
+    zsock_set_reconnect_ivl_max (socket, 1000);
+    if (zsock_connect (socket, "%s", endpoint)) {
+        zsock_destroy (&socket);
+        return NULL;
+    }
+    return socket;
+}
+
+uint64_t
+zeb_proto_tag_next (uint64_t *next, char kind, uint8_t *tag)
+{
+    assert (next);
+    assert (tag);
+    uint64_t counter = (*next)++;
+    tag [0] = (uint8_t) kind;
+    for (int index = 0; index < 8; index++)
+        tag [1 + index] = (uint8_t) (counter >> (56 - 8 * index));
+    return counter;
+}
+
+int
+zeb_proto_reply_recv (void *socket, zeb_proto_reply_t *reply, int timeout_ms)
+{
+    assert (socket);
+    assert (reply);
+    reply->count = reply->frames = 0;
+    //  A receive with a timeout waits inside libzmq: fewer system calls
+    //  than a poll and a receive
+    if (timeout_ms)
+        zmq_setsockopt (socket, ZMQ_RCVTIMEO, &timeout_ms, sizeof (timeout_ms));
+    zmq_msg_init (&reply->parts [0]);
+    if (zmq_msg_recv (&reply->parts [0], socket, timeout_ms? 0: ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&reply->parts [0]);
+        return -1;
+    }
+    reply->count = reply->frames = 1;
+    bool more = zmq_msg_more (&reply->parts [0]);
+    while (more) {
+        //  The rest of a multipart message is there already
+        zmq_msg_t extra;
+        zmq_msg_t *part = reply->count < 3? &reply->parts [reply->count]: &extra;
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, socket, 0) < 0) {
+            zmq_msg_close (part);
+            break;
+        }
+        reply->frames++;
+        more = zmq_msg_more (part);
+        if (part == &extra)
+            zmq_msg_close (&extra);
+        else
+            reply->count++;
+    }
+    return 0;
+}
+
+void
+zeb_proto_reply_close (zeb_proto_reply_t *reply)
+{
+    assert (reply);
+    for (int index = 0; index < reply->count; index++)
+        zmq_msg_close (&reply->parts [index]);
+    reply->count = 0;
+}
+
+bool
+zeb_proto_reply_is (zeb_proto_reply_t *reply, const char *command)
+{
+    assert (reply);
+    size_t len = strlen (command);
+    return reply->count >= 1 && zmq_msg_size (&reply->parts [0]) == len
+        && memcmp (zmq_msg_data (&reply->parts [0]), command, len) == 0;
+}
+
+const void *
+zeb_proto_reply_body (zeb_proto_reply_t *reply, size_t *size)
+{
+    assert (reply);
+    *size = reply->count >= 2? zmq_msg_size (&reply->parts [1]): 0;
+    return reply->count >= 2? zmq_msg_data (&reply->parts [1]): NULL;
+}
+
+bool
+zeb_proto_reply_tag (zeb_proto_reply_t *reply, char kind, uint64_t *counter)
+{
+    assert (reply);
+    if (reply->count < 3 || zmq_msg_size (&reply->parts [2]) != ZEB_PROTO_TAG_SIZE)
+        return false;
+    const uint8_t *tag = (const uint8_t *) zmq_msg_data (&reply->parts [2]);
+    if (tag [0] != (uint8_t) kind)
+        return false;
+    *counter = 0;
+    for (int index = 1; index < ZEB_PROTO_TAG_SIZE; index++)
+        *counter = (*counter << 8) | tag [index];
+    return true;
+}
+
+int
+zeb_proto_send_until (void *socket, const char *command, const void *body, size_t size,
+                      const uint8_t *tag, int64_t deadline)
+{
+    assert (socket);
+    zmq_pollitem_t item = { socket, 0, ZMQ_POLLOUT, 0 };
+    while (zeb_proto_send (socket, NULL, command, body, size, tag, ZEB_PROTO_TAG_SIZE,
+                           ZMQ_DONTWAIT)) {
+        //  Queue full or no connection: wait for room, up to the deadline,
+        //  trying again at least every 100 ms
+        if (zmq_errno () != EAGAIN)
+            return ZEB_EUNREACHABLE;
+        int64_t left = deadline - zeb_time_mono_us () / 1000;
+        if (left <= 0)
+            return deadline? ZEB_EUNREACHABLE: ZEB_EOVERLOADED;
+        zmq_poll (&item, 1, (long) (left < 100? left: 100));
+    }
+    return 0;
+}
+
+int
+zeb_proto_reply_await (void *socket, char kind, uint64_t counter, int64_t deadline,
+                       zeb_proto_reply_t *reply, zeb_proto_other_fn *other, void *arg)
+{
+    assert (socket);
+    assert (reply);
+    while (true) {
+        int64_t left = deadline - zeb_time_mono_us () / 1000;
+        if (left < 0)
+            return -1;
+        if (zeb_proto_reply_recv (socket, reply, left > INT_MAX? INT_MAX: (int) left))
+            return -1;
+        uint64_t got;
+        if (zeb_proto_reply_tag (reply, kind, &got) && got == counter)
+            return 0;
+        if (other)
+            other (reply, arg);
+        zeb_proto_reply_close (reply);  //  else late: dropped
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Self test
+
+static void
+s_test_count_other (zeb_proto_reply_t *reply, void *arg)
+{
+    uint64_t counter;
+    if (zeb_proto_reply_tag (reply, 'X', &counter))
+        (*(int *) arg)++;
+}
+
 void
 zeb_proto_test (bool verbose)
 {
@@ -365,6 +531,44 @@ zeb_proto_test (bool verbose)
     zmsg_t *reply = zmsg_recv (client);
     assert (zmsg_size (reply) == 2);
     zmsg_destroy (&reply);
+
+    //  Tagged requests: the awaited reply is found among late and other ones
+    uint64_t next_tag = 1;
+    uint8_t tags [3][ZEB_PROTO_TAG_SIZE];
+    zeb_proto_tag_next (&next_tag, 'R', tags [0]);
+    zeb_proto_tag_next (&next_tag, 'X', tags [1]);
+    uint64_t awaited = zeb_proto_tag_next (&next_tag, 'R', tags [2]);
+    assert (awaited == 3 && next_tag == 4);
+    assert (tags [2][0] == 'R' && tags [2][8] == 3 && tags [2][1] == 0);
+    void *handle = zsock_resolve (client);
+    for (int request = 0; request < 3; request++)
+        assert (zeb_proto_send_until (handle, ZEB_CMD_STATS, "\x80", 1, tags [request], 0) == 0);
+    for (int answer = 0; answer < 3; answer++) {
+        zmsg_t *request = zmsg_recv (server);
+        assert (zmsg_size (request) == 4);
+        zframe_t *request_tag = zmsg_last (request);
+        zmq_msg_t peer;
+        zframe_t *request_id = zmsg_first (request);
+        zmq_msg_init_size (&peer, zframe_size (request_id));
+        memcpy (zmq_msg_data (&peer), zframe_data (request_id), zframe_size (request_id));
+        assert (zeb_proto_send (zsock_resolve (server), &peer, ZEB_CMD_STATS, "\x80", 1,
+                                zframe_data (request_tag), zframe_size (request_tag), 0) == 0);
+        zmsg_destroy (&request);
+    }
+    zeb_proto_reply_t tagged;
+    int others = 0;
+    int64_t deadline = zeb_time_mono_us () / 1000 + 5000;
+    assert (zeb_proto_reply_await (handle, 'R', awaited, deadline, &tagged,
+                                   s_test_count_other, &others) == 0);
+    assert (others == 1 && tagged.frames == 3 && zeb_proto_reply_is (&tagged, ZEB_CMD_STATS));
+    size_t tagged_size;
+    assert (zeb_proto_reply_body (&tagged, &tagged_size) && tagged_size == 1);
+    zeb_proto_reply_close (&tagged);
+    zeb_proto_reply_close (&tagged);
+    //  Nothing more comes: a timeout, at once with a past deadline
+    assert (zeb_proto_reply_await (handle, 'R', awaited, deadline - 10000, &tagged, NULL, NULL) == -1);
+    assert (zeb_proto_reply_await (handle, 'R', 1, zeb_time_mono_us () / 1000 + 20, &tagged,
+                                   NULL, NULL) == -1);
     zframe_destroy (&identity);
     zframe_destroy (&body);
     zframe_destroy (&tag);

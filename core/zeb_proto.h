@@ -98,6 +98,86 @@ int
     zeb_proto_get_str (const void *body, size_t size, const char *key,
                        const char **value, size_t *len);
 
+//  ---------------------------------------------------------------------
+//  Tagged requests, as zeb_client, zeb_consumer and zeb_registry_client
+//  make them on their DEALER sockets
+//
+//  A client's tag is ZEB_PROTO_TAG_SIZE bytes: a kind (one byte that says
+//  what the request was, chosen by each class) and a big-endian counter,
+//  a new one per request. A reply is matched to its request by the tag;
+//  one whose tag is awaited no more is late, and dropped. Deadlines are
+//  ms on the monotonic clock, zeb_time_mono_us () / 1000.
+
+#define ZEB_PROTO_TAG_SIZE  9
+
+//  A DEALER connected to endpoint, as the client classes use: linger 0,
+//  reconnecting every 100 ms to 1 s, high-water marks sndhwm and rcvhwm
+//  (0 keeps libzmq's default). Not ZMQ_IMMEDIATE: with it, libzmq 4.3
+//  drops a connection's pipe the moment the peer goes, even between the
+//  frames of a reply being read, and then aborts (fq.cpp, "!_more").
+//  Requests to a peer that is down wait in the queue instead; the
+//  caller's timeouts decide, and the tags let it drop late replies.
+//  Returns NULL if the socket cannot be made or endpoint is malformed.
+zsock_t *
+    zeb_proto_dealer_new (const char *endpoint, int sndhwm, int rcvhwm);
+
+//  Write a new tag of kind into tag (ZEB_PROTO_TAG_SIZE bytes), its
+//  counter taken from *next, which advances. Returns the counter.
+uint64_t
+    zeb_proto_tag_next (uint64_t *next, char kind, uint8_t *tag);
+
+//  One message as read off a DEALER: [command] [body] [tag]?. Frames past
+//  the third are read and dropped; frames counts them all.
+typedef struct {
+    zmq_msg_t parts [3];
+    int count;                  //  frames kept in parts
+    int frames;                 //  frames the message had
+} zeb_proto_reply_t;
+
+//  Receive one message from a raw libzmq socket, waiting at most
+//  timeout_ms (0: only one already there; -1: for ever). Returns 0 (then
+//  close it with zeb_proto_reply_close), or -1 if none came. Sets the
+//  socket's ZMQ_RCVTIMEO when it waits.
+int
+    zeb_proto_reply_recv (void *socket, zeb_proto_reply_t *reply, int timeout_ms);
+
+//  Close the frames of a reply; safe twice.
+void
+    zeb_proto_reply_close (zeb_proto_reply_t *reply);
+
+//  True if the reply's command is command.
+bool
+    zeb_proto_reply_is (zeb_proto_reply_t *reply, const char *command);
+
+//  The reply's body and its size; NULL (size 0) if it has none.
+const void *
+    zeb_proto_reply_body (zeb_proto_reply_t *reply, size_t *size);
+
+//  True, and the tag's counter, if the reply carries a tag of kind.
+bool
+    zeb_proto_reply_tag (zeb_proto_reply_t *reply, char kind, uint64_t *counter);
+
+//  Send [command] [body] [tag] with a tag made by zeb_proto_tag_next,
+//  waiting until deadline for room in the socket's queue; deadline 0
+//  means not at all. Returns 0; ZEB_EOVERLOADED if the queue is full and
+//  deadline is 0; ZEB_EUNREACHABLE if there was no room by the deadline,
+//  or libzmq refused the message.
+int
+    zeb_proto_send_until (void *socket, const char *command, const void *body, size_t size,
+                          const uint8_t *tag, int64_t deadline);
+
+//  What a caller of zeb_proto_reply_await does with a message that is not
+//  the reply it waits for (borrowed: it is closed after the call).
+typedef void (zeb_proto_other_fn) (zeb_proto_reply_t *reply, void *arg);
+
+//  Wait until deadline for the reply tagged kind and counter. Every other
+//  message read meanwhile goes to other (with arg), or, if other is NULL,
+//  is dropped. Returns 0 and the reply (the caller closes it), or -1 if
+//  it did not come by the deadline.
+int
+    zeb_proto_reply_await (void *socket, char kind, uint64_t counter, int64_t deadline,
+                           zeb_proto_reply_t *reply, zeb_proto_other_fn *other, void *arg);
+
 //  Self test
 void
     zeb_proto_test (bool verbose);

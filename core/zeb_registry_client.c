@@ -1,11 +1,11 @@
 /*  =========================================================================
     zeb_registry_client - talk to a node's schema registry
 
-    Tags are S_TAG_SIZE bytes: a kind ('S' synchronous call, 'A' async
-    GET) and a big-endian counter shared by both kinds, so that every
-    request of this client has a tag of its own. A synchronous call waits
-    for its own tag and drops any other 'S' reply (a late one); async
-    replies it meets on the way are kept for get_recv. Async GETs are
+    Tags are zeb_proto's: a kind ('S' synchronous call, 'A' async GET)
+    and a big-endian counter shared by both kinds, so that every request
+    of this client has a tag of its own. A synchronous call waits for its
+    own tag (zeb_proto_reply_await) and drops any other 'S' reply (a late
+    one); async replies it meets on the way are kept for get_recv. Async GETs are
     remembered in a ring, in the order sent (which is also the order in
     which they expire, the timeout being one for all); a reply whose tag
     is not in the ring (expired and reported, or never ours) is dropped.
@@ -13,8 +13,6 @@
 */
 
 #include "zeb_classes.h"
-
-#define S_TAG_SIZE  9
 
 //  An async GET awaiting its reply; id 0 marks a slot answered out of order
 typedef struct {
@@ -33,12 +31,6 @@ struct _zeb_registry_client_t {
     zlistx_t *ready;            //  async answers read during synchronous calls
 };
 
-//  One reply as read off the socket: command, body, tag
-typedef struct {
-    zmq_msg_t parts [3];
-    int count;
-} s_reply_t;
-
 static void
 s_schema_destroy (void **item_p)
 {
@@ -55,20 +47,11 @@ zeb_registry_client_new (const char *endpoint)
 {
     if (!endpoint || !*endpoint)
         return NULL;
-    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    //  Requests to a registry that is not up yet wait in the queue, and
+    //  the timeouts decide
+    zsock_t *socket = zeb_proto_dealer_new (endpoint, 10000, 10000);
     if (!socket)
         return NULL;
-    zsock_set_linger (socket, 0);
-    //  Not ZMQ_IMMEDIATE (see zeb_client.c): requests to a registry that
-    //  is not up yet wait in the queue, and the timeouts decide
-    zsock_set_sndhwm (socket, 10000);
-    zsock_set_rcvhwm (socket, 10000);
-    zsock_set_reconnect_ivl (socket, 100);
-    zsock_set_reconnect_ivl_max (socket, 1000);
-    if (zsock_connect (socket, "%s", endpoint)) {
-        zsock_destroy (&socket);
-        return NULL;
-    }
     zeb_registry_client_t *self = (zeb_registry_client_t *) zmalloc (sizeof (zeb_registry_client_t));
     self->socket = socket;
     self->timeout = ZEB_REGISTRY_CLIENT_TIMEOUT;
@@ -113,82 +96,10 @@ zeb_registry_client_pending (zeb_registry_client_t *self)
 }
 
 //  ---------------------------------------------------------------------
-//  Tags and frames
-
-static void
-s_tag_make (uint8_t *tag, char kind, uint64_t counter)
-{
-    tag [0] = (uint8_t) kind;
-    for (int index = S_TAG_SIZE - 1; index > 0; index--) {
-        tag [index] = (uint8_t) (counter & 0xff);
-        counter >>= 8;
-    }
-}
-
-//  The reply's tag kind and counter; false if it has no tag of ours
-static bool
-s_reply_tag (s_reply_t *reply, char *kind, uint64_t *counter)
-{
-    if (reply->count < 3 || zmq_msg_size (&reply->parts [2]) != S_TAG_SIZE)
-        return false;
-    const uint8_t *tag = (const uint8_t *) zmq_msg_data (&reply->parts [2]);
-    *kind = (char) tag [0];
-    *counter = 0;
-    for (int index = 1; index < S_TAG_SIZE; index++)
-        *counter = (*counter << 8) | tag [index];
-    return true;
-}
-
-static bool
-s_reply_is (s_reply_t *reply, const char *command)
-{
-    size_t len = strlen (command);
-    return reply->count >= 1 && zmq_msg_size (&reply->parts [0]) == len
-        && memcmp (zmq_msg_data (&reply->parts [0]), command, len) == 0;
-}
-
-static void
-s_reply_close (s_reply_t *reply)
-{
-    for (int index = 0; index < reply->count; index++)
-        zmq_msg_close (&reply->parts [index]);
-    reply->count = 0;
-}
-
-//  Read one message if one is waiting, never blocking (the frames of a
-//  message arrive together). Frames past the third are dropped. Returns
-//  0, or -1 if nothing was waiting.
-static int
-s_reply_recv (zeb_registry_client_t *self, s_reply_t *reply)
-{
-    void *handle = zsock_resolve (self->socket);
-    reply->count = 0;
-    zmq_msg_init (&reply->parts [0]);
-    if (zmq_msg_recv (&reply->parts [0], handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&reply->parts [0]);
-        return -1;
-    }
-    reply->count = 1;
-    bool more = zmq_msg_more (&reply->parts [0]);
-    while (more) {
-        zmq_msg_t extra;
-        zmq_msg_t *part = reply->count < 3? &reply->parts [reply->count]: &extra;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, handle, 0) < 0) {
-            zmq_msg_close (part);
-            break;
-        }
-        more = zmq_msg_more (part);
-        if (part == &extra)
-            zmq_msg_close (&extra);
-        else
-            reply->count++;
-    }
-    return 0;
-}
+//  Requests
 
 //  Pack body and send it as command with a new tag of kind, not waiting
-//  longer than until deadline (ms, zclock_mono) for room in the queue; 0
+//  longer than until deadline (ms, zeb_proto's clock) for room in the queue; 0
 //  means not at all. Returns 0 and the tag's counter, ZEB_EOVERLOADED
 //  (queue full), ZEB_EUNREACHABLE, or ZEB_EINVALID (body not packable).
 static int
@@ -203,25 +114,10 @@ s_send (zeb_registry_client_t *self, const char *command, json_t *body, char kin
         msgpack_sbuffer_destroy (&buffer);
         return ZEB_EINVALID;
     }
-    uint8_t tag [S_TAG_SIZE];
-    *counter = self->next_tag++;
-    s_tag_make (tag, kind, *counter);
-    void *handle = zsock_resolve (self->socket);
-    zmq_pollitem_t item = { handle, 0, ZMQ_POLLOUT, 0 };
-    int rc = 0;
-    while (zeb_proto_send (handle, NULL, command, buffer.data, buffer.size,
-                           tag, S_TAG_SIZE, ZMQ_DONTWAIT)) {
-        if (zmq_errno () != EAGAIN) {
-            rc = ZEB_EUNREACHABLE;
-            break;
-        }
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0) {
-            rc = deadline? ZEB_EUNREACHABLE: ZEB_EOVERLOADED;
-            break;
-        }
-        zmq_poll (&item, 1, (long) left);
-    }
+    uint8_t tag [ZEB_PROTO_TAG_SIZE];
+    *counter = zeb_proto_tag_next (&self->next_tag, kind, tag);
+    int rc = zeb_proto_send_until (zsock_resolve (self->socket), command, buffer.data,
+                                   buffer.size, tag, deadline);
     msgpack_sbuffer_destroy (&buffer);
     return rc;
 }
@@ -233,6 +129,20 @@ s_body_str (json_t *body, const char *key, const char *value)
 {
     if (value)
         json_object_set_new (body, key, json_string_nocheck (value));
+}
+
+//  A body {type, key: value?, version?} for the verbs that name one type;
+//  value NULL and version 0 are left out
+static json_t *
+s_type_body (const char *type, const char *key, const char *value, uint32_t version)
+{
+    json_t *body = json_object ();
+    s_body_str (body, "type", type);
+    if (key)
+        s_body_str (body, key, value);
+    if (version)
+        json_object_set_new (body, "version", json_integer (version));
+    return body;
 }
 
 //  ---------------------------------------------------------------------
@@ -265,18 +175,18 @@ s_ring_remove (zeb_registry_client_t *self, uint64_t id)
 
 //  Read a GET reply (or its NACK) into schema
 static void
-s_schema_parse (s_reply_t *reply, uint64_t id, zeb_registry_schema_t *schema)
+s_schema_parse (zeb_proto_reply_t *reply, uint64_t id, zeb_registry_schema_t *schema)
 {
     memset (schema, 0, sizeof (*schema));
     schema->request_id = id;
-    size_t size = reply->count >= 2? zmq_msg_size (&reply->parts [1]): 0;
-    const void *body = reply->count >= 2? zmq_msg_data (&reply->parts [1]): NULL;
+    size_t size;
+    const void *body = zeb_proto_reply_body (reply, &size);
     if (!body || !zeb_proto_is_map (body, size)) {
         schema->status = ZEB_EPROTOCOL;
         snprintf (schema->error, sizeof (schema->error), "registry reply is not a msgpack map");
         return;
     }
-    if (s_reply_is (reply, ZEB_CMD_NACK)) {
+    if (zeb_proto_reply_is (reply, ZEB_CMD_NACK)) {
         zeb_fault_t fault = { 0 };
         int64_t index;
         if (zeb_proto_parse_nack (body, size, &fault, &index))
@@ -285,7 +195,7 @@ s_schema_parse (s_reply_t *reply, uint64_t id, zeb_registry_schema_t *schema)
         snprintf (schema->error, sizeof (schema->error), "%s", fault.text);
         return;
     }
-    if (!s_reply_is (reply, "GET")) {
+    if (!zeb_proto_reply_is (reply, "GET")) {
         schema->status = ZEB_EPROTOCOL;
         snprintf (schema->error, sizeof (schema->error), "registry answered GET with another command");
         return;
@@ -301,12 +211,15 @@ s_schema_parse (s_reply_t *reply, uint64_t id, zeb_registry_schema_t *schema)
         snprintf (schema->validation, sizeof (schema->validation), "%.*s", (int) len, text);
 }
 
-//  An async reply met during a synchronous call: kept for get_recv if
-//  its GET is outstanding, else dropped (late)
+//  A message met during a synchronous call that is not its reply: an
+//  async reply is kept for get_recv if its GET is outstanding; anything
+//  else is late, and dropped
 static void
-s_keep_async (zeb_registry_client_t *self, s_reply_t *reply, uint64_t id)
+s_keep_async (zeb_proto_reply_t *reply, void *arg)
 {
-    if (!s_ring_remove (self, id))
+    zeb_registry_client_t *self = (zeb_registry_client_t *) arg;
+    uint64_t id;
+    if (!zeb_proto_reply_tag (reply, 'A', &id) || !s_ring_remove (self, id))
         return;
     zeb_registry_schema_t *schema = (zeb_registry_schema_t *) zmalloc (sizeof (zeb_registry_schema_t));
     s_schema_parse (reply, id, schema);
@@ -322,10 +235,7 @@ zeb_registry_client_get_send (zeb_registry_client_t *self, const char *type, uin
     assert (request_id);
     if (self->span >= ZEB_REGISTRY_CLIENT_MAX_PENDING)
         return ZEB_EOVERLOADED;
-    json_t *body = json_object ();
-    s_body_str (body, "type", type);
-    if (version)
-        json_object_set_new (body, "version", json_integer (version));
+    json_t *body = s_type_body (type, NULL, NULL, version);
     uint64_t counter;
     int rc = s_send (self, "GET", body, 'A', 0, &counter);
     json_decref (body);
@@ -352,14 +262,13 @@ zeb_registry_client_get_recv (zeb_registry_client_t *self, zeb_registry_schema_t
         zlistx_delete (self->ready, zlistx_cursor (self->ready));
         return 0;
     }
-    s_reply_t message;
-    while (s_reply_recv (self, &message) == 0) {
-        char kind;
+    zeb_proto_reply_t message;
+    while (zeb_proto_reply_recv (zsock_resolve (self->socket), &message, 0) == 0) {
         uint64_t id;
-        bool ours = s_reply_tag (&message, &kind, &id) && kind == 'A' && s_ring_remove (self, id);
+        bool ours = zeb_proto_reply_tag (&message, 'A', &id) && s_ring_remove (self, id);
         if (ours)
             s_schema_parse (&message, id, reply);
-        s_reply_close (&message);
+        zeb_proto_reply_close (&message);
         if (ours)
             return 0;
         //  Else a late reply, or one to a synchronous call that timed
@@ -396,17 +305,17 @@ zeb_registry_client_get_expiry (zeb_registry_client_t *self)
 
 //  Our reply to a synchronous call: its outcome, and its body as JSON
 static int
-s_call_outcome (s_reply_t *message, const char *command, json_t **reply, zeb_fault_t *fault)
+s_call_outcome (zeb_proto_reply_t *message, const char *command, json_t **reply, zeb_fault_t *fault)
 {
-    size_t size = message->count >= 2? zmq_msg_size (&message->parts [1]): 0;
-    const void *body = message->count >= 2? zmq_msg_data (&message->parts [1]): NULL;
+    size_t size;
+    const void *body = zeb_proto_reply_body (message, &size);
     json_t *json = body? zeb_json_from_msgpack (body, size, NULL): NULL;
     int rc = 0;
     bool deliver = false;           //  the body of a reply or a NACK goes to the caller
     if (!json || !json_is_object (json))
         rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "registry reply to %s is not a msgpack map", command);
     else
-    if (s_reply_is (message, ZEB_CMD_NACK)) {
+    if (zeb_proto_reply_is (message, ZEB_CMD_NACK)) {
         zeb_fault_t nack = { 0 };
         int64_t index;
         if (zeb_proto_parse_nack (body, size, &nack, &index))
@@ -417,7 +326,7 @@ s_call_outcome (s_reply_t *message, const char *command, json_t **reply, zeb_fau
         }
     }
     else
-    if (!s_reply_is (message, command))
+    if (!zeb_proto_reply_is (message, command))
         rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "registry answered %s with another command", command);
     else
         deliver = true;
@@ -435,43 +344,32 @@ s_call (zeb_registry_client_t *self, const char *command, json_t *body, json_t *
 {
     if (reply)
         *reply = NULL;
-    int64_t deadline = zclock_mono () + self->timeout;
+    int64_t deadline = zeb_time_mono_us () / 1000 + self->timeout;
     uint64_t want;
     int rc = s_send (self, command, body, 'S', deadline, &want);
     if (rc)
         return zeb_fault_set (fault, rc, "cannot send %s to the registry: %s", command,
                               zeb_strerror (rc));
-    zmq_pollitem_t item = { zsock_resolve (self->socket), 0, ZMQ_POLLIN, 0 };
-    while (true) {
-        s_reply_t message;
-        while (s_reply_recv (self, &message) == 0) {
-            char kind;
-            uint64_t id;
-            bool tagged = s_reply_tag (&message, &kind, &id);
-            if (tagged && kind == 'S' && id == want) {
-                rc = s_call_outcome (&message, command, reply, fault);
-                s_reply_close (&message);
-                return rc;
-            }
-            if (tagged && kind == 'A')
-                s_keep_async (self, &message, id);
-            s_reply_close (&message);       //  else late: dropped
-        }
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0)
-            return zeb_fault_set (fault, ZEB_ETIMEOUT, "no reply to %s from the registry within %d ms",
-                                  command, self->timeout);
-        zmq_poll (&item, 1, (long) left);
-    }
+    zeb_proto_reply_t message;
+    if (zeb_proto_reply_await (zsock_resolve (self->socket), 'S', want, deadline, &message,
+                               s_keep_async, self))
+        return zeb_fault_set (fault, ZEB_ETIMEOUT, "no reply to %s from the registry within %d ms",
+                              command, self->timeout);
+    rc = s_call_outcome (&message, command, reply, fault);
+    zeb_proto_reply_close (&message);
+    return rc;
 }
 
-//  A body {type} for the verbs that name one type
-static json_t *
-s_type_body (const char *type)
+//  Call command with such a body
+static int
+s_type_call (zeb_registry_client_t *self, const char *command, const char *type,
+             const char *key, const char *value, uint32_t version,
+             json_t **reply, zeb_fault_t *fault)
 {
-    json_t *body = json_object ();
-    s_body_str (body, "type", type);
-    return body;
+    json_t *body = s_type_body (type, key, value, version);
+    int rc = s_call (self, command, body, reply, fault);
+    json_decref (body);
+    return rc;
 }
 
 int
@@ -482,8 +380,7 @@ zeb_registry_client_register (zeb_registry_client_t *self, const char *type,
     assert (self);
     assert (type);
     assert (schema);
-    json_t *body = s_type_body (type);
-    s_body_str (body, "schema", schema);
+    json_t *body = s_type_body (type, "schema", schema, 0);
     s_body_str (body, "description", description);
     s_body_str (body, "compatibility", compatibility);
     int rc = s_call (self, "REGISTER", body, reply, fault);
@@ -498,11 +395,7 @@ zeb_registry_client_check (zeb_registry_client_t *self, const char *type, const 
     assert (self);
     assert (type);
     assert (schema);
-    json_t *body = s_type_body (type);
-    s_body_str (body, "schema", schema);
-    int rc = s_call (self, "CHECK", body, reply, fault);
-    json_decref (body);
-    return rc;
+    return s_type_call (self, "CHECK", type, "schema", schema, 0, reply, fault);
 }
 
 int
@@ -511,12 +404,7 @@ zeb_registry_client_get (zeb_registry_client_t *self, const char *type, uint32_t
 {
     assert (self);
     assert (type);
-    json_t *body = s_type_body (type);
-    if (version)
-        json_object_set_new (body, "version", json_integer (version));
-    int rc = s_call (self, "GET", body, reply, fault);
-    json_decref (body);
-    return rc;
+    return s_type_call (self, "GET", type, NULL, NULL, version, reply, fault);
 }
 
 int
@@ -525,10 +413,7 @@ zeb_registry_client_versions (zeb_registry_client_t *self, const char *type,
 {
     assert (self);
     assert (type);
-    json_t *body = s_type_body (type);
-    int rc = s_call (self, "VERSIONS", body, reply, fault);
-    json_decref (body);
-    return rc;
+    return s_type_call (self, "VERSIONS", type, NULL, NULL, 0, reply, fault);
 }
 
 int
@@ -552,11 +437,8 @@ zeb_registry_client_set_compatibility (zeb_registry_client_t *self, const char *
     assert (self);
     assert (type);
     assert (compatibility);
-    json_t *body = s_type_body (type);
-    s_body_str (body, "compatibility", compatibility);
-    int rc = s_call (self, "SET_COMPATIBILITY", body, reply, fault);
-    json_decref (body);
-    return rc;
+    return s_type_call (self, "SET_COMPATIBILITY", type, "compatibility", compatibility, 0,
+                        reply, fault);
 }
 
 int
@@ -567,11 +449,8 @@ zeb_registry_client_set_validation (zeb_registry_client_t *self, const char *typ
     assert (self);
     assert (type);
     assert (validation);
-    json_t *body = s_type_body (type);
-    s_body_str (body, "validation", validation);
-    int rc = s_call (self, "SET_VALIDATION", body, reply, fault);
-    json_decref (body);
-    return rc;
+    return s_type_call (self, "SET_VALIDATION", type, "validation", validation, 0,
+                        reply, fault);
 }
 
 int
@@ -580,10 +459,5 @@ zeb_registry_client_delete (zeb_registry_client_t *self, const char *type, uint3
 {
     assert (self);
     assert (type);
-    json_t *body = s_type_body (type);
-    if (version)
-        json_object_set_new (body, "version", json_integer (version));
-    int rc = s_call (self, "DELETE", body, reply, fault);
-    json_decref (body);
-    return rc;
+    return s_type_call (self, "DELETE", type, NULL, NULL, version, reply, fault);
 }

@@ -27,33 +27,7 @@ static bool s_verbose = false;
 static zeb_event_t *
 s_test_event (const char *type, int number, const char *key)
 {
-    zeb_event_t *event = zeb_event_new (type);
-    zeb_event_set (event, "source", "client-test");
-    if (key)
-        zeb_event_set (event, "idempotencykey", key);
-    char data [32];
-    snprintf (data, sizeof (data), "{\"n\":%d}", number);
-    zeb_event_set_data_json (event, data, NULL);
-    return event;
-}
-
-typedef struct {
-    zeb_client_t *client;
-    zeb_event_t *received;      //  the first probe seen, once it came
-} s_probe_t;
-
-//  Publish a probe; true once the client's subscription has received one
-static bool
-s_probe_arrived (void *arg)
-{
-    s_probe_t *self = (s_probe_t *) arg;
-    zeb_event_t *event = s_test_event ("user.probe", 0, NULL);
-    zeb_ack_t ack;
-    int rc = zeb_client_publish (self->client, event, &ack);
-    assert (rc == 0);
-    zeb_event_destroy (&event);
-    self->received = zeb_client_recv (self->client, 50);
-    return self->received != NULL;
+    return test_event_new (type, "client-test", number, key);
 }
 
 static void
@@ -68,10 +42,7 @@ static void
 s_test_embedded (void)
 {
     char dir [256];
-    test_tempdir (dir, sizeof (dir));
-    zeb_fault_t fault;
-    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
-    assert (node);
+    zeb_node_t *node = test_node_embedded (dir, sizeof (dir));
     zeb_client_t *client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
     assert (zeb_client_connect (client) == 0);
     assert (streq (zeb_client_log_endpoint (client), zeb_node_endpoint (node, "log")));
@@ -134,8 +105,8 @@ s_test_embedded (void)
 
     //  Live subscription: probe until the subscription is in place
     assert (zeb_client_subscribe (client, "user.") == 0);
-    s_probe_t probe = { client, NULL };
-    bool held = test_wait_until (s_probe_arrived, &probe, 5000);
+    test_probe_t probe = { client, client, "user.probe", NULL };
+    bool held = test_wait_until (test_probe_arrived, &probe, 5000);
     assert (held);
     zeb_event_destroy (&probe.received);
     zeb_event_t *live;
@@ -210,11 +181,10 @@ main (int argc, char *argv [])
             s_verbose = true;
     if (!s_verbose)
         zsys_set_logsystem (false), zsys_set_logstream (NULL);
-    printf (" * client against an embedded node: ");
-    fflush (stdout);
-    int64_t started = test_now_ms ();
-    s_test_embedded ();
-    printf ("OK (%lld ms)\n", (long long) (test_now_ms () - started));
+    test_case_t cases [] = {
+        { "client against an embedded node", s_test_embedded }
+    };
+    test_run_cases (cases, sizeof (cases) / sizeof (cases [0]), NULL);
     zsys_shutdown ();
     return 0;
 }

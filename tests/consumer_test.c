@@ -8,6 +8,8 @@
     loop), seek and position, a retention gap counted as missed, and a log
     that is down (re-sent at the timeout, no busy loop) and comes up later
     on the same port.
+
+    usage: consumer_test [embedded | retention | down]
     =========================================================================
 */
 
@@ -89,12 +91,28 @@ s_owner_turn (s_owner_t *self, int max_ms)
     return message;
 }
 
-//  Run the loop until count events arrived or timeout_ms passed
+//  What the owner's loop runs until: true once it holds
+typedef bool (s_owner_done_fn) (s_owner_t *self, size_t count);
+
 static bool
-s_owner_until_count (s_owner_t *self, size_t count, int timeout_ms)
+s_owner_has_count (s_owner_t *self, size_t count)
+{
+    return self->count >= count;
+}
+
+static bool
+s_owner_caught_up (s_owner_t *self, size_t count)
+{
+    (void) count;
+    return zeb_consumer_caught_up (self->consumer);
+}
+
+//  Run the loop until done holds or timeout_ms passed
+static bool
+s_owner_until (s_owner_t *self, s_owner_done_fn *done, size_t count, int timeout_ms)
 {
     int64_t deadline = test_now_ms () + timeout_ms;
-    while (self->count < count) {
+    while (!done (self, count)) {
         int64_t left = deadline - test_now_ms ();
         if (left <= 0)
             return false;
@@ -103,18 +121,18 @@ s_owner_until_count (s_owner_t *self, size_t count, int timeout_ms)
     return true;
 }
 
+//  Run the loop until count events arrived or timeout_ms passed
+static bool
+s_owner_until_count (s_owner_t *self, size_t count, int timeout_ms)
+{
+    return s_owner_until (self, s_owner_has_count, count, timeout_ms);
+}
+
 //  Run the loop until the consumer is caught up, at most timeout_ms
 static bool
 s_owner_until_caught_up (s_owner_t *self, int timeout_ms)
 {
-    int64_t deadline = test_now_ms () + timeout_ms;
-    while (!zeb_consumer_caught_up (self->consumer)) {
-        int64_t left = deadline - test_now_ms ();
-        if (left <= 0)
-            return false;
-        free (s_owner_turn (self, (int) left));
-    }
-    return true;
+    return s_owner_until (self, s_owner_caught_up, 0, timeout_ms);
 }
 
 //  Run the loop for period_ms, whatever happens (to count what it does)
@@ -153,10 +171,7 @@ static void
 s_test_embedded (void)
 {
     char dir [256];
-    test_tempdir (dir, sizeof (dir));
-    zeb_fault_t fault;
-    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
-    assert (node);
+    zeb_node_t *node = test_node_embedded (dir, sizeof (dir));
     zeb_client_t *client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
     assert (client);
     s_publish (client, "order.placed", 5000);
@@ -405,10 +420,11 @@ main (int argc, char *argv [])
     setvbuf (stdout, NULL, _IONBF, 0);
     zsys_set_logsystem (false);
     zsys_set_logstream (NULL);
-    printf (" * consumer: ");
-    s_test_embedded ();
-    s_test_retention ();
-    s_test_down ();
-    printf ("OK\n");
+    test_case_t cases [] = {
+        { "embedded", s_test_embedded },
+        { "retention", s_test_retention },
+        { "down", s_test_down }
+    };
+    test_run_cases (cases, sizeof (cases) / sizeof (cases [0]), argc > 1? argv [1]: NULL);
     return 0;
 }

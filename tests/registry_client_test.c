@@ -55,9 +55,7 @@ typedef struct {
 static void
 s_registry_start (s_registry_t *self)
 {
-    snprintf (self->data, sizeof (self->data), "/tmp/zeb-registry-client-XXXXXX");
-    char *made = mkdtemp (self->data);
-    assert (made);
+    test_tempdir (self->data, sizeof (self->data));
     zconfig_t *config = zconfig_new ("root", NULL);
     zconfig_put (config, "node/data", self->data);
     zconfig_put (config, "node/actors", "registry");
@@ -525,22 +523,11 @@ main (int argc, char *argv [])
     const char *only = argc > 1? argv [1]: NULL;
     zsys_init ();
     zsys_set_logstream (NULL);
-    struct {
-        const char *name;
-        void (*run) (void);
-    } cases [] = {
+    test_case_t cases [] = {
         { "verbs", s_test_verbs },
         { "async", s_test_async },
         { "timeout", s_test_timeout }
     };
-    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
-        if (only && !streq (only, cases [index].name))
-            continue;
-        int64_t started = test_now_ms ();
-        printf (" * %s: ", cases [index].name);
-        fflush (stdout);
-        cases [index].run ();
-        printf ("OK (%lld ms)\n", (long long) (test_now_ms () - started));
-    }
+    test_run_cases (cases, sizeof (cases) / sizeof (cases [0]), only);
     return 0;
 }

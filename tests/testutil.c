@@ -200,3 +200,59 @@ test_zebd_destroy (test_zebd_t *self)
     test_zebd_kill (self);
     test_rmtree (self->data);
 }
+
+zeb_node_t *
+test_node_embedded (char *dir, size_t size)
+{
+    test_tempdir (dir, size);
+    zeb_fault_t fault = { 0 };
+    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
+    if (!node)
+        fprintf (stderr, "zeb_node_new_embedded: %s\n", fault.text);
+    assert (node);
+    return node;
+}
+
+zeb_event_t *
+test_event_new (const char *type, const char *source, int number, const char *key)
+{
+    zeb_event_t *event = zeb_event_new (type);
+    assert (event);
+    zeb_event_set (event, "source", source);
+    if (key)
+        zeb_event_set (event, "idempotencykey", key);
+    char data [32];
+    snprintf (data, sizeof (data), "{\"n\":%d}", number);
+    int rc = zeb_event_set_data_json (event, data, NULL);
+    assert (rc == 0);
+    return event;
+}
+
+bool
+test_probe_arrived (void *arg)
+{
+    test_probe_t *self = (test_probe_t *) arg;
+    zeb_event_t *event = test_event_new (self->type, "test-probe", 0, NULL);
+    zeb_ack_t ack;
+    int rc = zeb_client_publish (self->publisher, event, &ack);
+    if (rc)
+        fprintf (stderr, "probe: %s (%s)\n", zeb_strerror (rc), ack.error);
+    assert (rc == 0);
+    zeb_event_destroy (&event);
+    self->received = zeb_client_recv (self->subscriber, 50);
+    return self->received != NULL;
+}
+
+void
+test_run_cases (const test_case_t *cases, size_t count, const char *only)
+{
+    for (size_t index = 0; index < count; index++) {
+        if (only && !streq (only, cases [index].name))
+            continue;
+        int64_t started = test_now_ms ();
+        printf (" * %s: ", cases [index].name);
+        fflush (stdout);
+        cases [index].run ();
+        printf ("OK (%lld ms)\n", (long long) (test_now_ms () - started));
+    }
+}

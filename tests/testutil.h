@@ -3,8 +3,9 @@
 
     Run zebd as a real child process on ports of its own, wait for it with
     a deadline, stop it with SIGTERM or kill it with SIGKILL; make and
-    remove temporary directories; wait on a condition with a deadline
-    instead of sleeping.
+    remove temporary directories; embed a node in the test; wait on a
+    condition with a deadline instead of sleeping; make test events; wait
+    for a live subscription with probes; run a test's named cases.
     =========================================================================
 */
 
@@ -86,5 +87,43 @@ typedef bool (test_predicate_fn) (void *arg);
 #define TEST_POLL_MS 10
 bool
     test_wait_until (test_predicate_fn *predicate, void *arg, int timeout_ms);
+
+//  A node embedded in this process (zeb_node_new_embedded) with its data
+//  in a fresh temporary directory, whose path goes into dir. Asserts that
+//  it started. The caller destroys the node, then removes dir.
+zeb_node_t *
+    test_node_embedded (char *dir, size_t size);
+
+//  An event of type from source, with data {"n": number} and, if key is
+//  not NULL, that idempotency key. Caller owns the event.
+zeb_event_t *
+    test_event_new (const char *type, const char *source, int number, const char *key);
+
+//  Probes for a live subscription, which reaches the bus asynchronously:
+//  wait with test_wait_until (test_probe_arrived, &probe, timeout) until
+//  one probe has come through, then drain any later ones.
+typedef struct {
+    zeb_client_t *publisher;
+    zeb_client_t *subscriber;   //  may be the publisher
+    const char *type;           //  of the probes: one the subscriber asked for
+    zeb_event_t *received;      //  the first probe seen, once it came (caller owns)
+} test_probe_t;
+
+//  A test_predicate_fn on a test_probe_t: publish one probe synchronously
+//  (asserts it was stored); true once the subscriber received an event
+//  within 50 ms.
+bool
+    test_probe_arrived (void *arg);
+
+//  One named case of a test program
+typedef struct {
+    const char *name;
+    void (*run) (void);
+} test_case_t;
+
+//  Run the cases in order, or only the one named only (if not NULL; none
+//  if no case has that name), each printed as " * name: OK (N ms)".
+void
+    test_run_cases (const test_case_t *cases, size_t count, const char *only);
 
 #endif

@@ -415,22 +415,6 @@ s_test_duplicate (void)
 //  A live subscriber sees its events in sequence order
 
 typedef struct {
-    zeb_client_t *publisher;
-    zeb_client_t *subscriber;
-    zeb_event_t *received;      //  the first probe seen, once it came
-} s_probe_t;
-
-//  Publish a probe; true once the subscriber has received one
-static bool
-s_probe_arrived (void *arg)
-{
-    s_probe_t *self = (s_probe_t *) arg;
-    s_publish (self->publisher, "order.probe", NULL, 0);
-    self->received = zeb_client_recv (self->subscriber, 50);
-    return self->received != NULL;
-}
-
-typedef struct {
     zeb_client_t *subscriber;
     zlistx_t *events;           //  the log's events, to see live
     zeb_event_t *logged;        //  the next of them, NULL when all seen
@@ -466,8 +450,8 @@ s_test_live (void)
 
     //  The subscription reaches the bus asynchronously: probe until one
     //  probe arrives, then drain the rest of the probes
-    s_probe_t probe = { publisher, subscriber, NULL };
-    bool held = test_wait_until (s_probe_arrived, &probe, 10000);
+    test_probe_t probe = { publisher, subscriber, "order.probe", NULL };
+    bool held = test_wait_until (test_probe_arrived, &probe, 10000);
     assert (held);
     uint64_t last_probe = zeb_event_sequence (probe.received);
     zeb_event_destroy (&probe.received);
@@ -1179,10 +1163,7 @@ main (int argc, char *argv [])
     const char *only = argc > 2? argv [2]: NULL;
     zsys_init ();
     zsys_set_logstream (NULL);
-    struct {
-        const char *name;
-        void (*run) (void);
-    } cases [] = {
+    test_case_t cases [] = {
         { "publish", s_test_publish },
         { "duplicate", s_test_duplicate },
         { "live", s_test_live },
@@ -1192,14 +1173,6 @@ main (int argc, char *argv [])
         { "validation", s_test_validation },
         { "waiters", s_test_waiters }
     };
-    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
-        if (only && !streq (only, cases [index].name))
-            continue;
-        int64_t started = test_now_ms ();
-        printf (" * %s: ", cases [index].name);
-        fflush (stdout);
-        cases [index].run ();
-        printf ("OK (%lld ms)\n", (long long) (test_now_ms () - started));
-    }
+    test_run_cases (cases, sizeof (cases) / sizeof (cases [0]), only);
     return 0;
 }
