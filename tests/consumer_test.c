@@ -314,6 +314,7 @@ s_test_retention (void)
     zconfig_put (config, "ingest/endpoint", "inproc://consumer-test-retained-ingest");
     zconfig_put (config, "log/endpoint", "inproc://consumer-test-retained-log");
     zconfig_put (config, "bus/endpoint", "inproc://consumer-test-retained-bus");
+    zconfig_put (config, "node/actors", "ingest,log");      //  no registry on its default port
     zconfig_put (config, "retention/max_events", "5");
     zconfig_put (config, "retention/interval", "20ms");
     zeb_fault_t fault;
@@ -394,6 +395,7 @@ s_test_down (void)
     zconfig_put (config, "ingest/endpoint", "inproc://consumer-test-down-ingest");
     zconfig_put (config, "log/endpoint", endpoint);
     zconfig_put (config, "bus/endpoint", "inproc://consumer-test-down-bus");
+    zconfig_put (config, "node/actors", "ingest,log");      //  no registry on its default port
     close (fd);
     zeb_fault_t fault;
     zeb_node_t *node = zeb_node_new (config, &fault);
