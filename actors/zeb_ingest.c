@@ -332,8 +332,12 @@ s_accept_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request
     uint32_t count;
     int rc;
     if (zeb_mpk_peek (&reader) == ZEB_MPK_ARRAY) {
-        zeb_mpk_read_array (&reader, &count);
         request->array = true;
+        if (zeb_mpk_read_array (&reader, &count)) {
+            count = 0;
+            rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "PUBLISH array header is truncated");
+        }
+        else
         if (count == 0)
             rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "PUBLISH of an empty array");
         else
@@ -1150,7 +1154,8 @@ s_test_transport (bool verbose, const char *transport)
         { "truncated", "MALFORMED" }, { "not a map", "MALFORMED" }, { "type integer", "INVALID_ATTRIBUTE" },
         { "no source", "MISSING_ATTRIBUTE" }, { "bad extension", "INVALID_EXTENSION" },
         { "oversize", "TOO_LARGE" }, { "array bad", "MISSING_ATTRIBUTE" }, { "too many", "TOO_LARGE" },
-        { "empty array", "MALFORMED" }, { "unknown", "UNKNOWN_COMMAND" }
+        { "empty array", "MALFORMED" }, { "array header cut", "MALFORMED" },
+        { "unknown", "UNKNOWN_COMMAND" }
     };
     for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
         const char *what = bad [index].what;
@@ -1219,6 +1224,9 @@ s_test_transport (bool verbose, const char *transport)
         else
         if (streq (what, "empty array"))
             msgpack_pack_array (&pk, 0);
+        else
+        if (streq (what, "array header cut"))
+            msgpack_sbuffer_write (&array, "\xdd\xff\xff", 3);     //  array32, count cut short
         else {
             command = "FROBNICATE";
             msgpack_pack_map (&pk, 0);
@@ -1263,7 +1271,7 @@ s_test_transport (bool verbose, const char *transport)
     assert (stats);
     json_t *counters = json_object_get (stats, "ingest");
     json_t *by_reason = json_object_get (counters, "nacks_by_reason");
-    assert (json_integer_value (json_object_get (by_reason, "MALFORMED")) == 5);
+    assert (json_integer_value (json_object_get (by_reason, "MALFORMED")) == 6);
     assert (json_integer_value (json_object_get (by_reason, "TOO_LARGE")) == 2);
     assert (json_integer_value (json_object_get (by_reason, "UNKNOWN_COMMAND")) == 1);
     assert (json_integer_value (json_object_get (counters, "duplicates")) == 3);

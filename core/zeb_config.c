@@ -171,7 +171,28 @@ zeb_config_load (const char *filename, const zeb_config_key_t *const *maps, zeb_
             zeb_fault_set (fault, ZEB_ECONFIG, "configuration file '%s' is not a regular file", filename);
             return NULL;
         }
-        config = zconfig_load (filename);
+        //  Read the text ourselves: czmq's zconfig_load leaks when the
+        //  text is not ZPL
+        config = NULL;
+        FILE *file = fopen (filename, "r");
+        if (file) {
+            char *text = NULL;
+            size_t size = 0;
+            FILE *memory = open_memstream (&text, &size);
+            char chunk [4096];
+            size_t got;
+            while (memory && (got = fread (chunk, 1, sizeof (chunk), file)) > 0)
+                fwrite (chunk, 1, got, memory);
+            if (memory)
+                fclose (memory);
+            fclose (file);
+            if (text && *text)
+                config = zconfig_str_load (text);
+            else
+            if (text)
+                config = zconfig_new ("root", NULL);        //  an empty file
+            free (text);
+        }
         if (!config) {
             zeb_fault_set (fault, ZEB_ECONFIG, "configuration file '%s' is not valid ZPL", filename);
             return NULL;

@@ -152,6 +152,13 @@ s_from_msgpack (zeb_mpk_t *reader, int depth, zeb_fault_t *fault)
                         v = (v << 8) | p [i];
                     seconds = (int64_t) v;
                 }
+                //  RFC 3339 writes years 0000 to 9999; beyond, and for
+                //  seconds whose milliseconds overflow, there is no text
+                if (seconds < -62167219200LL || seconds > 253402300799LL) {
+                    zeb_fault_set (fault, ZEB_EINVALID, "msgpack timestamp of %lld s is outside "
+                                   "the years RFC 3339 can write", (long long) seconds);
+                    return NULL;
+                }
                 char text [ZEB_TIME_STRLEN];
                 return json_string (zeb_time_format (seconds * 1000 + nanos / 1000000, text));
             }
@@ -378,6 +385,11 @@ void
 zeb_json_test (bool verbose)
 {
     printf (" * zeb_json: ");
+    //  A timestamp whose milliseconds would overflow has no JSON form
+    const uint8_t far [] = { 0xc7, 0x0c, 0xff, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    zeb_fault_t far_fault;
+    assert (zeb_json_from_msgpack (far, sizeof (far), &far_fault) == NULL);
+    assert (strstr (far_fault.text, "RFC 3339"));
     //  Text straight to msgpack
     msgpack_sbuffer packed;
     msgpack_sbuffer_init (&packed);
