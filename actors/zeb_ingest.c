@@ -32,8 +32,12 @@
 #include "zeb_writer.h"
 #include "zeb_validator.h"
 #include <poll.h>
+#if defined (__GLIBC__)
+#   include <malloc.h>
+#endif
 
 #define S_MAX_PARTS     4       //  identity, command, body, tag
+#define S_TRIM_DELAY    1000    //  ms after the last subscription went
 
 const zeb_config_key_t zeb_ingest_config [] = {
     { "ingest/endpoint",        "tcp://127.0.0.1:7700", ZEB_KEY_ENDPOINT, 0, 0, NULL,
@@ -62,7 +66,14 @@ const zeb_config_key_t zeb_ingest_config [] = {
     { "ingest/registry_retry",  "5s",    ZEB_KEY_DURATION, 1, 3600000, NULL,
       "after a lookup timed out, accept unchecked this long before asking again" },
     { "ingest/hwm",             "100000", ZEB_KEY_INT, 1, 10000000, NULL,
-      "ZeroMQ high-water mark of the ingest sockets" },
+      "ZeroMQ high-water mark of the ingest ROUTER (not of the bus: bus/hwm)" },
+    { "bus/hwm",                "10000", ZEB_KEY_INT, 1, 10000000, NULL,
+      "most events queued in zebd for one bus subscriber; beyond, it misses events" },
+    { "bus/max_bytes",          "0",     ZEB_KEY_SIZE, 0, 0, NULL,
+      "bytes of events one subscriber's queue may hold at worst: the queue is cut to "
+      "max_bytes / ingest/max_event_size events if that is less than bus/hwm (0 = no cut)" },
+    { "bus/sndbuf",             "0",     ZEB_KEY_SIZE, 0, 1LL << 30, NULL,
+      "kernel send buffer of each bus connection, SO_SNDBUF (0 = the OS's, autotuned)" },
     { "store/map_size",         "64MiB", ZEB_KEY_SIZE, 64LL << 10, 0, NULL, "initial LMDB map size; grows on demand" },
     { "store/max_size",         "0",     ZEB_KEY_SIZE, 0, 0, NULL, "largest the store may grow (0 = disk size)" },
     { "retention/max_age",      "0",     ZEB_KEY_DURATION, 0, 0, NULL, "drop events older than this (0 = keep)" },
@@ -79,7 +90,8 @@ typedef struct {
     uint64_t duplicates;        //  events acked as duplicates
     uint64_t acks;
     uint64_t batch_max;         //  largest batch, in messages
-    uint64_t bus_sent;
+    uint64_t bus_sent;          //  events handed to the bus (someone subscribed)
+    uint64_t bus_overflows;     //  of them, sends that found a subscriber's queue full
     uint64_t held;              //  messages held for a schema lookup
 } s_counters_t;
 
@@ -115,6 +127,8 @@ typedef struct {
     zeb_event_view_t view;      //  scratch for decoding
     uint64_t last_sequence;     //  last committed sequence
     int64_t bus_topics;         //  distinct subscriptions on the bus
+    int bus_hwm;                //  events per subscriber queue, as applied
+    int64_t trim_at;            //  when to give freed bus memory back (0: not due)
     s_counters_t counters;
 } self_t;
 
@@ -194,6 +208,8 @@ s_stats (void *state, zeb_pack_t *pack)
     zeb_pack_uint (pack, "commit_us_max", w.commit_us_max);
     zeb_pack_uint (pack, "batch_max", c->batch_max);
     zeb_pack_uint (pack, "bus_sent", c->bus_sent);
+    zeb_pack_uint (pack, "bus_overflows", c->bus_overflows);
+    zeb_pack_uint (pack, "bus_hwm", (uint64_t) self->bus_hwm);
     zeb_pack_uint (pack, "bus_subscriptions", (uint64_t) (self->bus_topics > 0? self->bus_topics: 0));
     zeb_pack_uint (pack, "retention_removed", w.retention_removed);
     zeb_pack_uint (pack, "dedup_expired", w.dedup_expired);
@@ -509,6 +525,48 @@ s_reply_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request)
     self->counters.acks++;
 }
 
+//  Whether the bus drops (lossy) or refuses (EAGAIN) at a full queue
+static void
+s_bus_set_lossy (self_t *self, bool lossy)
+{
+    int nodrop = lossy? 0: 1;
+    zmq_setsockopt (self->bus_handle, ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
+}
+
+//  Publish one event on the bus: [type][event]. The bus refuses a send
+//  (ZMQ_XPUB_NODROP, EAGAIN) when a subscriber it matches has a full queue,
+//  the one moment libzmq lets ingest see a drop; the event then goes again
+//  in lossy mode, which gives it to every subscriber with room and takes
+//  the full ones out of the send set until they have read their queue down
+//  to libzmq's low-water mark. So one overflow is counted per subscriber
+//  (or several at once) starting to miss events, not per event missed: a
+//  subscriber that never reads counts once.
+static void
+s_bus_publish (self_t *self, const void *topic, size_t topic_size, const void *event,
+               size_t event_size)
+{
+    bool lossy = false;
+    int rc = zmq_send (self->bus_handle, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    if (rc == -1 && zmq_errno () == EAGAIN) {
+        lossy = true;
+        s_bus_set_lossy (self, true);
+        rc = zmq_send (self->bus_handle, topic, topic_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    }
+    if (rc == -1)
+        return;                 //  ETERM: the node is stopping
+    rc = zmq_send (self->bus_handle, event, event_size, ZMQ_DONTWAIT);
+    if (rc == -1 && zmq_errno () == EAGAIN && !lossy) {
+        lossy = true;           //  a queue filled between the frames
+        s_bus_set_lossy (self, true);
+        zmq_send (self->bus_handle, event, event_size, ZMQ_DONTWAIT);
+    }
+    if (lossy) {
+        s_bus_set_lossy (self, false);
+        self->counters.bus_overflows++;
+    }
+    self->counters.bus_sent++;
+}
+
 static void
 s_announce (self_t *self, zeb_batch_t *batch)
 {
@@ -521,12 +579,9 @@ s_announce (self_t *self, zeb_batch_t *batch)
         }
         self->counters.stored++;
         last = item->sequence;
-        if (self->bus_topics > 0) {
-            zmq_send (self->bus_handle, batch->keys.data + item->type_at, item->type_len,
-                      ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            zmq_send (self->bus_handle, batch->arena.data + item->offset, item->size, ZMQ_DONTWAIT);
-            self->counters.bus_sent++;
-        }
+        if (self->bus_topics > 0)
+            s_bus_publish (self, batch->keys.data + item->type_at, item->type_len,
+                           batch->arena.data + item->offset, item->size);
     }
     if (last) {
         self->last_sequence = last;
@@ -674,7 +729,10 @@ s_handle_writer (void *arg)
 }
 
 //  Subscriptions arriving on the bus: count distinct topics so that the
-//  bus costs nothing when nobody listens
+//  bus costs nothing when nobody listens. When the last one goes, the
+//  subscribers' queues are being freed (by libzmq's I/O thread, after the
+//  pipes' termination handshake); a second later ingest asks malloc to
+//  give the freed memory back to the system (see s_tick).
 static int
 s_handle_bus (void *arg)
 {
@@ -687,14 +745,28 @@ s_handle_bus (void *arg)
             if (kind == 1)
                 self->bus_topics++;
             else
-            if (kind == 0)
-                self->bus_topics--;
+            if (kind == 0 && --self->bus_topics == 0)
+                self->trim_at = zclock_mono () + S_TRIM_DELAY;
         }
         zmq_msg_close (&msg);
         zmq_msg_init (&msg);
     }
     zmq_msg_close (&msg);
     return 0;
+}
+
+//  Give memory freed by the bus back to the system. glibc keeps freed
+//  heap memory for reuse, and the queues of many subscribers leave it too
+//  fragmented to shrink the heap by itself: without this, zebd kept its
+//  peak size after every subscriber had gone (bench/README.md, bus).
+static void
+s_trim (self_t *self)
+{
+    self->trim_at = 0;
+#if defined (__GLIBC__)
+    if (self->bus_topics <= 0)
+        malloc_trim (0);
+#endif
 }
 
 //  Schemas announced by the registry
@@ -723,6 +795,14 @@ s_tick (void *arg)
 {
     self_t *self = (self_t *) arg;
     int timeout = zeb_validator_expire (self->validator);
+    if (self->trim_at) {
+        int64_t wait = self->trim_at - zclock_mono ();
+        if (wait <= 0)
+            s_trim (self);
+        else
+        if (timeout < 0 || wait < timeout)
+            timeout = (int) wait;
+    }
     if (self->held_count && !zeb_validator_waiting (self->validator)) {
         s_retry_held (self);
         s_update_front (self);
@@ -794,6 +874,49 @@ s_stop (void *state)
     zstr_free (&self->registry_endpoint);
 }
 
+//  The bus's bounds, before it binds (libzmq applies a high-water mark to
+//  the pipes made after it is set). What they bound is in docs/PROTOCOL.md
+//  (the bus): per subscriber, at most bus_hwm events in zebd's queue.
+static int
+s_bus_setup (self_t *self, zconfig_t *config, zeb_fault_t *fault)
+{
+    int64_t hwm;
+    uint64_t max_bytes, sndbuf;
+    zeb_config_int (config, "bus/hwm", &hwm);
+    zeb_config_size (config, "bus/max_bytes", &max_bytes);
+    zeb_config_size (config, "bus/sndbuf", &sndbuf);
+    if (max_bytes && max_bytes / self->max_event_size < (uint64_t) hwm) {
+        hwm = (int64_t) (max_bytes / self->max_event_size);
+        if (hwm == 0)
+            return zeb_fault_set (fault, ZEB_ECONFIG, "ingest: bus/max_bytes (%llu) is below "
+                                  "ingest/max_event_size (%zu): not one event would fit",
+                                  (unsigned long long) max_bytes, self->max_event_size);
+    }
+    self->bus_hwm = (int) hwm;
+    self->bus_handle = zsock_resolve (self->bus);
+    //  With two libzmq I/O threads or more, the bus's connections get the
+    //  last one and the front the others: fan-out to many subscribers then
+    //  cannot starve producers' PUBLISHes and ACKs (bench/README.md, bus)
+    int threads = zmq_ctx_get (zsys_init (), ZMQ_IO_THREADS);
+    if (threads >= 2 && threads <= 63) {
+        uint64_t bus_affinity = 1ULL << (threads - 1);
+        uint64_t front_affinity = bus_affinity - 1;
+        if (zmq_setsockopt (self->bus_handle, ZMQ_AFFINITY, &bus_affinity, sizeof (bus_affinity))
+        ||  zmq_setsockopt (zsock_resolve (self->front), ZMQ_AFFINITY, &front_affinity,
+                            sizeof (front_affinity)))
+            return zeb_fault_set (fault, ZEB_ERROR, "ingest: cannot set I/O thread affinity: %s",
+                                  zmq_strerror (zmq_errno ()));
+    }
+    int nodrop = 1;             //  see s_bus_publish
+    int kernel = (int) sndbuf;
+    if (zmq_setsockopt (self->bus_handle, ZMQ_SNDHWM, &self->bus_hwm, sizeof (int))
+    ||  zmq_setsockopt (self->bus_handle, ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop))
+    ||  (kernel && zmq_setsockopt (self->bus_handle, ZMQ_SNDBUF, &kernel, sizeof (kernel))))
+        return zeb_fault_set (fault, ZEB_ERROR, "ingest: cannot set the bus's options: %s",
+                              zmq_strerror (zmq_errno ()));
+    return 0;
+}
+
 static int
 s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
 {
@@ -852,7 +975,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     //  this libzmq drops the connection without reading the message
     int64_t limit = (int64_t) self->max_event_size * 4;
     zsock_set_maxmsgsize (self->front, (int) (limit > 64 << 20? limit: 64 << 20));
-    zsock_set_sndhwm (self->bus, (int) hwm);
+    if (s_bus_setup (self, config, fault))
+        goto failed;
     const char *notify = zeb_config_str (config, "ingest/notify");
     char *generated = *notify? NULL: zeb_actor_inproc ("notify");
     int rc = zeb_router_bind (self->router, zeb_config_str (config, "ingest/endpoint"), fault);
@@ -887,8 +1011,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     zeb_actor_bound (actor, "ingest", self->endpoint);
     zeb_actor_bound (actor, "bus", self->bus_endpoint);
     zeb_actor_bound (actor, "notify", notify_endpoint);
-    zeb_info ("ingest: %s, bus %s, sync %s, last sequence %llu", self->endpoint,
-              self->bus_endpoint, zeb_config_str (config, "ingest/sync"),
+    zeb_info ("ingest: %s, bus %s (%d events per subscriber), sync %s, last sequence %llu",
+              self->endpoint, self->bus_endpoint, self->bus_hwm, zeb_config_str (config, "ingest/sync"),
               (unsigned long long) self->last_sequence);
     zstr_free (&notify_endpoint);
     return 0;

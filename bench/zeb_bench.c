@@ -20,6 +20,16 @@
     each). Reports the process's VmRSS with the clients connected, with the
     FETCHes parked, and after the clients disconnected (the node drops
     their waits), and the node's waiting / waits_refused / waits_dropped.
+
+    zeb-bench bus [options]
+
+    One pipelined client publishes N events with no subscriber, then again
+    while S SUB sockets (in a child process, one thread) subscribe to
+    everything, K of them never reading; reports both rates and their
+    ratio, and the node's RSS (VmRSS and RssAnon: of this process for the
+    embedded node, of zebd with --endpoint and --pid) before, at its peak,
+    and after the subscribers have gone, beside the bound the bus's
+    high-water mark sets. Medians of --runs.
     =========================================================================
 */
 
@@ -28,6 +38,9 @@
 #include "bench.h"
 #include <sys/vfs.h>
 #include <malloc.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <stddef.h>
 
 typedef struct {
     const char *endpoint;       //  running node, or NULL for embedded
@@ -540,6 +553,543 @@ s_median (double *values, size_t count)
     return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
 }
 
+//  ---------------------------------------------------------------------
+//  zeb-bench bus: publishing while many subscribers listen, some stuck
+//
+//  The subscribers run in a child process forked before any ZeroMQ
+//  context exists, on raw libzmq, so that the node's memory (this
+//  process, or zebd's) does not include theirs. One thread polls them
+//  all: the stuck ones read one probe (proof that their subscription has
+//  reached the bus) and then nothing; the others read all they can. The
+//  parent drives the child with one-line commands on a pipe:
+//
+//      CONNECT endpoint    connect and subscribe to everything; answers
+//                          READY once every subscriber has had a message
+//      CLOSE               close them all (linger 0); answers
+//                          CLOSED min median max (events the readers got)
+//      QUIT                exit
+
+#define S_BUS_MAX_SETTINGS  16
+
+typedef struct {
+    const char *endpoint;       //  running zebd, or NULL for embedded
+    int pid;                    //  zebd's pid, for its RSS
+    size_t count;
+    size_t size;
+    size_t window;
+    size_t runs;
+    size_t subscribers;
+    size_t stuck;
+    bool json;
+    const char *settings [S_BUS_MAX_SETTINGS];
+    size_t setting_count;
+} s_bus_options_t;
+
+typedef struct {
+    int64_t rss_kb;             //  VmRSS
+    int64_t anon_kb;            //  RssAnon: the heap, without mapped files (LMDB)
+} s_rss_t;
+
+//  The memory of process pid, from /proc/PID/status; -1 if unreadable
+static s_rss_t
+s_rss_read (int pid)
+{
+    s_rss_t rss = { -1, -1 };
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/status", pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return rss;
+    char line [256];
+    while (fgets (line, sizeof (line), file)) {
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            rss.rss_kb = strtoll (line + 6, NULL, 10);
+        else
+        if (strncmp (line, "RssAnon:", 8) == 0)
+            rss.anon_kb = strtoll (line + 8, NULL, 10);
+    }
+    fclose (file);
+    return rss;
+}
+
+//  A thread that samples the node's RSS every 5 ms and keeps the peak
+typedef struct {
+    int pid;
+    volatile bool stop;
+    s_rss_t peak;
+} s_sampler_t;
+
+static void *
+s_sampler_thread (void *arg)
+{
+    s_sampler_t *self = (s_sampler_t *) arg;
+    while (!self->stop) {
+        s_rss_t rss = s_rss_read (self->pid);
+        if (rss.rss_kb > self->peak.rss_kb)
+            self->peak.rss_kb = rss.rss_kb;
+        if (rss.anon_kb > self->peak.anon_kb)
+            self->peak.anon_kb = rss.anon_kb;
+        usleep (5000);
+    }
+    return NULL;
+}
+
+//  Read one line (a command or a reply) from fd, without buffering
+//  beyond it; returns its length, or -1 at EOF
+static int
+s_read_line (int fd, char *line, size_t size)
+{
+    size_t length = 0;
+    while (length + 1 < size) {
+        char c;
+        if (read (fd, &c, 1) != 1)
+            return -1;
+        if (c == '\n')
+            break;
+        line [length++] = c;
+    }
+    line [length] = 0;
+    return (int) length;
+}
+
+static int
+s_compare_size (const void *a, const void *b)
+{
+    size_t x = *(const size_t *) a, y = *(const size_t *) b;
+    return (x > y) - (x < y);
+}
+
+//  The child: subscribers on raw libzmq. Index < stuck: never reads after
+//  its first message.
+static void
+s_subscribers_main (int commands, int replies, size_t count, size_t stuck)
+{
+    void *context = zmq_ctx_new ();
+    void **sockets = (void **) calloc (count, sizeof (void *));
+    size_t *received = (size_t *) calloc (count, sizeof (size_t));
+    bool *heard = (bool *) calloc (count, sizeof (bool));
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (count + 1, sizeof (zmq_pollitem_t));
+    char line [512];
+    while (s_read_line (commands, line, sizeof (line)) >= 0) {
+        if (strncmp (line, "CONNECT ", 8) != 0)
+            break;                                  //  QUIT, or nonsense
+        items [0] = (zmq_pollitem_t) { NULL, commands, ZMQ_POLLIN, 0 };
+        for (size_t index = 0; index < count; index++) {
+            sockets [index] = zmq_socket (context, ZMQ_SUB);
+            int linger = 0;
+            zmq_setsockopt (sockets [index], ZMQ_LINGER, &linger, sizeof (linger));
+            zmq_setsockopt (sockets [index], ZMQ_SUBSCRIBE, "", 0);
+            zmq_connect (sockets [index], line + 8);
+            items [index + 1] = (zmq_pollitem_t) { sockets [index], 0, ZMQ_POLLIN, 0 };
+            received [index] = 0;
+            heard [index] = false;
+        }
+        size_t heard_count = 0;
+        bool closing = false;
+        while (!closing) {
+            if (zmq_poll (items, (int) count + 1, 1000) < 0)
+                break;
+            if (items [0].revents & ZMQ_POLLIN)
+                closing = true;                     //  CLOSE
+            for (size_t index = 0; index < count; index++) {
+                if (!(items [index + 1].revents & ZMQ_POLLIN))
+                    continue;
+                zmq_msg_t topic, event;
+                zmq_msg_init (&topic);
+                zmq_msg_init (&event);
+                while (zmq_msg_recv (&topic, sockets [index], ZMQ_DONTWAIT) >= 0) {
+                    zmq_msg_recv (&event, sockets [index], 0);
+                    if (!heard [index]) {
+                        heard [index] = true;
+                        if (++heard_count == count
+                        &&  write (replies, "READY\n", 6) != 6)
+                            closing = true;
+                    }
+                    if (zmq_msg_size (&topic) != 11
+                    ||  memcmp (zmq_msg_data (&topic), "bench.probe", 11) != 0)
+                        received [index]++;
+                    if (index < stuck) {
+                        items [index + 1].events = 0;   //  and never again
+                        break;
+                    }
+                }
+                zmq_msg_close (&topic);
+                zmq_msg_close (&event);
+            }
+        }
+        s_read_line (commands, line, sizeof (line));
+        for (size_t index = 0; index < count; index++)
+            zmq_close (sockets [index]);
+        size_t readers = count - stuck;
+        qsort (received + stuck, readers, sizeof (size_t), s_compare_size);
+        char reply [128];
+        int length = snprintf (reply, sizeof (reply), "CLOSED %zu %zu %zu\n",
+                               readers? received [stuck]: 0, readers? received [stuck + readers / 2]: 0,
+                               readers? received [count - 1]: 0);
+        if (write (replies, reply, (size_t) length) != length)
+            break;
+    }
+    zmq_ctx_term (context);
+    free (sockets);
+    free (received);
+    free (heard);
+    free (items);
+}
+
+//  A value of the ingest section of STATS, or 0
+static uint64_t
+s_ingest_stat (zeb_client_t *client, const char *key)
+{
+    int error = 0;
+    char *text = zeb_client_stats (client, &error);
+    json_t *json = text? json_loads (text, 0, NULL): NULL;
+    json_t *value = json_object_get (json_object_get (json_object_get (json, "ingest"), "ingest"), key);
+    uint64_t number = json_is_integer (value)? (uint64_t) json_integer_value (value): 0;
+    json_decref (json);
+    free (text);
+    return number;
+}
+
+//  Until the child says READY, publish a probe every 10 ms; 0, or -1
+//  after 30 s
+static int
+s_await_subscribers (zeb_client_t *client, int replies)
+{
+    zeb_event_t *probe = zeb_event_new ("bench.probe");
+    zeb_event_set (probe, "source", "zeb-bench");
+    int64_t deadline = zclock_mono () + 30000;
+    int rc = -1;
+    while (zclock_mono () < deadline) {
+        zeb_ack_t ack;
+        zeb_client_publish (client, probe, &ack);
+        struct pollfd ready = { replies, POLLIN, 0 };
+        if (poll (&ready, 1, 10) == 1) {
+            char line [64];
+            rc = s_read_line (replies, line, sizeof (line)) > 0 && streq (line, "READY")? 0: -1;
+            break;
+        }
+    }
+    zeb_event_destroy (&probe);
+    return rc;
+}
+
+//  Until RSS stops falling for 500 ms (at most 5 s): the freed queues are
+//  given back a second after the last subscription went (S_TRIM_DELAY in
+//  ingest)
+static s_rss_t
+s_settled_rss (int pid)
+{
+    s_rss_t last = s_rss_read (pid);
+    int64_t deadline = zclock_mono () + 5000, quiet_since = zclock_mono ();
+    while (zclock_mono () < deadline && zclock_mono () - quiet_since < 1500) {
+        usleep (50000);
+        s_rss_t now = s_rss_read (pid);
+        if (now.rss_kb < last.rss_kb - 256)
+            quiet_since = zclock_mono ();
+        last = now;
+    }
+    return last;
+}
+
+typedef struct {
+    double alone;               //  events/s with no subscriber
+    double loaded;              //  events/s with the subscribers
+    double ratio;
+    double p99_alone_us, p99_loaded_us;
+    double rss_before, rss_peak, rss_after;         //  MiB
+    double anon_before, anon_peak, anon_after;
+    double readers_min, readers_median, readers_max; //  events received
+    double overflows;
+} s_bus_result_t;
+
+static void
+s_bus_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zeb-bench bus [options]\n"
+        "  --endpoint EP     a running zebd's ingest endpoint (default: embedded node)\n"
+        "  --pid PID         that zebd's pid, whose RSS is reported (required with --endpoint)\n"
+        "  --set KEY=VALUE   an embedded node setting, e.g. bus/hwm=100000 (repeatable)\n"
+        "  -n, --count N     events per publish (default 200000)\n"
+        "  -s, --size S      encoded event size in bytes (default 200)\n"
+        "  -w, --window W    pipelined publishes in flight (default 4000)\n"
+        "  --subscribers S   SUB sockets subscribed to everything (default 200)\n"
+        "  --stuck K         of them, how many never read (default 1)\n"
+        "  -r, --runs R      runs; figures are medians (default 3)\n"
+        "  --json            one JSON line of results\n");
+}
+
+static int
+s_bus_parse (int argc, char *argv [], s_bus_options_t *options)
+{
+    for (int index = 2; index < argc; index++) {
+        const char *arg = argv [index];
+        const char *value = index + 1 < argc? argv [index + 1]: NULL;
+        if (streq (arg, "-h") || streq (arg, "--help")) {
+            s_bus_usage (stdout);
+            return 1;
+        }
+        if (streq (arg, "--json")) {
+            options->json = true;
+            continue;
+        }
+        if (!value) {
+            fprintf (stderr, "zeb-bench: '%s' needs a value\n", arg);
+            return -1;
+        }
+        index++;
+        if (streq (arg, "--endpoint"))
+            options->endpoint = value;
+        else
+        if (streq (arg, "--pid"))
+            options->pid = atoi (value);
+        else
+        if (streq (arg, "--set") && options->setting_count < S_BUS_MAX_SETTINGS && strchr (value, '='))
+            options->settings [options->setting_count++] = value;
+        else
+        if (streq (arg, "-n") || streq (arg, "--count"))
+            options->count = strtoull (value, NULL, 10);
+        else
+        if (streq (arg, "-s") || streq (arg, "--size"))
+            options->size = strtoull (value, NULL, 10);
+        else
+        if (streq (arg, "-w") || streq (arg, "--window"))
+            options->window = strtoull (value, NULL, 10);
+        else
+        if (streq (arg, "--subscribers"))
+            options->subscribers = strtoull (value, NULL, 10);
+        else
+        if (streq (arg, "--stuck"))
+            options->stuck = strtoull (value, NULL, 10);
+        else
+        if (streq (arg, "-r") || streq (arg, "--runs"))
+            options->runs = strtoull (value, NULL, 10);
+        else {
+            fprintf (stderr, "zeb-bench: unknown option or bad value '%s %s'\n", arg, value);
+            return -1;
+        }
+    }
+    if (options->count == 0 || options->window == 0 || options->runs == 0 || options->size < 64
+    ||  options->subscribers == 0 || options->stuck > options->subscribers
+    ||  (options->endpoint && options->pid <= 0)) {
+        fprintf (stderr, "zeb-bench: count, window, runs, subscribers must be positive, size >= 64, "
+                 "stuck <= subscribers, --pid with --endpoint\n");
+        return -1;
+    }
+    return 0;
+}
+
+//  One run: publish alone, then with the subscribers; their memory
+static int
+s_bus_run (s_bus_options_t *options, const char *endpoint, int pid, const msgpack_sbuffer *event,
+           int commands, int replies, s_bus_result_t *result)
+{
+    s_options_t publish = {
+        .count = options->count, .clients = 1, .window = options->window, .batch = 1 };
+    s_result_t alone, loaded;
+    memset (result, 0, sizeof (*result));
+    if (s_run_publish (&publish, endpoint, event, &alone))
+        return -1;
+    zeb_client_t *client = zeb_client_new (endpoint);
+    zeb_client_set_timeout (client, 30000);
+    if (zeb_client_connect (client)) {
+        zeb_client_destroy (&client);
+        return -1;
+    }
+    uint64_t overflows = s_ingest_stat (client, "bus_overflows");
+    char command [320];
+    int length = snprintf (command, sizeof (command), "CONNECT %s\n", zeb_client_bus_endpoint (client));
+    int rc = write (commands, command, (size_t) length) == length? 0: -1;
+    if (rc == 0)
+        rc = s_await_subscribers (client, replies);
+    if (rc) {
+        fprintf (stderr, "zeb-bench: the subscribers did not get a probe within 30 s\n");
+        zeb_client_destroy (&client);
+        return -1;
+    }
+    s_rss_t before = s_rss_read (pid);
+    s_sampler_t sampler = { pid, false, before };
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_sampler_thread, &sampler);
+    rc = s_run_publish (&publish, endpoint, event, &loaded);
+    char line [128] = "";
+    size_t got [3] = { 0, 0, 0 };
+    if (write (commands, "CLOSE\n", 6) != 6
+    ||  s_read_line (replies, line, sizeof (line)) < 0
+    ||  sscanf (line, "CLOSED %zu %zu %zu", &got [0], &got [1], &got [2]) != 3)
+        rc = -1;
+    //  Until the node has seen them go, then until its memory settles
+    int64_t deadline = zclock_mono () + 10000;
+    while (rc == 0 && s_ingest_stat (client, "bus_subscriptions") > 0 && zclock_mono () < deadline)
+        usleep (10000);
+    s_rss_t after = s_settled_rss (pid);
+    sampler.stop = true;
+    pthread_join (thread, NULL);
+    result->overflows = (double) (s_ingest_stat (client, "bus_overflows") - overflows);
+    zeb_client_destroy (&client);
+    result->alone = alone.events_per_sec;
+    result->loaded = loaded.events_per_sec;
+    result->ratio = alone.events_per_sec > 0? loaded.events_per_sec / alone.events_per_sec: 0;
+    result->p99_alone_us = alone.p99_us;
+    result->p99_loaded_us = loaded.p99_us;
+    result->rss_before = before.rss_kb / 1024.0;
+    result->rss_peak = sampler.peak.rss_kb / 1024.0;
+    result->rss_after = after.rss_kb / 1024.0;
+    result->anon_before = before.anon_kb / 1024.0;
+    result->anon_peak = sampler.peak.anon_kb / 1024.0;
+    result->anon_after = after.anon_kb / 1024.0;
+    result->readers_min = (double) got [0];
+    result->readers_median = (double) got [1];
+    result->readers_max = (double) got [2];
+    return rc || alone.failures || loaded.failures? -1: 0;
+}
+
+//  The median of one field over the runs
+static double
+s_bus_median (s_bus_result_t *results, size_t runs, size_t offset)
+{
+    double *values = (double *) calloc (runs, sizeof (double));
+    for (size_t run = 0; run < runs; run++)
+        values [run] = *(double *) ((char *) &results [run] + offset);
+    double median = s_median (values, runs);
+    free (values);
+    return median;
+}
+
+#define S_MEDIAN(field) s_bus_median (results, runs, offsetof (s_bus_result_t, field))
+
+static int
+s_bus_main (int argc, char *argv [])
+{
+    s_bus_options_t options = {
+        .count = 200000, .size = 200, .window = ZEB_CLIENT_WINDOW, .runs = 3,
+        .subscribers = 200, .stuck = 1 };
+    int parsed = s_bus_parse (argc, argv, &options);
+    if (parsed)
+        return parsed > 0? 0: 2;
+    //  The subscribers' process first, before this one has any ZeroMQ
+    int to_child [2], from_child [2];
+    if (pipe (to_child) || pipe (from_child))
+        return 1;
+    pid_t child = fork ();
+    if (child == 0) {
+        close (to_child [1]);
+        close (from_child [0]);
+        s_subscribers_main (to_child [0], from_child [1], options.subscribers, options.stuck);
+        _exit (0);              //  not the parent's atexit handlers
+    }
+    close (to_child [0]);
+    close (from_child [1]);
+    int commands = to_child [1], replies = from_child [0];
+    zsys_handler_set (NULL);
+    zsys_set_logsystem (false);
+    zsys_set_logstream (stderr);
+
+    char temp [] = "/tmp/zeb-bench-XXXXXX";
+    const char *data = NULL;
+    zeb_node_t *node = NULL;
+    const char *endpoint = options.endpoint;
+    int pid = options.pid;
+    size_t hwm = 0;
+    if (!endpoint) {
+        data = mkdtemp (temp);
+        zconfig_t *config = zconfig_new ("root", NULL);
+        zconfig_put (config, "node/data", data);
+        zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
+        zconfig_put (config, "log/endpoint", "tcp://127.0.0.1:*");
+        zconfig_put (config, "bus/endpoint", "tcp://127.0.0.1:*");
+        for (size_t index = 0; index < options.setting_count; index++) {
+            char *key = strdup (options.settings [index]);
+            char *value = strchr (key, '=');
+            *value++ = 0;
+            zconfig_put (config, key, value);
+            free (key);
+        }
+        zeb_fault_t fault;
+        node = zeb_node_new (config, &fault);
+        zconfig_destroy (&config);
+        if (!node) {
+            fprintf (stderr, "zeb-bench: cannot start the node: %s\n", fault.text);
+            return 1;
+        }
+        endpoint = zeb_node_endpoint (node, "ingest");
+        pid = (int) getpid ();
+    }
+    msgpack_sbuffer event;
+    msgpack_sbuffer_init (&event);
+    s_make_event (options.size, &event);
+    zeb_client_t *client = zeb_client_new (endpoint);
+    if (zeb_client_connect (client) == 0)
+        hwm = (size_t) s_ingest_stat (client, "bus_hwm");
+    zeb_client_destroy (&client);
+    if (!options.json)
+        printf ("zeb-bench bus: %zu events of %zu bytes, 1 pipelined client (window %zu), "
+                "%zu subscribers (%zu never reading), node %s, bus/hwm as applied %zu\n",
+                options.count, event.size, options.window, options.subscribers, options.stuck,
+                node? "embedded (RSS of this process, subscribers in a child)": endpoint, hwm);
+
+    size_t runs = options.runs;
+    s_bus_result_t *results = (s_bus_result_t *) calloc (runs, sizeof (s_bus_result_t));
+    int rc = 0;
+    for (size_t run = 0; run < runs && rc == 0; run++) {
+        s_bus_result_t *r = &results [run];
+        rc = s_bus_run (&options, endpoint, pid, &event, commands, replies, r);
+        if (!options.json && rc == 0)
+            printf ("  run %zu: alone %8.0f events/s (p99 %5.1f ms); with subscribers %8.0f (%.2f, p99 %5.1f ms)\n"
+                    "         RSS MiB before %.0f peak %.0f after %.0f (anon %.0f / %.0f / %.0f); "
+                    "readers got %.0f..%.0f (median %.0f); overflows %.0f\n",
+                    run + 1, r->alone, r->p99_alone_us / 1000, r->loaded, r->ratio, r->p99_loaded_us / 1000,
+                    r->rss_before, r->rss_peak, r->rss_after, r->anon_before, r->anon_peak, r->anon_after,
+                    r->readers_min, r->readers_max, r->readers_median, r->overflows);
+    }
+    if (write (commands, "QUIT\n", 5) != 5)
+        rc = -1;
+    waitpid (child, NULL, 0);
+    zeb_node_destroy (&node);
+    if (rc == 0) {
+        //  What the bus may hold: every subscriber's queue full of distinct
+        //  events, each 2 message slots (64 B each) and its body (the event,
+        //  40 B of libzmq header, malloc's rounding: +64); per connection,
+        //  its pipe's spare chunks and the engine's buffers (~64 KiB)
+        double bound = S_MEDIAN (anon_before)
+                     + options.subscribers * (hwm * (event.size + 192.0) + 65536) / (1024 * 1024);
+        if (options.json)
+            printf ("{\"scenario\":\"bus\",\"events\":%zu,\"size\":%zu,\"window\":%zu,\"subscribers\":%zu,"
+                    "\"stuck\":%zu,\"runs\":%zu,\"node\":\"%s\",\"bus_hwm\":%zu,"
+                    "\"alone_per_sec\":%.0f,\"loaded_per_sec\":%.0f,\"ratio\":%.3f,"
+                    "\"p99_alone_us\":%.0f,\"p99_loaded_us\":%.0f,"
+                    "\"rss_mib\":[%.1f,%.1f,%.1f],\"anon_mib\":[%.1f,%.1f,%.1f],\"anon_bound_mib\":%.1f,"
+                    "\"readers_median\":%.0f,\"overflows\":%.0f}\n",
+                    options.count, event.size, options.window, options.subscribers, options.stuck, runs,
+                    node || !options.endpoint? "embedded": "zebd", hwm,
+                    S_MEDIAN (alone), S_MEDIAN (loaded), S_MEDIAN (ratio),
+                    S_MEDIAN (p99_alone_us), S_MEDIAN (p99_loaded_us),
+                    S_MEDIAN (rss_before), S_MEDIAN (rss_peak), S_MEDIAN (rss_after),
+                    S_MEDIAN (anon_before), S_MEDIAN (anon_peak), S_MEDIAN (anon_after), bound,
+                    S_MEDIAN (readers_median), S_MEDIAN (overflows));
+        else {
+            printf ("median of %zu: alone %.0f events/s, with subscribers %.0f (ratio %.2f, target >= 0.5); "
+                    "ack p99 %.1f ms against %.1f ms alone\n", runs, S_MEDIAN (alone), S_MEDIAN (loaded),
+                    S_MEDIAN (ratio), S_MEDIAN (p99_loaded_us) / 1000, S_MEDIAN (p99_alone_us) / 1000);
+            printf ("node RSS MiB: before %.0f, peak %.0f, after the subscribers left %.0f; of it anonymous "
+                    "(heap): %.0f, %.0f, %.0f; bound for the heap %.0f (before + %zu x (%zu x (%zu + 192) B + 64 KiB))\n",
+                    S_MEDIAN (rss_before), S_MEDIAN (rss_peak), S_MEDIAN (rss_after),
+                    S_MEDIAN (anon_before), S_MEDIAN (anon_peak), S_MEDIAN (anon_after), bound,
+                    options.subscribers, hwm, event.size);
+        }
+    }
+    free (results);
+    msgpack_sbuffer_destroy (&event);
+    if (data) {
+        zdir_t *tree = zdir_new (data, NULL);
+        if (tree) {
+            zdir_remove (tree, true);
+            zdir_destroy (&tree);
+        }
+    }
+    return rc? 1: 0;
+}
+
 static void
 s_usage (FILE *stream)
 {
@@ -548,6 +1098,7 @@ s_usage (FILE *stream)
         "       zeb-bench schema [-n COUNT] [--runs R] [--json]   payload validation, one core\n"
         "       zeb-bench waiters [-n N] [-c C] [--types T] [--defaults] [--json]\n"
         "                         RSS of N parked long-polls from C DEALERs, and after they leave\n"
+        "       zeb-bench bus [options]    publishing beside many subscribers, some stuck (--help)\n"
         "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
@@ -571,6 +1122,8 @@ s_usage (FILE *stream)
 int
 main (int argc, char *argv [])
 {
+    if (argc >= 2 && streq (argv [1], "bus"))
+        return s_bus_main (argc, argv);     //  forks first, before any ZeroMQ
     zsys_handler_set (NULL);
     zsys_set_logsystem (false);
     zsys_set_logstream (stderr);

@@ -26,6 +26,12 @@
                 space in a full store without a restart.
     shutdown    SIGTERM while pipelined publishes are acked: exit status 0,
                 and every acked event is in the log after a restart.
+    slowbus     with bus/hwm = 100, a bus subscriber that never reads and
+                one that reads while 5,000 events of 4 KiB are published:
+                every event is acked, the reader gets at least half, STATS
+                counts an overflow, zebd's peak RSS stays within 12 MiB of
+                its size before (the stuck subscriber's 20 MiB would not
+                fit), and zebd sees both subscribers go.
     validation  with the registry and ingest/validation=enforce: events are
                 checked against the latest schema (or the version their
                 dataschema names), a new version takes effect when the
@@ -43,6 +49,7 @@
 #include "testutil.h"
 #include <jansson.h>
 #include <stdarg.h>
+#include <pthread.h>
 
 static const char *s_zebd;
 
@@ -796,6 +803,164 @@ s_test_shutdown (void)
 }
 
 //  ---------------------------------------------------------------------
+//  A bus subscriber that never reads costs zebd a bounded queue, and the
+//  others are served
+
+//  zebd's memory, kB, from /proc/PID/status ("VmRSS:", "VmHWM:"); -1 if absent
+static int64_t
+s_proc_kb (pid_t pid, const char *field)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    assert (file);
+    char line [256];
+    int64_t value = -1;
+    while (fgets (line, sizeof (line), file))
+        if (strncmp (line, field, strlen (field)) == 0)
+            value = strtoll (line + strlen (field), NULL, 10);
+    fclose (file);
+    return value;
+}
+
+typedef struct {
+    zeb_client_t *publisher;
+    zeb_client_t *reader;
+    zsock_t *stuck;
+    bool reader_heard, stuck_heard;
+} s_bus_probe_t;
+
+//  Publish a probe; true once both subscribers have received one (the
+//  stuck one reads that one message, and nothing more)
+static bool
+s_both_subscribed (void *arg)
+{
+    s_bus_probe_t *self = (s_bus_probe_t *) arg;
+    s_publish (self->publisher, "probe.bus", NULL, 0);
+    zeb_event_t *event = self->reader_heard? NULL: zeb_client_recv (self->reader, 20);
+    if (event) {
+        self->reader_heard = true;
+        zeb_event_destroy (&event);
+    }
+    zmsg_t *msg = self->stuck_heard? NULL: zmsg_recv (self->stuck);
+    if (msg) {
+        self->stuck_heard = true;
+        zmsg_destroy (&msg);
+    }
+    return self->reader_heard && self->stuck_heard;
+}
+
+typedef struct {
+    zeb_client_t *reader;
+    size_t wanted;
+    volatile bool stop;
+    volatile size_t received;   //  events of type bulk.event
+} s_bus_reader_t;
+
+static void *
+s_bus_reader_thread (void *arg)
+{
+    s_bus_reader_t *self = (s_bus_reader_t *) arg;
+    while (!self->stop && self->received < self->wanted) {
+        zeb_event_t *event = zeb_client_recv (self->reader, 50);
+        if (event && streq (zeb_event_type (event), "bulk.event"))
+            self->received++;
+        zeb_event_destroy (&event);
+    }
+    return NULL;
+}
+
+static bool
+s_bus_read_all (void *arg)
+{
+    s_bus_reader_t *self = (s_bus_reader_t *) arg;
+    return self->received >= self->wanted;
+}
+
+static bool
+s_bus_empty (void *arg)
+{
+    return s_stat ((zeb_client_t *) arg, "ingest", "bus_subscriptions", NULL) == 0;
+}
+
+static void
+s_test_slowbus (void)
+{
+    //  bus/sndbuf and the stuck SUB's small buffers keep the kernel from
+    //  hiding the queue: what the stuck subscriber is sent beyond them
+    //  waits in zebd, at most bus/hwm events
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, "bus/hwm=100", "bus/sndbuf=64KiB", NULL);
+    zeb_client_t *publisher = s_client (&zebd);
+    zeb_client_t *reader = s_client (&zebd);
+    int rc = zeb_client_subscribe (reader, "");
+    assert (rc == 0);
+    zsock_t *stuck = zsock_new (ZMQ_SUB);
+    assert (stuck);
+    zsock_set_rcvhwm (stuck, 10);
+    zsock_set_rcvbuf (stuck, 65536);
+    zsock_set_rcvtimeo (stuck, 0);
+    rc = zsock_connect (stuck, "%s", zebd.bus);
+    assert (rc == 0);
+    zsock_set_subscribe (stuck, "");
+    s_bus_probe_t probe = { publisher, reader, stuck, false, false };
+    bool subscribed = test_wait_until (s_both_subscribed, &probe, 10000);
+    assert (subscribed);
+    assert (s_stat (publisher, "ingest", "bus_hwm", NULL) == 100);
+    int64_t before_kb = s_proc_kb (zebd.pid, "VmRSS:");
+
+    //  5,000 events of 4 KiB (20 MiB) while the stuck one reads nothing:
+    //  with the bus's queue as deep as ingest/hwm (100,000), as before,
+    //  zebd held all of them for it
+    s_bus_reader_t follower = { reader, 5000, false, 0 };
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_bus_reader_thread, &follower);
+    char *data = (char *) malloc (4096 + 64);
+    memset (data, 'x', 4096 + 64);
+    memcpy (data, "{\"pad\":\"", 8);
+    memcpy (data + 4096 - 2, "\"}", 3);
+    zeb_client_set_window (publisher, 50);          //  bursts within bus/hwm
+    s_tally_t tally = { 0, 0 };
+    for (int n = 1; n <= 5000; n++) {
+        zeb_event_t *event = zeb_event_new ("bulk.event");
+        zeb_event_set (event, "source", "zebd-test");
+        rc = zeb_event_set_data_json (event, data, NULL);
+        assert (rc == 0);
+        rc = zeb_client_publish_async (publisher, event, s_tally, &tally);
+        assert (rc == 0);
+        zeb_event_destroy (&event);
+    }
+    rc = zeb_client_flush (publisher, 30000);
+    assert (rc == 0 && tally.acked == 5000);
+    //  It may have missed some: then it waits the whole 2 s for them
+    test_wait_until (s_bus_read_all, &follower, 2000);
+    follower.stop = true;
+    pthread_join (thread, NULL);
+    free (data);
+    int64_t peak_kb = s_proc_kb (zebd.pid, "VmHWM:");
+    int64_t overflows = s_stat (publisher, "ingest", "bus_overflows", NULL);
+    printf ("(reader got %zu of 5000, VmRSS %lld kB before, peak %lld kB, %lld overflows) ",
+            (size_t) follower.received, (long long) before_kb, (long long) peak_kb, (long long) overflows);
+    //  The reader got a good share; the stuck one cost zebd at most 100
+    //  events of 4 KiB: the peak stays within 12 MiB of the start, which
+    //  covers the batches in flight, LMDB's dirty pages and the queues
+    //  (the stuck subscriber's 20 MiB would not fit)
+    fflush (stdout);
+    assert (peak_kb - before_kb < 12 * 1024);
+    assert (follower.received >= 2500);
+    assert (overflows >= 1);
+
+    //  When the subscribers go, zebd sees them go and keeps serving
+    zsock_destroy (&stuck);
+    zeb_client_destroy (&reader);
+    bool empty = test_wait_until (s_bus_empty, publisher, 10000);
+    assert (empty);
+    s_publish (publisher, "bulk.event", NULL, 5001);
+    zeb_client_destroy (&publisher);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
 //  Validation on publish, against schemas in the registry
 
 //  A request to the registry, raw; returns the reply command (caller frees)
@@ -1170,6 +1335,7 @@ main (int argc, char *argv [])
         { "badinput", s_test_badinput },
         { "full", s_test_full },
         { "shutdown", s_test_shutdown },
+        { "slowbus", s_test_slowbus },
         { "validation", s_test_validation },
         { "waiters", s_test_waiters }
     };
