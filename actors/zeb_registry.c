@@ -569,22 +569,37 @@ s_handle_get (void *owner, zeb_request_t *request)
     free (schema);
 }
 
-//  Versions that are not deleted, into versions; returns the count
-static size_t
-s_live_versions (self_t *self, MDB_txn *txn, const char *type, s_type_t *record,
-                 uint32_t *versions, size_t max)
+//  Every version that is not deleted, oldest first: a new array (caller
+//  frees) of *count numbers. A type has at most as many versions as were
+//  ever registered for it; the list is not capped.
+static uint32_t *
+s_live_versions (self_t *self, MDB_txn *txn, const char *type, s_type_t *record, size_t *count)
 {
-    size_t count = 0;
-    for (uint32_t version = 1; version <= record->latest && count < max; version++) {
+    *count = 0;
+    size_t limit = 16;
+    uint32_t *versions = (uint32_t *) malloc (limit * sizeof (uint32_t));
+    if (!record->exists || record->deleted)
+        return versions;
+    for (uint32_t version = 1; versions && version <= record->latest; version++) {
         char *schema;
         bool deleted;
         if (s_version_get (self, txn, type, version, &schema, &deleted) == 0) {
-            if (!deleted)
-                versions [count++] = version;
             free (schema);
+            if (deleted)
+                continue;
+            if (*count == limit) {
+                limit *= 2;
+                uint32_t *grown = (uint32_t *) realloc (versions, limit * sizeof (uint32_t));
+                if (!grown) {
+                    free (versions);
+                    return NULL;
+                }
+                versions = grown;
+            }
+            versions [(*count)++] = version;
         }
     }
-    return count;
+    return versions;
 }
 
 static void
@@ -596,10 +611,12 @@ s_handle_versions (void *owner, zeb_request_t *request)
     s_type_t record;
     if (s_open_type (self, request, type, false, &txn, &record))
         return;
-    uint32_t *versions = (uint32_t *) calloc (S_MAX_HISTORY, sizeof (uint32_t));
-    size_t count = record.exists && !record.deleted
-                 ? s_live_versions (self, txn, type, &record, versions, S_MAX_HISTORY): 0;
+    size_t count;
+    uint32_t *versions = s_live_versions (self, txn, type, &record, &count);
     zeb_lmdb_read_end (self->lmdb, txn);
+    if (!versions)
+        s_nack (self, request, ZEB_EOVERLOADED, "out of memory listing %s", type);
+    else
     if (count == 0)
         s_nack (self, request, ZEB_ENOTFOUND, "no type %s", type);
     else {
@@ -706,10 +723,13 @@ s_handle_change (self_t *self, zeb_request_t *request, s_change_t change)
     s_type_t record;
     if (s_open_type (self, request, type, true, &txn, &record))
         return;
-    uint32_t *versions = (uint32_t *) calloc (S_MAX_HISTORY, sizeof (uint32_t));
-    size_t count = record.exists && !record.deleted
-                 ? s_live_versions (self, txn, type, &record, versions, S_MAX_HISTORY): 0;
+    size_t count;
+    uint32_t *versions = s_live_versions (self, txn, type, &record, &count);
     zeb_lmdb_read_end (self->lmdb, txn);
+    if (!versions) {
+        s_nack (self, request, ZEB_EOVERLOADED, "out of memory listing %s", type);
+        return;
+    }
     bool present = version == 0;
     for (size_t index = 0; index < count; index++)
         present = present || versions [index] == version;
@@ -1005,6 +1025,203 @@ s_test_body (const char *type, const char *schema, const char *extra)
     return text;
 }
 
+//  REGISTER schema for type (extra: more JSON attributes, or NULL); the
+//  version it got, and whether it was a duplicate
+static uint64_t
+s_test_register (zsock_t *dealer, const char *type, const char *schema, const char *extra,
+                 bool *duplicate)
+{
+    char *body = s_test_body (type, schema, extra);
+    json_t *reply = s_test_expect (dealer, "REGISTER", body, "REGISTER");
+    uint64_t version = (uint64_t) json_integer_value (json_object_get (reply, "version"));
+    if (duplicate)
+        *duplicate = json_is_true (json_object_get (reply, "duplicate"));
+    json_decref (reply);
+    free (body);
+    return version;
+}
+
+//  A REGISTER refused as INCOMPATIBLE_SCHEMA (409); true when its reasons
+//  name exactly the versions in expected (a bit per version, 1..63), each
+//  at least once, and CHECK of the same schema names the same ones
+static bool
+s_test_refused_by (zsock_t *dealer, const char *type, const char *schema, uint64_t expected)
+{
+    char *body = s_test_body (type, schema, NULL);
+    uint64_t named [2] = { 0, 0 };
+    for (int call = 0; call < 2; call++) {
+        json_t *reply = call == 0? s_test_refused (dealer, "REGISTER", body, "INCOMPATIBLE_SCHEMA")
+                                 : s_test_expect (dealer, "CHECK", body, "CHECK");
+        if (call == 0)
+            assert (json_integer_value (json_object_get (reply, "code")) == 409);
+        else
+            assert (json_is_false (json_object_get (reply, "compatible")));
+        json_t *reasons = json_object_get (reply, "reasons");
+        assert (json_array_size (reasons) > 0);
+        for (size_t index = 0; index < json_array_size (reasons); index++) {
+            json_int_t version = json_integer_value (json_object_get (json_array_get (reasons, index),
+                                                                      "version"));
+            if (version < 1 || version > 63) {
+                fprintf (stderr, "%s: a reason names version %lld\n", type, (long long) version);
+                named [call] |= 1ULL << 63;
+            }
+            else
+                named [call] |= 1ULL << version;
+        }
+        json_decref (reply);
+    }
+    free (body);
+    if (named [0] != expected || named [1] != expected)
+        fprintf (stderr, "%s: reasons name versions %#llx and %#llx, expected %#llx\n", type,
+                 (unsigned long long) named [0], (unsigned long long) named [1],
+                 (unsigned long long) expected);
+    return named [0] == expected && named [1] == expected;
+}
+
+//  A string schema of at most max_length characters
+static const char *
+s_test_string_schema (char *schema, size_t size, int max_length)
+{
+    snprintf (schema, size, "{\"type\":\"string\",\"maxLength\":%d}", max_length);
+    return schema;
+}
+
+//  A history longer than 64 versions: duplicates and compatibility are
+//  judged against the latest live version, not the 64th. Version n allows
+//  strings up to 1000 - 10n characters: each is registered under NONE (a
+//  shorter maximum breaks BACKWARD), so that under BACKWARD a schema can
+//  be compatible with the latest and not with older ones
+#define S_TEST_HISTORY  70
+//  More versions than a transitive check compares with: VERSIONS lists
+//  every one, and DELETE finds the newest
+static void
+s_test_many_versions (zsock_t *dealer)
+{
+    const char *type = "test.many";
+    char schema [128];
+    for (int version = 1; version <= 1100; version++) {
+        snprintf (schema, sizeof (schema), "{\"type\":\"string\",\"maxLength\":%d}", version);
+        uint64_t got = s_test_register (dealer, type, schema,
+                                        version == 1? "{\"compatibility\":\"NONE\"}": NULL, NULL);
+        assert (got == (uint64_t) version);
+    }
+    json_t *reply = s_test_expect (dealer, "VERSIONS", "{\"type\":\"test.many\"}", "VERSIONS");
+    json_t *versions = json_object_get (reply, "versions");
+    assert (json_array_size (versions) == 1100);
+    assert (json_integer_value (json_array_get (versions, 1099)) == 1100);
+    json_decref (reply);
+    reply = s_test_expect (dealer, "DELETE", "{\"type\":\"test.many\",\"version\":1090}", "DELETE");
+    assert (json_integer_value (json_array_get (json_object_get (reply, "versions"), 0)) == 1090);
+    json_decref (reply);
+}
+
+static void
+s_test_long_history (zsock_t *dealer)
+{
+    const char *type = "history.tested";
+    char schema [96];
+    bool duplicate;
+    for (int n = 1; n <= S_TEST_HISTORY; n++) {
+        s_test_string_schema (schema, sizeof (schema), 1000 - 10 * n);
+        assert (s_test_register (dealer, type, schema, "{\"compatibility\":\"NONE\"}", &duplicate)
+                == (uint64_t) n);
+        assert (!duplicate);
+    }
+    //  (a) The latest again is a duplicate of the latest
+    s_test_string_schema (schema, sizeof (schema), 1000 - 10 * S_TEST_HISTORY);
+    assert (s_test_register (dealer, type, schema, NULL, &duplicate) == S_TEST_HISTORY);
+    assert (duplicate);
+
+    //  (c) Under BACKWARD, a schema that breaks the latest is refused with
+    //  reasons naming the latest alone
+    json_decref (s_test_expect (dealer, "SET_COMPATIBILITY",
+                                "{\"type\":\"history.tested\",\"compatibility\":\"BACKWARD\"}",
+                                "SET_COMPATIBILITY"));
+    s_test_string_schema (schema, sizeof (schema), 250);
+    char *body = s_test_body (type, schema, NULL);
+    json_t *reply = s_test_refused (dealer, "REGISTER", body, "INCOMPATIBLE_SCHEMA");
+    assert (json_integer_value (json_object_get (reply, "code")) == 409);
+    json_t *reasons = json_object_get (reply, "reasons");
+    assert (json_array_size (reasons) == 1);
+    assert (streq (json_string_value (json_object_get (json_array_get (reasons, 0), "reason")),
+                   "MAX_LENGTH_DECREASED"));
+    assert (json_integer_value (json_object_get (json_array_get (reasons, 0), "version"))
+            == S_TEST_HISTORY);
+    json_decref (reply);
+    free (body);
+
+    //  (b) An older version's text again is a new version, not a duplicate
+    //  (it allows more than the latest: BACKWARD lets it in)
+    s_test_string_schema (schema, sizeof (schema), 1000 - 10 * (S_TEST_HISTORY - 1));
+    assert (s_test_register (dealer, type, schema, NULL, &duplicate) == S_TEST_HISTORY + 1);
+    assert (!duplicate);
+
+    //  (c) Compatible with the latest (310) though not with versions 1..64
+    //  (990..360): BACKWARD compares with the latest alone, so it is in
+    s_test_string_schema (schema, sizeof (schema), 330);
+    body = s_test_body (type, schema, NULL);
+    reply = s_test_expect (dealer, "CHECK", body, "CHECK");
+    assert (json_is_true (json_object_get (reply, "compatible")));
+    json_decref (reply);
+    free (body);
+    assert (s_test_register (dealer, type, schema, NULL, &duplicate) == S_TEST_HISTORY + 2);
+    assert (!duplicate);
+
+    //  A transitive mode compares with every version, the oldest too:
+    //  1 allows 990, 2 allows 980
+    json_decref (s_test_expect (dealer, "SET_COMPATIBILITY",
+                                "{\"type\":\"history.tested\",\"compatibility\":\"BACKWARD_TRANSITIVE\"}",
+                                "SET_COMPATIBILITY"));
+    s_test_string_schema (schema, sizeof (schema), 985);
+    assert (s_test_refused_by (dealer, type, schema, 1ULL << 1));
+    s_test_string_schema (schema, sizeof (schema), 995);
+    assert (s_test_register (dealer, type, schema, NULL, &duplicate) == S_TEST_HISTORY + 3);
+    reply = s_test_expect (dealer, "VERSIONS", "{\"type\":\"history.tested\"}", "VERSIONS");
+    assert (json_array_size (json_object_get (reply, "versions")) == S_TEST_HISTORY + 3);
+    json_decref (reply);
+}
+
+//  After a DELETE, duplicates and compatibility reasons name the real
+//  numbers of the versions that are left. Version n allows strings up to
+//  10n characters (each BACKWARD compatible with the one before)
+static void
+s_test_deleted_versions (zsock_t *dealer)
+{
+    const char *types [] = { "deleted.latest", "deleted.middle", "deleted.oldest" };
+    const uint32_t deleted [] = { 3, 2, 1 };
+    char schema [96];
+    bool duplicate;
+    for (size_t index = 0; index < 3; index++) {
+        const char *extra = index == 2? "{\"compatibility\":\"BACKWARD_TRANSITIVE\"}": NULL;
+        for (int n = 1; n <= 3; n++)
+            assert (s_test_register (dealer, types [index], s_test_string_schema (schema, sizeof (schema),
+                                                                                10 * n),
+                                     extra, NULL) == (uint64_t) n);
+        char request [96];
+        snprintf (request, sizeof (request), "{\"type\":\"%s\",\"version\":%u}", types [index],
+                  deleted [index]);
+        json_decref (s_test_expect (dealer, "DELETE", request, "DELETE"));
+    }
+    //  3 deleted: 2 is the latest, the one compared with and repeated
+    assert (s_test_refused_by (dealer, "deleted.latest",
+                               s_test_string_schema (schema, sizeof (schema), 15), 1ULL << 2));
+    assert (s_test_register (dealer, "deleted.latest", s_test_string_schema (schema, sizeof (schema), 20),
+                             NULL, &duplicate) == 2);
+    assert (duplicate);
+    //  2 deleted: 3 is still the latest
+    assert (s_test_refused_by (dealer, "deleted.middle",
+                               s_test_string_schema (schema, sizeof (schema), 25), 1ULL << 3));
+    //  1 deleted, transitive: 2 and 3 are compared with, never 1
+    assert (s_test_refused_by (dealer, "deleted.oldest",
+                               s_test_string_schema (schema, sizeof (schema), 5),
+                               (1ULL << 2) | (1ULL << 3)));
+    assert (s_test_refused_by (dealer, "deleted.oldest",
+                               s_test_string_schema (schema, sizeof (schema), 25), 1ULL << 3));
+    //  Numbers are never reused: the next is 4
+    assert (s_test_register (dealer, "deleted.middle", s_test_string_schema (schema, sizeof (schema), 40),
+                             NULL, NULL) == 4);
+}
+
 void
 zeb_registry_test (bool verbose)
 {
@@ -1245,6 +1462,11 @@ zeb_registry_test (bool verbose)
     //  and the probe
     assert (json_array_size (json_object_get (reply, "types")) == (probed? 8: 7));
     json_decref (reply);
+
+    //  Long histories, and versions deleted under the latest
+    s_test_long_history (dealer);
+    s_test_deleted_versions (dealer);
+    s_test_many_versions (dealer);
 
     zsock_destroy (&dealer);
     zactor_destroy (&registry);
