@@ -1,12 +1,14 @@
 #!/bin/sh
-#  Installs what zeb needs to build and test on Debian 12, if it is missing.
+#  Installs what zeb needs to build and test on Debian 12, if it is missing
+#  (clang and libclang-rt-14-dev, libFuzzer's runtime, for tools/fuzz.sh).
 #  Usage: tools/setup.sh
 set -e
 
 packages="cmake make gcc pkg-config \
     libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev \
     libcurl4-openssl-dev libjansson-dev libpcre2-dev \
-    python3 python3-zmq python3-msgpack"
+    python3 python3-zmq python3-msgpack \
+    clang libclang-rt-14-dev"
 
 missing=""
 for package in $packages; do

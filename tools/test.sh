@@ -1,6 +1,7 @@
 #!/bin/sh
 #  Builds zeb twice and runs the whole test suite through ctest on each:
-#  a debug build with warnings as errors, then an ASan+UBSan build.
+#  a debug build with warnings as errors, then an ASan+UBSan build; then
+#  the fuzz targets, ZEB_FUZZ_SECONDS each (default 30; 0 skips them).
 #  usage: tools/test.sh [ctest arguments...]
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,4 +22,8 @@ echo "== tests: ASan+UBSan build (build-asan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 run_suite build-asan -DZEB_SANITIZE=ON
+if [ "${ZEB_FUZZ_SECONDS:-30}" -gt 0 ]; then
+    echo "== tests: fuzz targets (build-fuzz)"
+    tools/fuzz.sh "${ZEB_FUZZ_SECONDS:-30}"
+fi
 echo "== tests: all passed"
