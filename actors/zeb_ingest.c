@@ -216,6 +216,7 @@ s_stats (void *state, zeb_pack_t *pack)
     zeb_pack_uint (pack, "syncs", w.syncs);
     zeb_pack_uint (pack, "validated", v.validated);
     zeb_pack_uint (pack, "validation_refused", v.refused);
+    zeb_pack_uint (pack, "validation_too_complex", v.too_complex);
     zeb_pack_uint (pack, "validation_warned", v.warned);
     zeb_pack_uint (pack, "validation_unavailable", v.unavailable);
     zeb_pack_uint (pack, "schema_lookups", v.lookups);

@@ -331,6 +331,12 @@ zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t 
         return 0;
     }
     self->counters.refused++;
+    if (rc == ZEB_ESCHEMACOMPLEX) {
+        self->counters.too_complex++;
+        return zeb_fault_set (fault, ZEB_ESCHEMACOMPLEX, "checking data against schema %.*s version %u "
+                              "stopped at '%s': %s", (int) type->len, type->ptr, entry->version,
+                              error.path, error.message);
+    }
     return zeb_fault_set (fault, ZEB_ESCHEMA, "data at '%s' fails '%s' (%s), schema %.*s version %u",
                           error.path, error.keyword, error.message, (int) type->len, type->ptr,
                           entry->version);

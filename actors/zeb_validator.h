@@ -36,6 +36,7 @@ typedef struct _zeb_validator_t zeb_validator_t;
 typedef struct {
     uint64_t validated;             //  events checked against a schema
     uint64_t refused;               //  enforce: refused
+    uint64_t too_complex;           //  of those, past the schema's work budget
     uint64_t warned;                //  warn: accepted though invalid
     uint64_t unavailable;           //  registry not reachable: accepted unchecked
     uint64_t lookups;               //  registry round trips

@@ -37,7 +37,8 @@ static const s_error_t s_errors [] = {
     { ZEB_ESCHEMA,      422, "SCHEMA_VIOLATION",    "data does not match the schema" },
     { ZEB_EBADSCHEMA,   400, "INVALID_SCHEMA",      "not a valid or supported schema" },
     { ZEB_ECONFLICT,    409, "INCOMPATIBLE_SCHEMA", "schema breaks its type's compatibility" },
-    { ZEB_EFORBIDDEN,   403, "FORBIDDEN",           "not allowed" }
+    { ZEB_EFORBIDDEN,   403, "FORBIDDEN",           "not allowed" },
+    { ZEB_ESCHEMACOMPLEX, 422, "SCHEMA_TOO_COMPLEX", "checking the data against its schema needs too much work" }
 };
 
 #define S_ERRORS (sizeof (s_errors) / sizeof (s_errors [0]))
@@ -121,6 +122,8 @@ zeb_error_test (bool verbose)
     assert (zeb_error_status (ZEB_EFULL) == 503);
     assert (streq (zeb_error_reason (ZEB_EMISSING), "MISSING_ATTRIBUTE"));
     assert (zeb_error_from_reason ("STORAGE_FULL", 12) == ZEB_EFULL);
+    assert (zeb_error_status (ZEB_ESCHEMACOMPLEX) == 422);
+    assert (streq (zeb_error_reason (ZEB_ESCHEMACOMPLEX), "SCHEMA_TOO_COMPLEX"));
     assert (zeb_error_from_reason ("NO_SUCH_REASON", 14) == ZEB_ERROR);
     //  Every code round-trips through its reason
     for (size_t index = 0; index < S_ERRORS; index++) {

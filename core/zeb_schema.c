@@ -8,8 +8,17 @@
 #include <pcre2.h>
 #include <math.h>
 
-#define S_MAX_DEPTH     64          //  nesting of schemas applied to one value
+//  Schemas applied along one path into the data (a $ref and its target
+//  are two): a bound on the C stack. Event data nests at most 64 deep and
+//  a recursive schema takes two or three levels per level of data.
+#define S_MAX_DEPTH     256
+#define S_MAX_PATH      128         //  segments of a path a failure can name
 #define S_MAX_REQUIRED  256         //  names in one "required"
+
+//  The depth limit alone does not bound the work: a combinator over a
+//  $ref can apply the same schemas to the same value again and again,
+//  twice as often at each level. So validation also counts its steps (see
+//  zeb_schema_budget) and stops when they exceed the budget.
 
 //  JSON types by name, as zeb_mpk_type_of's bits
 static const struct {
@@ -87,12 +96,16 @@ struct _s_node_t {
     s_node_t *not_;
     char *ref_text;                 //  "$ref" as written, resolved after compiling
     s_node_t *ref;
+    char *where;                    //  JSON Pointer into the schema, for messages
+    int mark;                       //  the cycle check's state of this node
 };
 
 struct _zeb_schema_t {
     s_node_t *root;
     zlistx_t *nodes;                //  every node, for destruction and $ref
     zhashx_t *defs;                 //  "#/$defs/NAME" -> node
+    size_t node_count;              //  zlistx_size (nodes), for the budget
+    size_t steps;                   //  taken by the last validation
 };
 
 //  ---------------------------------------------------------------------
@@ -141,14 +154,16 @@ s_node_free (void **item_p)
     free (node->enum_values);
     free (node->const_value);
     free (node->ref_text);
+    free (node->where);
     free (node);
     *item_p = NULL;
 }
 
 static s_node_t *
-s_node_new (zeb_schema_t *schema)
+s_node_new (zeb_schema_t *schema, const char *where)
 {
     s_node_t *node = (s_node_t *) zmalloc (sizeof (s_node_t));
+    node->where = strdup (where);
     node->min_properties = node->max_properties = -1;
     node->min_items = node->max_items = -1;
     node->min_length = node->max_length = -1;
@@ -481,7 +496,7 @@ static const char *s_keywords [] = {
 static s_node_t *
 s_compile (s_compiler_t *compiler, json_t *json)
 {
-    s_node_t *node = s_node_new (compiler->schema);
+    s_node_t *node = s_node_new (compiler->schema, compiler->where);
     if (json_is_boolean (json)) {
         node->always = json_is_true (json)? 1: -1;
         return node;
@@ -548,6 +563,95 @@ s_compile (s_compiler_t *compiler, json_t *json)
     return node;
 }
 
+//  Recursion that consumes no data
+//
+//  $ref, allOf, anyOf, oneOf and not apply a subschema to the same value;
+//  properties, additionalProperties, items and prefixItems to a part of
+//  it. A cycle of the first kind alone would apply the same schemas to the
+//  same value forever, and is refused; a cycle through the second kind
+//  ends when the data does (a tree of "child" properties, of items).
+
+//  The index-th subschema applied to the same value as node, or NULL
+static s_node_t *
+s_same_value_edge (s_node_t *node, size_t index)
+{
+    if (node->ref) {
+        if (index == 0)
+            return node->ref;
+        index--;
+    }
+    s_list_t *lists [] = { &node->all_of, &node->any_of, &node->one_of };
+    for (size_t list = 0; list < sizeof (lists) / sizeof (lists [0]); list++) {
+        if (index < lists [list]->count)
+            return lists [list]->nodes [index];
+        index -= lists [list]->count;
+    }
+    return index == 0? node->not_: NULL;
+}
+
+typedef struct {
+    s_node_t *node;
+    size_t next;                    //  the edge to follow next
+} s_frame_t;
+
+enum { S_UNSEEN = 0, S_OPEN, S_DONE };
+
+//  Name the cycle: the frames from the one holding target, then target
+static int
+s_refuse_cycle (s_frame_t *stack, size_t depth, s_node_t *target, zeb_fault_t *fault)
+{
+    char path [108] = "";          //  the fault text is 200 characters
+    size_t first = 0;
+    while (stack [first].node != target)
+        first++;
+    for (size_t index = first; index <= depth; index++) {
+        s_node_t *node = index < depth? stack [index].node: target;
+        size_t len = strlen (path);
+        snprintf (path + len, sizeof (path) - len, "%s#%s", index > first? " -> ": "", node->where);
+    }
+    if (strlen (path) == sizeof (path) - 1)
+        memcpy (path + sizeof (path) - 4, "...", 4);
+    return zeb_fault_set (fault, ZEB_EBADSCHEMA, "schema recurses without descending into the "
+                          "data (through $ref, allOf, anyOf, oneOf, not): %s", path);
+}
+
+//  Depth-first over the same-value edges of every node, on a stack of its
+//  own (a chain of $defs can be as long as the schema): a node reached
+//  again while still open closes a cycle. Returns 0 or ZEB_EBADSCHEMA.
+static int
+s_check_cycles (zeb_schema_t *self, zeb_fault_t *fault)
+{
+    s_frame_t *stack = (s_frame_t *) zmalloc (sizeof (s_frame_t) * (self->node_count + 1));
+    int rc = 0;
+    s_node_t *start = (s_node_t *) zlistx_first (self->nodes);
+    while (start && rc == 0) {
+        size_t depth = 0;
+        if (start->mark == S_UNSEEN) {
+            start->mark = S_OPEN;
+            stack [depth++] = (s_frame_t) { start, 0 };
+        }
+        while (depth && rc == 0) {
+            s_frame_t *frame = &stack [depth - 1];
+            s_node_t *next = s_same_value_edge (frame->node, frame->next++);
+            if (!next) {
+                frame->node->mark = S_DONE;
+                depth--;
+            }
+            else
+            if (next->mark == S_OPEN)
+                rc = s_refuse_cycle (stack, depth, next, fault);
+            else
+            if (next->mark == S_UNSEEN) {
+                next->mark = S_OPEN;
+                stack [depth++] = (s_frame_t) { next, 0 };
+            }
+        }
+        start = (s_node_t *) zlistx_next (self->nodes);
+    }
+    free (stack);
+    return rc;
+}
+
 zeb_schema_t *
 zeb_schema_new (const char *text, size_t len, zeb_fault_t *fault)
 {
@@ -579,6 +683,9 @@ zeb_schema_new (const char *text, size_t len, zeb_fault_t *fault)
         }
         node = (s_node_t *) zlistx_next (self->nodes);
     }
+    self->node_count = zlistx_size (self->nodes);
+    if (self->root && s_check_cycles (self, fault))
+        self->root = NULL;
     json_decref (json);
     if (!self->root)
         zeb_schema_destroy (&self);
@@ -610,12 +717,15 @@ typedef struct {
 
 typedef struct {
     zeb_schema_error_t *error;
-    s_segment_t segments [S_MAX_DEPTH * 2];
+    s_segment_t segments [S_MAX_PATH];
     size_t depth_of_path;
     int quiet;                      //  inside anyOf/oneOf/not: failures are expected
     int depth;
+    size_t steps;                   //  schemas applied and items compared so far
+    size_t budget;                  //  steps allowed
     bool failed;                    //  an error was recorded
     bool malformed;                 //  the bytes are not msgpack
+    bool exhausted;                 //  the budget ran out: the answer is unknown
 } s_context_t;
 
 static void
@@ -663,6 +773,35 @@ s_fail (s_context_t *context, const char *keyword, const char *format, ...)
     vsnprintf (error->message, sizeof (error->message), format, args);
     va_end (args);
     return false;
+}
+
+//  The budget ran out: say so whatever else was recorded, quiet or not,
+//  and fail every step from here, so that the walk unwinds at once
+static bool __attribute__ ((cold, noinline))
+s_exhaust (s_context_t *context)
+{
+    if (!context->exhausted && context->error) {
+        zeb_schema_error_t *error = context->error;
+        s_render_path (context, error->path, sizeof (error->path));
+        snprintf (error->keyword, sizeof (error->keyword), "budget");
+        snprintf (error->message, sizeof (error->message),
+                  "checking needs more than %zu steps, the limit for this schema and data size",
+                  context->budget);
+    }
+    context->exhausted = true;
+    context->failed = true;
+    return false;
+}
+
+//  One more step; false, taking none, once the budget is spent (and on
+//  every call after that)
+static inline bool
+s_step (s_context_t *context)
+{
+    if (context->steps == context->budget)
+        return s_exhaust (context);
+    context->steps++;
+    return true;
 }
 
 //  Step into a property or an item; s_pop steps out
@@ -950,6 +1089,8 @@ s_validate_array (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
             zeb_mpk_skip (&outer, NULL, NULL);
             zeb_mpk_t inner = outer;
             for (uint32_t other = index + 1; other < count; other++) {
+                if (!s_step (context))
+                    return false;
                 if (zeb_mpk_equal (&item, &inner))
                     return s_fail (context, "uniqueItems", "items %u and %u are equal", index, other);
                 zeb_mpk_skip (&inner, NULL, NULL);
@@ -1053,6 +1194,21 @@ s_count_matches (s_list_t *list, const zeb_mpk_t *start, s_context_t *context, s
     return matched;
 }
 
+//  Validate with every subschema of a list, in order, until one fails.
+//  Not quiet: the first failure is recorded as it happens, in this one
+//  pass (running the branches again to name the failing one would double
+//  the work at every level of nested allOf)
+static bool
+s_validate_all (s_list_t *list, const zeb_mpk_t *start, s_context_t *context)
+{
+    for (size_t index = 0; index < list->count; index++) {
+        zeb_mpk_t reader = *start;
+        if (!s_validate (list->nodes [index], &reader, context))
+            return false;
+    }
+    return true;
+}
+
 static bool
 s_is_const (s_node_t *node, const zeb_mpk_t *value)
 {
@@ -1103,10 +1259,14 @@ s_validate_at (s_node_t *node, const zeb_mpk_t *start, s_context_t *context)
 static bool
 s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
 {
+    //  A boolean schema is a leaf, its work paid by the step that reached
+    //  it; past the budget its answer is ignored
     if (node->always < 0)
         return s_fail (context, "false", "no value is allowed here");
     if (node->always > 0)
         return zeb_mpk_skip (reader, NULL, NULL) == 0 || s_malformed (context);
+    if (!s_step (context))
+        return false;
     if (++context->depth > S_MAX_DEPTH) {
         context->depth--;
         return s_fail (context, "$ref", "schemas nest deeper than %d levels", S_MAX_DEPTH);
@@ -1138,13 +1298,8 @@ s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     if (node->ref && !s_validate_at (node->ref, &start, context))
         ;
     else
-    if (node->all_of.count && s_count_matches (&node->all_of, &start, context, SIZE_MAX)
-                              < node->all_of.count) {
-        //  Say which one failed: run it again, not quiet
-        for (size_t index = 0; index < node->all_of.count; index++)
-            if (!s_validate_at (node->all_of.nodes [index], &start, context))
-                break;
-    }
+    if (node->all_of.count && !s_validate_all (&node->all_of, &start, context))
+        ;
     else
     if (node->any_of.count && s_count_matches (&node->any_of, &start, context, 1) == 0)
         s_fail (context, "anyOf", "matches none of the %zu schemas", node->any_of.count);
@@ -1160,23 +1315,43 @@ s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     return valid;
 }
 
+size_t
+zeb_schema_budget (zeb_schema_t *self, size_t size)
+{
+    assert (self);
+    //  size bytes hold at most size values
+    size_t budget;
+    if (__builtin_mul_overflow (self->node_count, size, &budget))
+        budget = ZEB_SCHEMA_STEPS_MAX;
+    return budget < ZEB_SCHEMA_STEPS_MIN? ZEB_SCHEMA_STEPS_MIN:
+           budget > ZEB_SCHEMA_STEPS_MAX? ZEB_SCHEMA_STEPS_MAX: budget;
+}
+
+size_t
+zeb_schema_steps (zeb_schema_t *self)
+{
+    assert (self);
+    return self->steps;
+}
+
 int
 zeb_schema_validate (zeb_schema_t *self, const void *data, size_t size, zeb_schema_error_t *error)
 {
     assert (self);
     zeb_mpk_t reader;
     zeb_mpk_init (&reader, data, size);
-    s_context_t context = { .error = error };
+    s_context_t context = { .error = error, .budget = zeb_schema_budget (self, size) };
     bool valid = s_validate (self->root, &reader, &context);
+    self->steps = context.steps;
     //  Not one msgpack value: said so whatever the schema thought
-    if (context.malformed || (valid && !zeb_mpk_done (&reader)))
+    if (context.malformed || (valid && !context.exhausted && !zeb_mpk_done (&reader)))
         return ZEB_EMALFORMED;
-    if (!valid) {
+    if (!valid || context.exhausted) {
         //  A failure before the walk reached malformed bytes: check them
         zeb_mpk_init (&reader, data, size);
         if (zeb_mpk_skip (&reader, NULL, NULL) || !zeb_mpk_done (&reader))
             return ZEB_EMALFORMED;
-        return ZEB_ESCHEMA;
+        return context.exhausted? ZEB_ESCHEMACOMPLEX: ZEB_ESCHEMA;
     }
     return 0;
 }
@@ -1324,7 +1499,15 @@ static const char *s_bad_schemas [][2] = {
     { "{\"$schema\":\"http://json-schema.org/draft-07/schema#\"}", "2020-12" },
     { "[1,2]", "object or a boolean" },
     { "{\"type\":", "not JSON" },
-    { "{\"a\":1,\"a\":2}", "not JSON" }
+    { "{\"a\":1,\"a\":2}", "not JSON" },
+    //  Recursion that consumes no data, named by its path
+    { "{\"$ref\":\"#\"}", ": # -> #" },
+    { "{\"allOf\":[{\"$ref\":\"#\"}]}", ": # -> #/allOf/0 -> #" },
+    { "{\"anyOf\":[{\"$ref\":\"#/$defs/a\"}],\"$defs\":{\"a\":{\"not\":{\"$ref\":\"#\"}}}}",
+      "# -> #/anyOf/0 -> #/$defs/a -> #/$defs/a/not -> #" },
+    { "{\"properties\":{\"x\":{\"$ref\":\"#/$defs/a\"}},\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},"
+      "\"b\":{\"oneOf\":[true,{\"$ref\":\"#/$defs/a\"}]}}}", "#/$defs/a -> #/$defs/b -> #/$defs/b/oneOf/1" },
+    { "{\"$defs\":{\"a\":{\"items\":true,\"allOf\":[{\"$ref\":\"#/$defs/a\"}]}}}", "#/$defs/a ->" }
 };
 
 static int
@@ -1332,6 +1515,135 @@ s_test_pack (const char *json_text, msgpack_sbuffer *buffer)
 {
     msgpack_sbuffer_clear (buffer);
     return zeb_json_pack_text (json_text, strlen (json_text), buffer, NULL);
+}
+
+//  Data nested depth levels: "{"n":1,"child":{...{"n":LEAF}}}" or
+//  "[[...[LEAF]...]]"; caller frees
+static char *
+s_test_tree (bool objects, int depth, const char *leaf)
+{
+    size_t size = (size_t) depth * 24 + strlen (leaf) + 32;
+    char *text = (char *) zmalloc (size);
+    size_t len = 0;
+    for (int level = 1; level < depth; level++)
+        len += (size_t) snprintf (text + len, size - len, objects? "{\"n\":%d,\"child\":": "[", level);
+    len += (size_t) snprintf (text + len, size - len, objects? "{\"n\":%s}": "[%s]", leaf);
+    for (int level = 1; level < depth; level++)
+        text [len++] = objects? '}': ']';
+    return text;
+}
+
+//  Validate text against schema: the code, the error in *error
+static int
+s_test_check (const char *schema_text, const char *data_text, zeb_schema_error_t *error,
+              size_t *steps, bool verbose)
+{
+    zeb_fault_t fault;
+    zeb_schema_t *schema = zeb_schema_new (schema_text, strlen (schema_text), &fault);
+    if (!schema)
+        fprintf (stderr, "schema refused: %s\n", fault.text);
+    assert (schema);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert (s_test_pack (data_text, &buffer) == 0);
+    memset (error, 0, sizeof (*error));
+    int rc = zeb_schema_validate (schema, buffer.data, buffer.size, error);
+    *steps = zeb_schema_steps (schema);
+    assert (*steps <= zeb_schema_budget (schema, buffer.size));
+    if (verbose)
+        fprintf (stderr, "%.60s: rc %d, %zu steps of %zu, '%s' at '%s': %s\n", schema_text, rc, *steps,
+                 zeb_schema_budget (schema, buffer.size), error->keyword, error->path, error->message);
+    msgpack_sbuffer_destroy (&buffer);
+    zeb_schema_destroy (&schema);
+    return rc;
+}
+
+//  Recursion and work: trees validate, expensive schemas end
+static void
+s_test_bounds (bool verbose)
+{
+    zeb_schema_error_t error;
+    size_t steps;
+    //  Recursive trees, through properties and through items, 40 levels
+    const char *tree = "{\"type\":\"object\",\"required\":[\"n\"],"
+                       "\"properties\":{\"n\":{\"type\":\"integer\"},\"child\":{\"$ref\":\"#\"}}}";
+    char *data = s_test_tree (true, 40, "40");
+    assert (s_test_check (tree, data, &error, &steps, verbose) == 0);
+    assert (steps < 40 * 8);
+    free (data);
+    data = s_test_tree (true, 40, "\"forty\"");
+    assert (s_test_check (tree, data, &error, &steps, verbose) == ZEB_ESCHEMA);
+    char path [256] = "";
+    for (int level = 1; level < 40; level++)
+        strcat (path, "/child");
+    strcat (path, "/n");
+    assert (streq (error.keyword, "type") && streq (error.path, path));
+    free (data);
+    const char *nested = "{\"type\":\"array\",\"maxItems\":1,\"items\":{\"$ref\":\"#\"}}";
+    data = s_test_tree (false, 40, "");
+    assert (s_test_check (nested, data, &error, &steps, verbose) == 0);
+    free (data);
+    data = s_test_tree (false, 40, "7");
+    assert (s_test_check (nested, data, &error, &steps, verbose) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "type") && strlen (error.path) == 40 * 2);
+    free (data);
+    data = s_test_tree (false, 40, "[],[]");
+    assert (s_test_check (nested, data, &error, &steps, verbose) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "maxItems") && strlen (error.path) == 39 * 2);
+    free (data);
+
+    //  A failing allOf at every level of the data is one pass, not a
+    //  doubling per level to name the branch that failed
+    const char *all = "{\"allOf\":[{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}},{\"maxItems\":1}]}";
+    data = s_test_tree (false, 40, "\"leaf\"");
+    assert (s_test_check (all, data, &error, &steps, verbose) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "type") && strlen (error.path) == 40 * 2);
+    assert (steps < 40 * 8);
+    free (data);
+
+    //  anyOf with two branches at each of 20 levels of data, both failing
+    //  at the bottom: 2^20 tries; the budget stops it, and says so
+    const char *any = "{\"anyOf\":[{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}},"
+                      "{\"type\":\"array\",\"minItems\":1,\"items\":{\"$ref\":\"#\"}}]}";
+    data = s_test_tree (false, 20, "\"leaf\"");
+    assert (s_test_check (any, data, &error, &steps, verbose) == ZEB_ESCHEMACOMPLEX);
+    assert (streq (error.keyword, "budget") && steps == ZEB_SCHEMA_STEPS_MIN);
+    free (data);
+    //  The same over 6 levels is within the budget: a real answer
+    data = s_test_tree (false, 6, "\"leaf\"");
+    assert (s_test_check (any, data, &error, &steps, verbose) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "anyOf") && streq (error.path, ""));
+    free (data);
+    //  And where the first branch matches, 20 levels are cheap
+    data = s_test_tree (false, 20, "");
+    assert (s_test_check (any, data, &error, &steps, verbose) == 0);
+    assert (steps < 20 * 8);
+    free (data);
+
+    //  No recursion, but a chain of 20 definitions each applying the next
+    //  twice to the same value: 2^20 applications of the last one
+    char chain [4096];
+    for (const char **keyword = (const char *[]) { "allOf", "anyOf", "oneOf", NULL }; *keyword; keyword++) {
+        size_t len = (size_t) snprintf (chain, sizeof (chain), "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+        for (int level = 0; level < 20; level++)
+            len += (size_t) snprintf (chain + len, sizeof (chain) - len,
+                                      "\"d%d\":{\"%s\":[{\"$ref\":\"#/$defs/d%d\"},{\"$ref\":\"#/$defs/d%d\"}]},",
+                                      level, *keyword, level + 1, level + 1);
+        snprintf (chain + len, sizeof (chain) - len, "\"d20\":{\"type\":\"string\"}}}");
+        assert (s_test_check (chain, "\"text\"", &error, &steps, verbose) == (streq (*keyword, "anyOf")? 0: ZEB_ESCHEMACOMPLEX));
+        assert (s_test_check (chain, "1", &error, &steps, verbose) == (streq (*keyword, "allOf")? ZEB_ESCHEMA: ZEB_ESCHEMACOMPLEX));
+        assert (steps <= ZEB_SCHEMA_STEPS_MIN);
+    }
+
+    //  uniqueItems compares pairs: each comparison is a step
+    char *items = (char *) zmalloc (64 * 1024);
+    size_t len = 0;
+    items [len++] = '[';
+    for (int index = 0; index < 5000; index++)
+        len += (size_t) snprintf (items + len, 64 * 1024 - len, "%s%d", index? ",": "", index);
+    items [len++] = ']';
+    assert (s_test_check ("{\"uniqueItems\":true}", items, &error, &steps, verbose) == ZEB_ESCHEMACOMPLEX);
+    free (items);
 }
 
 void
@@ -1432,13 +1744,7 @@ zeb_schema_test (bool verbose)
     assert (zeb_schema_validate (schema, nan, 9, &error) == ZEB_ESCHEMA);
     zeb_schema_destroy (&schema);
 
-    //  A schema that refers to itself with the same value never ends
-    //  validating: the depth limit stops it
-    schema = zeb_schema_new ("{\"$ref\":\"#\"}", 12, &fault);
-    assert (schema);
-    assert (zeb_schema_validate (schema, "\x01", 1, &error) == ZEB_ESCHEMA);
-    assert (streq (error.keyword, "$ref"));
-    zeb_schema_destroy (&schema);
+    s_test_bounds (verbose);
     msgpack_sbuffer_destroy (&buffer);
     printf ("OK\n");
 }

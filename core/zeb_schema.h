@@ -20,6 +20,29 @@
     validation. Any other keyword, or another format, makes the schema
     invalid, with an error naming it: nothing is silently ignored.
 
+    Bounds. A schema that can apply itself to the same value without end,
+    a cycle of $ref through allOf, anyOf, oneOf, not and $ref alone, is
+    refused when compiled; recursion through properties, additionalProperties,
+    items or prefixItems is fine (it ends with the data). At most 256
+    schemas apply along one path into the data (a $ref and its target are
+    two), which bounds the C stack. And each validation has a work budget: it
+    counts its steps (a subschema applied to a value is one step, unless
+    it is true or false, a leaf; so is a comparison of two items for
+    uniqueItems) and is allowed
+
+        budget = nodes x size, at least ZEB_SCHEMA_STEPS_MIN and at most
+                 ZEB_SCHEMA_STEPS_MAX
+
+    where nodes is the number of (sub)schemas the document compiles to and
+    size the msgpack bytes validated (an upper bound on the number of
+    values). A schema applies each of its nodes at most once to each value
+    unless combinators over $ref reach the same node by several routes;
+    such a schema can need exponentially many steps on small data, and
+    past the budget validation stops with ZEB_ESCHEMACOMPLEX. So one
+    validation takes at most ZEB_SCHEMA_STEPS_MAX steps: some 40 ms of one
+    core at worst (about 40 ns a step), well under a ms for most schemas;
+    the floor lets any schema take 10,000 steps, a fraction of a ms.
+
     A schema is used by one thread at a time (PCRE2 match data is shared
     by its validations).
     =========================================================================
@@ -34,6 +57,10 @@ extern "C" {
 
 typedef struct _zeb_schema_t zeb_schema_t;
 
+//  The work budget of one validation, in steps (see above)
+#define ZEB_SCHEMA_STEPS_MIN    10000
+#define ZEB_SCHEMA_STEPS_MAX    1000000
+
 //  Why an instance failed
 typedef struct {
     char path [256];            //  JSON Pointer to the failing value ("" = the root)
@@ -44,6 +71,8 @@ typedef struct {
 //  Compile a schema from JSON text. Returns NULL with fault set (code
 //  ZEB_EBADSCHEMA) if the text is not JSON, not a schema, or uses a keyword
 //  or format outside the supported set; the message names it and where.
+//  Also if it recurses without descending into the data; the message
+//  gives the cycle as schema locations ("# -> #/allOf/0 -> #").
 zeb_schema_t *
     zeb_schema_new (const char *json, size_t len, zeb_fault_t *fault);
 
@@ -52,11 +81,21 @@ void
     zeb_schema_destroy (zeb_schema_t **self_p);
 
 //  Validate one msgpack value. Returns 0, ZEB_ESCHEMA with error filled
-//  (error may be NULL) if the value does not match, or ZEB_EMALFORMED if
-//  the bytes are not one msgpack value.
+//  (error may be NULL) if the value does not match, ZEB_ESCHEMACOMPLEX
+//  (keyword "budget", path where it ran out) if the answer needs more
+//  steps than the budget, or ZEB_EMALFORMED if the bytes are not one
+//  msgpack value.
 int
     zeb_schema_validate (zeb_schema_t *self, const void *data, size_t size,
                          zeb_schema_error_t *error);
+
+//  The steps validating size bytes may take against this schema.
+size_t
+    zeb_schema_budget (zeb_schema_t *self, size_t size);
+
+//  The steps the last zeb_schema_validate took (0 before the first).
+size_t
+    zeb_schema_steps (zeb_schema_t *self);
 
 //  Self test
 void

@@ -43,6 +43,11 @@
                 naming the limit; when their clients disconnect the parked
                 waits are dropped (STATS waiting 0, waits_dropped), and a
                 new client's long-poll is served.
+    complexity  a schema that recurses on the same value is refused at
+                REGISTER with 400 INVALID_SCHEMA; an event whose check
+                would take exponential work is refused once the work budget
+                runs out, and meanwhile other clients' PUBLISH and HELLO
+                are answered within 2 s.
     =========================================================================
 */
 
@@ -1316,6 +1321,103 @@ s_test_waiters (void)
 }
 
 //  ---------------------------------------------------------------------
+//  Schemas that cost too much to check: refused, or cut short
+
+static void
+s_test_complexity (void)
+{
+    test_zebd_t zebd;
+    s_new_zebd (&zebd, "node/actors=ingest,log,registry", "ingest/validation=enforce", NULL);
+    zeb_client_t *client = s_client (&zebd);
+    const char *endpoint = zeb_client_registry_endpoint (client);
+    assert (endpoint);
+
+    //  A schema that applies itself to the same value forever: 400
+    zsock_t *registry = zsock_new_dealer (endpoint);
+    assert (registry);
+    zsock_set_rcvtimeo (registry, 5000);
+    char *body = s_register_body ("tree.grown", "{\"allOf\":[{\"$ref\":\"#\"}]}");
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    int rc = zeb_json_pack_text (body, strlen (body), &packed, NULL);
+    assert (rc == 0);
+    free (body);
+    s_raw_send (registry, "REGISTER", packed.data, packed.size);
+    s_raw_reply_t reply;
+    s_raw_recv (registry, &reply);
+    uint64_t code = 0;
+    const char *text;
+    size_t len;
+    assert (s_is_nack (&reply, "INVALID_SCHEMA"));
+    assert (zeb_proto_get_uint (reply.body, reply.body_size, "code", &code) == 0 && code == 400);
+    assert (zeb_proto_get_str (reply.body, reply.body_size, "error", &text, &len) == 0);
+    assert (memmem (text, len, "# -> #/allOf/0 -> #", 19));
+    msgpack_sbuffer_destroy (&packed);
+    zsock_destroy (&registry);
+
+    //  Legal but exponential: 30 definitions, each applying the next twice
+    //  to the same value; checking the number 1 would take 2^30 tries
+    char schema [4096];
+    len = (size_t) snprintf (schema, sizeof (schema), "{\"$ref\":\"#/$defs/d0\",\"$defs\":{");
+    for (int level = 0; level < 30; level++)
+        len += (size_t) snprintf (schema + len, sizeof (schema) - len,
+                                  "\"d%d\":{\"anyOf\":[{\"$ref\":\"#/$defs/d%d\"},{\"$ref\":\"#/$defs/d%d\"}]},",
+                                  level, level + 1, level + 1);
+    snprintf (schema + len, sizeof (schema) - len, "\"d30\":{\"type\":\"string\"}}}");
+    body = s_register_body ("tree.grown", schema);
+    char *command = s_registry_call (endpoint, "REGISTER", body);
+    assert (streq (command, "REGISTER"));
+    free (command);
+    free (body);
+
+    //  Publish until the schema is known to ingest; each answered in time,
+    //  the last refused as too costly to check
+    zeb_event_t *tree = zeb_event_new ("tree.grown");
+    zeb_event_set (tree, "source", "zebd-test");
+    rc = zeb_event_set_data_json (tree, "1", NULL);
+    assert (rc == 0);
+    zeb_ack_t ack;
+    int64_t deadline = test_now_ms () + 10000;
+    do {
+        int64_t sent = test_now_ms ();
+        rc = zeb_client_publish (client, tree, &ack);
+        assert (test_now_ms () - sent < 2000);
+    } while (rc == 0 && test_now_ms () < deadline);
+    assert (rc == ZEB_ESCHEMACOMPLEX);
+
+    //  Another such event in flight, raw; meanwhile another client's
+    //  PUBLISH and a HELLO are answered promptly
+    zsock_t *attacker = s_raw_dealer (&zebd);
+    msgpack_sbuffer encoded;
+    msgpack_sbuffer_init (&encoded);
+    s_encode (tree, &encoded);
+    s_raw_send (attacker, "PUBLISH", encoded.data, encoded.size);
+    zeb_client_t *other = s_client (&zebd);
+    zeb_client_set_timeout (other, 2000);
+    int64_t started = test_now_ms ();
+    s_publish (other, "order.placed", NULL, 1);
+    assert (test_now_ms () - started < 2000);
+    zsock_t *greeter = s_raw_dealer (&zebd);
+    zsock_set_rcvtimeo (greeter, 2000);
+    started = test_now_ms ();
+    s_raw_send (greeter, "HELLO", "\x81\xa7version\x01", 10);
+    s_raw_recv (greeter, &reply);
+    assert (streq (reply.command, "WELCOME") && test_now_ms () - started < 2000);
+    s_raw_recv (attacker, &reply);
+    assert (s_is_nack (&reply, "SCHEMA_TOO_COMPLEX"));
+    assert (s_stat (other, "ingest", "validation_refused", NULL) >= 2);
+    assert (s_stat (other, "ingest", "validation_too_complex", NULL) >= 2);
+    assert (s_stat (other, "ingest", "nacks_by_reason", "SCHEMA_TOO_COMPLEX") >= 2);
+    msgpack_sbuffer_destroy (&encoded);
+    zeb_event_destroy (&tree);
+    zsock_destroy (&greeter);
+    zsock_destroy (&attacker);
+    zeb_client_destroy (&other);
+    zeb_client_destroy (&client);
+    test_zebd_destroy (&zebd);
+}
+
+//  ---------------------------------------------------------------------
 
 int
 main (int argc, char *argv [])
@@ -1337,7 +1439,8 @@ main (int argc, char *argv [])
         { "shutdown", s_test_shutdown },
         { "slowbus", s_test_slowbus },
         { "validation", s_test_validation },
-        { "waiters", s_test_waiters }
+        { "waiters", s_test_waiters },
+        { "complexity", s_test_complexity }
     };
     test_run_cases (cases, sizeof (cases) / sizeof (cases [0]), only);
     return 0;
