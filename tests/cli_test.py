@@ -145,6 +145,28 @@ def test_bad_input(node):
     check(r.returncode == 2 and "--bogus" in r.stderr, "unknown option: exit 2")
 
 
+def test_unprintable(node):
+    """An event JSON cannot carry (data with a boolean map key, valid
+    msgpack): zeb fetch fails loudly, never prints a wrong value"""
+    import msgpack
+    import zmq
+    context = zmq.Context.instance()
+    dealer = context.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.setsockopt(zmq.RCVTIMEO, 5000)
+    dealer.connect(node.endpoint)
+    body = msgpack.packb({"type": "odd.data", "source": "cli-test", "data": {True: 1}})
+    dealer.send_multipart([b"PUBLISH", body])
+    command, reply = dealer.recv_multipart()[:2]
+    dealer.close()
+    check(command == b"ACK", "an event with a boolean map key is stored: %r" % command)
+    sequence = msgpack.unpackb(reply)["sequence"]
+    r = zeb("fetch", "--from", str(sequence), "--count", "1", endpoint=node.endpoint)
+    check(r.returncode != 0, "fetch of an unprintable event: non-zero exit (%d)" % r.returncode)
+    check("no JSON form" in r.stderr, "fetch says why: %r" % r.stderr)
+    check('"data":null' not in r.stdout, "no wrong value printed: %r" % r.stdout)
+
+
 def test_sub(node):
     ep = node.endpoint
     sub = subprocess.Popen([ZEB, "sub", "order.", "--count", "3", "--endpoint", ep],
@@ -288,7 +310,7 @@ def main():
                                                (time.monotonic() - started) * 1000))
     node = Node()
     try:
-        for test in (test_pub_and_fetch, test_bad_input, test_sub, test_stats):
+        for test in (test_pub_and_fetch, test_bad_input, test_sub, test_stats, test_unprintable):
             started = time.monotonic()
             test(node)
             print(" * %s: %s (%.0f ms)" % (test.__name__, "FAIL" if FAILURES else "OK",

@@ -1167,6 +1167,18 @@ s_test_validation (void)
     assert (zeb_client_registry_endpoint (client) == NULL);
     assert (s_publish_order (client, 500, NULL, &ack) == 0);
     assert (s_stat (client, "ingest", "validation_unavailable", NULL) == 1);
+    //  ...and the outage is remembered: twenty events of twenty types the
+    //  validator has never seen do not each wait for the registry (before,
+    //  each cost ingest/registry_timeout of ingest's only thread: 4 s here)
+    int64_t started = test_now_ms ();
+    for (int index = 0; index < 20; index++) {
+        char type [32];
+        snprintf (type, sizeof (type), "unseen.type%d", index);
+        s_publish (client, type, NULL, index);
+    }
+    assert (test_now_ms () - started < 2000);
+    assert (s_stat (client, "ingest", "validation_unavailable", NULL) == 21);
+    assert (s_stat (client, "ingest", "held_for_lookup", NULL) == 1);     //  the first only
     zeb_client_destroy (&client);
     test_zebd_destroy (&zebd);
     close (dead);
