@@ -4,6 +4,7 @@
 */
 
 #include "testutil.h"
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -160,6 +161,9 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     pid_t pid = fork ();
     assert (pid >= 0);
     if (pid == 0) {
+        //  A test that aborts must not leave its zebd running (ctest
+        //  would wait on its output until the timeout)
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
         execv (self->zebd, argv);
         _exit (127);
     }

@@ -951,7 +951,13 @@ s_test_slowbus (void)
     //  covers the batches in flight, LMDB's dirty pages and the queues
     //  (the stuck subscriber's 20 MiB would not fit)
     fflush (stdout);
+#if defined (__SANITIZE_ADDRESS__)
+    //  AddressSanitizer's quarantine and shadow memory grow zebd's RSS with
+    //  every allocation: the bound is checked in the plain build only
+    (void) peak_kb;
+#else
     assert (peak_kb - before_kb < 12 * 1024);
+#endif
     assert (follower.received >= 2500);
     assert (overflows >= 1);
 
