@@ -4,7 +4,6 @@
 */
 
 #include "testutil.h"
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -113,6 +112,44 @@ test_zebd_set (test_zebd_t *self, const char *assignment)
     snprintf (self->extra [self->extra_count++], 128, "%s", assignment);
 }
 
+//  A test that fails an assert must not leave its zebds running: ctest
+//  would wait on their output until its timeout. The zebds started here
+//  are remembered, and killed when the test aborts. (PR_SET_PDEATHSIG
+//  would not do: it fires when the thread that forked exits, and the
+//  crash test restarts zebd from a thread of its own.)
+#define S_TRACKED 64
+static volatile pid_t s_tracked [S_TRACKED];
+
+static void
+s_on_abort (int signal_number)
+{
+    for (int index = 0; index < S_TRACKED; index++)
+        if (s_tracked [index] > 0)
+            kill (s_tracked [index], SIGKILL);
+    signal (signal_number, SIG_DFL);
+    raise (signal_number);
+}
+
+static void
+s_track (pid_t pid)
+{
+    static bool installed = false;
+    if (!installed) {
+        signal (SIGABRT, s_on_abort);
+        installed = true;
+    }
+    for (int index = 0; index < S_TRACKED; index++)
+        if (__sync_bool_compare_and_swap (&s_tracked [index], 0, pid))
+            return;
+}
+
+static void
+s_untrack (pid_t pid)
+{
+    for (int index = 0; index < S_TRACKED; index++)
+        __sync_bool_compare_and_swap (&s_tracked [index], pid, 0);
+}
+
 //  True once zebd answers HELLO or has exited (then pid is 0)
 static bool
 s_zebd_settled (void *arg)
@@ -120,6 +157,7 @@ s_zebd_settled (void *arg)
     test_zebd_t *self = (test_zebd_t *) arg;
     int status;
     if (waitpid (self->pid, &status, WNOHANG) == self->pid) {
+        s_untrack (self->pid);
         self->pid = 0;
         return true;
     }
@@ -161,12 +199,10 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     pid_t pid = fork ();
     assert (pid >= 0);
     if (pid == 0) {
-        //  A test that aborts must not leave its zebd running (ctest
-        //  would wait on its output until the timeout)
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
         execv (self->zebd, argv);
         _exit (127);
     }
+    s_track (pid);
     self->pid = pid;
     //  Ready when it answers HELLO; done waiting, too, if it exited
     if (!test_wait_until (s_zebd_settled, self, timeout_ms)) {
@@ -184,6 +220,7 @@ test_zebd_stop (test_zebd_t *self)
     kill (self->pid, SIGTERM);
     int status = 0;
     waitpid (self->pid, &status, 0);
+    s_untrack (self->pid);
     self->pid = 0;
     return WIFEXITED (status)? WEXITSTATUS (status): -1;
 }
@@ -195,6 +232,7 @@ test_zebd_kill (test_zebd_t *self)
         return;
     kill (self->pid, SIGKILL);
     waitpid (self->pid, NULL, 0);
+    s_untrack (self->pid);
     self->pid = 0;
 }
 
