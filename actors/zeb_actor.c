@@ -79,8 +79,11 @@ s_start (zeb_actor_t *self, zconfig_t *config)
         self->node_name = strdup (zeb_config_str (config, "node/name"));
         self->state = zmalloc (self->def->size);
         assert (self->state);
+        size_t readers = zeb_loop_size (self->loop);
         rc = self->def->start (self->state, self, config, &fault);
         if (rc) {
+            //  Nothing start registered may outlive its state
+            zeb_loop_truncate (self->loop, readers);
             self->def->stop (self->state);
             free (self->state);
             self->state = NULL;

@@ -975,7 +975,9 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     //  Far above max_event_size, so oversize events get a NACK; beyond
     //  this libzmq drops the connection without reading the message
     int64_t limit = (int64_t) self->max_event_size * 4;
-    zsock_set_maxmsgsize (self->front, (int) (limit > 64 << 20? limit: 64 << 20));
+    if (limit < 64 << 20)
+        limit = 64 << 20;
+    zmq_setsockopt (zsock_resolve (self->front), ZMQ_MAXMSGSIZE, &limit, sizeof (limit));
     if (s_bus_setup (self, config, fault))
         goto failed;
     const char *notify = zeb_config_str (config, "ingest/notify");

@@ -405,7 +405,10 @@ s_handle_fetch (void *owner, zeb_request_t *request)
     if (rc)
         zeb_router_nack (request, rc, "cannot read the log");
     else
-    if (fetch.count > 0 || wait_ms == 0)
+    //  A filtered scan that stopped at its limit short of the end answers
+    //  at once (count 0, next where to go on): only a FETCH at the end of
+    //  the log waits, so a parked FETCH never scans again and again
+    if (fetch.count > 0 || wait_ms == 0 || fetch.next <= stats.last)
         s_send_events (self, request, &fetch, &stats);
     else {
         //  Nothing yet: park it until a commit or the deadline
@@ -433,7 +436,7 @@ s_serve_waits (self_t *self, uint64_t last)
             s_fetch_t fetch;
             zeb_store_stats_t stats;
             int rc = s_run (self, &wait->query, &fetch, &stats);
-            bool done = rc || fetch.count > 0 || expired;
+            bool done = rc || fetch.count > 0 || expired || fetch.next <= stats.last;
             if (rc)
                 zeb_router_nack (wait->request, rc, "cannot read the log");
             else
@@ -739,6 +742,44 @@ s_test_publish (zeb_client_t *client, const char *type, int count)
     }
 }
 
+//  A filtered long-poll whose scan stops at its limit short of the end
+//  is answered at once with where to go on, not parked to scan again
+static void
+s_test_scan_limit (void)
+{
+    char dir [] = "/tmp/zeb-log-scan-XXXXXX";
+    assert (mkdtemp (dir));
+    zeb_fault_t fault;
+    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
+    assert (node);
+    zeb_client_t *client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
+    zsock_t *reader = zsock_new_dealer (zeb_node_endpoint (node, "log"));
+    for (int index = 0; index < 1100; index++) {
+        zeb_event_t *noise = zeb_event_new ("noise.event");
+        zeb_event_set (noise, "source", "log-test");
+        assert (zeb_client_publish_async (client, noise, NULL, NULL) == 0);
+        zeb_event_destroy (&noise);
+    }
+    assert (zeb_client_flush (client, 10000) == 0);
+    s_test_events_t result;
+    int64_t started = zclock_mono ();
+    s_test_fetch_send (reader, "{\"from\": 1, \"max\": 10, \"wait_ms\": 20000, \"types\": [\"rare.\"]}", NULL);
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (zclock_mono () - started < 5000);
+    assert (result.count == 0 && result.next == 1001 && result.last == 1100);
+    //  From there on the scan reaches the end: that one waits
+    s_test_fetch_send (reader, "{\"from\": 1001, \"max\": 10, \"wait_ms\": 300, \"types\": [\"rare.\"]}", NULL);
+    started = zclock_mono ();
+    assert (s_test_fetch_recv (reader, &result, 5000));
+    assert (zclock_mono () - started >= 290 && result.count == 0 && result.next == 1101);
+    zsock_destroy (&reader);
+    zeb_client_destroy (&client);
+    zeb_node_destroy (&node);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+}
+
 void
 zeb_log_test (bool verbose)
 {
@@ -922,5 +963,6 @@ zeb_log_test (bool verbose)
     zdir_t *tree = zdir_new (dir, NULL);
     zdir_remove (tree, true);
     zdir_destroy (&tree);
+    s_test_scan_limit ();
     printf ("OK\n");
 }

@@ -61,6 +61,23 @@ zeb_loop_add_fd (zeb_loop_t *self, int fd, zeb_loop_fn *fn, void *arg)
     return s_add (self, NULL, fd, fn, arg);
 }
 
+size_t
+zeb_loop_size (zeb_loop_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+void
+zeb_loop_truncate (zeb_loop_t *self, size_t count)
+{
+    assert (self);
+    if (count < self->count)
+        self->count = count;
+    self->tick = NULL;
+    self->tick_arg = NULL;
+}
+
 static s_reader_t *
 s_find (zeb_loop_t *self, zsock_t *socket)
 {

@@ -59,6 +59,13 @@ int
 int
     zeb_loop_add_fd (zeb_loop_t *self, int fd, zeb_loop_fn *fn, void *arg);
 
+//  How many readers the loop holds, and forget every reader added after
+//  the first count of them, and the tick (the kit undoes a failed start).
+size_t
+    zeb_loop_size (zeb_loop_t *self);
+void
+    zeb_loop_truncate (zeb_loop_t *self, size_t count);
+
 //  Forget the reader of this socket (or, with socket NULL, of fd).
 void
     zeb_loop_remove (zeb_loop_t *self, zsock_t *socket, int fd);

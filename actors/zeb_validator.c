@@ -9,6 +9,7 @@
 
 #define S_TTL_MS        60000       //  cached answers are asked again after this
 #define S_WARN_MS       60000       //  one warning per type this often
+#define S_MAX_ENTRIES   10000       //  cached answers; when full, all are forgotten
 
 typedef enum { S_OFF, S_WARN, S_ENFORCE } s_mode_t;
 
@@ -139,9 +140,18 @@ zeb_validator_handle_changes (zeb_validator_t *self)
     //  leaves ZMQ_FD ready to fire for the next notice
     while (self->changes && (zsock_events (self->changes) & ZMQ_POLLIN)
     &&     zsock_recv (self->changes, "sss", &command, &type, &version) == 0) {
-        //  The latest schema of the type changed; numbered versions do not
-        if (type)
+        //  The type changed (a version, its mode, a deletion): forget its
+        //  answers, the latest and every numbered version ("type#N")
+        if (type) {
             zhashx_delete (self->cache, type);
+            size_t len = strlen (type);
+            zlistx_t *keys = zhashx_keys (self->cache);
+            for (const char *key = (const char *) zlistx_first (keys); key;
+                 key = (const char *) zlistx_next (keys))
+                if (strncmp (key, type, len) == 0 && key [len] == '#')
+                    zhashx_delete (self->cache, key);
+            zlistx_destroy (&keys);
+        }
         self->last_entry = NULL;
         zstr_free (&command);
         zstr_free (&type);
@@ -167,23 +177,37 @@ s_answer (zeb_validator_t *self, zeb_registry_schema_t *reply)
     s_lookup_t *lookup = s_lookup_find (self, reply->request_id);
     if (!lookup)
         return;
-    if (reply->status == ZEB_ETIMEOUT || reply->status == ZEB_EUNREACHABLE) {
-        self->counters.timeouts++;
+    if (reply->status && reply->status != ZEB_ENOTFOUND) {
+        //  No answer, or not one to trust (a timeout, a storage failure
+        //  of the registry, a reply that cannot be read): an outage, not
+        //  "this type has no schema"
+        if (reply->status == ZEB_ETIMEOUT || reply->status == ZEB_EUNREACHABLE)
+            self->counters.timeouts++;
+        if (!self->down_until)
+            zsys_warning ("ingest: the schema registry gave no answer for %s (%s): events are "
+                          "accepted unchecked, asking again every %lld ms", lookup->key,
+                          zeb_strerror (reply->status), (long long) self->retry_ms);
         self->down_until = zclock_mono () + self->retry_ms;
-        zsys_warning ("ingest: the schema registry did not answer for %s: events are accepted "
-                      "unchecked for %lld ms", lookup->key, (long long) self->retry_ms);
     }
     else {
+        if (self->down_until)
+            zsys_info ("ingest: the schema registry answers again");
         self->down_until = 0;       //  it answers
         s_entry_t *entry = (s_entry_t *) zmalloc (sizeof (s_entry_t));
         entry->expires = zclock_mono () + S_TTL_MS;
         entry->mode = -1;
         if (reply->status == 0 && reply->schema) {
-            entry->schema = zeb_schema_new (reply->schema, strlen (reply->schema), NULL);
+            zeb_fault_t fault;
+            entry->schema = zeb_schema_new (reply->schema, strlen (reply->schema), &fault);
+            if (!entry->schema)
+                zsys_warning ("ingest: the schema of %s does not compile here (%s): its events "
+                              "are accepted unchecked", lookup->key, fault.text);
             entry->version = reply->version;
             entry->mode = streq (reply->validation, "off")? S_OFF: streq (reply->validation, "warn")? S_WARN
                         : streq (reply->validation, "enforce")? S_ENFORCE: -1;
         }
+        if (zhashx_size (self->cache) >= S_MAX_ENTRIES)
+            zhashx_purge (self->cache);     //  a bound, not a policy: asked again
         zhashx_update (self->cache, lookup->key, entry);
         self->last_entry = NULL;
     }
@@ -279,17 +303,23 @@ zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t 
             snprintf (key + len, sizeof (self->last_key) - (size_t) len, "#%u", version);
         entry = (s_entry_t *) zhashx_lookup (self->cache, key);
     }
-    //  Expiry is looked at every 1024th use of an entry, not every time
-    if (entry && (++entry->uses & 1023) == 0 && zclock_mono () >= entry->expires) {
+    //  Expiry is looked at on every lookup in the table, and on every
+    //  1024th use of the entry a run of one type keeps using
+    bool from_table = entry && entry != self->last_entry;
+    if (entry && (from_table || (++entry->uses & 1023) == 0) && zclock_mono () >= entry->expires) {
         zhashx_delete (self->cache, key);
         self->last_entry = entry = NULL;
     }
     if (!entry) {
         s_lookup_t *lookup = (s_lookup_t *) zhashx_lookup (self->lookups, key);
-        if (self->down_until && zclock_mono () < self->down_until) {
-            //  The registry is out: accept, and probe once in the background
-            if (zhashx_size (self->lookups) == 0)
+        if (self->down_until) {
+            //  The registry is out until it answers: accept at once, and
+            //  probe in the background once per ingest/registry_retry
+            int64_t now = zclock_mono ();
+            if (now >= self->down_until && zhashx_size (self->lookups) == 0) {
                 s_ask (self, key, type, version, false);
+                self->down_until = now + self->retry_ms;
+            }
             self->counters.unavailable++;
             return 0;
         }
@@ -456,8 +486,62 @@ zeb_validator_test (bool verbose)
     }
     counters = zeb_validator_counters (validator);
     assert (counters.unavailable == 100 && counters.validated == 0);
-    //  ...while one probe at a time goes out in the background
-    assert (counters.lookups == 2);
+    //  ...and nothing is asked before ingest/registry_retry has passed
+    assert (counters.lookups == 1);
+    zeb_validator_destroy (&validator);
+
+    //  The outage ends when a background probe is answered: then a miss
+    //  is held for its answer again
+    zconfig_put (config, "ingest/registry_retry", "50ms");
+    zconfig_put (config, "ingest/registry_timeout", "1s");
+    validator = zeb_validator_new (config, &fault);
+    s_test_view (&view, &buffer, "order.placed", 50);
+    assert (zeb_validator_check (validator, &view, &fault) == 1);
+    s_test_settle (validator);
+    int64_t deadline = zclock_mono () + 10000;
+    while (zeb_validator_counters (validator).lookups < 2) {
+        assert (zclock_mono () < deadline);
+        zpoller_t *poller = zpoller_new (silent, NULL);
+        zpoller_wait (poller, 10);              //  the retry interval passing
+        zpoller_destroy (&poller);
+        assert (zeb_validator_check (validator, &view, &fault) == 0);   //  unchecked meanwhile
+    }
+    //  The silent registry answers whatever it was asked: "no such type"
+    zsock_set_rcvtimeo (silent, 5000);
+    bool answered = false;
+    while (!answered) {
+        assert (zclock_mono () < deadline);
+        zmsg_t *request = zmsg_recv (silent);
+        assert (request && zmsg_size (request) == 4);
+        zframe_t *identity = zmsg_pop (request);
+        zframe_t *command = zmsg_pop (request);
+        zframe_t *body = zmsg_pop (request);
+        zframe_t *tag = zmsg_pop (request);
+        msgpack_sbuffer nack;
+        msgpack_sbuffer_init (&nack);
+        zeb_proto_pack_nack (&nack, ZEB_ENOTFOUND, "no such type", -1);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &identity);
+        zmsg_addstr (reply, "NACK");
+        zmsg_addmem (reply, nack.data, nack.size);
+        zmsg_append (reply, &tag);
+        zmsg_send (&reply, silent);
+        msgpack_sbuffer_destroy (&nack);
+        zframe_destroy (&command);
+        zframe_destroy (&body);
+        zmsg_destroy (&request);
+        //  Until the probe's answer is taken, order.placed is unchecked;
+        //  once it is, the answer is cached and a new type is held again
+        int64_t wait = zclock_mono () + 300;
+        while (!answered && zclock_mono () < wait) {
+            zpoller_t *poller = zpoller_new (zeb_validator_socket (validator), NULL);
+            zpoller_wait (poller, 50);
+            zpoller_destroy (&poller);
+            zeb_validator_handle_replies (validator);
+            s_test_view (&view, &buffer, "brand.new", 1);
+            answered = zeb_validator_check (validator, &view, &fault) == 1;
+        }
+    }
     zeb_validator_destroy (&validator);
 
     //  off: nothing is looked up

@@ -19,11 +19,14 @@
     answer (zeb_validator_handle_replies) or the deadline
     (ingest/registry_timeout, zeb_validator_expire) — so events are still
     stored in the order they came, while the writer, the bus and the pipe
-    go on being served. A lookup that times out marks the registry
-    unreachable for ingest/registry_retry: meanwhile misses are accepted
-    unchecked at once (counted as `validation_unavailable`) and one GET at
-    a time probes the registry in the background; its answer ends the
-    outage. Refusing every event because an admin service is down would
+    go on being served. A lookup without an answer (a timeout, or an error
+    of the registry's own) starts an outage: until the registry answers
+    again, misses are accepted unchecked at once (counted as
+    `validation_unavailable`) and one GET per ingest/registry_retry probes
+    it in the background; its answer ends the outage. Only "no such type
+    or version" is cached as "no schema". At most 10,000 answers are
+    cached; past that all are forgotten and asked again. Refusing every
+    event because an admin service is down would
     turn a registry outage into an ingest outage.
     =========================================================================
 */

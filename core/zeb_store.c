@@ -22,6 +22,7 @@ struct _zeb_store_t {
     uint64_t bytes;             //  bytes of events, as of this transaction
     int64_t last_time;          //  last key of the time index
     bool over_limit;            //  this transaction may not append: past max_size
+    int64_t over_checked;       //  when over_limit was last worked out (ms)
 };
 
 
@@ -186,7 +187,12 @@ zeb_store_begin (zeb_store_t *self)
     self->bytes = s_meta_get (self->txn, self->meta, "bytes", 0);
     self->first_appended = self->next;
     self->last_time = INT64_MIN;
-    self->over_limit = s_over_limit (self);
+    //  Worked out at most every 500 ms: it reads the whole free list
+    int64_t now_ms = zeb_time_mono_us () / 1000;
+    if (!self->over_checked || now_ms - self->over_checked >= 500) {
+        self->over_limit = s_over_limit (self);
+        self->over_checked = now_ms;
+    }
     MDB_cursor *cursor;
     MDB_val key, value;
     if (mdb_cursor_open (self->txn, self->times, &cursor) == 0) {
@@ -450,6 +456,8 @@ zeb_store_retain (zeb_store_t *self, const zeb_retention_t *policy, int64_t now,
         if (mrc == 0) {
             if (attempt)
                 zeb_lmdb_shrink (self->lmdb);
+            if (deleted)
+                self->over_checked = 0;     //  what it freed counts at once
             return 0;
         }
         if (mrc != MDB_MAP_FULL)
