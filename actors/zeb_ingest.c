@@ -92,7 +92,7 @@ typedef struct {
     uint64_t batch_max;         //  largest batch, in messages
     uint64_t bus_sent;          //  events handed to the bus (someone subscribed)
     uint64_t bus_overflows;     //  of them, sends that found a subscriber's queue full
-    uint64_t held;              //  messages held for a schema lookup
+    uint64_t held;              //  waits of a message for a schema lookup
 } s_counters_t;
 
 typedef struct {
@@ -331,6 +331,23 @@ s_accept_event (self_t *self, zeb_batch_t *batch, const uint8_t *data, size_t si
     return 0;
 }
 
+//  An array waits for a schema lookup: ask now for every other event of it
+//  whose schema is not cached, so that the lookups run side by side, not
+//  one round trip after another (each would hold ingest's input again)
+static void
+s_prefetch_schemas (self_t *self, zeb_mpk_t *reader)
+{
+    const uint8_t *event;
+    size_t event_size;
+    zeb_mpk_t rest = *reader;
+    while (zeb_mpk_skip (&rest, &event, &event_size) == 0) {
+        zeb_event_view_t *view = &self->view;
+        if (zeb_event_view_decode_limited (view, event, event_size, self->max_depth, NULL) == 0
+        &&  zeb_event_view_validate (view, NULL) == 0)
+            zeb_validator_prefetch (self->validator, view);
+    }
+}
+
 //  Accept a PUBLISH body: one event, or an array of them, all or nothing.
 //  Returns 1 if an event's schema is being looked up (nothing of the
 //  message was taken: the caller holds it and offers it again), else 0.
@@ -373,6 +390,8 @@ s_accept_publish (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request
             if (rc < 0)
                 request->index = index;
         }
+        if (rc == 1)
+            s_prefetch_schemas (self, &reader);
         if (rc == 0 && !zeb_mpk_done (&reader))
             rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "bytes left over after the array");
         if (rc != 1)
@@ -665,6 +684,8 @@ s_retry_held (self_t *self)
         self->held_count = 0;
         zeb_loop_ready (self->loop, self->front);
     }
+    else
+        self->counters.held++;          //  it waits again, for another type
     s_dispatch (self, NULL);
 }
 

@@ -283,6 +283,29 @@ s_named_version (zeb_event_view_t *view)
     return version;
 }
 
+//  The cache key of a type and named version: "type" or "type#N"
+static void
+s_key (char *key, size_t size, zeb_str_t *type, uint32_t version)
+{
+    int len = snprintf (key, size, "%.*s", (int) type->len, type->ptr);
+    if (version)
+        snprintf (key + len, size - (size_t) len, "#%u", version);
+}
+
+void
+zeb_validator_prefetch (zeb_validator_t *self, zeb_event_view_t *view)
+{
+    assert (self);
+    if (self->mode == S_OFF || self->down_until || !self->registry)
+        return;
+    zeb_str_t *type = &view->attr [ZEB_ATTR_TYPE];
+    uint32_t version = s_named_version (view);
+    char key [ZEB_EVENT_MAX_TYPE + 16];
+    s_key (key, sizeof (key), type, version);
+    if (!zhashx_lookup (self->cache, key) && !zhashx_lookup (self->lookups, key))
+        s_ask (self, key, type, version, true);
+}
+
 int
 zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t *fault)
 {
@@ -298,9 +321,7 @@ zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t 
     char *key = self->last_key;
     if (!entry) {
         self->last_entry = NULL;
-        int len = snprintf (key, sizeof (self->last_key), "%.*s", (int) type->len, type->ptr);
-        if (version)
-            snprintf (key + len, sizeof (self->last_key) - (size_t) len, "#%u", version);
+        s_key (key, sizeof (self->last_key), type, version);
         entry = (s_entry_t *) zhashx_lookup (self->cache, key);
     }
     //  Expiry is looked at on every lookup in the table, and on every

@@ -89,6 +89,12 @@ bool
 int
     zeb_validator_check (zeb_validator_t *self, zeb_event_view_t *view, zeb_fault_t *fault);
 
+//  Start the lookup of this event's schema if it is neither cached nor
+//  asked for already, without checking anything (never blocks): for the
+//  other events of an array that waits, so that lookups run side by side.
+void
+    zeb_validator_prefetch (zeb_validator_t *self, zeb_event_view_t *view);
+
 //  Counters so far.
 zeb_validator_counters_t
     zeb_validator_counters (zeb_validator_t *self);
