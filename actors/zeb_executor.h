@@ -1,0 +1,149 @@
+/*  =========================================================================
+    zeb_executor - the plugins that perform actions, and the host that runs them
+
+    An executor performs one kind of action (webhook, emit_event, log,
+    redis_stream, nats, or an application's own) for the outbox. It is a
+    plugin in the Fluent Bit way: a static zeb_executor_def_t with a name,
+    a configuration map and callbacks, listed in one hand-written table
+    (zeb_executor.c). The plugin never retries, sleeps or schedules: it
+    starts a job, reports one result (OK, RETRY with an optional delay, or
+    FAIL), and the outbox owns attempts, backoff, circuits and flow control.
+
+    Every executor runs in a host thread of its own (zeb_executor_host,
+    started by the outbox), so a slow kind of action never delays another.
+    The host is a worker of the outbox's worker protocol (docs/PROTOCOL.md,
+    "Workers"), the same protocol an external worker process speaks over
+    tcp://: it connects a DEALER to the outbox, says READY {actions, credit},
+    turns each JOB it receives into a zeb_job_t for the plugin's execute, and
+    sends the RESULT the plugin finishes it with. credit bounds the jobs a
+    host holds at once; the outbox never sends more.
+
+    A plugin that works asynchronously (the webhook executor: libcurl's
+    multi interface, many requests in flight) registers its descriptors on
+    the host's loop (zeb_executor_loop) and a tick for its timers, and
+    finishes jobs from there; a synchronous one (log, redis_stream) finishes
+    the job before execute returns.
+
+    The stable action id (zeb_job_t.key) is the same on every attempt of
+    one action of one run: receivers deduplicate on it (webhook-id,
+    idempotencykey, Nats-Msg-Id).
+    =========================================================================
+*/
+
+#ifndef ZEB_EXECUTOR_H_INCLUDED
+#define ZEB_EXECUTOR_H_INCLUDED
+
+#define ZEB_EXECUTOR_MAX_RESULT     4096    //  bytes of a result kept (JSON text)
+#define ZEB_EXECUTOR_MAX_ERROR      512     //  bytes of an error text kept
+
+typedef struct _zeb_executor_t zeb_executor_t;
+typedef struct _zeb_job_t zeb_job_t;
+
+typedef enum {
+    ZEB_JOB_OK = 0,             //  done; the run goes on with its next action
+    ZEB_JOB_RETRY = 1,          //  failed, may work later: the outbox retries per policy
+    ZEB_JOB_FAIL = 2            //  failed for good: no further attempt
+} zeb_job_status_t;
+
+//  What became of one attempt
+typedef struct {
+    zeb_job_status_t status;
+    const char *error;          //  why it failed (copied; NULL for OK)
+    json_t *result;             //  what it returned (borrowed; NULL for none), kept
+                                //  up to ZEB_EXECUTOR_MAX_RESULT bytes of JSON
+    int64_t retry_after_ms;     //  RETRY: not before this many ms (0: the policy's)
+    int code;                   //  the target's own status (HTTP status), 0 if none
+    bool gone;                  //  FAIL: the target is gone for good (HTTP 410):
+                                //  the outbox dead-letters its later runs (GONE)
+} zeb_job_result_t;
+
+//  One attempt of one action, as a plugin sees it. Everything is owned by
+//  the host and valid until the job is finished.
+struct _zeb_job_t {
+    const char *id;             //  this attempt's id, echoed in RESULT
+    const char *key;            //  the action's stable id (same on every attempt)
+    const char *run;            //  the run's id
+    const char *action;         //  the action type ("webhook")
+    const char *origin;         //  who made the run (automation or handler id)
+    json_t *config;             //  the action's configuration (a JSON object)
+    zeb_event_t *event;         //  the trigger event
+    uint32_t attempt;           //  1 on the first attempt
+    uint32_t index;             //  the action's place in its run, from 0
+    int timeout_ms;             //  the attempt's budget: finish (RETRY) by then
+    void *plugin;               //  free for the plugin (e.g. its curl handle)
+    zeb_executor_t *host;
+};
+
+typedef struct {
+    const char *name;           //  the action type it performs: "webhook"
+    const char *help;           //  one line, for zebd --help-config
+    const zeb_config_key_t *config;     //  its keys ("webhook/connect_timeout"), NULL-ended, or NULL
+    size_t credit;              //  jobs it holds at once (0: 1)
+
+    //  Set up from config (checked against the map): *state_p gets the
+    //  plugin's state. Returns 0, or a zeb code with fault set.
+    int (*init) (void **state_p, zeb_executor_t *host, zconfig_t *config, zeb_fault_t *fault);
+    //  Start the job; finish it exactly once with zeb_job_finish, now or
+    //  later (from a reader or the tick on the host's loop).
+    void (*execute) (void *state, zeb_job_t *job);
+    //  Optional: runs every turn of the host's loop; returns the longest
+    //  the loop may wait, ms (-1: no limit).
+    int (*tick) (void *state);
+    //  Finish (RETRY "executor stopping") what is in hand and free the state.
+    void (*destroy) (void **state_p);
+    //  Optional: counters into the host's STATS map.
+    void (*stats) (void *state, zeb_pack_t *pack);
+} zeb_executor_def_t;
+
+//  Report the outcome of a job; the host sends RESULT and frees the job
+//  (do not use it afterwards).
+void
+    zeb_job_finish (zeb_job_t *job, const zeb_job_result_t *result);
+
+//  Shorthands: OK with a result (may be NULL); RETRY or FAIL with a
+//  printf-style error.
+void
+    zeb_job_ok (zeb_job_t *job, json_t *result);
+void
+    zeb_job_retry (zeb_job_t *job, int64_t retry_after_ms, const char *format, ...) CHECK_PRINTF (3);
+void
+    zeb_job_fail (zeb_job_t *job, const char *format, ...) CHECK_PRINTF (2);
+
+//  The host's loop, for a plugin's descriptors (zeb_loop_add_fd).
+zeb_loop_t *
+    zeb_executor_loop (zeb_executor_t *host);
+
+//  The built-in plugins, by action type; NULL if none.
+const zeb_executor_def_t *
+    zeb_executor_lookup (const char *name);
+
+//  Every built-in plugin, NULL-ended (for the node's configuration help).
+extern const zeb_executor_def_t *zeb_executor_table [];
+
+//  An application's own action performed by a C callback in the host
+//  thread (zeb_node_register_action): returns a zeb_job_status_t and may
+//  set *error (static or owned by the callback until it is called again).
+typedef int (zeb_action_fn) (zeb_event_t *event, json_t *config, const char **error, void *arg);
+
+//  Host thread body for zactor_new; args is a zeb_executor_args_t
+//  (copied during start). The host connects to endpoint (the outbox's
+//  workers endpoint) and serves the plugin. Its pipe answers STATS like
+//  an actor's and stops on $TERM.
+typedef struct {
+    const zeb_executor_def_t *def;      //  the plugin (borrowed, static)
+    zconfig_t *config;                  //  the node's configuration (borrowed during start)
+    const char *endpoint;               //  the outbox's workers endpoint
+    const char *name;                   //  the action type it serves, if not def->name
+                                        //  (a callback plugin serves the name it was given)
+    zeb_action_fn *callback;            //  the callback plugin's function
+    void *callback_arg;
+} zeb_executor_args_t;
+
+void
+    zeb_executor_host (zsock_t *pipe, void *args);
+
+//  Self test
+void
+    zeb_executor_test (bool verbose);
+
+#endif
