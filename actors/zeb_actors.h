@@ -17,6 +17,9 @@
 #include "zeb_ingest.h"
 #include "zeb_log.h"
 #include "zeb_registry.h"
+#include "zeb_executor.h"
+#include "zeb_outbox.h"
+#include "zeb_run.h"
 #include "zeb_node.h"
 
 #endif

@@ -113,6 +113,7 @@ typedef struct {
     char *bus_endpoint;
     char *log_endpoint;         //  advertised in WELCOME ("" until known)
     char *registry_endpoint;    //  advertised in WELCOME ("" if none)
+    char *outbox_endpoint;      //  advertised in WELCOME when the node runs an outbox
     zeb_validator_t *validator; //  event data against registered schemas
     zmq_msg_t held [S_MAX_PARTS];   //  a message waiting for a schema lookup
     int held_count;
@@ -455,6 +456,8 @@ s_handle_hello (void *owner, zeb_request_t *request)
     zeb_pack_str (&pack, "ingest", self->endpoint);
     zeb_pack_str (&pack, "log", self->log_endpoint);
     zeb_pack_str (&pack, "registry", self->registry_endpoint);
+    if (self->outbox_endpoint)
+        zeb_pack_str (&pack, "outbox", self->outbox_endpoint);
     zeb_pack_str (&pack, "bus", self->bus_endpoint);
     zeb_pack_uint (&pack, "max_event_size", self->max_event_size);
     zeb_pack_uint (&pack, "max_publish", self->max_publish);
@@ -864,6 +867,11 @@ s_peer (void *state, const char *name, const char *endpoint)
         self->registry_endpoint = strdup (endpoint);
     }
     else
+    if (streq (name, "outbox")) {
+        zstr_free (&self->outbox_endpoint);
+        self->outbox_endpoint = strdup (endpoint);
+    }
+    else
     if (streq (name, "")) {
         //  Every peer is known: clients may now HELLO and be told the truth
         self->ready = true;
@@ -894,6 +902,7 @@ s_stop (void *state)
     zstr_free (&self->bus_endpoint);
     zstr_free (&self->log_endpoint);
     zstr_free (&self->registry_endpoint);
+    zstr_free (&self->outbox_endpoint);
 }
 
 //  The bus's bounds, before it binds (libzmq applies a high-water mark to

@@ -11,6 +11,7 @@ static const zeb_actor_def_t *const s_actors [] = {
     &zeb_registry_def,
     &zeb_ingest_def,
     &zeb_log_def,
+    &zeb_outbox_def,
     NULL
 };
 

@@ -5,7 +5,7 @@
     actor's zeb_actor_def_t, declared in the actor's own file with its
     configuration keys. node/actors names the actors to run (comma-
     separated); empty, the default, runs every actor that needs no
-    configuration (today: registry, ingest, log). They start in table
+    configuration (today: registry, ingest, log, outbox). They start in table
     order, each bound where the configuration says: tcp:// for a daemon or
     split processes, inproc:// embedded in an application; the same code
     runs either way. An actor that connects to another (the log to

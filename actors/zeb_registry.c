@@ -49,19 +49,21 @@ typedef struct {
 
 //  The node's own types, seeded at start
 static const char *s_system_types [][3] = {
-    { "zeb.dead_letter", "An outbox job given up on after its last attempt",
-      "{\"type\":\"object\",\"required\":[\"job\",\"action\",\"attempts\",\"error\"],"
-      "\"properties\":{\"job\":{\"type\":\"string\"},\"action\":{\"type\":\"string\"},"
-      "\"attempts\":{\"type\":\"integer\",\"minimum\":1},\"error\":{\"type\":\"string\"},"
-      "\"event\":{\"type\":\"object\"}}}" },
-    { "zeb.replay.started", "A replay of the log began",
-      "{\"type\":\"object\",\"required\":[\"replay\",\"from\"],"
-      "\"properties\":{\"replay\":{\"type\":\"string\"},\"from\":{\"type\":\"integer\",\"minimum\":0},"
-      "\"to\":{\"type\":\"integer\",\"minimum\":0},\"types\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}" },
-    { "zeb.replay.completed", "A replay of the log ended",
-      "{\"type\":\"object\",\"required\":[\"replay\",\"events\"],"
-      "\"properties\":{\"replay\":{\"type\":\"string\"},\"events\":{\"type\":\"integer\",\"minimum\":0},"
-      "\"error\":{\"type\":\"string\"}}}" },
+    { "zeb.dead_letter", "An outbox run given up on: its last attempt failed, or it failed for good",
+      "{\"type\":\"object\",\"required\":[\"run\",\"origin\",\"eventId\",\"error\",\"attempts\"],"
+      "\"properties\":{\"run\":{\"type\":\"string\"},\"origin\":{\"type\":\"string\"},"
+      "\"eventId\":{\"type\":\"string\"},\"eventType\":{\"type\":\"string\"},"
+      "\"action\":{\"type\":\"string\"},\"target\":{\"type\":\"string\"},"
+      "\"reason\":{\"type\":\"string\"},\"error\":{\"type\":\"string\"},"
+      "\"attempts\":{\"type\":\"integer\",\"minimum\":0}}}" },
+    { "zeb.replay.started", "A replay of dead-lettered runs began",
+      "{\"type\":\"object\",\"required\":[\"replayId\",\"count\"],"
+      "\"properties\":{\"replayId\":{\"type\":\"string\"},\"count\":{\"type\":\"integer\",\"minimum\":0},"
+      "\"filter\":{\"type\":\"object\"}}}" },
+    { "zeb.replay.completed", "Every run of a replay of dead-lettered runs finished",
+      "{\"type\":\"object\",\"required\":[\"replayId\",\"count\",\"done\",\"dead\"],"
+      "\"properties\":{\"replayId\":{\"type\":\"string\"},\"count\":{\"type\":\"integer\",\"minimum\":0},"
+      "\"done\":{\"type\":\"integer\",\"minimum\":0},\"dead\":{\"type\":\"integer\",\"minimum\":0}}}" },
     { "zeb.health.degraded", "A part of the node is not working as it should",
       "{\"type\":\"object\",\"required\":[\"component\",\"reason\"],"
       "\"properties\":{\"component\":{\"type\":\"string\"},\"reason\":{\"type\":\"string\"},"

@@ -63,6 +63,7 @@ struct _zeb_client_t {
     char *log_endpoint;
     char *bus_endpoint;
     char *registry_endpoint;
+    char *outbox_endpoint;
     uint64_t max_event_size;    //  from WELCOME
     uint64_t max_publish;
     int timeout;
@@ -142,6 +143,7 @@ zeb_client_destroy (zeb_client_t **self_p)
         zstr_free (&self->node);
         zstr_free (&self->log_endpoint);
         zstr_free (&self->bus_endpoint);
+        zstr_free (&self->outbox_endpoint);
         zstr_free (&self->registry_endpoint);
         free (self);
         *self_p = NULL;
@@ -485,10 +487,12 @@ zeb_client_connect (zeb_client_t *self)
     zstr_free (&self->log_endpoint);
     zstr_free (&self->bus_endpoint);
     zstr_free (&self->registry_endpoint);
+    zstr_free (&self->outbox_endpoint);
     zstr_free (&self->node);
     self->log_endpoint = s_welcome_endpoint (self, body, size, "log");
     self->bus_endpoint = s_welcome_endpoint (self, body, size, "bus");
     self->registry_endpoint = s_welcome_endpoint (self, body, size, "registry");
+    self->outbox_endpoint = s_welcome_endpoint (self, body, size, "outbox");
     const char *text;
     size_t len;
     if (zeb_proto_get_str (body, size, "node", &text, &len) == 0)
@@ -505,6 +509,13 @@ zeb_client_registry_endpoint (zeb_client_t *self)
 {
     assert (self);
     return self->registry_endpoint;
+}
+
+const char *
+zeb_client_outbox_endpoint (zeb_client_t *self)
+{
+    assert (self);
+    return self->outbox_endpoint;
 }
 
 const char *

@@ -114,6 +114,9 @@ const char *
 //  The schema registry's endpoint, or NULL if the node runs none.
 const char *
     zeb_client_registry_endpoint (zeb_client_t *self);
+//  The outbox's endpoint (runs, dead letters, logs), or NULL if the node runs none.
+const char *
+    zeb_client_outbox_endpoint (zeb_client_t *self);
 
 //  Publish and wait for the outcome. Returns ack->status (0 = stored).
 //  ack may be NULL.

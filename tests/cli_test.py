@@ -45,7 +45,8 @@ class Node:
         self.data = tempfile.mkdtemp(prefix="zeb-cli-")
         ingest, log, bus, registry_port = free_ports(4)
         self.endpoint = "tcp://127.0.0.1:%d" % ingest
-        extra = ["--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port]
+        extra = ["--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port,
+                 "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*"]
         if not registry:
             extra += ["--set", "node/actors=ingest,log"]    # the default runs every actor
         self.process = subprocess.Popen(
@@ -274,7 +275,8 @@ def test_bad_config():
     data = tempfile.mkdtemp(prefix="zeb-cli-bad-")
     directory = tempfile.mkdtemp(prefix="zeb-cli-dir-")
     ports = ["--set", "ingest/endpoint=tcp://127.0.0.1:*", "--set", "log/endpoint=tcp://127.0.0.1:*",
-             "--set", "bus/endpoint=tcp://127.0.0.1:*", "--set", "registry/endpoint=tcp://127.0.0.1:*"]
+             "--set", "bus/endpoint=tcp://127.0.0.1:*", "--set", "registry/endpoint=tcp://127.0.0.1:*",
+             "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*"]
     cases = [
         (["--set", "ingest/sync_interval=nan"], "ingest/sync_interval"),
         (["--set", "ingest/dedup_window=inf"], "ingest/dedup_window"),

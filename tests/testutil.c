@@ -177,7 +177,7 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     snprintf (log, sizeof (log), "log/endpoint=%s", self->log);
     snprintf (bus, sizeof (bus), "bus/endpoint=%s", self->bus);
     snprintf (registry, sizeof (registry), "registry/endpoint=%s", self->registry);
-    char *argv [32];
+    char *argv [48];
     int argc = 0;
     argv [argc++] = (char *) self->zebd;
     argv [argc++] = (char *) "--quiet";
@@ -191,6 +191,11 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     argv [argc++] = bus;
     argv [argc++] = (char *) "--set";
     argv [argc++] = registry;
+    //  The outbox on ports of its own: clients learn them from WELCOME
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = (char *) "outbox/endpoint=tcp://127.0.0.1:*";
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = (char *) "outbox/workers=tcp://127.0.0.1:*";
     for (int index = 0; index < self->extra_count; index++) {
         argv [argc++] = (char *) "--set";
         argv [argc++] = self->extra [index];
