@@ -17,9 +17,10 @@
 #include "zeb_ingest.h"
 #include "zeb_log.h"
 #include "zeb_registry.h"
+#include "zeb_node.h"
 #include "zeb_executor.h"
 #include "zeb_outbox.h"
 #include "zeb_run.h"
-#include "zeb_node.h"
+#include "zeb_feed.h"
 
 #endif

@@ -120,10 +120,9 @@ const zeb_executor_def_t *
 //  Every built-in plugin, NULL-ended (for the node's configuration help).
 extern const zeb_executor_def_t *zeb_executor_table [];
 
-//  An application's own action performed by a C callback in the host
-//  thread (zeb_node_register_action): returns a zeb_job_status_t and may
-//  set *error (static or owned by the callback until it is called again).
-typedef int (zeb_action_fn) (zeb_event_t *event, json_t *config, const char **error, void *arg);
+//  An application's own action is a zeb_action_fn (zeb_node.h), called
+//  in the host thread (zeb_node_register_action); it returns a
+//  zeb_job_status_t (ZEB_HANDLED, ZEB_HANDLER_RETRY, ZEB_HANDLER_FAIL).
 
 //  Host thread body for zactor_new; args is a zeb_executor_args_t
 //  (copied during start). The host connects to endpoint (the outbox's

@@ -80,6 +80,68 @@ int
 void
     zeb_node_config_help (FILE *stream);
 
+//  ---------------------------------------------------------------------
+//  Embedded handlers and actions (seed S1's registerEventHandler): the
+//  application's own code, run with the outbox's guarantees
+
+//  What a handler or an action callback returns
+typedef enum {
+    ZEB_HANDLED = 0,            //  done
+    ZEB_HANDLER_RETRY = 1,      //  failed; retry per the retry policy
+    ZEB_HANDLER_FAIL = 2        //  failed for good: dead-letter the run
+} zeb_handler_status_t;
+
+//  A handler: called in a thread of the node's (never the caller's), for
+//  each event of its prefix, at least once; error (may be left NULL) is
+//  kept with the attempt: static, or owned by the handler until its next
+//  call. Returns a zeb_handler_status_t.
+typedef int (zeb_handler_fn) (zeb_event_t *event, const char **error, void *arg);
+
+//  The idempotency key of an event (seed: idempotencyKey: (event) => ...):
+//  write at most size bytes, terminated, into key; return its length (0:
+//  use the event's own key). Events with one key make one run.
+typedef size_t (zeb_key_fn) (zeb_event_t *event, char *key, size_t size, void *arg);
+
+typedef struct {
+    const char *handler_id;     //  required: names its cursor, runs and logs
+    const char *module;         //  for logs (may be NULL)
+    uint32_t max_attempts;      //  retry policy; 0 keeps the outbox's default
+    int64_t backoff_ms;         //  0: default
+    int exponential;            //  -1 default, 0 off, 1 on
+    int jitter;                 //  -1 default, 0 off, 1 on
+    int64_t timeout_ms;         //  an attempt's budget (0: outbox/timeout)
+    uint32_t concurrency;       //  handler calls at once (0: 1, in event order)
+    zeb_key_fn *idempotency_key;    //  may be NULL
+    void *key_arg;
+} zeb_handler_options_t;
+
+//  Run fn (arg) for every event whose type starts with prefix ("*" or ""
+//  for every type but the node's own zeb.* events), from the handler's
+//  cursor on: the first time from the oldest event retained; after a
+//  restart where it left off, and the runs in hand when a process died
+//  run again. A handler that returns RETRY is retried with backoff; one
+//  that keeps failing is dead-lettered. The node must run the outbox and
+//  the log. Returns 0, or ZEB_ECONFIG with fault set (no outbox, a
+//  handler id in use, bad options).
+int
+    zeb_node_on (zeb_node_t *self, const char *prefix, zeb_handler_fn *fn, void *arg,
+                 const zeb_handler_options_t *options, zeb_fault_t *fault);
+
+//  Stop a handler (its cursor and runs stay: zeb_node_on again resumes).
+//  Returns 0, or ZEB_ENOTFOUND.
+int
+    zeb_node_off (zeb_node_t *self, const char *handler_id);
+
+//  An application's own action type ("send_message"): fn is called for
+//  each action of that type, in a thread of the node's, with the action's
+//  config (a JSON object, borrowed) and the trigger event. concurrency:
+//  calls at once (0: 1). Returns 0 or ZEB_ECONFIG with fault set.
+typedef int (zeb_action_fn) (zeb_event_t *event, json_t *config, const char **error, void *arg);
+
+int
+    zeb_node_register_action (zeb_node_t *self, const char *type, zeb_action_fn *fn, void *arg,
+                              uint32_t concurrency, zeb_fault_t *fault);
+
 //  Self test
 void
     zeb_node_test (bool verbose);

@@ -1392,6 +1392,27 @@ s_handle_enqueue (void *owner, zeb_request_t *request)
                          zhashx_size (self->items), self->max_runs);
         return;
     }
+    //  A producer's cursor, stored with its runs: enqueue and cursor become
+    //  durable together, so a producer restarted from its cursor enqueues
+    //  nothing twice and misses nothing
+    char cursor [160] = "";
+    uint64_t position = 0;
+    zeb_mpk_t found;
+    if (zeb_mpk_find (request->body, request->body_size, "cursor", &found) == 0) {
+        const uint8_t *span;
+        size_t span_size;
+        const char *name;
+        size_t name_len;
+        if (zeb_mpk_skip (&found, &span, &span_size)
+        ||  zeb_proto_get_str (span, span_size, "name", &name, &name_len) != 0
+        ||  name_len == 0 || name_len > 128
+        ||  zeb_proto_get_uint (span, span_size, "position", &position) != 0) {
+            self->refused++;
+            zeb_router_nack (request, ZEB_EINVALID, "cursor must be {name: 1..128 bytes, position: uint}");
+            return;
+        }
+        snprintf (cursor, sizeof (cursor), "cursor/%.*s", (int) name_len, name);
+    }
     //  Parse every run first: one bad run refuses the request
     zeb_run_t **parsed = (zeb_run_t **) zmalloc (count * sizeof (zeb_run_t *));
     assert (parsed);
@@ -1452,6 +1473,11 @@ s_handle_enqueue (void *owner, zeb_request_t *request)
     if (txn)
         zeb_lmdb_read_end (self->lmdb, txn);
     free (parsed);
+    if (*cursor) {
+        uint8_t stored [8];
+        s_be64 (stored, position);
+        s_op (self, S_META, cursor, strlen (cursor), stored, sizeof (stored));
+    }
     zeb_pack_end (&pack);
     zeb_pack_end (&pack);
     reply->request = zeb_router_keep_reply (request);
@@ -2010,7 +2036,39 @@ s_handle_logs (void *owner, zeb_request_t *request)
     zeb_router_reply_buffer (request, "LOGS", buffer);
 }
 
+static void
+s_handle_cursor (void *owner, zeb_request_t *request)
+{
+    self_t *self = (self_t *) owner;
+    const char *name;
+    size_t name_len;
+    if (zeb_proto_get_str (request->body, request->body_size, "name", &name, &name_len) != 0
+    ||  name_len == 0 || name_len > 128) {
+        zeb_router_nack (request, ZEB_EINVALID, "CURSOR needs name (1..128 bytes)");
+        return;
+    }
+    char key [160];
+    snprintf (key, sizeof (key), "cursor/%.*s", (int) name_len, name);
+    uint64_t position = 0;
+    MDB_txn *txn;
+    if (zeb_lmdb_read_begin (self->lmdb, &txn) == 0) {
+        MDB_val lookup = { strlen (key), key }, value;
+        if (mdb_get (txn, self->dbs [S_META], &lookup, &value) == 0 && value.mv_size == 8)
+            position = s_read_be64 (value.mv_data);
+        zeb_lmdb_read_end (self->lmdb, txn);
+    }
+    msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, buffer);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_strn (&pack, "name", name, name_len);
+    zeb_pack_uint (&pack, "position", position);
+    zeb_pack_end (&pack);
+    zeb_router_reply_buffer (request, "CURSOR", buffer);
+}
+
 static const zeb_router_command_t s_commands [] = {
+    { "CURSOR",         s_handle_cursor, 0 },
     { "ENQUEUE",        s_handle_enqueue, 0 },
     { "RUN",            s_handle_run, 0 },
     { "DLQ_LIST",       s_handle_dlq_list, 0 },
@@ -2890,6 +2948,20 @@ zeb_outbox_test (bool verbose)
     assert (json_array_size (json_object_get (reply, "items")) == 1);
     json_decref (reply);
 
+    //  A producer's cursor goes with its runs
+    run = "{\"cursor\":{\"name\":\"feed-1\",\"position\":42},\"runs\":[{\"origin\":\"rule-1\",\"event\":"
+          S_TEST_EVENT ("e-1") ",\"actions\":[{\"type\":\"t.a\"}]}]}";
+    reply = s_test_call (client, "ENQUEUE", run, "ENQUEUED");
+    assert (json_is_false (json_array_get (json_object_get (reply, "new"), 0)));
+    json_decref (reply);
+    reply = s_test_call (client, "CURSOR", "{\"name\":\"feed-1\"}", "CURSOR");
+    assert (json_integer_value (json_object_get (reply, "position")) == 42);
+    json_decref (reply);
+    reply = s_test_call (client, "CURSOR", "{\"name\":\"feed-2\"}", "CURSOR");
+    assert (json_integer_value (json_object_get (reply, "position")) == 0);
+    json_decref (reply);
+    json_decref (s_test_call (client, "ENQUEUE", "{\"cursor\":{\"name\":\"x\"},\"runs\":[]}", "NACK"));
+
     //  Retries with the same key, then the DLQ; a replay starts over
     run = "{\"runs\":[{\"origin\":\"rule-2\",\"event\":" S_TEST_EVENT ("e-2") ","
           "\"actions\":[{\"type\":\"t.a\",\"target\":\"other\",\"retryPolicy\":{\"maxAttempts\":3}}]}]}";
@@ -3020,6 +3092,68 @@ zeb_outbox_test (bool verbose)
         if (left == 0)
             break;
         assert (zeb_time_mono_us () / 1000 < deadline);
+    }
+
+    //  Flow control: at most 2 in flight for key k, and another key is
+    //  not held up by it
+    s_test_send (worker, "READY", "{\"actions\":[\"t.a\",\"t.c\"],\"credit\":10}");
+    run = "{\"runs\":["
+          "{\"origin\":\"f\",\"event\":" S_TEST_EVENT ("k-1") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"k\",\"concurrency\":2}]},"
+          "{\"origin\":\"f\",\"event\":" S_TEST_EVENT ("k-2") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"k\",\"concurrency\":2}]},"
+          "{\"origin\":\"f\",\"event\":" S_TEST_EVENT ("k-3") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"k\",\"concurrency\":2}]}]}";
+    json_decref (s_test_call (client, "ENQUEUE", run, "ENQUEUED"));
+    json_t *first = s_test_job (worker, 5000);
+    json_t *second = s_test_job (worker, 5000);
+    assert (first && second);
+    assert (s_test_job (worker, 100) == NULL);
+    run = "{\"runs\":[{\"origin\":\"f\",\"event\":" S_TEST_EVENT ("o-1") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"other\"}]}]}";
+    json_decref (s_test_call (client, "ENQUEUE", run, "ENQUEUED"));
+    job = s_test_job (worker, 5000);
+    assert (job && streq (json_string_value (json_object_get (json_object_get (job, "event"), "id")), "o-1"));
+    s_test_result (worker, job, "ok", NULL);
+    json_decref (job);
+    s_test_result (worker, first, "ok", NULL);
+    job = s_test_job (worker, 5000);
+    assert (job && streq (json_string_value (json_object_get (json_object_get (job, "event"), "id")), "k-3"));
+    s_test_result (worker, job, "ok", NULL);
+    s_test_result (worker, second, "ok", NULL);
+    json_decref (job);
+    json_decref (first);
+    json_decref (second);
+
+    //  Rate: 10 per second with a burst of 1: four runs take 300 ms at least
+    run = "{\"runs\":["
+          "{\"origin\":\"r\",\"event\":" S_TEST_EVENT ("r-1") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"r\",\"rate\":10,\"burst\":1}]},"
+          "{\"origin\":\"r\",\"event\":" S_TEST_EVENT ("r-2") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"r\",\"rate\":10,\"burst\":1}]},"
+          "{\"origin\":\"r\",\"event\":" S_TEST_EVENT ("r-3") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"r\",\"rate\":10,\"burst\":1}]},"
+          "{\"origin\":\"r\",\"event\":" S_TEST_EVENT ("r-4") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"r\",\"rate\":10,\"burst\":1}]}]}";
+    json_decref (s_test_call (client, "ENQUEUE", run, "ENQUEUED"));
+    int64_t times [4];
+    for (int count = 0; count < 4; count++) {
+        job = s_test_job (worker, 5000);
+        assert (job);
+        times [count] = zeb_time_mono_us ();
+        s_test_result (worker, job, "ok", NULL);
+        json_decref (job);
+    }
+    for (int count = 1; count < 4; count++)
+        assert (times [count] - times [count - 1] >= 80000);
+
+    //  FIFO: the second run of key q waits until the first, retried, is done
+    run = "{\"runs\":["
+          "{\"origin\":\"q\",\"event\":" S_TEST_EVENT ("q-1") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"q\",\"fifo\":true}]},"
+          "{\"origin\":\"q\",\"event\":" S_TEST_EVENT ("q-2") ",\"actions\":[{\"type\":\"t.c\",\"key\":\"q\",\"fifo\":true}]}]}";
+    json_decref (s_test_call (client, "ENQUEUE", run, "ENQUEUED"));
+    const char *order [][2] = { { "q-1", "retry" }, { "q-1", "ok" }, { "q-2", "ok" } };
+    for (int count = 0; count < 3; count++) {
+        job = s_test_job (worker, 5000);
+        assert (job);
+        const char *event_id = json_string_value (json_object_get (json_object_get (job, "event"), "id"));
+        if (!streq (event_id, order [count][0]))
+            fprintf (stderr, "FIFO: job %d is %s, expected %s\n", count, event_id, order [count][0]);
+        assert (streq (event_id, order [count][0]));
+        s_test_result (worker, job, order [count][1], NULL);
+        json_decref (job);
     }
 
     //  Refusals name the run and the field; the outbox goes on serving
