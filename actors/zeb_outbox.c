@@ -110,6 +110,7 @@ struct _lane_t {
     kind_t *kind;
     item_t *head, *tail;
     size_t queued, in_flight;
+    size_t delayed;             //  items in backoff that come back to it
     uint32_t concurrency;
     double rate, burst, tokens;
     int64_t refilled_us;
@@ -990,6 +991,7 @@ s_attempt_ended (self_t *self, item_t *item, zeb_job_status_t status, bool lost,
                                           (double) random () / ((double) RAND_MAX + 1));
         item->where = S_DELAYED;
         item->lane = lane;          //  FIFO: the lane stays held by it
+        lane->delayed++;
         s_timer_add (self, s_now_ms () + delay, S_TIMER_DUE, item, NULL);
     }
     else {
@@ -2245,6 +2247,38 @@ s_sweep (self_t *self)
     zeb_lmdb_read_end (self->lmdb, txn);
 }
 
+//  Lanes and circuits that hold nothing are forgotten (a flow key per
+//  customer must not grow memory for ever)
+static void
+s_collect_idle (self_t *self)
+{
+    zlistx_t *idle = zlistx_new ();
+    for (lane_t *lane = (lane_t *) zhashx_first (self->lanes); lane; lane = (lane_t *) zhashx_next (self->lanes))
+        if (!lane->head && !lane->in_flight && !lane->delayed && !lane->active
+        &&  !lane->token_timer && !lane->fifo_busy)
+            zlistx_add_end (idle, lane);
+    if (zlistx_size (idle)) {
+        for (circuit_t *circuit = (circuit_t *) zhashx_first (self->circuits); circuit;
+             circuit = (circuit_t *) zhashx_next (self->circuits))
+            for (lane_t *lane = (lane_t *) zlistx_first (idle); lane; lane = (lane_t *) zlistx_next (idle)) {
+                void *handle = zlistx_find (circuit->parked, lane);
+                if (handle)
+                    zlistx_delete (circuit->parked, handle);
+            }
+        for (lane_t *lane = (lane_t *) zlistx_first (idle); lane; lane = (lane_t *) zlistx_next (idle))
+            zhashx_delete (self->lanes, lane->name);
+    }
+    zlistx_purge (idle);
+    for (circuit_t *circuit = (circuit_t *) zhashx_first (self->circuits); circuit;
+         circuit = (circuit_t *) zhashx_next (self->circuits))
+        if (circuit->state == S_CLOSED && circuit->failure_count == 0 && !circuit->probing
+        &&  zlistx_size (circuit->parked) == 0 && zlistx_size (circuit->redrive) == 0)
+            zlistx_add_end (idle, circuit);
+    for (circuit_t *circuit = (circuit_t *) zlistx_first (idle); circuit; circuit = (circuit_t *) zlistx_next (idle))
+        zhashx_delete (self->circuits, circuit->target);
+    zlistx_destroy (&idle);
+}
+
 static void
 s_upkeep (self_t *self)
 {
@@ -2282,6 +2316,7 @@ s_upkeep (self_t *self)
         }
         zlistx_destroy (&late);
     }
+    s_collect_idle (self);
     s_sweep (self);
 }
 
@@ -2360,6 +2395,7 @@ s_tick (void *arg)
             continue;
         if (timer.what == S_TIMER_DUE && item->where == S_DELAYED) {
             lane_t *lane = item->lane;
+            lane->delayed--;
             if (lane->fifo)
                 lane->fifo_busy = false;        //  it goes first again
             s_lane_push (self, lane, item, lane->fifo);
