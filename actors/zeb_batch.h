@@ -37,6 +37,14 @@ typedef struct {
     bool duplicate;             //  set by the writer
 } zeb_batch_item_t;
 
+//  The application writes of one TXN request (docs/PROTOCOL.md): spans
+//  into the batch's txn buffer, validated by ingest
+typedef struct {
+    size_t db_at, db_len;       //  the database's name
+    size_t writes_at, writes_size;  //  its msgpack array of [key, value|nil]
+    size_t request;             //  the request it belongs to
+} zeb_batch_txn_t;
+
 typedef struct {
     zeb_batch_request_t *requests;
     size_t request_count;
@@ -46,6 +54,9 @@ typedef struct {
     size_t item_limit;
     msgpack_sbuffer arena;      //  canonical events
     msgpack_sbuffer keys;       //  types and dedup keys
+    msgpack_sbuffer txn;        //  TXN requests' database names and writes
+    zeb_batch_txn_t *txns;      //  at most one per request (request_limit)
+    size_t txn_count;
     int64_t now;                //  wall time of the batch, ms
     int result;                 //  store outcome, set by the writer
     int64_t commit_us;          //  time the writer spent on it

@@ -86,6 +86,7 @@ const zeb_config_key_t zeb_ingest_config [] = {
 typedef struct {
     uint64_t messages;          //  messages received on the front socket
     uint64_t events;            //  events received in PUBLISH
+    uint64_t txns;              //  TXN requests taken in
     uint64_t stored;            //  events appended to the log
     uint64_t duplicates;        //  events acked as duplicates
     uint64_t acks;
@@ -141,8 +142,10 @@ s_batch_init (zeb_batch_t *batch, size_t limit)
     batch->requests = (zeb_batch_request_t *) calloc (limit, sizeof (zeb_batch_request_t));
     batch->item_limit = limit;
     batch->items = (zeb_batch_item_t *) calloc (limit, sizeof (zeb_batch_item_t));
+    batch->txns = (zeb_batch_txn_t *) calloc (limit, sizeof (zeb_batch_txn_t));
     msgpack_sbuffer_init (&batch->arena);
     msgpack_sbuffer_init (&batch->keys);
+    msgpack_sbuffer_init (&batch->txn);
 }
 
 static void
@@ -152,6 +155,8 @@ s_batch_reset (zeb_batch_t *batch)
     batch->item_count = 0;
     msgpack_sbuffer_clear (&batch->arena);
     msgpack_sbuffer_clear (&batch->keys);
+    msgpack_sbuffer_clear (&batch->txn);
+    batch->txn_count = 0;
     batch->result = 0;
 }
 
@@ -163,8 +168,10 @@ s_batch_free (zeb_batch_t *batch)
         zmq_msg_close (&batch->requests [index].identity);
     free (batch->requests);
     free (batch->items);
+    free (batch->txns);
     msgpack_sbuffer_destroy (&batch->arena);
     msgpack_sbuffer_destroy (&batch->keys);
+    msgpack_sbuffer_destroy (&batch->txn);
 }
 
 static void
@@ -199,6 +206,7 @@ s_stats (void *state, zeb_pack_t *pack)
     zeb_pack_map (pack, "ingest");
     zeb_pack_uint (pack, "messages", c->messages);
     zeb_pack_uint (pack, "events", c->events);
+    zeb_pack_uint (pack, "txns", c->txns);
     zeb_pack_uint (pack, "stored", c->stored);
     zeb_pack_uint (pack, "duplicates", c->duplicates);
     zeb_pack_uint (pack, "acks", c->acks);
@@ -476,12 +484,112 @@ static const zeb_router_command_t s_commands [] = {
 //  Take one message into the filling batch, or answer it at once. Returns
 //  1 if it is a PUBLISH waiting for a schema lookup: the parts are then
 //  left untouched, for the caller to hold.
+//  A TXN: {db, writes: [[key, value|nil]...], events?: [...]}. The events
+//  are taken as a PUBLISH array; the writes go with them into the same
+//  commit. Returns as s_accept_publish.
+static int
+s_accept_txn (self_t *self, zeb_batch_t *batch, zeb_batch_request_t *request,
+              const uint8_t *body, size_t size)
+{
+    request->first_item = batch->item_count;
+    request->item_count = 0;
+    request->index = -1;
+    request->error = 0;
+    request->array = true;
+    const char *db;
+    size_t db_len;
+    zeb_mpk_t writes, events;
+    const uint8_t *writes_span = NULL;
+    size_t writes_size = 0;
+    zeb_fault_t fault = { 0 };
+    int rc = 0;
+    uint32_t count = 0;
+    if (!zeb_proto_is_map (body, size))
+        rc = zeb_fault_set (&fault, ZEB_EMALFORMED, "TXN body is not a map with string keys");
+    else
+    if (zeb_proto_get_str (body, size, "db", &db, &db_len) || db_len == 0 || db_len > 64
+    ||  !zeb_mpk_utf8_valid (db, db_len) || memchr (db, 0, db_len))
+        rc = zeb_fault_set (&fault, ZEB_EINVALID, "TXN needs db: the application database's name, 1..64 bytes");
+    else
+    if (zeb_mpk_find (body, size, "writes", &writes) || zeb_mpk_read_array (&writes, &count)
+    ||  count > ZEB_TXN_MAX_WRITES)
+        rc = zeb_fault_set (&fault, ZEB_EINVALID, "TXN needs writes: an array of at most %d [key, value] pairs",
+                            ZEB_TXN_MAX_WRITES);
+    //  Every write is [key: bin or str of 1..511 bytes, value: bin, str or nil]
+    for (uint32_t index = 0; rc == 0 && index < count; index++) {
+        uint32_t pair;
+        const uint8_t *bytes;
+        uint32_t len;
+        zeb_mpk_kind_t kind;
+        if (zeb_mpk_read_array (&writes, &pair) || pair != 2)
+            rc = zeb_fault_set (&fault, ZEB_EINVALID, "TXN writes[%u] is not [key, value]", index);
+        else
+        if (!((kind = zeb_mpk_peek (&writes)) == ZEB_MPK_BIN? zeb_mpk_read_bin (&writes, &bytes, &len) == 0:
+              kind == ZEB_MPK_STR? zeb_mpk_read_str (&writes, (const char **) &bytes, &len) == 0: false)
+        ||  len == 0 || len > 511)
+            rc = zeb_fault_set (&fault, ZEB_EINVALID, "TXN writes[%u] key must be 1..511 bytes (bin or str)", index);
+        else
+        if ((kind = zeb_mpk_peek (&writes)) == ZEB_MPK_NIL)
+            zeb_mpk_read_nil (&writes);
+        else
+        if (!(kind == ZEB_MPK_BIN? zeb_mpk_read_bin (&writes, &bytes, &len) == 0:
+              kind == ZEB_MPK_STR? zeb_mpk_read_str (&writes, (const char **) &bytes, &len) == 0: false))
+            rc = zeb_fault_set (&fault, ZEB_EINVALID, "TXN writes[%u] value must be bin, str or nil", index);
+        else
+        if (len > self->max_event_size)
+            rc = zeb_fault_set (&fault, ZEB_ETOOBIG, "TXN writes[%u] value of %u bytes: at most %zu", index,
+                                len, self->max_event_size);
+    }
+    if (rc == 0) {
+        zeb_mpk_t again;
+        zeb_mpk_find (body, size, "writes", &again);
+        zeb_mpk_skip (&again, &writes_span, &writes_size);
+    }
+    if (rc) {
+        request->error = rc;
+        snprintf (request->text, sizeof (request->text), "%s", fault.text);
+        return 0;
+    }
+    if (zeb_mpk_find (body, size, "events", &events) == 0) {
+        const uint8_t *span;
+        size_t span_size;
+        if (zeb_mpk_peek (&events) != ZEB_MPK_ARRAY || zeb_mpk_skip (&events, &span, &span_size)) {
+            request->error = ZEB_EINVALID;
+            snprintf (request->text, sizeof (request->text), "TXN events must be an array of events");
+            return 0;
+        }
+        uint32_t events_count = 0;
+        zeb_mpk_t header;
+        zeb_mpk_init (&header, span, span_size);
+        zeb_mpk_read_array (&header, &events_count);
+        if (events_count) {
+            rc = s_accept_publish (self, batch, request, span, span_size);
+            if (rc == 1 || request->error)
+                return rc;
+        }
+    }
+    //  The writes join the batch with the events
+    zeb_batch_txn_t *txn = &batch->txns [batch->txn_count++];
+    txn->request = batch->request_count;
+    txn->db_at = batch->txn.size;
+    txn->db_len = db_len;
+    msgpack_sbuffer_write (&batch->txn, db, db_len);
+    txn->writes_at = batch->txn.size;
+    txn->writes_size = writes_size;
+    msgpack_sbuffer_write (&batch->txn, (const char *) writes_span, writes_size);
+    self->counters.txns++;
+    return 0;
+}
+
 static int
 s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
 {
-    bool publish = !overflow && count >= 3 && count <= 4
+    bool txn = !overflow && count >= 3 && count <= 4
+            && zmq_msg_size (&parts [1]) == 3
+            && memcmp (zmq_msg_data (&parts [1]), ZEB_CMD_TXN, 3) == 0;
+    bool publish = txn || (!overflow && count >= 3 && count <= 4
                 && zmq_msg_size (&parts [1]) == 7
-                && memcmp (zmq_msg_data (&parts [1]), ZEB_CMD_PUBLISH, 7) == 0;
+                && memcmp (zmq_msg_data (&parts [1]), ZEB_CMD_PUBLISH, 7) == 0);
     const void *tag = count == 4? zmq_msg_data (&parts [3]): NULL;
     size_t tag_size = count == 4? zmq_msg_size (&parts [3]): 0;
     if (!publish || tag_size > ZEB_PROTO_MAX_TAG) {
@@ -491,8 +599,10 @@ s_accept_message (self_t *self, zmq_msg_t *parts, int count, bool overflow)
     }
     zeb_batch_t *batch = self->filling;
     zeb_batch_request_t *request = &batch->requests [batch->request_count];
-    if (s_accept_publish (self, batch, request, (const uint8_t *) zmq_msg_data (&parts [2]),
-                          zmq_msg_size (&parts [2])))
+    if (txn? s_accept_txn (self, batch, request, (const uint8_t *) zmq_msg_data (&parts [2]),
+                           zmq_msg_size (&parts [2])):
+             s_accept_publish (self, batch, request, (const uint8_t *) zmq_msg_data (&parts [2]),
+                               zmq_msg_size (&parts [2])))
         return 1;
     self->counters.messages++;
     batch->request_count++;
@@ -653,7 +763,7 @@ s_dispatch (self_t *self, zeb_batch_t *answering)
         if (spare != batch && spare != answering)
             self->filling = spare;
     }
-    if (batch->item_count == 0)
+    if (batch->item_count == 0 && batch->txn_count == 0)
         s_complete (self, batch);
     else {
         self->committing = batch;

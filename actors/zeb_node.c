@@ -226,6 +226,45 @@ zeb_node_stats (zeb_node_t *self, const char *actor)
     return NULL;
 }
 
+int
+zeb_node_get (zeb_node_t *self, const char *db, const void *key, size_t key_size,
+              void **value, size_t *size)
+{
+    assert (self && db && key && value && size);
+    *value = NULL;
+    *size = 0;
+    if (!*db || strlen (db) > 64 || key_size == 0 || key_size > 511)
+        return ZEB_ENOTFOUND;
+    //  The store's environment, shared with the writer (zeb_lmdb)
+    char *path = zsys_sprintf ("%s/events", zconfig_get (self->config, "node/data", "."));
+    zeb_lmdb_options_t options = { 0, 0, { "events", "dedup", "dedupexp", "times", "meta", NULL } };
+    zeb_fault_t fault;
+    zeb_lmdb_t *lmdb = zeb_lmdb_open (path, &options, &fault);
+    zstr_free (&path);
+    if (!lmdb)
+        return ZEB_ESTORAGE;
+    char name [80];
+    snprintf (name, sizeof (name), "app/%s", db);
+    MDB_dbi dbi;
+    int rc = zeb_lmdb_dbi_open (lmdb, name, false, &dbi);
+    MDB_txn *txn;
+    if (rc == 0 && (rc = zeb_lmdb_read_begin (lmdb, &txn)) == 0) {
+        MDB_val k = { key_size, (void *) key }, v;
+        int found = mdb_get (txn, dbi, &k, &v);
+        if (found == 0) {
+            *value = malloc (v.mv_size? v.mv_size: 1);
+            assert (*value);
+            memcpy (*value, v.mv_data, v.mv_size);
+            *size = v.mv_size;
+        }
+        else
+            rc = found == MDB_NOTFOUND? ZEB_ENOTFOUND: zeb_lmdb_error (found, "read an application key");
+        zeb_lmdb_read_end (lmdb, txn);
+    }
+    zeb_lmdb_close (&lmdb);
+    return rc;
+}
+
 //  ---------------------------------------------------------------------
 //  Self test
 

@@ -142,6 +142,13 @@ int
     zeb_node_register_action (zeb_node_t *self, const char *type, zeb_action_fn *fn, void *arg,
                               uint32_t concurrency, zeb_fault_t *fault);
 
+//  Read a key of an application database (zeb_txn) of this node's
+//  store: *value gets a copy (caller frees), *size its length. Returns 0,
+//  ZEB_ENOTFOUND (no such key or database), or ZEB_ESTORAGE.
+int
+    zeb_node_get (zeb_node_t *self, const char *db, const void *key, size_t key_size,
+                  void **value, size_t *size);
+
 //  Self test
 void
     zeb_node_test (bool verbose);

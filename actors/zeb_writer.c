@@ -168,13 +168,62 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
 }
 
 //  One transaction for the whole batch; run again if the map grew
+//  The application writes of the batch's TXN requests, in its transaction
+static int
+s_store_writes (self_t *self, zeb_batch_t *batch, MDB_dbi *dbis)
+{
+    int rc = 0;
+    for (size_t index = 0; rc == 0 && index < batch->txn_count; index++) {
+        zeb_batch_txn_t *txn = &batch->txns [index];
+        zeb_mpk_t writes;
+        zeb_mpk_init (&writes, batch->txn.data + txn->writes_at, txn->writes_size);
+        uint32_t count, pair;
+        zeb_mpk_read_array (&writes, &count);
+        for (uint32_t entry = 0; rc == 0 && entry < count; entry++) {
+            //  Checked by ingest: [key bin|str, value bin|str|nil]
+            const uint8_t *key, *value = NULL;
+            uint32_t key_len, value_len = 0;
+            zeb_mpk_read_array (&writes, &pair);
+            if (zeb_mpk_peek (&writes) == ZEB_MPK_BIN)
+                zeb_mpk_read_bin (&writes, &key, &key_len);
+            else
+                zeb_mpk_read_str (&writes, (const char **) &key, &key_len);
+            bool remove = zeb_mpk_peek (&writes) == ZEB_MPK_NIL;
+            if (remove)
+                zeb_mpk_read_nil (&writes);
+            else
+            if (zeb_mpk_peek (&writes) == ZEB_MPK_BIN)
+                zeb_mpk_read_bin (&writes, &value, &value_len);
+            else
+                zeb_mpk_read_str (&writes, (const char **) &value, &value_len);
+            rc = zeb_store_app_put (self->store, dbis [index], key, key_len, value, value_len, remove);
+        }
+    }
+    return rc;
+}
+
 static int
 s_store_batch (self_t *self, zeb_batch_t *batch)
 {
     int64_t not_before = batch->now - self->dedup_window;
-    int rc;
+    int rc = 0;
+    //  The applications' databases are opened outside the transaction
+    MDB_dbi *dbis = NULL;
+    if (batch->txn_count) {
+        dbis = (MDB_dbi *) calloc (batch->txn_count, sizeof (MDB_dbi));
+        assert (dbis);
+        for (size_t index = 0; rc == 0 && index < batch->txn_count; index++)
+            rc = zeb_store_app_dbi (self->store, batch->txn.data + batch->txns [index].db_at,
+                                    batch->txns [index].db_len, &dbis [index]);
+        if (rc) {
+            free (dbis);
+            return rc;
+        }
+    }
     do {
         rc = zeb_store_begin (self->store);
+        if (rc == 0 && batch->txn_count)
+            rc = s_store_writes (self, batch, dbis);
         for (size_t index = 0; rc == 0 && index < batch->item_count; index++) {
             zeb_batch_item_t *item = &batch->items [index];
             item->duplicate = false;
@@ -199,6 +248,7 @@ s_store_batch (self_t *self, zeb_batch_t *batch)
             rc = zeb_store_commit (self->store, batch->now);
     } while (rc == ZEB_ERETRY);
     zeb_store_abort (self->store);      //  no-op unless a call failed early
+    free (dbis);
     return rc;
 }
 
@@ -206,7 +256,7 @@ static void
 s_handle_batch (self_t *self, zeb_batch_t *batch)
 {
     int64_t started = zeb_time_mono_us ();
-    batch->result = batch->item_count? s_store_batch (self, batch): 0;
+    batch->result = batch->item_count || batch->txn_count? s_store_batch (self, batch): 0;
     batch->commit_us = zeb_time_mono_us () - started;
     if (batch->item_count) {
         zeb_writer_counters_t *c = &self->counters;

@@ -11,6 +11,9 @@ struct _zeb_lmdb_t {
     char *path;                     //  real path of the directory
     MDB_env *env;
     MDB_dbi dbis [ZEB_LMDB_MAX_DBS];
+    char *named [ZEB_LMDB_MAX_NAMED];   //  databases opened by name later
+    MDB_dbi named_dbis [ZEB_LMDB_MAX_NAMED];
+    pthread_mutex_t named_lock;
     pthread_rwlock_t resize;        //  readers shared, map growth exclusive
     uint64_t map_size;
     uint64_t max_size;
@@ -44,7 +47,7 @@ s_env_open (zeb_lmdb_t *self, const zeb_lmdb_options_t *options, zeb_fault_t *fa
     self->max_size = options->max_size;
     if (self->max_size && self->map_size > self->max_size)
         self->map_size = self->max_size;
-    mdb_env_set_maxdbs (self->env, ZEB_LMDB_MAX_DBS);
+    mdb_env_set_maxdbs (self->env, ZEB_LMDB_MAX_DBS + ZEB_LMDB_MAX_NAMED);
     mdb_env_set_maxreaders (self->env, 254);
     mdb_env_set_mapsize (self->env, self->map_size);
     rc = mdb_env_open (self->env, self->path, MDB_NOTLS, 0644);
@@ -75,7 +78,52 @@ s_env_open (zeb_lmdb_t *self, const zeb_lmdb_options_t *options, zeb_fault_t *fa
     pthread_rwlockattr_setkind_np (&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init (&self->resize, &attr);
     pthread_rwlockattr_destroy (&attr);
+    pthread_mutex_init (&self->named_lock, NULL);
     return 0;
+}
+
+int
+zeb_lmdb_dbi_open (zeb_lmdb_t *self, const char *name, bool create, MDB_dbi *dbi)
+{
+    assert (self && name && dbi);
+    pthread_mutex_lock (&self->named_lock);
+    int rc = MDB_NOTFOUND, slot;
+    for (slot = 0; slot < ZEB_LMDB_MAX_NAMED && self->named [slot]; slot++)
+        if (streq (self->named [slot], name)) {
+            *dbi = self->named_dbis [slot];
+            rc = 0;
+            break;
+        }
+    if (rc && slot == ZEB_LMDB_MAX_NAMED)
+        rc = MDB_DBS_FULL;
+    else
+    if (rc) {
+        //  Its own short transaction, under the lock: LMDB allows no two
+        //  transactions that open databases at once in a process
+        pthread_rwlock_rdlock (&self->resize);
+        MDB_txn *txn;
+        rc = mdb_txn_begin (self->env, NULL, create? 0: MDB_RDONLY, &txn);
+        if (rc == 0) {
+            rc = mdb_dbi_open (txn, name, create? MDB_CREATE: 0, dbi);
+            if (rc == 0)
+                rc = mdb_txn_commit (txn);
+            else
+                mdb_txn_abort (txn);
+        }
+        pthread_rwlock_unlock (&self->resize);
+        if (rc == 0) {
+            self->named [slot] = strdup (name);
+            self->named_dbis [slot] = *dbi;
+        }
+    }
+    pthread_mutex_unlock (&self->named_lock);
+    if (rc == MDB_NOTFOUND)
+        return ZEB_ENOTFOUND;
+    if (rc == MDB_DBS_FULL) {
+        zsys_error ("lmdb: more than %d named databases in %s", ZEB_LMDB_MAX_NAMED, self->path);
+        return ZEB_EFULL;
+    }
+    return zeb_lmdb_error (rc, "open a named database");
 }
 
 zeb_lmdb_t *
@@ -137,6 +185,9 @@ zeb_lmdb_close (zeb_lmdb_t **self_p)
         *link = self->next;
         mdb_env_close (self->env);
         pthread_rwlock_destroy (&self->resize);
+        pthread_mutex_destroy (&self->named_lock);
+        for (int slot = 0; slot < ZEB_LMDB_MAX_NAMED; slot++)
+            free (self->named [slot]);
         free (self->path);
         free (self);
     }

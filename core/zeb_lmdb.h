@@ -36,6 +36,7 @@ extern "C" {
 
 #define ZEB_LMDB_MAX_DBS    8
 #define ZEB_LMDB_MAP_SIZE   (64ULL << 20)       //  default initial map
+#define ZEB_LMDB_MAX_NAMED  32                  //  databases opened by name (zeb_lmdb_dbi_open)
 
 typedef struct _zeb_lmdb_t zeb_lmdb_t;
 
@@ -62,6 +63,16 @@ MDB_env *
     zeb_lmdb_env (zeb_lmdb_t *self);
 MDB_dbi
     zeb_lmdb_dbi (zeb_lmdb_t *self, int index);
+
+//  A database by name, beside the ones the environment was opened with
+//  (an application's own: zeb_txn), created if create is true. Its
+//  handle is valid in every transaction from then on. Opened in a short
+//  transaction of its own: never call it with a write transaction open
+//  in this thread. Returns 0, ZEB_ENOTFOUND (absent, create false),
+//  ZEB_EFULL (more than ZEB_LMDB_MAX_NAMED names, or the map is full) or
+//  ZEB_ESTORAGE.
+int
+    zeb_lmdb_dbi_open (zeb_lmdb_t *self, const char *name, bool create, MDB_dbi *dbi);
 
 //  The directory's real path (borrowed).
 const char *

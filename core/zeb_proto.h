@@ -26,6 +26,7 @@ extern "C" {
 //  Requests
 #define ZEB_CMD_HELLO       "HELLO"
 #define ZEB_CMD_PUBLISH     "PUBLISH"
+#define ZEB_CMD_TXN         "TXN"
 #define ZEB_CMD_FETCH       "FETCH"
 #define ZEB_CMD_STATS       "STATS"
 //  Replies

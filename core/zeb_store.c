@@ -287,6 +287,35 @@ zeb_store_dedup_put (zeb_store_t *self, const char *key, size_t len, uint64_t se
 }
 
 int
+zeb_store_app_dbi (zeb_store_t *self, const char *name, size_t len, MDB_dbi *dbi)
+{
+    assert (self);
+    assert (!self->txn);
+    char full [80];
+    if (len == 0 || len > 64)
+        return ZEB_EINVALID;
+    snprintf (full, sizeof (full), "app/%.*s", (int) len, name);
+    return zeb_lmdb_dbi_open (self->lmdb, full, true, dbi);
+}
+
+int
+zeb_store_app_put (zeb_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
+                   const void *value, size_t value_size, bool remove)
+{
+    assert (self);
+    assert (self->txn);
+    if (self->over_limit && !remove) {
+        zeb_store_abort (self);
+        return ZEB_EFULL;
+    }
+    MDB_val k = { key_size, (void *) key }, v = { value_size, (void *) value };
+    int rc = remove? mdb_del (self->txn, dbi, &k, NULL): mdb_put (self->txn, dbi, &k, &v, 0);
+    if (rc == MDB_NOTFOUND && remove)
+        rc = 0;
+    return rc? s_write_failed (self, rc, "application write"): 0;
+}
+
+int
 zeb_store_commit (zeb_store_t *self, int64_t now)
 {
     assert (self);

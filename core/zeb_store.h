@@ -111,6 +111,19 @@ int
 int
     zeb_store_commit (zeb_store_t *self, int64_t now);
 
+//  An application's own database ("app/NAME", NAME 1..64 bytes), for
+//  zeb_txn: its handle, created if needed. Call outside a transaction.
+//  Returns 0, ZEB_EINVALID, ZEB_EFULL or ZEB_ESTORAGE.
+int
+    zeb_store_app_dbi (zeb_store_t *self, const char *name, size_t len, MDB_dbi *dbi);
+
+//  Put (or with remove, delete: absent is fine) a key of that database in
+//  the transaction begun, so that it commits with the events. Returns 0,
+//  or an error as zeb_store_append does (the transaction is then over).
+int
+    zeb_store_app_put (zeb_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
+                       const void *value, size_t value_size, bool remove);
+
 //  Abandon the transaction.
 void
     zeb_store_abort (zeb_store_t *self);

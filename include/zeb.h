@@ -32,6 +32,7 @@
 #include "zeb_client.h"
 #include "zeb_consumer.h"
 #include "zeb_registry_client.h"
+#include "zeb_txn.h"
 #include "zeb_node.h"
 
 #endif
