@@ -151,15 +151,22 @@ zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
 zeb_node_t *
 zeb_node_new_embedded (const char *data_dir, zeb_fault_t *fault)
 {
-    zconfig_t *config = zconfig_new ("root", NULL);
+    return zeb_node_new_embedded_with (data_dir, NULL, fault);
+}
+
+zeb_node_t *
+zeb_node_new_embedded_with (const char *data_dir, zconfig_t *settings, zeb_fault_t *fault)
+{
+    zconfig_t *config = settings? zeb_config_dup (settings): zconfig_new ("root", NULL);
     assert (config);
     zconfig_put (config, "node/data", data_dir);
-    //  Every endpoint an actor binds becomes a name of this node's own
+    //  Every endpoint an actor binds becomes a name of this node's own,
+    //  unless the settings name one
     const zeb_config_key_t *maps [S_ACTORS + 2];
     s_maps (maps);
     for (const zeb_config_key_t *const *map = maps; *map; map++)
         for (const zeb_config_key_t *key = *map; key->path; key++)
-            if (key->kind == ZEB_KEY_ENDPOINT && *key->fallback) {
+            if (key->kind == ZEB_KEY_ENDPOINT && *key->fallback && !zconfig_locate (config, key->path)) {
                 char what [64];
                 snprintf (what, sizeof (what), "%s", key->path);
                 for (char *p = what; *p; p++)

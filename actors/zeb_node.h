@@ -45,6 +45,11 @@ zeb_node_t *
 zeb_node_t *
     zeb_node_new_embedded (const char *data_dir, zeb_fault_t *fault);
 
+//  The same with settings of the caller's (borrowed; may be NULL): every
+//  endpoint they do not name is inproc://, the rest as they say.
+zeb_node_t *
+    zeb_node_new_embedded_with (const char *data_dir, zconfig_t *settings, zeb_fault_t *fault);
+
 //  Stop the actors and destroy the node; safe with NULL.
 void
     zeb_node_destroy (zeb_node_t **self_p);
@@ -107,8 +112,8 @@ typedef struct {
     const char *module;         //  for logs (may be NULL)
     uint32_t max_attempts;      //  retry policy; 0 keeps the outbox's default
     int64_t backoff_ms;         //  0: default
-    int exponential;            //  -1 default, 0 off, 1 on
-    int jitter;                 //  -1 default, 0 off, 1 on
+    int exponential;            //  0 keeps the default, 1 on, -1 off
+    int jitter;                 //  0 keeps the default, 1 on, -1 off
     int64_t timeout_ms;         //  an attempt's budget (0: outbox/timeout)
     uint32_t concurrency;       //  handler calls at once (0: 1, in event order)
     zeb_key_fn *idempotency_key;    //  may be NULL
