@@ -17,6 +17,7 @@
 #include "zeb_ingest.h"
 #include "zeb_log.h"
 #include "zeb_registry.h"
+#include "zeb_executor.h"
 #include "zeb_node.h"
 
 #endif
