@@ -18,6 +18,7 @@
 #include "zeb_log.h"
 #include "zeb_registry.h"
 #include "zeb_executor.h"
+#include "zeb_webhook.h"
 #include "zeb_node.h"
 
 #endif

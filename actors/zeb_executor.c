@@ -732,6 +732,7 @@ const zeb_executor_def_t zeb_executor_callback = {
 //  file holds its definition (declared in zeb_executor.h).
 
 const zeb_executor_def_t *zeb_executor_table [] = {
+    &zeb_executor_webhook,
     &zeb_executor_log,
     //  Brokers (actors/zeb_broker.c): redis_stream, nats, emit_event go here
     NULL
@@ -1176,6 +1177,7 @@ zeb_executor_test (bool verbose)
     printf (" * zeb_executor: ");
     //  The table
     assert (zeb_executor_lookup ("log") == &zeb_executor_log);
+    assert (zeb_executor_lookup ("webhook") == &zeb_executor_webhook);
     assert (!zeb_executor_lookup ("callback") && !zeb_executor_lookup (NULL));
     for (size_t row = 0; zeb_executor_table [row]; row++)
         assert (zeb_executor_table [row]->name && zeb_executor_table [row]->help);
