@@ -435,6 +435,12 @@ s_test_refusals (void)
         assert (strstr (s_str (body, "error"), configs [index][1]));
         json_decref (body);
     }
+    //  The key becomes a header: no control characters in it
+    char config [256], id [16];
+    s_rig_job_with (rig, "key\r\nInjected: 1", 1, 10000, s_rig_config (rig, "/", config), id);
+    json_t *body = s_rig_result (rig, id, "fail");
+    assert (strstr (s_str (body, "error"), "control character"));
+    json_decref (body);
     assert (receiver_count (rig->receiver) == 0);
     s_rig_destroy (&rig);
 }
