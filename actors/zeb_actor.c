@@ -10,6 +10,7 @@ struct _zeb_actor_t {
     zsock_t *pipe;
     zeb_loop_t *loop;
     void *state;                    //  the actor's, once started
+    void *arg;                      //  the instance's argument (zeb_actor_run)
     bool start_failed;
     char *node_name;
     zlistx_t *bound;                //  "name=endpoint"
@@ -37,6 +38,13 @@ zeb_actor_bound (zeb_actor_t *self, const char *name, const char *endpoint)
     char *pair = zsys_sprintf ("%s=%s", name, endpoint);
     zlistx_add_end (self->bound, pair);
     zstr_free (&pair);
+}
+
+void *
+zeb_actor_arg (zeb_actor_t *self)
+{
+    assert (self);
+    return self->arg;
 }
 
 const char *
@@ -189,11 +197,17 @@ s_handle_pipe (void *arg)
 void
 zeb_actor_main (zsock_t *pipe, void *args)
 {
-    const zeb_actor_def_t *def = (const zeb_actor_def_t *) args;
+    zeb_actor_run (pipe, (const zeb_actor_def_t *) args, NULL);
+}
+
+void
+zeb_actor_run (zsock_t *pipe, const zeb_actor_def_t *def, void *arg)
+{
     assert (def && def->name && def->size && def->start && def->stop);
     zeb_actor_t *self = (zeb_actor_t *) zmalloc (sizeof (zeb_actor_t));
     assert (self);
     self->def = def;
+    self->arg = arg;
     self->pipe = pipe;
     self->loop = zeb_loop_new ();
     self->bound = zlistx_new ();

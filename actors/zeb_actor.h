@@ -80,6 +80,17 @@ typedef struct {
 void
     zeb_actor_main (zsock_t *pipe, void *args);
 
+//  The thread body of an actor of which a process runs several, each with
+//  an argument of its own (the executor hosts, one per plugin): as
+//  zeb_actor_main, and start reads arg with zeb_actor_arg. arg is the
+//  caller's; it must stay valid until START has been answered.
+void
+    zeb_actor_run (zsock_t *pipe, const zeb_actor_def_t *def, void *arg);
+
+//  The argument zeb_actor_run was given (NULL under zeb_actor_main).
+void *
+    zeb_actor_arg (zeb_actor_t *self);
+
 //  The loop this actor runs on.
 zeb_loop_t *
     zeb_actor_loop (zeb_actor_t *self);

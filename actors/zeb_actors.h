@@ -19,6 +19,7 @@
 #include "zeb_registry.h"
 #include "zeb_node.h"
 #include "zeb_executor.h"
+#include "zeb_webhook.h"
 #include "zeb_outbox.h"
 #include "zeb_run.h"
 #include "zeb_feed.h"

@@ -41,8 +41,10 @@ s_await (self_t *self, uint64_t want, int64_t deadline, zeb_proto_reply_t *reply
             zstr_free (&command);
         }
         else
+        //  What is there now (late replies to earlier requests are dropped)
         if (which == self->outbox
-        &&  zeb_proto_reply_await (zsock_resolve (self->outbox), S_KIND, want, 0, reply, NULL, NULL) == 0) {
+        &&  zeb_proto_reply_await (zsock_resolve (self->outbox), S_KIND, want,
+                                   zeb_time_mono_us () / 1000, reply, NULL, NULL) == 0) {
             rc = 0;
             break;
         }

@@ -21,7 +21,14 @@ struct _zeb_node_t {
     zconfig_t *config;
     zactor_t *actors [S_ACTORS];    //  by table row; NULL if not run here
     zhashx_t *endpoints;            //  name -> endpoint, as bound
+    zhashx_t *handlers;             //  handler id -> s_handler_t (zeb_node_on)
+    zhashx_t *actions;              //  action type -> zactor_t (its executor host)
 };
+
+#define S_MAX_EXECUTOR_MAPS 16        //  executors with keys of their own
+
+typedef struct _s_handler_t s_handler_t;
+static void s_handler_destroy (s_handler_t **self_p);
 
 //  Every key map: the node's, then each actor's
 static void
@@ -31,13 +38,17 @@ s_maps (const zeb_config_key_t **maps)
     maps [count++] = zeb_actor_node_config;
     for (size_t row = 0; row < S_ACTORS; row++)
         maps [count++] = s_actors [row]->config;
+    //  The outbox's executors read keys of their own (webhook/...)
+    for (size_t row = 0; zeb_executor_table [row]; row++)
+        if (zeb_executor_table [row]->config)
+            maps [count++] = zeb_executor_table [row]->config;
     maps [count] = NULL;
 }
 
 zconfig_t *
 zeb_node_config_load (const char *filename, zeb_fault_t *fault)
 {
-    const zeb_config_key_t *maps [S_ACTORS + 2];
+    const zeb_config_key_t *maps [S_ACTORS + S_MAX_EXECUTOR_MAPS + 2];
     s_maps (maps);
     return zeb_config_load (filename, maps, fault);
 }
@@ -45,7 +56,7 @@ zeb_node_config_load (const char *filename, zeb_fault_t *fault)
 int
 zeb_node_config_set (zconfig_t *config, const char *assignment, zeb_fault_t *fault)
 {
-    const zeb_config_key_t *maps [S_ACTORS + 2];
+    const zeb_config_key_t *maps [S_ACTORS + S_MAX_EXECUTOR_MAPS + 2];
     s_maps (maps);
     return zeb_config_set (config, assignment, maps, fault);
 }
@@ -58,7 +69,7 @@ zeb_node_config_help (FILE *stream)
         fprintf (stream, "  %-10s %s %s\n", s_actors [row]->name,
                  s_actors [row]->default_on? "*": " ", s_actors [row]->help);
     fprintf (stream, "\n");
-    const zeb_config_key_t *maps [S_ACTORS + 2];
+    const zeb_config_key_t *maps [S_ACTORS + S_MAX_EXECUTOR_MAPS + 2];
     s_maps (maps);
     zeb_config_print_help (stream, maps);
 }
@@ -102,7 +113,7 @@ zeb_node_t *
 zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
 {
     assert (config);
-    const zeb_config_key_t *maps [S_ACTORS + 2];
+    const zeb_config_key_t *maps [S_ACTORS + S_MAX_EXECUTOR_MAPS + 2];
     s_maps (maps);
     bool runs [S_ACTORS];
     if (zeb_config_check (config, maps, fault)
@@ -114,6 +125,10 @@ zeb_node_new (zconfig_t *config, zeb_fault_t *fault)
     self->endpoints = zhashx_new ();
     zhashx_set_destructor (self->endpoints, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_duplicator (self->endpoints, (zhashx_duplicator_fn *) strdup);
+    self->handlers = zhashx_new ();
+    zhashx_set_destructor (self->handlers, (zhashx_destructor_fn *) s_handler_destroy);
+    self->actions = zhashx_new ();
+    zhashx_set_destructor (self->actions, (zhashx_destructor_fn *) zactor_destroy);
     for (const zeb_config_key_t *const *map = maps; *map; map++)
         if (zeb_config_apply (self->config, *map, fault)) {
             zeb_node_destroy (&self);
@@ -162,7 +177,7 @@ zeb_node_new_embedded_with (const char *data_dir, zconfig_t *settings, zeb_fault
     zconfig_put (config, "node/data", data_dir);
     //  Every endpoint an actor binds becomes a name of this node's own,
     //  unless the settings name one
-    const zeb_config_key_t *maps [S_ACTORS + 2];
+    const zeb_config_key_t *maps [S_ACTORS + S_MAX_EXECUTOR_MAPS + 2];
     s_maps (maps);
     for (const zeb_config_key_t *const *map = maps; *map; map++)
         for (const zeb_config_key_t *key = *map; key->path; key++)
@@ -187,6 +202,9 @@ zeb_node_destroy (zeb_node_t **self_p)
     assert (self_p);
     zeb_node_t *self = *self_p;
     if (self) {
+        //  The application's handlers and actions first: they use the actors
+        zhashx_destroy (&self->handlers);
+        zhashx_destroy (&self->actions);
         for (size_t row = S_ACTORS; row-- > 0; )
             zactor_destroy (&self->actors [row]);
         zconfig_destroy (&self->config);
@@ -231,6 +249,147 @@ zeb_node_stats (zeb_node_t *self, const char *actor)
             return text;
         }
     return NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  Embedded handlers and actions
+
+//  A handler: its feed (log -> runs) and its executor host (runs -> fn)
+struct _s_handler_t {
+    char id [129];
+    char action [160];
+    zactor_t *feed;
+    zactor_t *host;
+    zeb_handler_fn *fn;
+    void *arg;
+};
+
+static void
+s_handler_destroy (s_handler_t **self_p)
+{
+    s_handler_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->feed);
+        zactor_destroy (&self->host);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  The host calls actions; a handler takes no config
+static int
+s_handler_call (zeb_event_t *event, json_t *config, const char **error, void *arg)
+{
+    s_handler_t *handler = (s_handler_t *) arg;
+    return handler->fn (event, error, handler->arg);
+}
+
+static zactor_t *
+s_host_start (zeb_node_t *self, const char *name, zeb_action_fn *fn, void *arg, uint32_t credit,
+              zeb_fault_t *fault)
+{
+    const char *workers = zeb_node_endpoint (self, "workers");
+    if (!workers) {
+        zeb_fault_set (fault, ZEB_ECONFIG, "%s: this node runs no outbox", name);
+        return NULL;
+    }
+    zeb_executor_args_t args = { NULL, workers, name, fn, arg, credit? credit: 1 };
+    return zeb_executor_start (&args, self->config, fault);
+}
+
+int
+zeb_node_register_action (zeb_node_t *self, const char *type, zeb_action_fn *fn, void *arg,
+                          uint32_t concurrency, zeb_fault_t *fault)
+{
+    assert (self);
+    if (!type || !*type || strlen (type) > 63 || !fn)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "an action needs a type (1..63 bytes) and a function");
+    if (zhashx_lookup (self->actions, type))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "action type %s is registered already", type);
+    zactor_t *host = s_host_start (self, type, fn, arg, concurrency, fault);
+    if (!host)
+        return fault->code? fault->code: ZEB_ECONFIG;
+    zhashx_insert (self->actions, type, host);
+    return 0;
+}
+
+int
+zeb_node_on (zeb_node_t *self, const char *prefix, zeb_handler_fn *fn, void *arg,
+             const zeb_handler_options_t *options, zeb_fault_t *fault)
+{
+    assert (self);
+    if (!fn || !options || !options->handler_id || !*options->handler_id
+    ||  strlen (options->handler_id) > 128)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "a handler needs a function and a handler_id of 1..128 bytes");
+    if (!prefix)
+        prefix = "";
+    if (strlen (prefix) > 255)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "handler %s: the prefix is over 255 bytes", options->handler_id);
+    if (zhashx_lookup (self->handlers, options->handler_id))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "handler %s is on already", options->handler_id);
+    const char *outbox = zeb_node_endpoint (self, "outbox");
+    const char *log = zeb_node_endpoint (self, "log");
+    if (!outbox || !log)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "handler %s: the node must run the outbox and the log",
+                              options->handler_id);
+    s_handler_t *handler = (s_handler_t *) zmalloc (sizeof (s_handler_t));
+    assert (handler);
+    snprintf (handler->id, sizeof (handler->id), "%s", options->handler_id);
+    snprintf (handler->action, sizeof (handler->action), "handler:%.60s", options->handler_id);
+    handler->fn = fn;
+    handler->arg = arg;
+    handler->host = s_host_start (self, handler->action, s_handler_call, handler, options->concurrency, fault);
+    if (!handler->host) {
+        s_handler_destroy (&handler);
+        return fault->code? fault->code: ZEB_ECONFIG;
+    }
+    //  The feed: its runs carry the handler's retry policy
+    zeb_feed_args_t args;
+    memset (&args, 0, sizeof (args));
+    snprintf (args.handler_id, sizeof (args.handler_id), "%s", handler->id);
+    snprintf (args.prefix, sizeof (args.prefix), "%s", prefix);
+    snprintf (args.action, sizeof (args.action), "%s", handler->action);
+    snprintf (args.outbox, sizeof (args.outbox), "%s", outbox);
+    snprintf (args.log, sizeof (args.log), "%s", log);
+    msgpack_sbuffer policy;
+    msgpack_sbuffer_init (&policy);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, &policy);
+    zeb_pack_map (&pack, NULL);
+    if (options->max_attempts)
+        zeb_pack_uint (&pack, "maxAttempts", options->max_attempts);
+    if (options->backoff_ms)
+        zeb_pack_int (&pack, "backoffMs", options->backoff_ms);
+    if (options->exponential)
+        zeb_pack_bool (&pack, "exponentialBackoff", options->exponential > 0);
+    if (options->jitter)
+        zeb_pack_bool (&pack, "jitter", options->jitter > 0);
+    if (options->timeout_ms)
+        zeb_pack_int (&pack, "timeout", options->timeout_ms);
+    zeb_pack_end (&pack);
+    assert (policy.size <= sizeof (args.policy));
+    memcpy (args.policy, policy.data, policy.size);
+    args.policy_size = policy.size;
+    msgpack_sbuffer_destroy (&policy);
+    args.key_fn = options->idempotency_key;
+    args.key_arg = options->key_arg;
+    handler->feed = zactor_new (zeb_feed_actor, &args);
+    if (!handler->feed) {
+        s_handler_destroy (&handler);
+        return zeb_fault_set (fault, ZEB_ERROR, "handler %s: cannot start its feed", options->handler_id);
+    }
+    zhashx_insert (self->handlers, handler->id, handler);
+    return 0;
+}
+
+int
+zeb_node_off (zeb_node_t *self, const char *handler_id)
+{
+    assert (self);
+    if (!handler_id || !zhashx_lookup (self->handlers, handler_id))
+        return ZEB_ENOTFOUND;
+    zhashx_delete (self->handlers, handler_id);
+    return 0;
 }
 
 int

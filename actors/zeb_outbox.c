@@ -29,7 +29,7 @@ const zeb_config_key_t zeb_outbox_config [] = {
       "ROUTER for workers (READY, JOB, RESULT); the node's executors use inproc" },
     { "outbox/ingest", "", ZEB_KEY_ENDPOINT, 0, 0, NULL,
       "ingest, for zeb.dead_letter and zeb.replay.* events (set in a node with ingest)" },
-    { "outbox/executors", "webhook,emit_event,log,redis_stream,nats", ZEB_KEY_STR, 0, 0, NULL,
+    { "outbox/executors", "webhook,log", ZEB_KEY_STR, 0, 0, NULL,
       "the built-in executors this node runs (comma-separated; empty: none)" },
     { "outbox/max_retries", "3", ZEB_KEY_INT, 0, 999, NULL,
       "retries of a failed action, by default (EVENT_DEFAULT_MAX_RETRIES)" },
@@ -2658,6 +2658,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     if (!self->router || zeb_router_bind (self->router, zeb_config_str (config, "outbox/endpoint"), fault))
         goto failed;
     self->workers = zeb_router_new ("outbox-workers", s_worker_commands, self);
+    if (self->workers)      //  the workers' credit bounds what is queued to them
+        zsock_set_sndhwm (zeb_router_socket (self->workers), 0);
     if (!self->workers
     ||  zeb_router_set_notify (self->workers, s_workers_gone, self)
     ||  zeb_router_bind (self->workers, zeb_config_str (config, "outbox/workers"), fault))
@@ -2779,7 +2781,6 @@ s_start_executors (self_t *self, zconfig_t *config, const char *endpoint, zeb_fa
     int rc = 0;
     char *save = NULL;
     for (char *name = strtok_r (names, ", ", &save); name && rc == 0; name = strtok_r (NULL, ", ", &save)) {
-#ifdef ZEB_HAVE_EXECUTORS
         const zeb_executor_def_t *def = zeb_executor_lookup (name);
         if (!def) {
             rc = zeb_fault_set (fault, ZEB_ECONFIG, "outbox/executors: no executor '%s'", name);
@@ -2789,14 +2790,13 @@ s_start_executors (self_t *self, zconfig_t *config, const char *endpoint, zeb_fa
             rc = zeb_fault_set (fault, ZEB_ECONFIG, "outbox/executors: more than 16");
             break;
         }
-        zeb_executor_args_t args = { def, config, endpoint, NULL, NULL, NULL };
-        rc = zeb_executor_start (&self->executors [self->executor_count], &args, fault);
-        if (rc == 0)
-            self->executor_count++;
-#else
-        (void) endpoint;
-        zsys_warning ("outbox: executor %s not built yet", name);
-#endif
+        zeb_executor_args_t args = { def, endpoint, NULL, NULL, NULL, 0 };
+        self->executors [self->executor_count] = zeb_executor_start (&args, config, fault);
+        if (!self->executors [self->executor_count]) {
+            rc = fault->code? fault->code: ZEB_ECONFIG;
+            break;
+        }
+        self->executor_count++;
     }
     free (names);
     return rc;

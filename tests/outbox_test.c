@@ -410,7 +410,26 @@ s_test_concurrency (void)
         receiver_release (receiver);
         s_wait_state (ids [index], "done", 10000);
     }
-    assert (receiver_max_pending (receiver) == 2);
+    //  At no moment were more than 2 requests of customer-7 unanswered
+    size_t count = receiver_count (receiver), most = 0;
+    for (size_t index = 0; index < count; index++) {
+        receiver_request_t one;
+        assert (receiver_request (receiver, index, &one));
+        if (streq (one.path, "/hold")) {
+            size_t open = 0;
+            for (size_t other_index = 0; other_index < count; other_index++) {
+                receiver_request_t two;
+                assert (receiver_request (receiver, other_index, &two));
+                if (streq (two.path, "/hold") && two.arrived_us <= one.arrived_us
+                &&  (two.answered_us == 0 || two.answered_us > one.arrived_us))
+                    open++;
+                receiver_request_reset (&two);
+            }
+            most = open > most? open: most;
+        }
+        receiver_request_reset (&one);
+    }
+    assert (most == 2);
     zstr_free (&actions);
     zstr_free (&other_actions);
     zstr_free (&hold);
@@ -704,7 +723,12 @@ s_test_handlers (void)
     assert (zeb_client_publish (client, event, NULL) == 0);
     zeb_event_destroy (&event);
     s_calls_t calls = { &retrying, 3 };
-    assert (test_wait_until (s_called, &calls, 10000));
+    if (!test_wait_until (s_called, &calls, 10000)) {
+        char *stats = zeb_node_stats (s_node, "outbox");
+        fprintf (stderr, "handler called %d times; outbox: %s\n", retrying.calls, stats);
+        free (stats);
+        assert (false);
+    }
     s_calls_t failed = { &failing, 1 };
     assert (test_wait_until (s_called, &failed, 10000));
     int64_t deadline = test_now_ms () + 10000;
@@ -893,7 +917,7 @@ main (int argc, char *argv [])
     zeb_set_quiet (true);
     test_tempdir (s_dir, sizeof (s_dir));
     zconfig_t *settings = zconfig_new ("root", NULL);
-    zconfig_put (settings, "outbox/executors", "webhook,emit_event,log");
+    zconfig_put (settings, "outbox/executors", "webhook,log");
     zconfig_put (settings, "outbox/workers", "tcp://127.0.0.1:*");
     zconfig_put (settings, "webhook/allow", "127.0.0.1/32");
     zconfig_put (settings, "outbox/backoff", "50ms");
