@@ -1507,10 +1507,12 @@ s_request_id (zeb_request_t *request, char *hex)
     if (zeb_proto_get_str (request->body, request->body_size, "id", &id, &len) != 0
     ||  len != 2 * ZEB_RUN_ID_SIZE)
         return -1;
-    memcpy (hex, id, len);
+    for (size_t index = 0; index < len; index++) {
+        if (!isxdigit ((unsigned char) id [index]))
+            return -1;
+        hex [index] = (char) tolower ((unsigned char) id [index]);
+    }
     hex [len] = 0;
-    for (size_t index = 0; index < len; index++)
-        hex [index] = (char) tolower ((unsigned char) hex [index]);
     return 0;
 }
 
