@@ -1555,11 +1555,11 @@ typedef struct {
 } filter_t;
 
 static int
-s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_max)
+s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_default, uint64_t limit_max)
 {
     memset (filter, 0, sizeof (*filter));
     filter->until = INT64_MAX;
-    filter->limit = 100;
+    filter->limit = limit_default;
     const char *text;
     size_t len;
     if (zeb_proto_get_str (request->body, request->body_size, "id", &text, &len) == 0) {
@@ -1717,7 +1717,7 @@ s_handle_dlq_list (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
     filter_t filter;
-    if (s_filter_parse (request, &filter, 1000))
+    if (s_filter_parse (request, &filter, 100, 1000))
         return;
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
@@ -1850,11 +1850,9 @@ static void
 s_handle_dlq_replay (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
-    filter_t filter;
-    if (s_filter_parse (request, &filter, 100000))
+    filter_t filter;                    //  a filter replays all it matches, by default
+    if (s_filter_parse (request, &filter, 100000, 100000))
         return;
-    if (!filter.by_id && filter.limit == 100)
-        filter.limit = 100000;          //  a filter replays everything it matches
     zlistx_t *list = s_collect (self, request, &filter);
     if (filter.by_id && zlistx_size (list) == 0) {
         zlistx_destroy (&list);
@@ -1889,10 +1887,8 @@ s_handle_dlq_purge (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
     filter_t filter;
-    if (s_filter_parse (request, &filter, 100000))
+    if (s_filter_parse (request, &filter, 100000, 100000))
         return;
-    if (!filter.by_id && filter.limit == 100)
-        filter.limit = 100000;
     zlistx_t *list = s_collect (self, request, &filter);
     if (filter.by_id && zlistx_size (list) == 0) {
         zlistx_destroy (&list);
