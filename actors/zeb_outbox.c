@@ -1616,8 +1616,9 @@ s_filter_match (filter_t *filter, zeb_run_t *run)
 typedef bool (dlq_fn) (self_t *self, zeb_run_t **run_p, const uint8_t *key, void *arg);
 
 //  Call fn for each dead run matching the filter, oldest first, at most
-//  limit; next (may be NULL) gets the key after the last one seen, if
-//  there may be more. Returns the number of runs fn accepted.
+//  limit, looking at 100,000 at most; next (may be NULL) gets the last
+//  key looked at, the page's end, if there may be more (else ""). The
+//  next page starts after it. Returns the number of runs fn accepted.
 static size_t
 s_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
 {
@@ -1646,33 +1647,30 @@ s_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
         rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
     }
     size_t scanned = 0;
+    bool more = false;
+    uint8_t last [8 + ZEB_RUN_ID_SIZE];     //  the last key looked at
     for (; rc == 0; rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
         if (key.mv_size != 8 + ZEB_RUN_ID_SIZE)
             continue;
         if ((int64_t) s_read_be64 (key.mv_data) > filter->until)
             break;
-        if (accepted >= filter->limit || ++scanned > 100000) {
-            if (next)
-                for (size_t digit = 0; digit < sizeof (start); digit++)
-                    sprintf (next + 2 * digit, "%02x", ((uint8_t *) key.mv_data) [digit]);
-            //  next names the last key handed out: start after it
+        if (accepted >= filter->limit || scanned == 100000) {
+            more = true;            //  this key is not looked at: the next page's first
             break;
         }
+        scanned++;
+        memcpy (last, key.mv_data, sizeof (last));
         MDB_val run_key = { ZEB_RUN_ID_SIZE, (uint8_t *) key.mv_data + 8 }, record;
         if (mdb_get (txn, self->dbs [S_RUNS], &run_key, &record))
             continue;
         zeb_run_t *run = zeb_run_decode (record.mv_data, record.mv_size);
-        if (run && s_filter_match (filter, run)) {
-            if (next)
-                for (size_t digit = 0; digit < sizeof (start); digit++)
-                    sprintf (next + 2 * digit, "%02x", ((uint8_t *) key.mv_data) [digit]);
-            if (fn (self, &run, key.mv_data, arg))
-                accepted++;
-        }
+        if (run && s_filter_match (filter, run) && fn (self, &run, key.mv_data, arg))
+            accepted++;
         zeb_run_destroy (&run);
     }
-    if (rc != 0 && next)
-        *next = 0;                  //  the end: no next page
+    if (next && more)
+        for (size_t digit = 0; digit < sizeof (last); digit++)
+            sprintf (next + 2 * digit, "%02x", last [digit]);
     mdb_cursor_close (cursor);
     zeb_lmdb_read_end (self->lmdb, txn);
     return accepted;
