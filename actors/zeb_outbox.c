@@ -1936,6 +1936,40 @@ s_handle_target_enable (void *owner, zeb_request_t *request)
 //  ---------------------------------------------------------------------
 //  Execution logs
 
+//  A log's place in its index, after origin (or type) NUL: time, run id
+#define S_LOG_PLACE (8 + ZEB_RUN_ID_SIZE)
+
+//  LOGS's before: absent (0, *place untouched), a time in ms (0, *place
+//  gets it with no run id: *place_size 8), or the next of a LOGS reply,
+//  the hex of a place (0, *place_size S_LOG_PLACE). -1 if neither.
+static int
+s_logs_before (zeb_request_t *request, uint8_t *place, size_t *place_size)
+{
+    int64_t before;
+    int rc = zeb_proto_get_int (request->body, request->body_size, "before", &before);
+    if (rc == 0)
+        s_be64 (place, before < 0? 0: (uint64_t) before);
+    if (rc >= 0)
+        return 0;
+    const char *text;
+    size_t len;
+    if (zeb_proto_get_str (request->body, request->body_size, "before", &text, &len) != 0
+    ||  len != 2 * S_LOG_PLACE)
+        return -1;
+    for (size_t digit = 0; digit < S_LOG_PLACE; digit++) {
+        unsigned int byte;
+        if (!isxdigit ((unsigned char) text [2 * digit]) || !isxdigit ((unsigned char) text [2 * digit + 1])
+        ||  sscanf (text + 2 * digit, "%2x", &byte) != 1)
+            return -1;
+        place [digit] = (uint8_t) byte;
+    }
+    *place_size = S_LOG_PLACE;
+    return 0;
+}
+
+//  Newest first, strictly before place: a log's key is origin (or type)
+//  NUL time id, so that paging by the place of the last entry handed out
+//  neither repeats nor skips logs written in the same millisecond
 static void
 s_handle_logs (void *owner, zeb_request_t *request)
 {
@@ -1945,51 +1979,51 @@ s_handle_logs (void *owner, zeb_request_t *request)
     int has_origin = zeb_proto_get_str (request->body, request->body_size, "origin", &origin, &origin_len);
     int has_type = zeb_proto_get_str (request->body, request->body_size, "type", &type, &type_len);
     uint64_t limit = 50;
-    int64_t before = INT64_MAX;
+    uint8_t place [S_LOG_PLACE];
+    size_t place_size = 8;
+    s_be64 (place, UINT64_MAX);             //  no before: from the newest
     if (has_origin < 0 || has_type < 0 || (has_origin == 0) == (has_type == 0)
     ||  origin_len > 128 || type_len > 255
     ||  zeb_proto_get_uint (request->body, request->body_size, "limit", &limit) < 0
     ||  limit == 0 || limit > 1000
-    ||  zeb_proto_get_int (request->body, request->body_size, "before", &before) < 0) {
-        zeb_router_nack (request, ZEB_EINVALID,
-                         "LOGS needs origin or type (one of them), limit 1..1000, before (ms)");
+    ||  s_logs_before (request, place, &place_size)) {
+        zeb_router_nack (request, ZEB_EINVALID, "LOGS needs origin or type (one of them), "
+                         "limit 1..1000, before (ms, or the next of a LOGS reply)");
         return;
     }
     const char *prefix = has_origin == 0? origin: type;
     size_t prefix_len = has_origin == 0? origin_len: type_len;
     MDB_dbi dbi = self->dbs [has_origin == 0? S_LOGS: S_LOGS_TYPE];
+    uint8_t start [256 + S_LOG_PLACE];
+    memcpy (start, prefix, prefix_len);
+    start [prefix_len] = 0;
+    memcpy (start + prefix_len + 1, place, place_size);
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
     zeb_pack_init (&pack, buffer);
     zeb_pack_map (&pack, NULL);
     zeb_pack_array (&pack, "items");
     MDB_txn *txn;
-    int64_t next = 0;
+    bool more = false;
+    uint8_t last [S_LOG_PLACE];             //  the place of the last entry handed out
     if (zeb_lmdb_read_begin (self->lmdb, &txn) == 0) {
         MDB_cursor *cursor;
         mdb_cursor_open (txn, dbi, &cursor);
-        //  Newest first: from prefix NUL before, backwards
-        uint8_t start [300];
-        memcpy (start, prefix, prefix_len);
-        start [prefix_len] = 0;
-        s_be64 (start + prefix_len + 1, before == INT64_MAX? UINT64_MAX: (uint64_t) before);
-        MDB_val key = { prefix_len + 9, start }, value;
+        MDB_val key = { prefix_len + 1 + place_size, start }, value;
         int rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
         rc = rc == 0? mdb_cursor_get (cursor, &key, &value, MDB_PREV):
                       mdb_cursor_get (cursor, &key, &value, MDB_LAST);
         uint64_t count = 0;
         for (; rc == 0; rc = mdb_cursor_get (cursor, &key, &value, MDB_PREV)) {
-            if (key.mv_size != prefix_len + 9 + ZEB_RUN_ID_SIZE
+            if (key.mv_size != prefix_len + 1 + S_LOG_PLACE
             ||  memcmp (key.mv_data, prefix, prefix_len) != 0
             ||  ((uint8_t *) key.mv_data) [prefix_len] != 0)
                 break;
-            int64_t time = (int64_t) s_read_be64 ((uint8_t *) key.mv_data + prefix_len + 1);
-            if (time >= before)
-                continue;
             if (count == limit) {
-                next = time + 1;
+                more = true;
                 break;
             }
+            memcpy (last, (uint8_t *) key.mv_data + prefix_len + 1, S_LOG_PLACE);
             MDB_val entry = value;
             if (has_type == 0 && mdb_get (txn, self->dbs [S_LOGS], &value, &entry))
                 continue;
@@ -2000,8 +2034,12 @@ s_handle_logs (void *owner, zeb_request_t *request)
         zeb_lmdb_read_end (self->lmdb, txn);
     }
     zeb_pack_end (&pack);
-    if (next)
-        zeb_pack_int (&pack, "next", next);
+    if (more) {
+        char next [2 * S_LOG_PLACE + 1];
+        for (size_t digit = 0; digit < S_LOG_PLACE; digit++)
+            sprintf (next + 2 * digit, "%02x", last [digit]);
+        zeb_pack_str (&pack, "next", next);
+    }
     zeb_pack_end (&pack);
     zeb_router_reply_buffer (request, "LOGS", buffer);
 }
