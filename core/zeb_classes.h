@@ -32,5 +32,6 @@
 #include "zeb_client.h"
 #include "zeb_consumer.h"
 #include "zeb_registry_client.h"
+#include "zeb_outbox_client.h"
 
 #endif
