@@ -274,6 +274,37 @@ s_read_be64 (const uint8_t *in)
     return value;
 }
 
+//  Decode the 2 * size hex digits of text (len bytes, not terminated: it
+//  may end a message body) into out. Returns 0, or -1 if len is not
+//  2 * size or a character is not a hex digit.
+static int
+s_unhex (const char *text, size_t len, uint8_t *out, size_t size)
+{
+    if (len != 2 * size)
+        return -1;
+    for (size_t index = 0; index < len; index++) {
+        char c = text [index];
+        int nibble = c >= '0' && c <= '9'? c - '0':
+                     c >= 'a' && c <= 'f'? c - 'a' + 10:
+                     c >= 'A' && c <= 'F'? c - 'A' + 10: -1;
+        if (nibble < 0)
+            return -1;
+        if (index % 2 == 0)
+            out [index / 2] = (uint8_t) (nibble << 4);
+        else
+            out [index / 2] |= (uint8_t) nibble;
+    }
+    return 0;
+}
+
+//  The hex of size bytes into out (2 * size + 1 bytes)
+static void
+s_hex (const uint8_t *data, size_t size, char *out)
+{
+    for (size_t index = 0; index < size; index++)
+        sprintf (out + 2 * index, "%02x", data [index]);
+}
+
 static int64_t
 s_now_ms (void)
 {
@@ -1479,15 +1510,8 @@ static zeb_run_t *
 s_load (self_t *self, const char *hex)
 {
     uint8_t id [ZEB_RUN_ID_SIZE];
-    if (strlen (hex) != 2 * ZEB_RUN_ID_SIZE)
+    if (s_unhex (hex, strlen (hex), id, sizeof (id)))
         return NULL;
-    for (int digit = 0; digit < ZEB_RUN_ID_SIZE; digit++) {
-        unsigned int byte;
-        if (!isxdigit ((unsigned char) hex [2 * digit]) || !isxdigit ((unsigned char) hex [2 * digit + 1])
-        ||  sscanf (hex + 2 * digit, "%2x", &byte) != 1)
-            return NULL;
-        id [digit] = (uint8_t) byte;
-    }
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn))
         return NULL;
@@ -1585,17 +1609,8 @@ s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_default
     ||  filter->limit == 0 || filter->limit > limit_max)
         return zeb_router_nack (request, ZEB_EINVALID, "since and until are ms, limit 1..%" PRIu64, limit_max);
     rc = zeb_proto_get_str (request->body, request->body_size, "after", &text, &len);
-    if (rc == 0) {
-        if (len != 2 * sizeof (filter->after))
-            return zeb_router_nack (request, ZEB_EINVALID, "after is the next of a DLQ reply");
-        for (size_t digit = 0; digit < sizeof (filter->after); digit++) {
-            unsigned int byte;
-            if (sscanf (text + 2 * digit, "%2x", &byte) != 1)
-                return zeb_router_nack (request, ZEB_EINVALID, "after is the next of a DLQ reply");
-            filter->after [digit] = (uint8_t) byte;
-        }
+    if (rc == 0 && s_unhex (text, len, filter->after, sizeof (filter->after)) == 0)
         filter->has_after = true;
-    }
     else
     if (rc != 1)
         return zeb_router_nack (request, ZEB_EINVALID, "after is the next of a DLQ reply");
@@ -1669,8 +1684,7 @@ s_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
         zeb_run_destroy (&run);
     }
     if (next && more)
-        for (size_t digit = 0; digit < sizeof (last); digit++)
-            sprintf (next + 2 * digit, "%02x", last [digit]);
+        s_hex (last, sizeof (last), next);
     mdb_cursor_close (cursor);
     zeb_lmdb_read_end (self->lmdb, txn);
     return accepted;
@@ -1954,15 +1968,8 @@ s_logs_before (zeb_request_t *request, uint8_t *place, size_t *place_size)
     const char *text;
     size_t len;
     if (zeb_proto_get_str (request->body, request->body_size, "before", &text, &len) != 0
-    ||  len != 2 * S_LOG_PLACE)
+    ||  s_unhex (text, len, place, S_LOG_PLACE))
         return -1;
-    for (size_t digit = 0; digit < S_LOG_PLACE; digit++) {
-        unsigned int byte;
-        if (!isxdigit ((unsigned char) text [2 * digit]) || !isxdigit ((unsigned char) text [2 * digit + 1])
-        ||  sscanf (text + 2 * digit, "%2x", &byte) != 1)
-            return -1;
-        place [digit] = (uint8_t) byte;
-    }
     *place_size = S_LOG_PLACE;
     return 0;
 }
@@ -2036,8 +2043,7 @@ s_handle_logs (void *owner, zeb_request_t *request)
     zeb_pack_end (&pack);
     if (more) {
         char next [2 * S_LOG_PLACE + 1];
-        for (size_t digit = 0; digit < S_LOG_PLACE; digit++)
-            sprintf (next + 2 * digit, "%02x", last [digit]);
+        s_hex (last, sizeof (last), next);
         zeb_pack_str (&pack, "next", next);
     }
     zeb_pack_end (&pack);
