@@ -275,6 +275,37 @@ s_read_be64 (const uint8_t *in)
     return value;
 }
 
+//  Decode the 2 * size hex digits of text (len bytes, not terminated: it
+//  may end a message body) into out. Returns 0, or -1 if len is not
+//  2 * size or a character is not a hex digit.
+static int
+s_unhex (const char *text, size_t len, uint8_t *out, size_t size)
+{
+    if (len != 2 * size)
+        return -1;
+    for (size_t index = 0; index < len; index++) {
+        char c = text [index];
+        int nibble = c >= '0' && c <= '9'? c - '0':
+                     c >= 'a' && c <= 'f'? c - 'a' + 10:
+                     c >= 'A' && c <= 'F'? c - 'A' + 10: -1;
+        if (nibble < 0)
+            return -1;
+        if (index % 2 == 0)
+            out [index / 2] = (uint8_t) (nibble << 4);
+        else
+            out [index / 2] |= (uint8_t) nibble;
+    }
+    return 0;
+}
+
+//  The hex of size bytes into out (2 * size + 1 bytes)
+static void
+s_hex (const uint8_t *data, size_t size, char *out)
+{
+    for (size_t index = 0; index < size; index++)
+        sprintf (out + 2 * index, "%02x", data [index]);
+}
+
 static int64_t
 s_now_ms (void)
 {
@@ -1507,15 +1538,8 @@ static zeb_run_t *
 s_load (self_t *self, const char *hex)
 {
     uint8_t id [ZEB_RUN_ID_SIZE];
-    if (strlen (hex) != 2 * ZEB_RUN_ID_SIZE)
+    if (s_unhex (hex, strlen (hex), id, sizeof (id)))
         return NULL;
-    for (int digit = 0; digit < ZEB_RUN_ID_SIZE; digit++) {
-        unsigned int byte;
-        if (!isxdigit ((unsigned char) hex [2 * digit]) || !isxdigit ((unsigned char) hex [2 * digit + 1])
-        ||  sscanf (hex + 2 * digit, "%2x", &byte) != 1)
-            return NULL;
-        id [digit] = (uint8_t) byte;
-    }
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn))
         return NULL;
@@ -1535,10 +1559,12 @@ s_request_id (zeb_request_t *request, char *hex)
     if (zeb_proto_get_str (request->body, request->body_size, "id", &id, &len) != 0
     ||  len != 2 * ZEB_RUN_ID_SIZE)
         return -1;
-    memcpy (hex, id, len);
+    for (size_t index = 0; index < len; index++) {
+        if (!isxdigit ((unsigned char) id [index]))
+            return -1;
+        hex [index] = (char) tolower ((unsigned char) id [index]);
+    }
     hex [len] = 0;
-    for (size_t index = 0; index < len; index++)
-        hex [index] = (char) tolower ((unsigned char) hex [index]);
     return 0;
 }
 
@@ -1581,11 +1607,11 @@ typedef struct {
 } filter_t;
 
 static int
-s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_max)
+s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_default, uint64_t limit_max)
 {
     memset (filter, 0, sizeof (*filter));
     filter->until = INT64_MAX;
-    filter->limit = 100;
+    filter->limit = limit_default;
     const char *text;
     size_t len;
     if (zeb_proto_get_str (request->body, request->body_size, "id", &text, &len) == 0) {
@@ -1611,17 +1637,8 @@ s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_max)
     ||  filter->limit == 0 || filter->limit > limit_max)
         return zeb_router_nack (request, ZEB_EINVALID, "since and until are ms, limit 1..%" PRIu64, limit_max);
     rc = zeb_proto_get_str (request->body, request->body_size, "after", &text, &len);
-    if (rc == 0) {
-        if (len != 2 * sizeof (filter->after))
-            return zeb_router_nack (request, ZEB_EINVALID, "after is the next of a DLQ reply");
-        for (size_t digit = 0; digit < sizeof (filter->after); digit++) {
-            unsigned int byte;
-            if (sscanf (text + 2 * digit, "%2x", &byte) != 1)
-                return zeb_router_nack (request, ZEB_EINVALID, "after is the next of a DLQ reply");
-            filter->after [digit] = (uint8_t) byte;
-        }
+    if (rc == 0 && s_unhex (text, len, filter->after, sizeof (filter->after)) == 0)
         filter->has_after = true;
-    }
     else
     if (rc != 1)
         return zeb_router_nack (request, ZEB_EINVALID, "after is the next of a DLQ reply");
@@ -1642,8 +1659,9 @@ s_filter_match (filter_t *filter, zeb_run_t *run)
 typedef bool (dlq_fn) (self_t *self, zeb_run_t **run_p, const uint8_t *key, void *arg);
 
 //  Call fn for each dead run matching the filter, oldest first, at most
-//  limit; next (may be NULL) gets the key after the last one seen, if
-//  there may be more. Returns the number of runs fn accepted.
+//  limit, looking at 100,000 at most; next (may be NULL) gets the last
+//  key looked at, the page's end, if there may be more (else ""). The
+//  next page starts after it. Returns the number of runs fn accepted.
 static size_t
 s_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
 {
@@ -1672,33 +1690,29 @@ s_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
         rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
     }
     size_t scanned = 0;
+    bool more = false;
+    uint8_t last [8 + ZEB_RUN_ID_SIZE];     //  the last key looked at
     for (; rc == 0; rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
         if (key.mv_size != 8 + ZEB_RUN_ID_SIZE)
             continue;
         if ((int64_t) s_read_be64 (key.mv_data) > filter->until)
             break;
-        if (accepted >= filter->limit || ++scanned > 100000) {
-            if (next)
-                for (size_t digit = 0; digit < sizeof (start); digit++)
-                    sprintf (next + 2 * digit, "%02x", ((uint8_t *) key.mv_data) [digit]);
-            //  next names the last key handed out: start after it
+        if (accepted >= filter->limit || scanned == 100000) {
+            more = true;            //  this key is not looked at: the next page's first
             break;
         }
+        scanned++;
+        memcpy (last, key.mv_data, sizeof (last));
         MDB_val run_key = { ZEB_RUN_ID_SIZE, (uint8_t *) key.mv_data + 8 }, record;
         if (mdb_get (txn, self->dbs [S_RUNS], &run_key, &record))
             continue;
         zeb_run_t *run = zeb_run_decode (record.mv_data, record.mv_size);
-        if (run && s_filter_match (filter, run)) {
-            if (next)
-                for (size_t digit = 0; digit < sizeof (start); digit++)
-                    sprintf (next + 2 * digit, "%02x", ((uint8_t *) key.mv_data) [digit]);
-            if (fn (self, &run, key.mv_data, arg))
-                accepted++;
-        }
+        if (run && s_filter_match (filter, run) && fn (self, &run, key.mv_data, arg))
+            accepted++;
         zeb_run_destroy (&run);
     }
-    if (rc != 0 && next)
-        *next = 0;                  //  the end: no next page
+    if (next && more)
+        s_hex (last, sizeof (last), next);
     mdb_cursor_close (cursor);
     zeb_lmdb_read_end (self->lmdb, txn);
     return accepted;
@@ -1743,7 +1757,7 @@ s_handle_dlq_list (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
     filter_t filter;
-    if (s_filter_parse (request, &filter, 1000))
+    if (s_filter_parse (request, &filter, 100, 1000))
         return;
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
@@ -1876,11 +1890,9 @@ static void
 s_handle_dlq_replay (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
-    filter_t filter;
-    if (s_filter_parse (request, &filter, 100000))
+    filter_t filter;                    //  a filter replays all it matches, by default
+    if (s_filter_parse (request, &filter, 100000, 100000))
         return;
-    if (!filter.by_id && filter.limit == 100)
-        filter.limit = 100000;          //  a filter replays everything it matches
     zlistx_t *list = s_collect (self, request, &filter);
     if (filter.by_id && zlistx_size (list) == 0) {
         zlistx_destroy (&list);
@@ -1915,10 +1927,8 @@ s_handle_dlq_purge (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
     filter_t filter;
-    if (s_filter_parse (request, &filter, 100000))
+    if (s_filter_parse (request, &filter, 100000, 100000))
         return;
-    if (!filter.by_id && filter.limit == 100)
-        filter.limit = 100000;
     zlistx_t *list = s_collect (self, request, &filter);
     if (filter.by_id && zlistx_size (list) == 0) {
         zlistx_destroy (&list);
@@ -1968,6 +1978,33 @@ s_handle_target_enable (void *owner, zeb_request_t *request)
 //  ---------------------------------------------------------------------
 //  Execution logs
 
+//  A log's place in its index, after origin (or type) NUL: time, run id
+#define S_LOG_PLACE (8 + ZEB_RUN_ID_SIZE)
+
+//  LOGS's before: absent (0, *place untouched), a time in ms (0, *place
+//  gets it with no run id: *place_size 8), or the next of a LOGS reply,
+//  the hex of a place (0, *place_size S_LOG_PLACE). -1 if neither.
+static int
+s_logs_before (zeb_request_t *request, uint8_t *place, size_t *place_size)
+{
+    int64_t before;
+    int rc = zeb_proto_get_int (request->body, request->body_size, "before", &before);
+    if (rc == 0)
+        s_be64 (place, before < 0? 0: (uint64_t) before);
+    if (rc >= 0)
+        return 0;
+    const char *text;
+    size_t len;
+    if (zeb_proto_get_str (request->body, request->body_size, "before", &text, &len) != 0
+    ||  s_unhex (text, len, place, S_LOG_PLACE))
+        return -1;
+    *place_size = S_LOG_PLACE;
+    return 0;
+}
+
+//  Newest first, strictly before place: a log's key is origin (or type)
+//  NUL time id, so that paging by the place of the last entry handed out
+//  neither repeats nor skips logs written in the same millisecond
 static void
 s_handle_logs (void *owner, zeb_request_t *request)
 {
@@ -1977,51 +2014,51 @@ s_handle_logs (void *owner, zeb_request_t *request)
     int has_origin = zeb_proto_get_str (request->body, request->body_size, "origin", &origin, &origin_len);
     int has_type = zeb_proto_get_str (request->body, request->body_size, "type", &type, &type_len);
     uint64_t limit = 50;
-    int64_t before = INT64_MAX;
+    uint8_t place [S_LOG_PLACE];
+    size_t place_size = 8;
+    s_be64 (place, UINT64_MAX);             //  no before: from the newest
     if (has_origin < 0 || has_type < 0 || (has_origin == 0) == (has_type == 0)
     ||  origin_len > 128 || type_len > 255
     ||  zeb_proto_get_uint (request->body, request->body_size, "limit", &limit) < 0
     ||  limit == 0 || limit > 1000
-    ||  zeb_proto_get_int (request->body, request->body_size, "before", &before) < 0) {
-        zeb_router_nack (request, ZEB_EINVALID,
-                         "LOGS needs origin or type (one of them), limit 1..1000, before (ms)");
+    ||  s_logs_before (request, place, &place_size)) {
+        zeb_router_nack (request, ZEB_EINVALID, "LOGS needs origin or type (one of them), "
+                         "limit 1..1000, before (ms, or the next of a LOGS reply)");
         return;
     }
     const char *prefix = has_origin == 0? origin: type;
     size_t prefix_len = has_origin == 0? origin_len: type_len;
     MDB_dbi dbi = self->dbs [has_origin == 0? S_LOGS: S_LOGS_TYPE];
+    uint8_t start [256 + S_LOG_PLACE];
+    memcpy (start, prefix, prefix_len);
+    start [prefix_len] = 0;
+    memcpy (start + prefix_len + 1, place, place_size);
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
     zeb_pack_init (&pack, buffer);
     zeb_pack_map (&pack, NULL);
     zeb_pack_array (&pack, "items");
     MDB_txn *txn;
-    int64_t next = 0;
+    bool more = false;
+    uint8_t last [S_LOG_PLACE];             //  the place of the last entry handed out
     if (zeb_lmdb_read_begin (self->lmdb, &txn) == 0) {
         MDB_cursor *cursor;
         mdb_cursor_open (txn, dbi, &cursor);
-        //  Newest first: from prefix NUL before, backwards
-        uint8_t start [300];
-        memcpy (start, prefix, prefix_len);
-        start [prefix_len] = 0;
-        s_be64 (start + prefix_len + 1, before == INT64_MAX? UINT64_MAX: (uint64_t) before);
-        MDB_val key = { prefix_len + 9, start }, value;
+        MDB_val key = { prefix_len + 1 + place_size, start }, value;
         int rc = mdb_cursor_get (cursor, &key, &value, MDB_SET_RANGE);
         rc = rc == 0? mdb_cursor_get (cursor, &key, &value, MDB_PREV):
                       mdb_cursor_get (cursor, &key, &value, MDB_LAST);
         uint64_t count = 0;
         for (; rc == 0; rc = mdb_cursor_get (cursor, &key, &value, MDB_PREV)) {
-            if (key.mv_size != prefix_len + 9 + ZEB_RUN_ID_SIZE
+            if (key.mv_size != prefix_len + 1 + S_LOG_PLACE
             ||  memcmp (key.mv_data, prefix, prefix_len) != 0
             ||  ((uint8_t *) key.mv_data) [prefix_len] != 0)
                 break;
-            int64_t time = (int64_t) s_read_be64 ((uint8_t *) key.mv_data + prefix_len + 1);
-            if (time >= before)
-                continue;
             if (count == limit) {
-                next = time + 1;
+                more = true;
                 break;
             }
+            memcpy (last, (uint8_t *) key.mv_data + prefix_len + 1, S_LOG_PLACE);
             MDB_val entry = value;
             if (has_type == 0 && mdb_get (txn, self->dbs [S_LOGS], &value, &entry))
                 continue;
@@ -2032,8 +2069,11 @@ s_handle_logs (void *owner, zeb_request_t *request)
         zeb_lmdb_read_end (self->lmdb, txn);
     }
     zeb_pack_end (&pack);
-    if (next)
-        zeb_pack_int (&pack, "next", next);
+    if (more) {
+        char next [2 * S_LOG_PLACE + 1];
+        s_hex (last, sizeof (last), next);
+        zeb_pack_str (&pack, "next", next);
+    }
     zeb_pack_end (&pack);
     zeb_router_reply_buffer (request, "LOGS", buffer);
 }

@@ -33,5 +33,6 @@
 #include "zeb_consumer.h"
 #include "zeb_registry_client.h"
 #include "zeb_txn.h"
+#include "zeb_outbox_client.h"
 
 #endif

@@ -405,6 +405,94 @@ zeb_proto_reply_await (void *socket, char kind, uint64_t counter, int64_t deadli
 }
 
 //  ---------------------------------------------------------------------
+//  Synchronous calls with JSON bodies
+
+int
+zeb_proto_send_json (void *socket, uint64_t *next_tag, char kind, const char *command,
+                     json_t *body, int64_t deadline, uint64_t *counter)
+{
+    assert (socket);
+    assert (body);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    if (zeb_json_to_msgpack (body, &pk)) {
+        msgpack_sbuffer_destroy (&buffer);
+        return ZEB_EINVALID;
+    }
+    uint8_t tag [ZEB_PROTO_TAG_SIZE];
+    *counter = zeb_proto_tag_next (next_tag, kind, tag);
+    int rc = zeb_proto_send_until (socket, command, buffer.data, buffer.size, tag, deadline);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  The outcome of the reply to command, and its body as JSON
+static int
+s_call_outcome (zeb_proto_call_t *call, zeb_proto_reply_t *message, const char *command,
+                const char *expected, json_t **reply, zeb_fault_t *fault)
+{
+    size_t size;
+    const void *body = zeb_proto_reply_body (message, &size);
+    json_t *json = body? zeb_json_from_msgpack (body, size, NULL): NULL;
+    int rc = 0;
+    bool deliver = false;           //  the body of a reply or a NACK goes to the caller
+    if (!json || !json_is_object (json))
+        rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "%s reply to %s is not a msgpack map",
+                            call->peer, command);
+    else
+    if (zeb_proto_reply_is (message, ZEB_CMD_NACK)) {
+        zeb_fault_t nack = { 0 };
+        int64_t index;
+        if (zeb_proto_parse_nack (body, size, &nack, &index))
+            rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "%s sent a malformed NACK to %s",
+                                call->peer, command);
+        else {
+            rc = zeb_fault_set (fault, nack.code? nack.code: ZEB_ERROR, "%s", nack.text);
+            deliver = true;
+        }
+    }
+    else
+    if (!zeb_proto_reply_is (message, expected))
+        rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "%s answered %s with another command",
+                            call->peer, command);
+    else
+        deliver = true;
+    if (reply && deliver)
+        *reply = json;
+    else
+        json_decref (json);
+    return rc;
+}
+
+int
+zeb_proto_call_json (zeb_proto_call_t *call, const char *command, const char *expected,
+                     json_t *body, json_t **reply, zeb_fault_t *fault)
+{
+    assert (call);
+    assert (command);
+    assert (expected);
+    if (reply)
+        *reply = NULL;
+    int64_t deadline = zeb_time_mono_us () / 1000 + call->timeout;
+    uint64_t want;
+    int rc = zeb_proto_send_json (call->socket, call->next_tag, call->kind, command, body,
+                                  deadline, &want);
+    if (rc)
+        return zeb_fault_set (fault, rc, "cannot send %s to the %s: %s", command, call->peer,
+                              zeb_strerror (rc));
+    zeb_proto_reply_t message;
+    if (zeb_proto_reply_await (call->socket, call->kind, want, deadline, &message,
+                               call->other, call->arg))
+        return zeb_fault_set (fault, ZEB_ETIMEOUT, "no reply to %s from the %s within %d ms",
+                              command, call->peer, call->timeout);
+    rc = s_call_outcome (call, &message, command, expected, reply, fault);
+    zeb_proto_reply_close (&message);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
 //  Self test
 
 static void

@@ -179,6 +179,44 @@ int
     zeb_proto_reply_await (void *socket, char kind, uint64_t counter, int64_t deadline,
                            zeb_proto_reply_t *reply, zeb_proto_other_fn *other, void *arg);
 
+//  ---------------------------------------------------------------------
+//  Synchronous calls with JSON bodies, as zeb_registry_client and
+//  zeb_outbox_client make them: the body is converted to msgpack
+//  (zeb_json), sent with a tag of its own, and the reply with that tag
+//  is awaited and converted back.
+
+//  Where a class makes its calls; everything is borrowed
+typedef struct {
+    void *socket;               //  the class's DEALER, as a raw libzmq handle
+    const char *peer;           //  what it talks to, for fault texts: "registry", "outbox"
+    uint64_t *next_tag;         //  the class's tag counter (zeb_proto_tag_next)
+    char kind;                  //  the tag's kind
+    int timeout;                //  ms to wait for room to send and for the reply, in all
+    zeb_proto_other_fn *other;  //  what to do with other messages met; NULL drops them
+    void *arg;                  //  for other
+} zeb_proto_call_t;
+
+//  Pack body (a JSON object) as msgpack and send it as command with a new
+//  tag of kind taken from *next_tag, waiting until deadline for room as
+//  zeb_proto_send_until does. Returns 0 and *counter (the tag's counter),
+//  ZEB_EINVALID if body has no msgpack form, or send_until's error.
+int
+    zeb_proto_send_json (void *socket, uint64_t *next_tag, char kind, const char *command,
+                         json_t *body, int64_t deadline, uint64_t *counter);
+
+//  Send command with body and wait for the reply tagged so. Returns 0 if
+//  the reply is the command expected; on a NACK the code its reason names
+//  (zeb_proto_parse_nack), with the NACK's error in fault; ZEB_ETIMEOUT if
+//  no reply came in time (the request may still be carried out);
+//  ZEB_EUNREACHABLE if it could not be queued; ZEB_EINVALID if body has no
+//  msgpack form; ZEB_EPROTOCOL for any other reply, or a body that is not a
+//  map. *reply (may be NULL) gets the body of the reply or of the NACK as
+//  JSON, which the caller owns; NULL for every other outcome. fault (may be
+//  NULL) says why for every non-zero return.
+int
+    zeb_proto_call_json (zeb_proto_call_t *call, const char *command, const char *expected,
+                         json_t *body, json_t **reply, zeb_fault_t *fault);
+
 //  Self test
 void
     zeb_proto_test (bool verbose);

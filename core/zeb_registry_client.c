@@ -98,30 +98,6 @@ zeb_registry_client_pending (zeb_registry_client_t *self)
 //  ---------------------------------------------------------------------
 //  Requests
 
-//  Pack body and send it as command with a new tag of kind, not waiting
-//  longer than until deadline (ms, zeb_proto's clock) for room in the queue; 0
-//  means not at all. Returns 0 and the tag's counter, ZEB_EOVERLOADED
-//  (queue full), ZEB_EUNREACHABLE, or ZEB_EINVALID (body not packable).
-static int
-s_send (zeb_registry_client_t *self, const char *command, json_t *body, char kind,
-        int64_t deadline, uint64_t *counter)
-{
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-    if (zeb_json_to_msgpack (body, &pk)) {
-        msgpack_sbuffer_destroy (&buffer);
-        return ZEB_EINVALID;
-    }
-    uint8_t tag [ZEB_PROTO_TAG_SIZE];
-    *counter = zeb_proto_tag_next (&self->next_tag, kind, tag);
-    int rc = zeb_proto_send_until (zsock_resolve (self->socket), command, buffer.data,
-                                   buffer.size, tag, deadline);
-    msgpack_sbuffer_destroy (&buffer);
-    return rc;
-}
-
 //  A string member without UTF-8 checks: the bytes go as they are, and
 //  the registry judges them
 static void
@@ -237,7 +213,8 @@ zeb_registry_client_get_send (zeb_registry_client_t *self, const char *type, uin
         return ZEB_EOVERLOADED;
     json_t *body = s_type_body (type, NULL, NULL, version);
     uint64_t counter;
-    int rc = s_send (self, "GET", body, 'A', 0, &counter);
+    int rc = zeb_proto_send_json (zsock_resolve (self->socket), &self->next_tag, 'A', "GET", body,
+                                  0, &counter);
     json_decref (body);
     if (rc)
         return rc;
@@ -303,61 +280,15 @@ zeb_registry_client_get_expiry (zeb_registry_client_t *self)
 //  ---------------------------------------------------------------------
 //  Synchronous calls
 
-//  Our reply to a synchronous call: its outcome, and its body as JSON
-static int
-s_call_outcome (zeb_proto_reply_t *message, const char *command, json_t **reply, zeb_fault_t *fault)
-{
-    size_t size;
-    const void *body = zeb_proto_reply_body (message, &size);
-    json_t *json = body? zeb_json_from_msgpack (body, size, NULL): NULL;
-    int rc = 0;
-    bool deliver = false;           //  the body of a reply or a NACK goes to the caller
-    if (!json || !json_is_object (json))
-        rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "registry reply to %s is not a msgpack map", command);
-    else
-    if (zeb_proto_reply_is (message, ZEB_CMD_NACK)) {
-        zeb_fault_t nack = { 0 };
-        int64_t index;
-        if (zeb_proto_parse_nack (body, size, &nack, &index))
-            rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "registry sent a malformed NACK to %s", command);
-        else {
-            rc = zeb_fault_set (fault, nack.code? nack.code: ZEB_ERROR, "%s", nack.text);
-            deliver = true;
-        }
-    }
-    else
-    if (!zeb_proto_reply_is (message, command))
-        rc = zeb_fault_set (fault, ZEB_EPROTOCOL, "registry answered %s with another command", command);
-    else
-        deliver = true;
-    if (reply && deliver)
-        *reply = json;
-    else
-        json_decref (json);
-    return rc;
-}
-
-//  Send command with body (borrowed) and wait for its reply
+//  Send command with body (borrowed) and wait for its reply, keeping
+//  async replies met on the way
 static int
 s_call (zeb_registry_client_t *self, const char *command, json_t *body, json_t **reply,
         zeb_fault_t *fault)
 {
-    if (reply)
-        *reply = NULL;
-    int64_t deadline = zeb_time_mono_us () / 1000 + self->timeout;
-    uint64_t want;
-    int rc = s_send (self, command, body, 'S', deadline, &want);
-    if (rc)
-        return zeb_fault_set (fault, rc, "cannot send %s to the registry: %s", command,
-                              zeb_strerror (rc));
-    zeb_proto_reply_t message;
-    if (zeb_proto_reply_await (zsock_resolve (self->socket), 'S', want, deadline, &message,
-                               s_keep_async, self))
-        return zeb_fault_set (fault, ZEB_ETIMEOUT, "no reply to %s from the registry within %d ms",
-                              command, self->timeout);
-    rc = s_call_outcome (&message, command, reply, fault);
-    zeb_proto_reply_close (&message);
-    return rc;
+    zeb_proto_call_t call = { zsock_resolve (self->socket), "registry", &self->next_tag, 'S',
+                              self->timeout, s_keep_async, self };
+    return zeb_proto_call_json (&call, command, command, body, reply, fault);
 }
 
 //  Call command with such a body

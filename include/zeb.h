@@ -4,7 +4,8 @@
     The public API; include this one header. Applications use zeb_event
     (the envelope), zeb_client (publish, subscribe, fetch), zeb_consumer
     (read the log by cursor from inside a poll loop), zeb_registry_client
-    (schemas) and zeb_node (run zeb's actors in-process). Everything else
+    (schemas), zeb_outbox_client (runs, dead letters, execution logs) and
+    zeb_node (run zeb's actors in-process). Everything else
     (core/zeb_classes.h, actors/zeb_actors.h) is internal and may change
     between releases.
     =========================================================================
@@ -33,6 +34,7 @@
 #include "zeb_consumer.h"
 #include "zeb_registry_client.h"
 #include "zeb_txn.h"
+#include "zeb_outbox_client.h"
 #include "zeb_node.h"
 
 #endif

@@ -4,9 +4,12 @@ usage: /usr/bin/python3 cli_test.py /path/to/zebd /path/to/zeb
 
 Starts zebd on free ports with a fresh data directory and runs `zeb pub`,
 `zeb fetch`, `zeb sub` and `zeb stats` as a user would, checking what they
-print and their exit status; then stops zebd and checks that each command
-says the node cannot be reached and exits with status 3. Standard library
-only.
+print and their exit status; then a zebd with every actor for `zeb types`
+and the outbox's commands (`zeb dlq`, `zeb runs`, `zeb logs`, `zeb
+targets`), with this test enqueueing runs and playing the worker over the
+protocol of docs/PROTOCOL.md 4b (python3-zmq, python3-msgpack); then stops
+zebd and checks that each command says the node cannot be reached and
+exits with status 3.
 """
 
 import json
@@ -41,13 +44,20 @@ def free_ports(count):
 
 
 class Node:
-    def __init__(self, registry=False):
+    """zebd on ports of its own: with every actor, its outbox and workers
+    endpoints on ports picked here (every=True), or only ingest and log"""
+
+    def __init__(self, every=False):
         self.data = tempfile.mkdtemp(prefix="zeb-cli-")
-        ingest, log, bus, registry_port = free_ports(4)
+        ingest, log, bus, registry_port, outbox, workers = free_ports(6)
         self.endpoint = "tcp://127.0.0.1:%d" % ingest
+        self.outbox = "tcp://127.0.0.1:%d" % outbox
+        self.workers = "tcp://127.0.0.1:%d" % workers
         extra = ["--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port,
-                 "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*"]
-        if not registry:
+                 "--set", "outbox/endpoint=" + self.outbox, "--set", "outbox/workers=" + self.workers,
+                 "--set", "outbox/worker_expiry=60s",    # the test's worker may be slow to ping
+                 "--set", "outbox/circuit_threshold=100"]  # its retries open no circuit
+        if not every:
             extra += ["--set", "node/actors=ingest,log"]    # the default runs every actor
         self.process = subprocess.Popen(
             [ZEBD, "--quiet", "--data", self.data,
@@ -259,6 +269,239 @@ def test_types(node, schema_dir):
     check(r.returncode == 2 and "missing.json" in r.stderr, "missing schema file: exit 2")
 
 
+# ---------------------------------------------------------------------------
+# The outbox, from docs/PROTOCOL.md 4b: runs are enqueued by a DEALER of
+# this test on the outbox endpoint, and a DEALER of this test on the
+# workers endpoint plays the worker (READY, JOB, RESULT)
+
+WORK = "cli.work"               # the action type the test's worker performs
+FAST = {"maxAttempts": 3, "backoffMs": 1, "exponentialBackoff": False, "jitter": False}
+
+
+class Outbox:
+    """ENQUEUE over the outbox endpoint, and a worker on the workers one"""
+
+    def __init__(self, node):
+        import msgpack
+        import zmq
+        self.msgpack, self.zmq = msgpack, zmq
+        context = zmq.Context.instance()
+        self.client = context.socket(zmq.DEALER)
+        self.worker = context.socket(zmq.DEALER)
+        for s, endpoint in ((self.client, node.outbox), (self.worker, node.workers)):
+            s.setsockopt(zmq.LINGER, 0)
+            s.connect(endpoint)
+        self.tag = 0
+        self.events = 0
+        self.send(self.worker, "READY", {"actions": [WORK], "credit": 8, "name": "cli-test"})
+
+    def close(self):
+        self.send(self.worker, "BYE", {})
+        self.client.close()
+        self.worker.close()
+
+    def send(self, s, command, body, tag=None):
+        frames = [command.encode(), self.msgpack.packb(body)]
+        s.send_multipart(frames + ([tag] if tag is not None else []))
+
+    def enqueue(self, origin, target, policy=None):
+        """One run of one cli.work action for a new trigger event; its id"""
+        self.events += 1
+        event = {"id": "cli-event-%d" % self.events, "type": "order.placed", "source": "cli-test",
+                 "time": int(time.time() * 1000), "sequence": self.events, "data": {"n": self.events}}
+        run = {"origin": origin, "event": event,
+               "actions": [{"type": WORK, "target": target, "config": {"n": self.events}}]}
+        if policy:
+            run["retryPolicy"] = policy
+        self.tag += 1
+        tag = b"cli-%d" % self.tag
+        self.send(self.client, "ENQUEUE", {"runs": [run]}, tag)
+        if not self.client.poll(10000):
+            raise RuntimeError("no reply to ENQUEUE")
+        command, body, got = self.client.recv_multipart()
+        reply = self.msgpack.unpackb(body)
+        check(command == b"ENQUEUED" and got == tag and reply["new"] == [True], "ENQUEUED: %r" % reply)
+        return reply["ids"][0]
+
+    def job(self):
+        """The next JOB (a PING first keeps the worker known)"""
+        self.send(self.worker, "PING", {})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if not self.worker.poll(100):
+                continue
+            command, body = self.worker.recv_multipart()[:2]
+            message = self.msgpack.unpackb(body)
+            if command == b"JOB":
+                return message
+            check(command == b"PONG" and message["known"], "the worker is known: %r %r" % (command, message))
+        raise RuntimeError("no JOB within 10 s")
+
+    def work(self, run, attempt, status, **extra):
+        """Answer the next job, which must be run's at attempt, with status"""
+        job = self.job()
+        check(job["run"] == run and job["attempt"] == attempt and job["action"] == WORK,
+              "job of run %s attempt %d: %r" % (run, attempt, {k: job.get(k) for k in ("run", "attempt")}))
+        self.send(self.worker, "RESULT", dict(id=job["id"], status=status, **extra))
+        return job
+
+
+def zeb_json(*args, endpoint=None):
+    """A zeb command with --json that must succeed; its reply"""
+    r = zeb(*(args + ("--json",)), endpoint=endpoint)
+    check(r.returncode == 0, "%s exits 0 (%d: %s)" % (" ".join(args), r.returncode, r.stderr))
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        check(False, "%s --json prints JSON: %r" % (" ".join(args), r.stdout))
+        return {}
+
+
+def wait_state(node, run, state):
+    deadline = time.monotonic() + 10
+    while True:
+        reply = zeb_json("runs", "show", run, endpoint=node.endpoint)
+        if reply.get("state") == state or time.monotonic() > deadline:
+            check(reply.get("state") == state, "run %s is %s: %r" % (run, state, reply))
+            return reply
+        time.sleep(0.02)        # a poll interval, under a deadline
+
+
+def test_outbox(node):
+    ep = node.endpoint
+    outbox = Outbox(node)
+    try:
+        # A run that succeeds: zeb runs show, zeb logs --origin
+        ok = outbox.enqueue("cli-ok", "cli-target")
+        outbox.work(ok, 1, "ok", result={"status": 200})
+        run = wait_state(node, ok, "done")
+        action = run["actions"][0]
+        check(run["origin"] == "cli-ok" and action["state"] == "ok"
+              and action["attempts"][0]["result"] == {"status": 200}, "runs show --json: %r" % run)
+        r = zeb("runs", "show", ok, endpoint=ep)
+        check(r.returncode == 0 and ok in r.stdout and "done" in r.stdout and "cli.work" in r.stdout,
+              "runs show prints the run: %r" % r.stdout)
+        logs = zeb_json("logs", "--origin", "cli-ok", endpoint=ep)
+        check(len(logs["items"]) == 1 and logs["items"][0]["run"] == ok
+              and logs["items"][0]["status"] == "success" and "next" not in logs, "logs --json: %r" % logs)
+        r = zeb("logs", "--origin", "cli-ok", endpoint=ep)
+        check(r.returncode == 0 and "success" in r.stdout and ok in r.stdout and "cli.work:success" in r.stdout,
+              "logs prints a table: %r" % r.stdout)
+        by_type = zeb_json("logs", "--type", "order.placed", "--limit", "5", endpoint=ep)
+        check([e["run"] for e in by_type["items"]] == [ok], "logs --type: %r" % by_type)
+
+        # retry until maxAttempts: RETRIES_EXHAUSTED in zeb dlq list
+        tired = outbox.enqueue("cli-retry", "cli-flaky", FAST)
+        for attempt in (1, 2, 3):
+            outbox.work(tired, attempt, "retry", error="HTTP 503", code=503)
+        wait_state(node, tired, "dead")
+        dead = zeb_json("dlq", "list", "--origin", "cli-retry", endpoint=ep)
+        items = dead["items"]
+        check(len(items) == 1 and items[0]["id"] == tired and items[0]["reason"] == "RETRIES_EXHAUSTED"
+              and items[0]["attempts"] == 3 and items[0]["error"] == "HTTP 503", "dlq list --json: %r" % dead)
+        r = zeb("dlq", "list", endpoint=ep)
+        check(r.returncode == 0 and tired in r.stdout and "RETRIES_EXHAUSTED" in r.stdout
+              and "HTTP 503" in r.stdout, "dlq list prints a table: %r" % r.stdout)
+        shown = zeb_json("dlq", "show", tired, endpoint=ep)
+        check(shown["reason"] == "RETRIES_EXHAUSTED" and len(shown["run"]["actions"][0]["attempts"]) == 3,
+              "dlq show --json: %r" % shown)
+        r = zeb("dlq", "show", tired, endpoint=ep)
+        check(r.returncode == 0 and "RETRIES_EXHAUSTED" in r.stdout and "attempt 3" in r.stdout,
+              "dlq show prints the dead letter and its attempts: %r" % r.stdout)
+        # --outbox names the endpoint without asking the node
+        direct = zeb_json("dlq", "list", "--outbox", node.outbox, endpoint="tcp://127.0.0.1:1")
+        check([i["id"] for i in direct["items"]] == [tired], "--outbox: %r" % direct)
+
+        # zeb dlq replay ID: the worker sees the job again, at attempt 1
+        r = zeb("dlq", "replay", tired, endpoint=ep)
+        check(r.returncode == 0 and r.stdout.startswith("replayed 1 dead letter (replay "),
+              "dlq replay: %r %r" % (r.stdout, r.stderr))
+        for attempt in (1, 2, 3):
+            outbox.work(tired, attempt, "retry", error="HTTP 503 again")
+        wait_state(node, tired, "dead")
+
+        # Another dead letter, of another origin; one gone; paging
+        other = outbox.enqueue("cli-other", "cli-strict", FAST)
+        outbox.work(other, 1, "fail", error="HTTP 400", code=400)
+        wait_state(node, other, "dead")
+        gone = outbox.enqueue("cli-gone", "cli-vanished")
+        outbox.work(gone, 1, "fail", error="HTTP 410", code=410, gone=True)
+        wait_state(node, gone, "dead")
+        check(zeb_json("dlq", "show", gone, endpoint=ep)["reason"] == "GONE", "a gone target: GONE")
+        enabled = zeb_json("targets", "enable", "cli-vanished", endpoint=ep)
+        check(enabled == {"wasGone": True}, "targets enable --json: %r" % enabled)
+        r = zeb("targets", "enable", "cli-vanished", endpoint=ep)
+        check(r.returncode == 0 and "takes runs again (it was not gone)" in r.stdout, "targets enable: %r" % r.stdout)
+        first = zeb_json("dlq", "list", "--limit", "2", endpoint=ep)
+        rest = zeb_json("dlq", "list", "--limit", "2", "--after", first.get("next", "?"), endpoint=ep)
+        check(len(first["items"]) == 2 and len(rest["items"]) == 1 and "next" not in rest
+              and {i["id"] for i in first["items"] + rest["items"]} == {tired, other, gone},
+              "dlq list pages with --after: %r %r" % (first, rest))
+        r = zeb("dlq", "list", "--limit", "2", endpoint=ep)
+        check("more: --after " + first.get("next", "?") in r.stdout, "the table names the next page: %r" % r.stdout)
+        newest = zeb_json("logs", "--type", "order.placed", "--limit", "1", endpoint=ep)
+        older = zeb_json("logs", "--type", "order.placed", "--limit", "1", "--before", newest.get("next", "?"),
+                         endpoint=ep)
+        check(len(newest["items"]) == 1 and len(older["items"]) == 1
+              and older["items"][0]["createdAt"] <= newest["items"][0]["createdAt"]
+              and older["items"][0]["id"] != newest["items"][0]["id"], "logs pages with --before: %r %r"
+              % (newest, older))
+
+        # zeb dlq purge --all --origin O empties that origin's, no other
+        r = zeb("dlq", "purge", "--all", "--origin", "cli-retry", endpoint=ep)
+        check(r.returncode == 0 and r.stdout == "purged 1 dead letter\n", "dlq purge --all --origin: %r" % r.stdout)
+        check(zeb_json("dlq", "list", "--origin", "cli-retry", endpoint=ep)["items"] == [],
+              "nothing left of the origin")
+        check({i["id"] for i in zeb_json("dlq", "list", endpoint=ep)["items"]} == {other, gone},
+              "the other origins' dead letters stay")
+        purged = zeb_json("dlq", "purge", other, endpoint=ep)
+        check(purged == {"count": 1}, "dlq purge ID --json: %r" % purged)
+        replayed = zeb_json("dlq", "replay", "--all", "--origin", "nobody", endpoint=ep)
+        check(replayed == {"count": 0}, "replay of nothing: %r" % replayed)
+
+        # Refusals: the NACK's reason on stderr, non-zero exit
+        r = zeb("runs", "show", "nothex", endpoint=ep)
+        check(r.returncode == 1 and "INVALID_ATTRIBUTE" in r.stderr and "32 hex digits" in r.stderr,
+              "bad id: exit 1, the reason on stderr (%d %r)" % (r.returncode, r.stderr))
+        r = zeb("dlq", "show", "0123456789abcdef0123456789abcdeX", "--json", endpoint=ep)
+        check(r.returncode == 1 and "INVALID_ATTRIBUTE" in r.stderr
+              and json.loads(r.stdout)["reason"] == "INVALID_ATTRIBUTE", "bad id, --json: the NACK (%r)" % r.stdout)
+        r = zeb("dlq", "show", ok, endpoint=ep)
+        check(r.returncode == 1 and "NOT_FOUND" in r.stderr and ok in r.stderr,
+              "a run that is not dead: NOT_FOUND (%d %r)" % (r.returncode, r.stderr))
+        r = zeb("dlq", "list", "--after", "nonsense", endpoint=ep)
+        check(r.returncode == 1 and "INVALID_ATTRIBUTE" in r.stderr and "after" in r.stderr, "bad --after: %r" % r.stderr)
+        for args in (("dlq", "replay"), ("dlq", "purge", ok, "--all"), ("dlq", "purge", ok, "--origin", "x"),
+                     ("logs",), ("logs", "--origin", "a", "--type", "b.c"), ("runs", "show"),
+                     ("dlq", "list", "--limit", "0"), ("dlq", "list", "--since", "yesterday"),
+                     ("targets", "enable"), ("dlq", "frobnicate")):
+            r = zeb(*args, endpoint=ep)
+            check(r.returncode == 2 and ("usage:" in r.stderr or r.stderr.startswith("zeb:")),
+                  "%s: exit 2 and why (%d %r)" % (" ".join(args), r.returncode, r.stderr))
+        r = zeb("--help")
+        check(all(word in r.stdout for word in ("dlq list", "dlq replay", "runs show", "logs --origin",
+                                                "targets enable", "--json", "--outbox")),
+              "the help names the outbox commands")
+    finally:
+        outbox.close()
+
+
+def test_no_outbox(node):
+    """A node without an outbox: exit 2 and says so; an outbox that is not there: exit 3"""
+    r = zeb("dlq", "list", endpoint=node.endpoint)
+    check(r.returncode == 2 and "runs no outbox" in r.stderr and "--outbox" in r.stderr,
+          "dlq list without an outbox: exit 2 (%d %r)" % (r.returncode, r.stderr))
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    try:
+        endpoint = "tcp://127.0.0.1:%d" % dead.getsockname()[1]
+        r = zeb("runs", "show", "0" * 32, "--outbox", endpoint, endpoint=node.endpoint, timeout_ms=300)
+        check(r.returncode == 3 and endpoint in r.stderr, "an outbox that does not answer: exit 3 (%d %r)"
+              % (r.returncode, r.stderr))
+    finally:
+        dead.close()
+
+
 def test_unreachable(endpoint):
     for args in (("pub", "order.placed", "{}"), ("fetch", "--from", "1"), ("stats",), ("sub", "--count", "1")):
         started = time.monotonic()
@@ -319,17 +562,21 @@ def main():
                                            (time.monotonic() - started) * 1000))
         r = zeb("types", endpoint=node.endpoint)
         check(r.returncode == 1 and "no schema registry" in r.stderr, "types without a registry: %r" % r.stderr)
+        test_no_outbox(node)
+        print(" * test_no_outbox: %s" % ("FAIL" if FAILURES else "OK"))
         check(node.stop() == 0, "zebd exits 0 on SIGTERM")
-        with_registry = Node(registry=True)
+        full = Node(every=True)
         schema_dir = tempfile.mkdtemp(prefix="zeb-cli-schemas-")
         try:
-            started = time.monotonic()
-            test_types(with_registry, schema_dir)
-            print(" * test_types: %s (%.0f ms)" % ("FAIL" if FAILURES else "OK",
-                                                   (time.monotonic() - started) * 1000))
-            check(with_registry.stop() == 0, "zebd with a registry exits 0 on SIGTERM")
+            for name, test in (("test_types", lambda: test_types(full, schema_dir)),
+                               ("test_outbox", lambda: test_outbox(full))):
+                started = time.monotonic()
+                test()
+                print(" * %s: %s (%.0f ms)" % (name, "FAIL" if FAILURES else "OK",
+                                               (time.monotonic() - started) * 1000))
+            check(full.stop() == 0, "zebd with every actor exits 0 on SIGTERM")
         finally:
-            with_registry.destroy()
+            full.destroy()
             shutil.rmtree(schema_dir, ignore_errors=True)
         # A port bound but not listening: connections are refused, and no
         # test running meanwhile can start a node on it

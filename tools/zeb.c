@@ -8,10 +8,17 @@
         zeb stats                 print the node's statistics as JSON
         zeb types [show|versions|register|check|compat|validation] ...
                                   the schema registry, when the node runs it
+        zeb dlq [list|show|replay|purge] ...
+        zeb runs show ID
+        zeb logs --origin O | --type T
+        zeb targets enable TARGET the outbox (docs/PROTOCOL.md 4b), found
+                                  through HELLO or named with --outbox;
+                                  a table, or the reply with --json
 
     Every command takes --endpoint (default tcp://127.0.0.1:7700, or
     $ZEB_ENDPOINT) and --timeout MS. Exit status: 0 success, 1 the node
-    refused (NACK) or failed, 2 usage, 3 the node cannot be reached.
+    refused (NACK) or failed, 2 usage (and an outbox command for a node
+    that runs no outbox), 3 the node cannot be reached.
     =========================================================================
 */
 
@@ -53,9 +60,26 @@ s_usage (FILE *stream)
         "  types check TYPE FILE.json   would it register? (nothing is stored)\n"
         "  types compat TYPE MODE       NONE, BACKWARD, FORWARD, FULL (+ _TRANSITIVE)\n"
         "  types validation TYPE MODE   off, warn, enforce or default, for this type\n"
+        "  dlq list             dead letters, oldest first (the outbox)\n"
+        "      --origin O       only those of this automation or handler\n"
+        "      --type T         only those whose trigger's type starts with T\n"
+        "      --since T        died at or after T (ms since the epoch, or RFC 3339)\n"
+        "      --until T        died at or before T\n"
+        "      --limit N        at most N (1..1000, default 100)\n"
+        "      --after NEXT     the page after the one that ended with NEXT\n"
+        "  dlq show ID          one dead letter and its run\n"
+        "  dlq replay ID | --all [--origin O] [--type T] [--since T] [--until T] [--limit N]\n"
+        "                       back to the queue, attempts reset\n"
+        "  dlq purge ID | --all [filters as for replay]   delete for good\n"
+        "  runs show ID         a run: its state, actions and attempts\n"
+        "  logs --origin O | --type TYPE [--limit N] [--before NEXT|T]\n"
+        "                       execution logs, newest first (limit 1..1000, default 50)\n"
+        "  targets enable TARGET  a target that answered 'gone' takes runs again\n"
         "common options:\n"
         "      --endpoint EP    node ingest endpoint (default tcp://127.0.0.1:7700)\n"
-        "      --timeout MS     how long to wait for the node (default 5000)\n");
+        "      --timeout MS     how long to wait for the node (default 5000)\n"
+        "      --outbox EP      the outbox's endpoint (default: the one the node names)\n"
+        "      --json           outbox commands: print the reply as JSON\n");
 }
 
 typedef struct {
@@ -75,6 +99,16 @@ typedef struct {
     long long version;
     const char *compat;
     const char *description;
+    bool json;                  //  outbox commands: the reply as JSON
+    const char *outbox;         //  the outbox's endpoint, or NULL: from WELCOME
+    const char *origin;
+    const char *type;
+    const char *since;
+    const char *until;
+    long long limit;            //  0: not given
+    const char *after;
+    const char *before;
+    bool all;
     zlist_t *positional;
 } s_options_t;
 
@@ -394,6 +428,385 @@ s_types (zeb_client_t *client, s_options_t *options)
     return rc? 1: 0;            //  a NACK: its body is printed
 }
 
+//  ---------------------------------------------------------------------
+//  The outbox: zeb dlq, runs, logs, targets
+
+//  A whole number from 1, or -1 if text is not one
+static long long
+s_positive (const char *text)
+{
+    char *end;
+    errno = 0;
+    long long value = strtoll (text, &end, 10);
+    return errno == 0 && end != text && *end == 0 && value >= 1? value: -1;
+}
+
+//  What an outbox command asks
+typedef enum {
+    S_OUTBOX_DLQ_LIST, S_OUTBOX_DLQ_SHOW, S_OUTBOX_DLQ_REPLAY, S_OUTBOX_DLQ_PURGE,
+    S_OUTBOX_RUN_SHOW, S_OUTBOX_LOGS, S_OUTBOX_TARGET_ENABLE, S_OUTBOX_USAGE
+} s_outbox_verb_t;
+
+//  The verb of command and its positional arguments; *argument gets the
+//  id or target it names (NULL if none). S_OUTBOX_USAGE if they do not
+//  make one, after saying why when it is not plain.
+static s_outbox_verb_t
+s_outbox_verb (const char *command, s_options_t *options, const char **argument)
+{
+    size_t count = zlist_size (options->positional);
+    const char *verb = (const char *) zlist_first (options->positional);
+    *argument = count > 1? (const char *) zlist_next (options->positional): NULL;
+    bool extra = count > 2;
+    bool filtered = options->origin || options->type || options->since || options->until;
+    if (streq (command, "logs"))
+        return verb || (!options->origin) == (!options->type)? S_OUTBOX_USAGE: S_OUTBOX_LOGS;
+    if (!verb || extra)
+        return S_OUTBOX_USAGE;
+    if (streq (command, "runs"))
+        return streq (verb, "show") && *argument? S_OUTBOX_RUN_SHOW: S_OUTBOX_USAGE;
+    if (streq (command, "targets"))
+        return streq (verb, "enable") && *argument? S_OUTBOX_TARGET_ENABLE: S_OUTBOX_USAGE;
+    if (streq (verb, "list"))
+        return *argument? S_OUTBOX_USAGE: S_OUTBOX_DLQ_LIST;
+    if (streq (verb, "show"))
+        return *argument? S_OUTBOX_DLQ_SHOW: S_OUTBOX_USAGE;
+    if (!streq (verb, "replay") && !streq (verb, "purge"))
+        return S_OUTBOX_USAGE;
+    //  replay and purge: an id, or --all with filters, never both
+    if (*argument? options->all || filtered || options->limit: !options->all) {
+        fprintf (stderr, "zeb: dlq %s takes a run id, or --all with filters (not both)\n", verb);
+        return S_OUTBOX_USAGE;
+    }
+    return streq (verb, "replay")? S_OUTBOX_DLQ_REPLAY: S_OUTBOX_DLQ_PURGE;
+}
+
+//  A time given as ms since the epoch or RFC 3339, into filter as key
+static int
+s_filter_time (json_t *filter, const char *key, const char *text)
+{
+    int64_t time_ms;
+    char *end;
+    long long number = strtoll (text, &end, 10);
+    if (end != text && *end == 0)
+        time_ms = number;
+    else
+    if (zeb_time_parse (text, strlen (text), &time_ms)) {
+        fprintf (stderr, "zeb: --%s '%s' is neither ms since the epoch nor RFC 3339 text\n", key, text);
+        return -1;
+    }
+    json_object_set_new (filter, key, json_integer (time_ms));
+    return 0;
+}
+
+//  The DLQ filter the options give; NULL (after saying why) if a time is bad
+static json_t *
+s_dlq_filter (s_options_t *options)
+{
+    json_t *filter = json_object ();
+    if (options->origin)
+        json_object_set_new (filter, "origin", json_string_nocheck (options->origin));
+    if (options->type)
+        json_object_set_new (filter, "type", json_string_nocheck (options->type));
+    if (options->limit)
+        json_object_set_new (filter, "limit", json_integer (options->limit));
+    if (options->after)
+        json_object_set_new (filter, "after", json_string_nocheck (options->after));
+    if ((options->since && s_filter_time (filter, "since", options->since))
+    ||  (options->until && s_filter_time (filter, "until", options->until)))
+        json_decref (filter);
+    else
+        return filter;
+    return NULL;
+}
+
+//  Member text, "" when absent or not a string; "-" for an empty one
+static const char *
+s_member (json_t *object, const char *key)
+{
+    const char *text = json_string_value (json_object_get (object, key));
+    return text && *text? text: text? "-": "";
+}
+
+static long long
+s_member_int (json_t *object, const char *key)
+{
+    return (long long) json_integer_value (json_object_get (object, key));
+}
+
+//  A member that holds ms since the epoch, as RFC 3339 text in buffer
+static const char *
+s_member_time (json_t *object, const char *key, char *buffer)
+{
+    json_int_t time_ms = json_integer_value (json_object_get (object, key));
+    return time_ms > 0? zeb_time_format (time_ms, buffer): "-";
+}
+
+static void
+s_print_attempts (json_t *attempts)
+{
+    size_t index;
+    json_t *attempt;
+    json_array_foreach (attempts, index, attempt) {
+        char at [ZEB_TIME_STRLEN];
+        printf ("       attempt %lld  %-7s %4lld ms  at %s", s_member_int (attempt, "attempt"),
+                s_member (attempt, "status"), s_member_int (attempt, "durationMs"),
+                s_member_time (attempt, "at", at));
+        if (json_object_get (attempt, "code"))
+            printf ("  code %lld", s_member_int (attempt, "code"));
+        if (json_object_get (attempt, "error"))
+            printf ("  %s", s_member (attempt, "error"));
+        json_t *result = json_object_get (attempt, "result");
+        char *text = result? json_dumps (result, JSON_COMPACT | JSON_ENCODE_ANY): NULL;
+        if (text)
+            printf ("  result %s", text);
+        free (text);
+        printf ("\n");
+    }
+}
+
+//  A RUN reply, as a person reads it
+static void
+s_print_run (json_t *run)
+{
+    char created [ZEB_TIME_STRLEN], updated [ZEB_TIME_STRLEN], dead [ZEB_TIME_STRLEN];
+    json_t *event = json_object_get (run, "event");
+    printf ("run        %s\n", s_member (run, "id"));
+    printf ("origin     %s (%s)\n", s_member (run, "origin"), s_member (run, "kind"));
+    printf ("state      %s\n", s_member (run, "state"));
+    printf ("event      %s %s, sequence %lld\n", s_member (event, "type"), s_member (event, "id"),
+            s_member_int (event, "sequence"));
+    printf ("created    %s\nupdated    %s\n", s_member_time (run, "created", created),
+            s_member_time (run, "updated", updated));
+    if (json_object_get (run, "deadAt"))
+        printf ("dead at    %s: %s, target %s\n", s_member_time (run, "deadAt", dead),
+                s_member (run, "reason"), s_member (run, "target"));
+    if (json_object_get (run, "error"))
+        printf ("error      %s\n", s_member (run, "error"));
+    if (json_object_get (run, "replay"))
+        printf ("replay     %s\n", s_member (run, "replay"));
+    size_t index;
+    json_t *action;
+    json_array_foreach (json_object_get (run, "actions"), index, action) {
+        printf ("action %zu   %s  %s  target %s  attempts %lld of %lld\n", index + 1,
+                s_member (action, "type"), s_member (action, "state"), s_member (action, "target"),
+                s_member_int (action, "attemptsSpent"), s_member_int (action, "maxAttempts"));
+        s_print_attempts (json_object_get (action, "attempts"));
+    }
+}
+
+//  The items of a page, after printing header, or none if there are none
+static json_t *
+s_page_items (json_t *reply, const char *none, const char *header)
+{
+    json_t *items = json_object_get (reply, "items");
+    printf ("%s\n", json_array_size (items)? header: none);
+    return items;
+}
+
+//  How to ask for the page after this one, if there is one
+static void
+s_page_more (json_t *reply, const char *option)
+{
+    if (json_object_get (reply, "next"))
+        printf ("more: %s %s\n", option, s_member (reply, "next"));
+}
+
+static void
+s_print_dlq (json_t *reply)
+{
+    json_t *items = s_page_items (reply, "no dead letters",
+        "ID                                DIED AT                   ORIGIN            "
+        "EVENT TYPE            REASON             ATTEMPTS  TARGET            ERROR");
+    size_t index;
+    json_t *item;
+    json_array_foreach (items, index, item) {
+        char at [ZEB_TIME_STRLEN];
+        printf ("%-32s  %-24s  %-16s  %-20s  %-17s  %8lld  %-16s  %s\n", s_member (item, "id"),
+                s_member_time (item, "at", at), s_member (item, "origin"),
+                s_member (json_object_get (item, "event"), "type"), s_member (item, "reason"),
+                s_member_int (item, "attempts"), s_member (item, "target"), s_member (item, "error"));
+    }
+    s_page_more (reply, "--after");
+}
+
+static void
+s_print_dead (json_t *reply)
+{
+    char at [ZEB_TIME_STRLEN];
+    printf ("dead letter %s\n", s_member (reply, "id"));
+    printf ("reason     %s, at %s\n", s_member (reply, "reason"), s_member_time (reply, "at", at));
+    printf ("failed     %s, target %s, after %lld attempts: %s\n", s_member (reply, "action"),
+            s_member (reply, "target"), s_member_int (reply, "attempts"), s_member (reply, "error"));
+    s_print_run (json_object_get (reply, "run"));
+}
+
+static void
+s_print_logs (json_t *reply)
+{
+    json_t *items = s_page_items (reply, "no execution logs",
+        "AT                        STATUS    RUN                               ORIGIN            "
+        "EVENT TYPE                  MS  ACTIONS");
+    size_t index;
+    json_t *item;
+    json_array_foreach (items, index, item) {
+        char at [ZEB_TIME_STRLEN];
+        printf ("%-24s  %-8s  %-32s  %-16s  %-20s  %8lld ", s_member_time (item, "createdAt", at),
+                s_member (item, "status"), s_member (item, "run"), s_member (item, "origin"),
+                s_member (item, "eventType"), s_member_int (item, "executionTimeMs"));
+        size_t step;
+        json_t *action;
+        json_array_foreach (json_object_get (item, "actionsExecuted"), step, action)
+            printf (" %s:%s", s_member (action, "action"), s_member (action, "status"));
+        if (json_object_get (item, "error"))
+            printf ("  %s", s_member (item, "error"));
+        printf ("\n");
+    }
+    s_page_more (reply, "--before");
+}
+
+//  The reply, as a table or as JSON
+static void
+s_outbox_print (s_outbox_verb_t which, json_t *reply, const char *argument, bool json)
+{
+    if (json) {
+        char *text = json_dumps (reply, JSON_COMPACT);
+        printf ("%s\n", text? text: "{}");
+        free (text);
+        return;
+    }
+    long long count = s_member_int (reply, "count");
+    switch (which) {
+        case S_OUTBOX_DLQ_LIST:
+            s_print_dlq (reply);
+            break;
+        case S_OUTBOX_DLQ_SHOW:
+            s_print_dead (reply);
+            break;
+        case S_OUTBOX_RUN_SHOW:
+            s_print_run (reply);
+            break;
+        case S_OUTBOX_LOGS:
+            s_print_logs (reply);
+            break;
+        case S_OUTBOX_DLQ_REPLAY:
+            printf ("replayed %lld dead letter%s", count, count == 1? "": "s");
+            printf (json_object_get (reply, "replayId")? " (replay %s)\n": "\n", s_member (reply, "replayId"));
+            break;
+        case S_OUTBOX_DLQ_PURGE:
+            printf ("purged %lld dead letter%s\n", count, count == 1? "": "s");
+            break;
+        case S_OUTBOX_TARGET_ENABLE:
+            printf ("target %s takes runs again%s\n", argument,
+                    json_is_true (json_object_get (reply, "wasGone"))? "": " (it was not gone)");
+            break;
+        default:
+            assert (false);
+    }
+}
+
+//  Ask the outbox; 0 or a zeb_error_t, as zeb_outbox_client's calls
+static int
+s_outbox_call (zeb_outbox_client_t *outbox, s_outbox_verb_t which, const char *argument,
+               json_t *filter, s_options_t *options, json_t **reply, zeb_fault_t *fault)
+{
+    switch (which) {
+        case S_OUTBOX_DLQ_LIST:
+            return zeb_outbox_client_dlq_list (outbox, filter, reply, fault);
+        case S_OUTBOX_DLQ_SHOW:
+            return zeb_outbox_client_dlq_show (outbox, argument, reply, fault);
+        case S_OUTBOX_DLQ_REPLAY:
+            return zeb_outbox_client_dlq_replay (outbox, argument, argument? NULL: filter, reply, fault);
+        case S_OUTBOX_DLQ_PURGE:
+            return zeb_outbox_client_dlq_purge (outbox, argument, argument? NULL: filter, reply, fault);
+        case S_OUTBOX_RUN_SHOW:
+            return zeb_outbox_client_run (outbox, argument, reply, fault);
+        case S_OUTBOX_LOGS:
+            return zeb_outbox_client_logs (outbox, options->origin, options->origin? NULL: options->type,
+                                           (uint32_t) options->limit, options->before, reply, fault);
+        case S_OUTBOX_TARGET_ENABLE:
+            return zeb_outbox_client_target_enable (outbox, argument, reply, fault);
+        default:
+            assert (false);
+            return ZEB_ERROR;
+    }
+}
+
+//  The outbox's endpoint: --outbox, or the one WELCOME names. NULL after
+//  saying why, with *rc the exit status.
+static const char *
+s_outbox_endpoint (zeb_client_t *client, s_options_t *options, int *rc)
+{
+    if (options->outbox)
+        return options->outbox;
+    int error = zeb_client_connect (client);
+    if (error) {
+        *rc = s_fail (error, options->endpoint);
+        return NULL;
+    }
+    const char *endpoint = zeb_client_outbox_endpoint (client);
+    if (!endpoint) {
+        fprintf (stderr, "zeb: the node at %s runs no outbox (node/actors); name one with "
+                 "--outbox ENDPOINT\n", options->endpoint);
+        *rc = 2;
+    }
+    return endpoint;
+}
+
+//  Say why a call failed; the exit status. A NACK (reply is its body)
+//  gives its reason and text, and its body with --json.
+static int
+s_outbox_failed (int rc, json_t *reply, zeb_fault_t *fault, const char *endpoint, bool json)
+{
+    if (reply) {
+        fprintf (stderr, "zeb: %s: %s\n", s_member (reply, "reason"), fault->text);
+        if (json)
+            s_outbox_print (S_OUTBOX_USAGE, reply, NULL, true);
+        return 1;
+    }
+    if (rc != ZEB_EPROTOCOL && rc != ZEB_EINVALID)
+        return s_fail (rc, endpoint);       //  no answer: exit 3
+    fprintf (stderr, "zeb: %s: %s\n", endpoint, fault->text);
+    return 1;
+}
+
+//  zeb dlq [list|show|replay|purge], zeb runs show, zeb logs, zeb targets enable
+static int
+s_outbox (zeb_client_t *client, const char *command, s_options_t *options)
+{
+    const char *argument;
+    s_outbox_verb_t which = s_outbox_verb (command, options, &argument);
+    if (which == S_OUTBOX_USAGE || options->limit < 0) {
+        if (options->limit < 0)
+            fprintf (stderr, "zeb: --limit takes a whole number from 1\n");
+        s_usage (stderr);
+        return 2;
+    }
+    json_t *filter = s_dlq_filter (options);
+    if (!filter)
+        return 2;
+    int rc = 0;
+    const char *endpoint = s_outbox_endpoint (client, options, &rc);
+    zeb_outbox_client_t *outbox = endpoint? zeb_outbox_client_new (endpoint): NULL;
+    if (endpoint && !outbox) {
+        fprintf (stderr, "zeb: invalid outbox endpoint '%s'\n", endpoint);
+        rc = 2;
+    }
+    json_t *reply = NULL;
+    zeb_fault_t fault = { 0 };
+    if (outbox) {
+        zeb_outbox_client_set_timeout (outbox, options->timeout);
+        rc = s_outbox_call (outbox, which, argument, filter, options, &reply, &fault);
+        zeb_outbox_client_destroy (&outbox);
+        if (rc == 0)
+            s_outbox_print (which, reply, argument, options->json);
+        else
+            rc = s_outbox_failed (rc, reply, &fault, endpoint, options->json);
+    }
+    json_decref (reply);
+    json_decref (filter);
+    return rc;
+}
+
 static int
 s_stats (zeb_client_t *client, s_options_t *options)
 {
@@ -404,6 +817,53 @@ s_stats (zeb_client_t *client, s_options_t *options)
     printf ("%s\n", stats);
     free (stats);
     return 0;
+}
+
+//  Options, by name, and where in s_options_t their value goes
+typedef struct {
+    const char *name;
+    size_t offset;
+} s_option_t;
+
+//  Those that take text (a const char *)
+static const s_option_t s_text_options [] = {
+    { "--endpoint", offsetof (s_options_t, endpoint) },
+    { "--source", offsetof (s_options_t, source) },
+    { "--subject", offsetof (s_options_t, subject) },
+    { "--id", offsetof (s_options_t, id) },
+    { "--key", offsetof (s_options_t, key) },
+    { "--time", offsetof (s_options_t, time) },
+    { "--types", offsetof (s_options_t, types) },
+    { "--prefix", offsetof (s_options_t, prefix) },
+    { "--compat", offsetof (s_options_t, compat) },
+    { "--description", offsetof (s_options_t, description) },
+    { "--outbox", offsetof (s_options_t, outbox) },
+    { "--origin", offsetof (s_options_t, origin) },
+    { "--type", offsetof (s_options_t, type) },
+    { "--since", offsetof (s_options_t, since) },
+    { "--until", offsetof (s_options_t, until) },
+    { "--after", offsetof (s_options_t, after) },
+    { "--before", offsetof (s_options_t, before) },
+    { NULL, 0 }
+};
+
+//  Those that take nothing (a bool, set)
+static const s_option_t s_flag_options [] = {
+    { "--follow", offsetof (s_options_t, follow) },
+    { "--event", offsetof (s_options_t, whole_event) },
+    { "--json", offsetof (s_options_t, json) },
+    { "--all", offsetof (s_options_t, all) },
+    { NULL, 0 }
+};
+
+//  Where the option named arg of table goes in options, or NULL
+static void *
+s_option (s_options_t *options, const char *arg, const s_option_t *table)
+{
+    for (const s_option_t *option = table; option->name; option++)
+        if (streq (arg, option->name))
+            return (char *) options + option->offset;
+    return NULL;
 }
 
 int
@@ -426,54 +886,30 @@ main (int argc, char *argv [])
     for (int index = 2; index < argc; index++) {
         const char *arg = argv [index];
         const char *value = index + 1 < argc? argv [index + 1]: NULL;
-        bool takes = value != NULL;
-        if (streq (arg, "--endpoint") && takes)
-            options.endpoint = argv [++index];
+        const char **text = s_option (&options, arg, s_text_options);
+        bool *flag = (bool *) s_option (&options, arg, s_flag_options);
+        if (text && value) {
+            *text = value;
+            index++;
+        }
         else
-        if (streq (arg, "--timeout") && takes)
+        if (flag)
+            *flag = true;
+        else
+        if (streq (arg, "--timeout") && value)
             options.timeout = atoi (argv [++index]);
         else
-        if (streq (arg, "--source") && takes)
-            options.source = argv [++index];
-        else
-        if (streq (arg, "--subject") && takes)
-            options.subject = argv [++index];
-        else
-        if (streq (arg, "--id") && takes)
-            options.id = argv [++index];
-        else
-        if (streq (arg, "--key") && takes)
-            options.key = argv [++index];
-        else
-        if (streq (arg, "--from") && takes)
+        if (streq (arg, "--from") && value)
             options.from = strtoull (argv [++index], NULL, 10);
         else
-        if (streq (arg, "--time") && takes)
-            options.time = argv [++index];
-        else
-        if (streq (arg, "--count") && takes)
+        if (streq (arg, "--count") && value)
             options.count = atoll (argv [++index]);
         else
-        if (streq (arg, "--types") && takes)
-            options.types = argv [++index];
-        else
-        if (streq (arg, "--follow"))
-            options.follow = true;
-        else
-        if (streq (arg, "--prefix") && takes)
-            options.prefix = argv [++index];
-        else
-        if (streq (arg, "--version") && takes)
+        if (streq (arg, "--version") && value)
             options.version = atoll (argv [++index]);
         else
-        if (streq (arg, "--compat") && takes)
-            options.compat = argv [++index];
-        else
-        if (streq (arg, "--description") && takes)
-            options.description = argv [++index];
-        else
-        if (streq (arg, "--event"))
-            options.whole_event = true;
+        if (streq (arg, "--limit") && value)
+            options.limit = s_positive (argv [++index]);
         else
         if (arg [0] == '-' && arg [1] == '-') {
             fprintf (stderr, "zeb: unknown or incomplete option '%s'\n", arg);
@@ -505,6 +941,10 @@ main (int argc, char *argv [])
     else
     if (streq (command, "types"))
         rc = s_types (client, &options);
+    else
+    if (streq (command, "dlq") || streq (command, "runs") || streq (command, "logs")
+    ||  streq (command, "targets"))
+        rc = s_outbox (client, command, &options);
     else {
         fprintf (stderr, "zeb: unknown command '%s'\n", command);
         s_usage (stderr);
