@@ -130,7 +130,10 @@ s_batch_add (self_t *self, zeb_event_t *event, zeb_pack_t *runs)
     zeb_pack_array (runs, "actions");
     zeb_pack_map (runs, NULL);
     zeb_pack_str (runs, "type", self->args.action);
-    zeb_pack_str (runs, "key", self->args.handler_id);
+    if (self->args.config)
+        zeb_pack_raw (runs, "config", self->args.config, self->args.config_size);
+    else
+        zeb_pack_str (runs, "key", self->args.handler_id);
     if (self->args.policy_size)
         zeb_pack_raw (runs, "retryPolicy", self->args.policy, self->args.policy_size);
     zeb_pack_end (runs);
@@ -193,6 +196,11 @@ zeb_feed_actor (zsock_t *pipe, void *args)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->args = *(zeb_feed_args_t *) args;
+    if (self->args.config) {
+        self->args.config = (uint8_t *) malloc (self->args.config_size);
+        assert (self->args.config);
+        memcpy (self->args.config, ((zeb_feed_args_t *) args)->config, self->args.config_size);
+    }
     self->pipe = pipe;
     msgpack_sbuffer_init (&self->body);
     const char *prefix = self->args.prefix;
@@ -251,5 +259,6 @@ done:
     zeb_consumer_destroy (&self->consumer);
     zsock_destroy (&self->outbox);
     msgpack_sbuffer_destroy (&self->body);
+    free (self->args.config);
     free (self);
 }

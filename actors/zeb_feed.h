@@ -34,6 +34,8 @@ typedef struct {
     char log [256];
     uint8_t policy [256];               //  retryPolicy, msgpack map (or empty)
     size_t policy_size;
+    uint8_t *config;                    //  the action's config, msgpack map (or NULL);
+    size_t config_size;                 //  the feed takes a copy
     zeb_key_fn *key_fn;                 //  may be NULL
     void *key_arg;
 } zeb_feed_args_t;

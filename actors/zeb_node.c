@@ -284,6 +284,18 @@ s_handler_call (zeb_event_t *event, json_t *config, const char **error, void *ar
     return handler->fn (event, error, handler->arg);
 }
 
+static void
+s_feed_args (zeb_feed_args_t *args, const char *id, const char *prefix, const char *action,
+             const char *outbox, const char *log)
+{
+    memset (args, 0, sizeof (*args));
+    snprintf (args->handler_id, sizeof (args->handler_id), "%s", id);
+    snprintf (args->prefix, sizeof (args->prefix), "%s", prefix);
+    snprintf (args->action, sizeof (args->action), "%s", action);
+    snprintf (args->outbox, sizeof (args->outbox), "%s", outbox);
+    snprintf (args->log, sizeof (args->log), "%s", log);
+}
+
 static zactor_t *
 s_host_start (zeb_node_t *self, const char *name, zeb_action_fn *fn, void *arg, uint32_t credit,
               zeb_fault_t *fault)
@@ -345,12 +357,7 @@ zeb_node_on (zeb_node_t *self, const char *prefix, zeb_handler_fn *fn, void *arg
     }
     //  The feed: its runs carry the handler's retry policy
     zeb_feed_args_t args;
-    memset (&args, 0, sizeof (args));
-    snprintf (args.handler_id, sizeof (args.handler_id), "%s", handler->id);
-    snprintf (args.prefix, sizeof (args.prefix), "%s", prefix);
-    snprintf (args.action, sizeof (args.action), "%s", handler->action);
-    snprintf (args.outbox, sizeof (args.outbox), "%s", outbox);
-    snprintf (args.log, sizeof (args.log), "%s", log);
+    s_feed_args (&args, handler->id, prefix, handler->action, outbox, log);
     msgpack_sbuffer policy;
     msgpack_sbuffer_init (&policy);
     zeb_pack_t pack;
@@ -377,6 +384,47 @@ zeb_node_on (zeb_node_t *self, const char *prefix, zeb_handler_fn *fn, void *arg
     if (!handler->feed) {
         s_handler_destroy (&handler);
         return zeb_fault_set (fault, ZEB_ERROR, "handler %s: cannot start its feed", options->handler_id);
+    }
+    zhashx_insert (self->handlers, handler->id, handler);
+    return 0;
+}
+
+int
+zeb_node_subscribe (zeb_node_t *self, const char *id, const char *prefix, const char *type,
+                    json_t *config, zeb_fault_t *fault)
+{
+    assert (self);
+    if (!id || !*id || strlen (id) > 128 || !type || !*type || strlen (type) > 63
+    ||  (config && !json_is_object (config)))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "a subscription needs an id (1..128 bytes), an action type "
+                              "(1..63) and a config object");
+    if (!prefix)
+        prefix = "";
+    if (strlen (prefix) > 255 || zhashx_lookup (self->handlers, id))
+        return zeb_fault_set (fault, ZEB_ECONFIG, "subscription %s: in use already, or a prefix over 255 bytes", id);
+    const char *outbox = zeb_node_endpoint (self, "outbox");
+    const char *log = zeb_node_endpoint (self, "log");
+    if (!outbox || !log)
+        return zeb_fault_set (fault, ZEB_ECONFIG, "subscription %s: the node must run the outbox and the log", id);
+    s_handler_t *handler = (s_handler_t *) zmalloc (sizeof (s_handler_t));
+    assert (handler);
+    snprintf (handler->id, sizeof (handler->id), "%s", id);
+    zeb_feed_args_t args;
+    s_feed_args (&args, id, prefix, type, outbox, log);
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    json_t *empty = config? NULL: json_object ();
+    zeb_json_to_msgpack (config? config: empty, &pk);
+    json_decref (empty);
+    args.config = (uint8_t *) packed.data;
+    args.config_size = packed.size;
+    handler->feed = zactor_new (zeb_feed_actor, &args);
+    msgpack_sbuffer_destroy (&packed);
+    if (!handler->feed) {
+        s_handler_destroy (&handler);
+        return zeb_fault_set (fault, ZEB_ERROR, "subscription %s: cannot start its feed", id);
     }
     zhashx_insert (self->handlers, handler->id, handler);
     return 0;

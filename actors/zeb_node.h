@@ -132,6 +132,15 @@ int
     zeb_node_on (zeb_node_t *self, const char *prefix, zeb_handler_fn *fn, void *arg,
                  const zeb_handler_options_t *options, zeb_fault_t *fault);
 
+//  A subscription: every event whose type starts with prefix (as for
+//  zeb_node_on) becomes a run of one action of this type and config (a
+//  JSON object, borrowed), e.g. a webhook to an endpoint, with the
+//  outbox's guarantees; id names its cursor, runs and logs like a
+//  handler id (zeb_node_off stops it). Returns 0 or ZEB_ECONFIG.
+int
+    zeb_node_subscribe (zeb_node_t *self, const char *id, const char *prefix, const char *type,
+                        json_t *config, zeb_fault_t *fault);
+
 //  Stop a handler (its cursor and runs stay: zeb_node_on again resumes).
 //  Returns 0, or ZEB_ENOTFOUND.
 int

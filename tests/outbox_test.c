@@ -756,6 +756,51 @@ s_test_handlers (void)
     zeb_client_destroy (&client);
 }
 
+//  A subscription: events of a prefix become webhook runs
+static void
+s_test_subscribe (void)
+{
+    receiver_t *receiver = receiver_new ();
+    char *url = s_url (receiver, "/orders");
+    json_t *config = json_pack ("{s:s}", "url", url);
+    zeb_fault_t fault;
+    assert (zeb_node_subscribe (s_node, "orders-endpoint", "shipment.", "webhook", config, &fault) == 0);
+    json_decref (config);
+    zeb_client_t *client = zeb_client_new (zeb_node_endpoint (s_node, "ingest"));
+    for (int index = 0; index < 5; index++) {
+        zeb_event_t *event = test_event_new ("shipment.sent", "outbox-test", index, NULL);
+        assert (zeb_client_publish (client, event, NULL) == 0);
+        zeb_event_destroy (&event);
+    }
+    zeb_event_t *other = test_event_new ("invoice.sent", "outbox-test", 9, NULL);
+    assert (zeb_client_publish (client, other, NULL) == 0);
+    zeb_event_destroy (&other);
+    assert (receiver_wait_count (receiver, 5, 10000));
+    for (size_t index = 0; index < 5; index++) {
+        receiver_request_t request;
+        assert (receiver_request (receiver, index, &request));
+        json_t *body = json_loads (request.body, 0, NULL);
+        assert (body && streq (json_string_value (json_object_get (body, "type")), "shipment.sent"));
+        json_decref (body);
+        char webhook_id [80];
+        assert (receiver_request_header (&request, "webhook-id", webhook_id, sizeof (webhook_id)));
+        receiver_request_reset (&request);
+    }
+    json_t *logs = s_call ("LOGS", "{\"origin\":\"orders-endpoint\"}", "LOGS");
+    int64_t deadline = test_now_ms () + 5000;
+    while (json_array_size (json_object_get (logs, "items")) < 5 && test_now_ms () < deadline) {
+        json_decref (logs);
+        logs = s_call ("LOGS", "{\"origin\":\"orders-endpoint\"}", "LOGS");
+    }
+    assert (json_array_size (json_object_get (logs, "items")) == 5);
+    json_decref (logs);
+    assert (zeb_node_off (s_node, "orders-endpoint") == 0);
+    assert (receiver_count (receiver) == 5);
+    zeb_client_destroy (&client);
+    zstr_free (&url);
+    receiver_destroy (&receiver);
+}
+
 //  An application's own action type, by C callback
 static int
 s_send_message (zeb_event_t *event, json_t *config, const char **error, void *arg)
@@ -905,6 +950,7 @@ static const test_case_t s_cases [] = {
     { "gone", s_test_gone },
     { "emit", s_test_emit },
     { "handlers", s_test_handlers },
+    { "subscribe", s_test_subscribe },
     { "action", s_test_action },
     { "worker_killed", s_test_worker_killed },
     { "ssrf", s_test_ssrf },
