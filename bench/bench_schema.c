@@ -36,13 +36,6 @@ const char *bench_order_payload =
     "\"placedAt\":\"2026-11-22T10:00:00Z\",\"email\":\"ada@example.com\","
     "\"note\":\"leave at the door\",\"tags\":[\"gift\",\"fragile\"]}";
 
-static int
-s_compare_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
 int
 bench_schema_main (int argc, char *argv [])
 {
@@ -100,8 +93,8 @@ bench_schema_main (int argc, char *argv [])
             printf ("  run %zu: %10.0f validations/s   (walking the bytes: %10.0f/s)\n",
                     run + 1, rates [run], walks [run]);
     }
-    qsort (rates, runs, sizeof (double), s_compare_double);
-    qsort (walks, runs, sizeof (double), s_compare_double);
+    qsort (rates, runs, sizeof (double), bench_compare_double);
+    qsort (walks, runs, sizeof (double), bench_compare_double);
     double rate = runs % 2? rates [runs / 2]: (rates [runs / 2 - 1] + rates [runs / 2]) / 2;
     double walk = runs % 2? walks [runs / 2]: (walks [runs / 2 - 1] + walks [runs / 2]) / 2;
     if (json_output)

@@ -30,6 +30,10 @@
     embedded node, of zebd with --endpoint and --pid) before, at its peak,
     and after the subscribers have gone, beside the bound the bus's
     high-water mark sets. Medians of --runs.
+
+    zeb-bench deliver [options]: webhook actions through the outbox against
+    tests/receiver.c, beside libcurl multi against the same receiver;
+    publish-to-webhook latency; emit_event chains (bench_deliver.c).
     =========================================================================
 */
 
@@ -189,8 +193,8 @@ s_compare_int32 (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int
-s_compare_double (const void *a, const void *b)
+int
+bench_compare_double (const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
     return (x > y) - (x < y);
@@ -201,19 +205,9 @@ s_compare_double (const void *a, const void *b)
 static void
 s_make_event (size_t size, msgpack_sbuffer *buffer)
 {
-    zeb_event_t *event = zeb_event_new ("bench.order.placed");
-    zeb_event_set (event, "source", "zeb-bench");
-    size_t pad = 1;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        char *data = zsys_sprintf ("{\"pad\":\"%*s\"}", (int) pad, "");
-        zeb_event_set_data_json (event, data, NULL);
-        zstr_free (&data);
-        msgpack_sbuffer_clear (buffer);
-        zeb_event_encode (event, buffer);
-        if (buffer->size == size)
-            break;
-        pad = pad + size > buffer->size? pad + size - buffer->size: 1;
-    }
+    zeb_event_t *event = bench_event_padded ("bench.order.placed", NULL, size);
+    msgpack_sbuffer_clear (buffer);
+    zeb_event_encode (event, buffer);
     zeb_event_destroy (&event);
 }
 
@@ -366,11 +360,10 @@ s_drain (zsock_t **dealers, size_t count)
     }
 }
 
-//  A counter of the log's STATS
-static int64_t
-s_log_counter (zeb_node_t *node, const char *key)
+int64_t
+bench_stat (zeb_node_t *node, const char *actor, const char *key)
 {
-    char *text = zeb_node_stats (node, "log");
+    char *text = zeb_node_stats (node, actor);
     json_t *json = text? json_loads (text, 0, NULL): NULL;
     json_t *value = json_object_get (json, key);
     int64_t number = json_is_integer (value)? (int64_t) json_integer_value (value): -1;
@@ -379,17 +372,19 @@ s_log_counter (zeb_node_t *node, const char *key)
     return number;
 }
 
-//  Wait until the log's counter is value, at most timeout_ms; true if so
-static bool
-s_log_counter_is (zeb_node_t *node, const char *key, int64_t value, int timeout_ms)
+bool
+bench_stat_reaches (zeb_node_t *node, const char *actor, const char *key, int64_t value, bool exact,
+                    int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
-    while (s_log_counter (node, key) != value)
+    while (true) {
+        int64_t now = bench_stat (node, actor, key);
+        if (exact? now == value: now >= value)
+            return true;
         if (zclock_mono () >= deadline)
             return false;
-        else
-            zclock_sleep (20);
-    return true;
+        zclock_sleep (5);
+    }
 }
 
 static int
@@ -489,8 +484,8 @@ s_waiters_main (int argc, char *argv [])
     int64_t deadline = zclock_mono () + 60000;
     int64_t waiting = 0, refused = 0;
     while (zclock_mono () < deadline) {
-        waiting = s_log_counter (node, "waiting");
-        refused = s_log_counter (node, "waits_refused");
+        waiting = bench_stat (node, "log", "waiting");
+        refused = bench_stat (node, "log", "waits_refused");
         if (waiting + (refused > 0? refused: 0) >= (int64_t) count)
             break;
         zclock_sleep (20);
@@ -504,9 +499,9 @@ s_waiters_main (int argc, char *argv [])
     started = zclock_mono ();
     for (size_t index = 0; index < clients; index++)
         zsock_destroy (&dealers [index]);
-    bool dropped = s_log_counter_is (node, "waiting", 0, 10000);
+    bool dropped = bench_stat_reaches (node, "log", "waiting", 0, true, 10000);
     int64_t dropped_ms = zclock_mono () - started;
-    int64_t waits_dropped = s_log_counter (node, "waits_dropped");
+    int64_t waits_dropped = bench_stat (node, "log", "waits_dropped");
     size_t rss_gone = s_rss_kib ();
     size_t heap_gone = s_heap_in_use ();
     double per_wait = waiting > 0? 1024.0 * (double) (rss_parked - rss_connected) / (double) waiting: 0;
@@ -546,11 +541,22 @@ s_waiters_main (int argc, char *argv [])
     return dropped? 0: 1;
 }
 
-static double
-s_median (double *values, size_t count)
+double
+bench_median (double *values, size_t count)
 {
-    qsort (values, count, sizeof (double), s_compare_double);
+    qsort (values, count, sizeof (double), bench_compare_double);
     return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
+}
+
+double
+bench_field_median (const void *results, size_t count, size_t stride, size_t offset)
+{
+    double *values = (double *) calloc (count, sizeof (double));
+    for (size_t index = 0; index < count; index++)
+        values [index] = *(const double *) ((const char *) results + index * stride + offset);
+    double median = bench_median (values, count);
+    free (values);
+    return median;
 }
 
 //  ---------------------------------------------------------------------
@@ -802,6 +808,26 @@ typedef struct {
     double overflows;
 } s_bus_result_t;
 
+int
+bench_option (int argc, char *argv [], int *index, const char **value, const char *command,
+              void (*usage) (FILE *stream))
+{
+    const char *arg = argv [*index];
+    *value = NULL;
+    if (streq (arg, "-h") || streq (arg, "--help")) {
+        usage (stdout);
+        return BENCH_OPTION_HELP;
+    }
+    if (streq (arg, "--json"))
+        return BENCH_OPTION_JSON;
+    if (*index + 1 >= argc) {
+        fprintf (stderr, "%s: '%s' needs a value\n", command, arg);
+        return -1;
+    }
+    *value = argv [++*index];
+    return BENCH_OPTION_VALUE;
+}
+
 static void
 s_bus_usage (FILE *stream)
 {
@@ -823,21 +849,13 @@ static int
 s_bus_parse (int argc, char *argv [], s_bus_options_t *options)
 {
     for (int index = 2; index < argc; index++) {
-        const char *arg = argv [index];
-        const char *value = index + 1 < argc? argv [index + 1]: NULL;
-        if (streq (arg, "-h") || streq (arg, "--help")) {
-            s_bus_usage (stdout);
-            return 1;
-        }
-        if (streq (arg, "--json")) {
+        const char *arg = argv [index], *value;
+        int kind = bench_option (argc, argv, &index, &value, "zeb-bench bus", s_bus_usage);
+        if (kind == BENCH_OPTION_HELP || kind < 0)
+            return kind;
+        if (kind == BENCH_OPTION_JSON)
             options->json = true;
-            continue;
-        }
-        if (!value) {
-            fprintf (stderr, "zeb-bench: '%s' needs a value\n", arg);
-            return -1;
-        }
-        index++;
+        else
         if (streq (arg, "--endpoint"))
             options->endpoint = value;
         else
@@ -944,19 +962,8 @@ s_bus_run (s_bus_options_t *options, const char *endpoint, int pid, const msgpac
     return rc || alone.failures || loaded.failures? -1: 0;
 }
 
-//  The median of one field over the runs
-static double
-s_bus_median (s_bus_result_t *results, size_t runs, size_t offset)
-{
-    double *values = (double *) calloc (runs, sizeof (double));
-    for (size_t run = 0; run < runs; run++)
-        values [run] = *(double *) ((char *) &results [run] + offset);
-    double median = s_median (values, runs);
-    free (values);
-    return median;
-}
-
-#define S_MEDIAN(field) s_bus_median (results, runs, offsetof (s_bus_result_t, field))
+#define S_MEDIAN(field) bench_field_median (results, runs, sizeof (s_bus_result_t), \
+                                            offsetof (s_bus_result_t, field))
 
 static int
 s_bus_main (int argc, char *argv [])
@@ -1099,6 +1106,8 @@ s_usage (FILE *stream)
         "       zeb-bench waiters [-n N] [-c C] [--types T] [--defaults] [--json]\n"
         "                         RSS of N parked long-polls from C DEALERs, and after they leave\n"
         "       zeb-bench bus [options]    publishing beside many subscribers, some stuck (--help)\n"
+        "       zeb-bench deliver [options]  webhook deliveries through the outbox, beside\n"
+        "                         libcurl's ceiling; latency; emit_event chains (--help)\n"
         "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
@@ -1134,6 +1143,8 @@ main (int argc, char *argv [])
         return bench_schema_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "waiters"))
         return s_waiters_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "deliver"))
+        return bench_deliver_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;
@@ -1326,8 +1337,8 @@ main (int argc, char *argv [])
         msgpack_sbuffer_destroy (&event);
         return 1;
     }
-    double rate = s_median (rates, runs);
-    double m50 = s_median (p50, runs), m99 = s_median (p99, runs), m999 = s_median (p999, runs);
+    double rate = bench_median (rates, runs);
+    double m50 = bench_median (p50, runs), m99 = bench_median (p99, runs), m999 = bench_median (p999, runs);
 
     double zmq_rate = 0, lmdb_rate = 0, codec_rate = 0;
     size_t lmdb_batch = 0;
@@ -1343,7 +1354,7 @@ main (int argc, char *argv [])
             samples [run] = options.synchronous
                           ? bench_zmq_roundtrip (transport, options.clients, count, event.size)
                           : bench_zmq_pushpull (transport, count * 5, event.size);
-        zmq_rate = s_median (samples, runs);
+        zmq_rate = bench_median (samples, runs);
         //  The disk's ceiling: pipelined, batches of 1,000 puts per commit;
         //  synchronous, the best group commit there can be, every client's
         //  event in the same commit
@@ -1351,10 +1362,10 @@ main (int argc, char *argv [])
         size_t lmdb_count = options.synchronous? (count < 20000? count: 20000): count;
         for (size_t run = 0; run < runs; run++)
             samples [run] = bench_lmdb_puts (data, lmdb_count, event.size + 60, lmdb_batch);
-        lmdb_rate = s_median (samples, runs);
+        lmdb_rate = bench_median (samples, runs);
         for (size_t run = 0; run < runs; run++)
             samples [run] = bench_codec (event.data, event.size, count * 5);
-        codec_rate = s_median (samples, runs);
+        codec_rate = bench_median (samples, runs);
         free (samples);
     }
     if (options.json) {
