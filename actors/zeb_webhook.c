@@ -80,6 +80,9 @@ typedef struct {
     s_cidrs_t allow;
     s_cidrs_t deny;
     zlistx_t *transfers;            //  in flight, s_transfer_t
+    CURL **idle;                    //  handles of finished requests, for the next ones
+    size_t idle_count;              //  at most the credit
+    size_t idle_max;
     s_counters_t counters;
 } s_webhook_t;
 
@@ -473,14 +476,27 @@ s_on_timer (CURLM *multi, long timeout_ms, void *arg)
 //  ---------------------------------------------------------------------
 //  Finished transfers
 
+//  A handle is made once and serves request after request (curl_easy_reset
+//  between them drops every option, keeps nothing of the last request's):
+//  curl_easy_init and cleanup per request cost more than the request itself
+static void
+s_easy_release (s_webhook_t *self, CURL *easy)
+{
+    curl_multi_remove_handle (self->multi, easy);
+    if (self->idle_count < self->idle_max) {
+        curl_easy_reset (easy);
+        self->idle [self->idle_count++] = easy;
+    }
+    else
+        curl_easy_cleanup (easy);
+}
+
 static void
 s_transfer_destroy (s_webhook_t *self, s_transfer_t **transfer_p)
 {
     s_transfer_t *transfer = *transfer_p;
-    if (transfer->easy) {
-        curl_multi_remove_handle (self->multi, transfer->easy);
-        curl_easy_cleanup (transfer->easy);
-    }
+    if (transfer->easy)
+        s_easy_release (self, transfer->easy);
     curl_url_cleanup (transfer->url);
     curl_slist_free_all (transfer->headers);
     free (transfer->body);
@@ -661,6 +677,9 @@ s_webhook_free (s_webhook_t **self_p)
 {
     s_webhook_t *self = *self_p;
     if (self) {
+        while (self->idle_count)
+            curl_easy_cleanup (self->idle [--self->idle_count]);
+        free (self->idle);
         if (self->multi)
             curl_multi_cleanup (self->multi);
         if (self->epoll >= 0)
@@ -713,6 +732,9 @@ s_webhook_init (void **state_p, zeb_executor_t *host, zconfig_t *config, zeb_fau
     curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) in_flight);
     zeb_executor_set_credit (host, (size_t) in_flight);
+    self->idle_max = (size_t) in_flight;
+    self->idle = (CURL **) calloc (self->idle_max, sizeof (CURL *));
+    assert (self->idle);
     *state_p = self;
     return 0;
 }
@@ -721,7 +743,7 @@ s_webhook_init (void **state_p, zeb_executor_t *host, zconfig_t *config, zeb_fau
 static CURL *
 s_easy_new (s_webhook_t *self, s_transfer_t *transfer, const char *method)
 {
-    CURL *easy = curl_easy_init ();
+    CURL *easy = self->idle_count? self->idle [--self->idle_count]: curl_easy_init ();
     if (!easy)
         return NULL;
     curl_easy_setopt (easy, CURLOPT_CURLU, transfer->url);
