@@ -253,8 +253,7 @@ zeb_outbox_run_id (const char *origin, const char *event_key, char *hex)
     EVP_DigestUpdate (context, event_key, strlen (event_key));
     EVP_DigestFinal_ex (context, digest, &size);
     EVP_MD_CTX_free (context);
-    for (int index = 0; index < ZEB_RUN_ID_SIZE; index++)
-        sprintf (hex + 2 * index, "%02x", digest [index]);
+    zeb_run_hex (digest, ZEB_RUN_ID_SIZE, hex);
 }
 
 static void
@@ -273,37 +272,6 @@ s_read_be64 (const uint8_t *in)
     for (int index = 0; index < 8; index++)
         value = (value << 8) | in [index];
     return value;
-}
-
-//  Decode the 2 * size hex digits of text (len bytes, not terminated: it
-//  may end a message body) into out. Returns 0, or -1 if len is not
-//  2 * size or a character is not a hex digit.
-static int
-s_unhex (const char *text, size_t len, uint8_t *out, size_t size)
-{
-    if (len != 2 * size)
-        return -1;
-    for (size_t index = 0; index < len; index++) {
-        char c = text [index];
-        int nibble = c >= '0' && c <= '9'? c - '0':
-                     c >= 'a' && c <= 'f'? c - 'a' + 10:
-                     c >= 'A' && c <= 'F'? c - 'A' + 10: -1;
-        if (nibble < 0)
-            return -1;
-        if (index % 2 == 0)
-            out [index / 2] = (uint8_t) (nibble << 4);
-        else
-            out [index / 2] |= (uint8_t) nibble;
-    }
-    return 0;
-}
-
-//  The hex of size bytes into out (2 * size + 1 bytes)
-static void
-s_hex (const uint8_t *data, size_t size, char *out)
-{
-    for (size_t index = 0; index < size; index++)
-        sprintf (out + 2 * index, "%02x", data [index]);
 }
 
 static int64_t
@@ -1058,9 +1026,7 @@ s_attempt_ended (self_t *self, item_t *item, zeb_job_status_t status, bool lost,
 static void
 s_worker_id (const void *identity, size_t size, char *out)
 {
-    for (size_t index = 0; index < size && index < 255; index++)
-        sprintf (out + 2 * index, "%02x", ((const uint8_t *) identity) [index]);
-    out [2 * (size < 255? size: 255)] = 0;
+    zeb_run_hex ((const uint8_t *) identity, size < 255? size: 255, out);
 }
 
 static void
@@ -1538,7 +1504,7 @@ static zeb_run_t *
 s_load (self_t *self, const char *hex)
 {
     uint8_t id [ZEB_RUN_ID_SIZE];
-    if (s_unhex (hex, strlen (hex), id, sizeof (id)))
+    if (zeb_run_unhex (hex, strlen (hex), id, sizeof (id)))
         return NULL;
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn))
@@ -1637,7 +1603,7 @@ s_filter_parse (zeb_request_t *request, filter_t *filter, uint64_t limit_default
     ||  filter->limit == 0 || filter->limit > limit_max)
         return zeb_router_nack (request, ZEB_EINVALID, "since and until are ms, limit 1..%" PRIu64, limit_max);
     rc = zeb_proto_get_str (request->body, request->body_size, "after", &text, &len);
-    if (rc == 0 && s_unhex (text, len, filter->after, sizeof (filter->after)) == 0)
+    if (rc == 0 && zeb_run_unhex (text, len, filter->after, sizeof (filter->after)) == 0)
         filter->has_after = true;
     else
     if (rc != 1)
@@ -1712,7 +1678,7 @@ s_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
         zeb_run_destroy (&run);
     }
     if (next && more)
-        s_hex (last, sizeof (last), next);
+        zeb_run_hex (last, sizeof (last), next);
     mdb_cursor_close (cursor);
     zeb_lmdb_read_end (self->lmdb, txn);
     return accepted;
@@ -1996,7 +1962,7 @@ s_logs_before (zeb_request_t *request, uint8_t *place, size_t *place_size)
     const char *text;
     size_t len;
     if (zeb_proto_get_str (request->body, request->body_size, "before", &text, &len) != 0
-    ||  s_unhex (text, len, place, S_LOG_PLACE))
+    ||  zeb_run_unhex (text, len, place, S_LOG_PLACE))
         return -1;
     *place_size = S_LOG_PLACE;
     return 0;
@@ -2071,7 +2037,7 @@ s_handle_logs (void *owner, zeb_request_t *request)
     zeb_pack_end (&pack);
     if (more) {
         char next [2 * S_LOG_PLACE + 1];
-        s_hex (last, sizeof (last), next);
+        zeb_run_hex (last, sizeof (last), next);
         zeb_pack_str (&pack, "next", next);
     }
     zeb_pack_end (&pack);

@@ -258,6 +258,37 @@ s_parse_action (zeb_action_t *action, const uint8_t *data, size_t size,
     return 0;
 }
 
+int
+zeb_run_unhex (const char *text, size_t len, uint8_t *out, size_t size)
+{
+    if (len != 2 * size)
+        return -1;
+    for (size_t index = 0; index < len; index++) {
+        char c = text [index];
+        int nibble = c >= '0' && c <= '9'? c - '0':
+                     c >= 'a' && c <= 'f'? c - 'a' + 10:
+                     c >= 'A' && c <= 'F'? c - 'A' + 10: -1;
+        if (nibble < 0)
+            return -1;
+        if (index % 2 == 0)
+            out [index / 2] = (uint8_t) (nibble << 4);
+        else
+            out [index / 2] |= (uint8_t) nibble;
+    }
+    return 0;
+}
+
+void
+zeb_run_hex (const uint8_t *data, size_t size, char *out)
+{
+    static const char digits [] = "0123456789abcdef";
+    for (size_t index = 0; index < size; index++) {
+        out [2 * index] = digits [data [index] >> 4];
+        out [2 * index + 1] = digits [data [index] & 15];
+    }
+    out [2 * size] = 0;
+}
+
 static int
 s_parse_event (zeb_run_t *self, const uint8_t *span, size_t size, zeb_fault_t *fault)
 {
@@ -310,13 +341,8 @@ zeb_run_parse (const uint8_t *data, size_t size, const zeb_policy_t *defaults, z
         size_t span_size;
         if (s_key_is (key, len, "id")) {
             char hex [64];
-            rc = s_read_str (&mpk, hex, sizeof (hex)) || strlen (hex) != 2 * ZEB_RUN_ID_SIZE;
-            for (int digit = 0; !rc && digit < ZEB_RUN_ID_SIZE; digit++) {
-                unsigned int byte;
-                rc = !isxdigit ((unsigned char) hex [2 * digit]) || !isxdigit ((unsigned char) hex [2 * digit + 1])
-                  || sscanf (hex + 2 * digit, "%2x", &byte) != 1;
-                self->id [digit] = (uint8_t) byte;
-            }
+            rc = s_read_str (&mpk, hex, sizeof (hex))
+              || zeb_run_unhex (hex, strlen (hex), self->id, ZEB_RUN_ID_SIZE);
             has_id = !rc;
         }
         else
@@ -394,14 +420,9 @@ zeb_run_parse (const uint8_t *data, size_t size, const zeb_policy_t *defaults, z
         else
             snprintf (text, sizeof (text), "%s", self->event_id);
         zeb_outbox_run_id (self->origin, text, self->hex);
-        for (int digit = 0; digit < ZEB_RUN_ID_SIZE; digit++) {
-            unsigned int byte;
-            sscanf (self->hex + 2 * digit, "%2x", &byte);
-            self->id [digit] = (uint8_t) byte;
-        }
+        zeb_run_unhex (self->hex, 2 * ZEB_RUN_ID_SIZE, self->id, ZEB_RUN_ID_SIZE);
     }
-    for (int digit = 0; digit < ZEB_RUN_ID_SIZE; digit++)
-        sprintf (self->hex + 2 * digit, "%02x", self->id [digit]);
+    zeb_run_hex (self->id, ZEB_RUN_ID_SIZE, self->hex);
     return self;
 failed:
     zeb_run_destroy (&self);
@@ -714,12 +735,8 @@ zeb_run_decode (const void *data, size_t size)
         if (rc)
             goto failed;
         if (s_key_is (key, len, "id")) {
-            rc = s_read_str (&mpk, self->hex, sizeof (self->hex)) || strlen (self->hex) != 2 * ZEB_RUN_ID_SIZE;
-            for (int digit = 0; rc == 0 && digit < ZEB_RUN_ID_SIZE; digit++) {
-                unsigned int byte;
-                rc = sscanf (self->hex + 2 * digit, "%2x", &byte) != 1;
-                self->id [digit] = (uint8_t) byte;
-            }
+            rc = s_read_str (&mpk, self->hex, sizeof (self->hex))
+              || zeb_run_unhex (self->hex, strlen (self->hex), self->id, ZEB_RUN_ID_SIZE);
         }
         else
         if (s_key_is (key, len, "origin"))

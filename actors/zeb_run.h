@@ -92,6 +92,16 @@ typedef struct {
     char replay [40];           //  the replay that put it back, if any
 } zeb_run_t;
 
+//  Decode the 2 * size hex digits (either case) of text (len bytes, not
+//  terminated: it may end a message body) into out. Returns 0, or -1 if
+//  len is not 2 * size or a character is not a hex digit.
+int
+    zeb_run_unhex (const char *text, size_t len, uint8_t *out, size_t size);
+
+//  The lower-case hex of size bytes into out (2 * size + 1 bytes, terminated)
+void
+    zeb_run_hex (const uint8_t *data, size_t size, char *out);
+
 //  Parse run number index of an ENQUEUE body (span of one msgpack map)
 //  over the outbox's default policy. Returns a new run, or NULL with
 //  fault set (ZEB_EMALFORMED or ZEB_EINVALID naming the field).
