@@ -301,7 +301,7 @@ s_request_body (s_transfer_t *transfer, zeb_job_t *job, bool *custom)
 {
     json_t *body = json_object_get (job->config, "body");
     *custom = body != NULL;
-    transfer->body = body? json_dumps (body, JSON_COMPACT | JSON_ENCODE_ANY)
+    transfer->body = body? zeb_json_dumps (body)
                          : zeb_event_to_json (job->event);
     if (!transfer->body)
         return body? "webhook: 'body' cannot be written as JSON"

@@ -922,7 +922,7 @@ zeb_event_data_json (zeb_event_t *self)
     json_t *json = zeb_json_from_msgpack (self->view.data, self->view.data_size, NULL);
     if (!json)
         return NULL;
-    char *text = json_dumps (json, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = zeb_json_dumps (json);
     json_decref (json);
     return text;
 }
@@ -983,7 +983,7 @@ zeb_event_to_json (zeb_event_t *self)
             json_object_set_new (object, "data", data);
         }
     }
-    char *text = json_dumps (object, JSON_COMPACT);
+    char *text = zeb_json_dumps (object);
     json_decref (object);
     return text;
 }

@@ -39,6 +39,14 @@ json_t *
 int
     zeb_json_pack_text (const char *text, size_t len, msgpack_sbuffer *buffer, zeb_fault_t *fault);
 
+//  The compact JSON text of any value, byte for byte what json_dumps
+//  (json, JSON_COMPACT | JSON_ENCODE_ANY) writes (keys in the object's
+//  order), without jansson's per-character decoding. Caller owns the
+//  result; NULL if json is NULL, holds a string that is not UTF-8, or is
+//  nested past 4 * ZEB_JSON_MAX_DEPTH.
+char *
+    zeb_json_dumps (json_t *json);
+
 //  Base64 (RFC 4648, with padding) of bytes; caller owns the result.
 char *
     zeb_json_base64 (const uint8_t *data, size_t size);
