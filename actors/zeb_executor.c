@@ -196,29 +196,82 @@ s_job_destroy (s_job_t **job_p)
     }
 }
 
+//  A JOB body's fields, found in one walk of its map: zeb_proto_get_*
+//  would walk it again for each of them, over the event every time
+enum { S_ID, S_KEY, S_RUN, S_ACTION, S_ORIGIN, S_CONFIG, S_EVENT, S_ATTEMPT, S_INDEX, S_TIMEOUT, S_FIELDS };
+static const char *s_field_names [S_FIELDS] = {
+    "id", "key", "run", "action", "origin", "config", "event", "attempt", "index", "timeout" };
+
+typedef struct {
+    zeb_mpk_t value [S_FIELDS];     //  at the field's value (the first of its name)
+    bool found [S_FIELDS];
+} s_fields_t;
+
+//  Where each field's value is; a field past a malformed entry is not
+//  found, as zeb_mpk_find would not find it
+static void
+s_fields_find (const void *body, size_t size, s_fields_t *fields)
+{
+    memset (fields, 0, sizeof (*fields));
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, body, size);
+    uint32_t count;
+    if (zeb_mpk_read_map (&reader, &count))
+        return;
+    for (uint32_t entry = 0; entry < count; entry++) {
+        const char *name;
+        uint32_t len;
+        if (zeb_mpk_read_str (&reader, &name, &len))
+            return;
+        for (int field = 0; field < S_FIELDS; field++)
+            if (!fields->found [field] && strlen (s_field_names [field]) == len
+            &&  memcmp (s_field_names [field], name, len) == 0) {
+                fields->value [field] = reader;
+                fields->found [field] = zeb_mpk_peek (&reader) != ZEB_MPK_NONE;
+                break;
+            }
+        if (zeb_mpk_skip (&reader, NULL, NULL))
+            return;
+    }
+}
+
+//  The field's reader, if it is there and not nil (zeb_proto_get_*'s "absent")
+static zeb_mpk_t *
+s_field (s_fields_t *fields, int field)
+{
+    zeb_mpk_t *value = &fields->value [field];
+    return fields->found [field] && zeb_mpk_peek (value) != ZEB_MPK_NIL? value: NULL;
+}
+
 //  A string field of a JOB body: 1..S_MAX_FIELD bytes of UTF-8, no NUL
 static int
-s_job_str (const void *body, size_t size, const char *key, zeb_str_t *str, zeb_fault_t *fault)
+s_job_str (s_fields_t *fields, int field, zeb_str_t *str, zeb_fault_t *fault)
 {
-    int rc = zeb_proto_get_str (body, size, key, &str->ptr, &str->len);
-    if (rc == 1)
+    const char *key = s_field_names [field];
+    zeb_mpk_t *value = s_field (fields, field);
+    if (!value)
         return zeb_fault_set (fault, ZEB_EMISSING, "JOB has no '%s'", key);
-    if (rc < 0 || str->len == 0 || str->len > S_MAX_FIELD || memchr (str->ptr, 0, str->len)
-    ||  !zeb_mpk_utf8_valid (str->ptr, str->len))
+    zeb_mpk_t reader = *value;
+    uint32_t len = 0;
+    if (zeb_mpk_read_str (&reader, &str->ptr, &len) || len == 0 || len > S_MAX_FIELD
+    ||  memchr (str->ptr, 0, len) || !zeb_mpk_utf8_valid (str->ptr, len))
         return zeb_fault_set (fault, ZEB_EINVALID, "JOB '%s' is not 1..%d bytes of UTF-8",
                               key, S_MAX_FIELD);
+    str->len = len;
     return 0;
 }
 
 //  A uint field within [min, max]
 static int
-s_job_uint (const void *body, size_t size, const char *key, uint64_t min, uint64_t max,
-            uint64_t *value, zeb_fault_t *fault)
+s_job_uint (s_fields_t *fields, int field, uint64_t min, uint64_t max, uint64_t *value,
+            zeb_fault_t *fault)
 {
-    int rc = zeb_proto_get_uint (body, size, key, value);
-    if (rc == 1)
+    const char *key = s_field_names [field];
+    zeb_mpk_t *found = s_field (fields, field);
+    if (!found)
         return zeb_fault_set (fault, ZEB_EMISSING, "JOB has no '%s'", key);
-    if (rc < 0 || *value < min || *value > max)
+    zeb_mpk_t reader = *found;
+    if (zeb_mpk_read_uint (&reader, value) || *value < min || *value > max)
         return zeb_fault_set (fault, ZEB_EINVALID, "JOB '%s' is not an integer in %llu..%llu",
                               key, (unsigned long long) min, (unsigned long long) max);
     return 0;
@@ -226,12 +279,12 @@ s_job_uint (const void *body, size_t size, const char *key, uint64_t min, uint64
 
 //  The config (a map, nil or absent: {}) and the event of a JOB body
 static int
-s_job_values (s_job_t *job, const void *body, size_t size, zeb_fault_t *fault)
+s_job_values (s_job_t *job, s_fields_t *fields, zeb_fault_t *fault)
 {
-    zeb_mpk_t reader;
     const uint8_t *span;
     size_t span_size;
-    if (zeb_mpk_find (body, size, "config", &reader) || zeb_mpk_peek (&reader) == ZEB_MPK_NIL)
+    zeb_mpk_t reader = fields->value [S_CONFIG];
+    if (!fields->found [S_CONFIG] || zeb_mpk_peek (&reader) == ZEB_MPK_NIL)
         job->job.config = json_object ();
     else
     if (zeb_mpk_peek (&reader) != ZEB_MPK_MAP)
@@ -243,8 +296,9 @@ s_job_values (s_job_t *job, const void *body, size_t size, zeb_fault_t *fault)
         if (!job->job.config)
             return zeb_fault_set (fault, ZEB_EINVALID, "JOB 'config': %s", inner.text);
     }
-    if (zeb_mpk_find (body, size, "event", &reader))
+    if (!fields->found [S_EVENT])
         return zeb_fault_set (fault, ZEB_EMISSING, "JOB has no 'event'");
+    reader = fields->value [S_EVENT];
     if (zeb_mpk_peek (&reader) != ZEB_MPK_MAP)
         return zeb_fault_set (fault, ZEB_EINVALID, "JOB 'event' is not a map");
     zeb_fault_t inner;
@@ -260,30 +314,32 @@ s_job_values (s_job_t *job, const void *body, size_t size, zeb_fault_t *fault)
 static s_job_t *
 s_job_parse (zeb_executor_t *self, const void *body, size_t size, char *id, zeb_fault_t *fault)
 {
-    static const char *names [] = { "id", "key", "run", "action", "origin" };
-    zeb_str_t fields [5];
+    zeb_str_t strings [5];          //  id, key, run, action, origin: the fields' order
     uint64_t attempt = 0, index = 0, timeout = 0;
     *id = 0;
     if (!zeb_proto_is_map (body, size)) {
         zeb_fault_set (fault, ZEB_EMALFORMED, "JOB body is not a msgpack map");
         return NULL;
     }
+    s_fields_t fields;
+    s_fields_find (body, size, &fields);
     size_t total = 0;
-    for (size_t field = 0; field < 5; field++) {
-        if (s_job_str (body, size, names [field], &fields [field], fault))
+    for (int field = S_ID; field <= S_ORIGIN; field++) {
+        if (s_job_str (&fields, field, &strings [field], fault))
             return NULL;
-        if (field == 0)
-            snprintf (id, S_MAX_FIELD + 1, "%.*s", (int) fields [0].len, fields [0].ptr);
-        total += fields [field].len + 1;
+        if (field == S_ID)
+            snprintf (id, S_MAX_FIELD + 1, "%.*s", (int) strings [S_ID].len, strings [S_ID].ptr);
+        total += strings [field].len + 1;
     }
-    if (fields [3].len != strlen (self->name) || memcmp (fields [3].ptr, self->name, fields [3].len)) {
+    zeb_str_t *action = &strings [S_ACTION];
+    if (action->len != strlen (self->name) || memcmp (action->ptr, self->name, action->len)) {
         zeb_fault_set (fault, ZEB_EINVALID, "JOB for action '%.*s'; this worker serves '%s'",
-                       (int) fields [3].len, fields [3].ptr, self->name);
+                       (int) action->len, action->ptr, self->name);
         return NULL;
     }
-    if (s_job_uint (body, size, "attempt", 1, UINT32_MAX, &attempt, fault)
-    ||  s_job_uint (body, size, "index", 0, UINT32_MAX, &index, fault)
-    ||  s_job_uint (body, size, "timeout", 1, S_MAX_TIMEOUT_MS, &timeout, fault))
+    if (s_job_uint (&fields, S_ATTEMPT, 1, UINT32_MAX, &attempt, fault)
+    ||  s_job_uint (&fields, S_INDEX, 0, UINT32_MAX, &index, fault)
+    ||  s_job_uint (&fields, S_TIMEOUT, 1, S_MAX_TIMEOUT_MS, &timeout, fault))
         return NULL;
 
     s_job_t *job = (s_job_t *) zmalloc (sizeof (s_job_t) + total);
@@ -291,17 +347,17 @@ s_job_parse (zeb_executor_t *self, const void *body, size_t size, char *id, zeb_
     const char **targets [] = { &job->job.id, &job->job.key, &job->job.run,
                                 &job->job.action, &job->job.origin };
     char *next = job->strings;
-    for (size_t field = 0; field < 5; field++) {
-        memcpy (next, fields [field].ptr, fields [field].len);
-        next [fields [field].len] = 0;
+    for (int field = S_ID; field <= S_ORIGIN; field++) {
+        memcpy (next, strings [field].ptr, strings [field].len);
+        next [strings [field].len] = 0;
         *targets [field] = next;
-        next += fields [field].len + 1;
+        next += strings [field].len + 1;
     }
     job->job.attempt = (uint32_t) attempt;
     job->job.index = (uint32_t) index;
     job->job.timeout_ms = (int) timeout;
     job->job.host = self;
-    if (s_job_values (job, body, size, fault))
+    if (s_job_values (job, &fields, fault))
         s_job_destroy (&job);
     return job;
 }
