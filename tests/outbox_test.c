@@ -360,7 +360,9 @@ s_test_circuit (void)
     for (int index = 0; index < 3; index++)
         s_wait_state (ids [index], "done", 10000);
     assert (receiver_count (receiver) == 7);
-    json_t *stats = json_loads (zeb_node_stats (s_node, "outbox"), 0, NULL);
+    char *text = zeb_node_stats (s_node, "outbox");
+    json_t *stats = json_loads (text, 0, NULL);
+    free (text);
     assert (json_integer_value (json_object_get (stats, "redriven")) >= 3);
     json_decref (stats);
     zstr_free (&actions);
