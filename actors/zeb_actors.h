@@ -19,6 +19,7 @@
 #include "zeb_registry.h"
 #include "zeb_executor.h"
 #include "zeb_webhook.h"
+#include "zeb_broker.h"
 #include "zeb_node.h"
 
 #endif
