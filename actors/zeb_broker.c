@@ -864,6 +864,14 @@ s_redis_destroy (void **state_p)
 static int
 s_redis_init (void **state_p, zeb_executor_t *host, zconfig_t *config, zeb_fault_t *fault)
 {
+    //  hiredis 0.14 writes with write(2): a server that closed the
+    //  connection would raise SIGPIPE and end the whole application. This
+    //  runs in the host's thread, which is this plugin's alone: SIGPIPE is
+    //  blocked there for good, and a broken write is an EPIPE (a RETRY).
+    sigset_t pipe;
+    sigemptyset (&pipe);
+    sigaddset (&pipe, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &pipe, NULL);
     s_redis_t *self = (s_redis_t *) zmalloc (sizeof (s_redis_t));
     if (!self)
         return zeb_fault_set (fault, ZEB_ERROR, "redis_stream: out of memory");
@@ -969,6 +977,31 @@ s_nats_verdict (natsStatus status, jsErrCode code, bool *drop)
         default:
             return ZEB_JOB_FAIL;        //  NO_RESPONDERS (no stream), INVALID_SUBJECT,
                                         //  MAX_PAYLOAD, NOT_PERMITTED...
+    }
+}
+
+//  True if subject can be published on: dot-separated tokens, none empty
+//  and none a wildcard ("*", ">"), no spaces or control characters.
+//  libnats checks none of this, and "a b" would go out as subject "a" with
+//  reply subject "b".
+static bool
+s_nats_subject_valid (const char *subject)
+{
+    size_t token = 0;                   //  bytes of the current token
+    bool wildcard = false;              //  the current token is "*" or ">" so far
+    for (const unsigned char *next = (const unsigned char *) subject; ; next++) {
+        if (*next == '.' || *next == 0) {
+            if (token == 0 || (token == 1 && wildcard))
+                return false;
+            if (*next == 0)
+                return true;
+            token = 0;
+            continue;
+        }
+        if (*next <= ' ' || *next == 0x7f)
+            return false;
+        wildcard = token == 0 && (*next == '*' || *next == '>');
+        token++;
     }
 }
 
@@ -1112,6 +1145,10 @@ s_nats_execute (void *state, zeb_job_t *job)
     const char *subject;
     if (s_config_string (job, "subject", true, &subject))
         return;
+    if (!s_nats_subject_valid (subject)) {
+        zeb_job_fail (job, "nats: '%.*s' is not a subject to publish on", 255, subject);
+        return;
+    }
     json_t *jetstream = json_object_get (job->config, "jetstream");
     if (jetstream && !json_is_boolean (jetstream)) {
         zeb_job_fail (job, "nats: config 'jetstream' must be true or false");
@@ -1259,6 +1296,14 @@ s_test_verdicts (void)
     assert (s_nats_verdict (NATS_ERR, JSStreamNotFoundErr, &drop) == ZEB_JOB_FAIL);
     assert (s_nats_verdict (NATS_ERR, JSInsufficientResourcesErr, &drop) == ZEB_JOB_RETRY);
     assert (s_nats_verdict (NATS_ERR, JSStreamWrongLastSequenceErr, &drop) == ZEB_JOB_FAIL);
+
+    assert (s_nats_subject_valid ("orders"));
+    assert (s_nats_subject_valid ("orders.placed.eu-1"));
+    assert (s_nats_subject_valid ("a*.b>"));
+    const char *subjects [] = { "", ".", "a.", ".a", "a..b", "a b", "a\tb", "a.*", "*", ">",
+                                "a.>", "a.*.b", "a\x7f" };
+    for (size_t index = 0; index < sizeof (subjects) / sizeof (subjects [0]); index++)
+        assert (!s_nats_subject_valid (subjects [index]));
 }
 
 static void

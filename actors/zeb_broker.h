@@ -24,6 +24,10 @@
                  (SCHEMA_VIOLATION, INVALID_ATTRIBUTE: a bad eventType...).
                  An ack that does not come within the job's timeout is a
                  RETRY (the event may be stored: the retry is deduplicated).
+        holds    credit jobs in flight, and as many publishes whose job
+                 timed out (orphans) awaiting their late acks: one encoded
+                 event each; orphans past that reset the connection
+                 (STATS: awaiting, orphans, timeouts, resets).
 
     redis_stream XADD, synchronous, one connection (hiredis), made again
                  after any connection error.
@@ -36,7 +40,7 @@
                   are, other values as JSON text; default one field "event",
                   the trigger's CloudEvents JSON), maxlen? (XADD MAXLEN ~ N)}
                  The field "id" = key is always added; fields may not name
-                 it themselves.
+                 it themselves. At most 256 fields.
         result   OK {stream, id}. RETRY when Redis cannot be reached or the
                  connection breaks, and for error replies that say "later"
                  (LOADING, BUSY, TRYAGAIN, MASTERDOWN, CLUSTERDOWN, OOM);
@@ -48,7 +52,8 @@
                  connection is made again by the next job).
         keys     nats/url (nats://127.0.0.1:4222), nats/jetstream (false),
                  nats/connect_timeout (2s)
-        config   {subject (required), payload? (a string is sent as it is,
+        config   {subject (required: dot-separated tokens, no wildcards or
+                  spaces), payload? (a string is sent as it is,
                   any other value as JSON text; default the trigger's
                   CloudEvents JSON), jetstream? (overrides nats/jetstream)}
                  Every message carries the header Nats-Msg-Id = key, so a
