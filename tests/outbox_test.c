@@ -965,7 +965,7 @@ main (int argc, char *argv [])
     zeb_set_quiet (true);
     test_tempdir (s_dir, sizeof (s_dir));
     zconfig_t *settings = zconfig_new ("root", NULL);
-    zconfig_put (settings, "outbox/executors", "webhook,log");
+    zconfig_put (settings, "outbox/executors", "webhook,emit_event,log");
     zconfig_put (settings, "outbox/workers", "tcp://127.0.0.1:*");
     zconfig_put (settings, "webhook/allow", "127.0.0.1/32");
     zconfig_put (settings, "outbox/backoff", "50ms");
