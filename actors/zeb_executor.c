@@ -1,14 +1,15 @@
 /*  =========================================================================
     zeb_executor - the plugins that perform actions, and the host that runs them
 
-    The host is one thread per plugin, on a zeb_loop with two readers of
-    its own (the pipe and the DEALER to the outbox) and a tick (the PING
-    heartbeat and the plugin's tick). Its pipe commands and its side of
-    the worker protocol are listed in zeb_executor.h.
+    The host is one thread per plugin, an actor of the kit (zeb_actor_run)
+    on a zeb_loop with two readers of its own (the kit's pipe and the
+    DEALER to the outbox) and a tick (the PING heartbeat and the plugin's
+    tick). Its pipe commands and its side of the worker protocol are
+    listed in zeb_executor.h.
 
-    Jobs in hand live on a doubly linked list (an s_job_t per JOB: the
-    zeb_job_t a plugin sees, then its strings in the same block), so that
-    zeb_job_finish is O(1) and a stopping host knows what is left. The
+    Jobs in hand are on a zlistx (an s_job_t per JOB: the zeb_job_t a
+    plugin sees, its list handle, then its strings in the same block), so
+    that zeb_job_finish is O(1) and a stopping host knows what is left. The
     host holds at most credit jobs (zeb_executor_set_credit, at most
     ZEB_EXECUTOR_MAX_CREDIT), each at most one JOB message's worth: the
     event and config as decoded (the outbox bounds events at

@@ -374,6 +374,9 @@ s_request_sign (s_transfer_t *transfer, zeb_job_t *job, char *error, size_t size
         return "webhook: 'secret' is a list of 1..4 secrets";
     if (count && strchr (job->key, '.'))
         return "webhook: a signed webhook-id may not contain '.'";
+    for (const char *next = job->key; *next; next++)
+        if ((unsigned char) *next < 0x20 || *next == 0x7f)
+            return "webhook: the action's key holds a control character: not a webhook-id";
     int64_t timestamp = zeb_time_now () / 1000;
     char stamp [24];
     snprintf (stamp, sizeof (stamp), "%lld", (long long) timestamp);
