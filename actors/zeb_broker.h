@@ -70,9 +70,8 @@
 #ifndef ZEB_BROKER_H_INCLUDED
 #define ZEB_BROKER_H_INCLUDED
 
-extern const zeb_executor_def_t zeb_executor_emit_event;
-extern const zeb_executor_def_t zeb_executor_redis_stream;
-extern const zeb_executor_def_t zeb_executor_nats;
+//  The plugins are declared in zeb_executor.h, beside the other built-ins:
+//  zeb_executor_emit_event, zeb_executor_redis_stream, zeb_executor_nats.
 
 //  Self test: what runs without servers (URL parsing, field building,
 //  which errors are retried). tests/broker_test.c runs the plugins against
