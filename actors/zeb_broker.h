@@ -6,6 +6,8 @@
     action's stable id (zeb_job_t.key) travels with every message so that
     the receiver can deduplicate a retried attempt: as the new event's
     idempotencykey, as the stream entry's "id" field, as Nats-Msg-Id.
+    Error texts (RESULT's error, a START fault) never quote a user or
+    password from a redis or nats URL.
 
     emit_event   publishes a new event through ingest with zeb_client,
                  many in flight at once (acks arrive on the host's loop).
