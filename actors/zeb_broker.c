@@ -567,14 +567,14 @@ s_percent_decode (const char *text, size_t len)
 
 //  Parse redis://[[user]:password@]host[:port][/db] into url (reset first).
 //  host may be [IPv6]; user and password are %-decoded. Returns 0, or -1
-//  with fault set.
+//  with fault set (its text never quotes the URL, which may hold a password).
 static int
 s_redis_url_parse (const char *text, s_redis_url_t *url, zeb_fault_t *fault)
 {
     s_redis_url_reset (url);
     url->port = 6379;
     if (strncmp (text, "redis://", 8) != 0)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "redis URL '%s' does not start with redis://", text);
+        return zeb_fault_set (fault, ZEB_ECONFIG, "redis_stream/url does not start with redis://");
     const char *rest = text + 8;
     const char *slash = strchr (rest, '/');
     const char *end = slash? slash: rest + strlen (rest);
@@ -625,8 +625,9 @@ s_redis_url_parse (const char *text, s_redis_url_t *url, zeb_fault_t *fault)
     return 0;
 malformed:
     s_redis_url_reset (url);
-    return zeb_fault_set (fault, ZEB_ECONFIG, "redis URL '%s' is not "
-                          "redis://[[user]:password@]host[:port][/db]", text);
+    //  The text is not repeated: it may hold a password
+    return zeb_fault_set (fault, ZEB_ECONFIG, "redis_stream/url is not "
+                          "redis://[[user]:password@]host[:port][/db]");
 }
 
 //  Error replies that may go another way later; the rest (WRONGTYPE,
@@ -936,6 +937,7 @@ static const zeb_config_key_t s_nats_config [] = {
 
 typedef struct {
     char *url;
+    char *where;                //  the URL without credentials, for messages
     bool jetstream;
     int64_t connect_timeout;
     natsConnection *conn;       //  NULL until a job needs it, and after an error
@@ -945,6 +947,37 @@ typedef struct {
     uint64_t connects;
     uint64_t broken;
 } s_nats_t;
+
+//  A URL (or a comma-separated list of them) without the user and
+//  password any of them holds: "nats://app:pw@host:4222" is
+//  "nats://host:4222". Caller owns the result.
+static char *
+s_url_public (const char *url)
+{
+    char *result = strdup (url);
+    char *write = result;
+    for (const char *read = url; *read; ) {
+        const char *scheme = strstr (read, "://");
+        const char *comma = strchr (read, ',');
+        const char *end = comma? comma: read + strlen (read);
+        const char *host = scheme && scheme < end? scheme + 3: read;
+        const char *at = NULL;
+        for (const char *next = host; next < end && *next != '/'; next++)
+            if (*next == '@')
+                at = next;
+        memmove (write, read, (size_t) (host - read));
+        write += host - read;
+        const char *rest = at? at + 1: host;
+        memmove (write, rest, (size_t) (end - rest));
+        write += end - rest;
+        if (!comma)
+            break;
+        *write++ = ',';
+        read = comma + 1;
+    }
+    *write = 0;
+    return result;
+}
 
 //  What a publish's status means: RETRY or FAIL, and whether the
 //  connection is in doubt (*drop)
@@ -1045,7 +1078,7 @@ s_nats_connect (s_nats_t *self, zeb_job_t *job)
         status = natsConnection_JetStream (&self->js, self->conn, NULL);
     natsOptions_Destroy (options);
     if (status != NATS_OK) {
-        zeb_job_retry (job, 0, "nats at %s: %s", self->url, natsStatus_GetText (status));
+        zeb_job_retry (job, 0, "nats at %s: %s", self->where, natsStatus_GetText (status));
         s_nats_drop (self);
         return -1;
     }
@@ -1103,7 +1136,7 @@ s_nats_publish_js (s_nats_t *self, zeb_job_t *job, natsMsg *msg)
         zeb_job_fail (job, "nats: no JetStream stream takes subject '%s'", subject);
     else
     if (verdict == ZEB_JOB_RETRY)
-        zeb_job_retry (job, 0, "nats at %s: %s (%s)", self->url, natsStatus_GetText (status),
+        zeb_job_retry (job, 0, "nats at %s: %s (%s)", self->where, natsStatus_GetText (status),
                        detail? detail: "");
     else
         zeb_job_fail (job, "nats: JetStream refused the message on '%s': %s (%s, code %d)", subject,
@@ -1130,7 +1163,7 @@ s_nats_publish_core (s_nats_t *self, zeb_job_t *job, natsMsg *msg)
     }
     bool drop;
     if (s_nats_verdict (status, 0, &drop) == ZEB_JOB_RETRY)
-        zeb_job_retry (job, 0, "nats at %s: %s", self->url, natsStatus_GetText (status));
+        zeb_job_retry (job, 0, "nats at %s: %s", self->where, natsStatus_GetText (status));
     else
         zeb_job_fail (job, "nats: cannot publish on '%s': %s", natsMsg_GetSubject (msg),
                       natsStatus_GetText (status));
@@ -1185,6 +1218,7 @@ s_nats_destroy (void **state_p)
     if (self) {
         s_nats_drop (self);
         free (self->url);
+        free (self->where);
         free (self);
         *state_p = NULL;
     }
@@ -1205,6 +1239,7 @@ s_nats_init (void **state_p, zeb_executor_t *host, zconfig_t *config, zeb_fault_
     if (!self)
         return zeb_fault_set (fault, ZEB_ERROR, "nats: out of memory");
     self->url = strdup (url);
+    self->where = s_url_public (url);
     self->jetstream = jetstream;
     self->connect_timeout = connect_timeout;
     *state_p = self;
@@ -1255,13 +1290,14 @@ s_test_url (void)
         "http://host", "redis://", "redis://:6379", "redis://host:0", "redis://host:65536",
         "redis://host:", "redis://host:12a", "redis://host:123456", "redis://:%zz@host",
         "redis://:%4@host", "redis://:%00@host", "redis://host/x", "redis://host/-1",
-        "redis://[::1", "redis://[]:1", "redis://[::1]x", "redis://@"
+        "redis://[::1", "redis://[]:1", "redis://[::1]x", "redis://@", "redis://:secret@host:0"
     };
     for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
         zeb_fault_t fault = { 0 };
         if (s_redis_url_parse (bad [index], &url, &fault) == 0)
             printf ("\nredis URL '%s' was taken\n", bad [index]);
         assert (fault.code == ZEB_ECONFIG && !url.host);
+        assert (!strstr (fault.text, "secret"));    //  the URL is not quoted
     }
     s_redis_url_reset (&url);
 }
@@ -1297,6 +1333,17 @@ s_test_verdicts (void)
     assert (s_nats_verdict (NATS_ERR, JSInsufficientResourcesErr, &drop) == ZEB_JOB_RETRY);
     assert (s_nats_verdict (NATS_ERR, JSStreamWrongLastSequenceErr, &drop) == ZEB_JOB_FAIL);
 
+    const char *urls [][2] = {
+        { "nats://127.0.0.1:4222", "nats://127.0.0.1:4222" },
+        { "nats://app:s3cret@host:4222", "nats://host:4222" },
+        { "tls://token@a:1,nats://b:2,u:p@c", "tls://a:1,nats://b:2,c" },
+        { "nats://host/x@y", "nats://host/x@y" }
+    };
+    for (size_t index = 0; index < sizeof (urls) / sizeof (urls [0]); index++) {
+        char *where = s_url_public (urls [index][0]);
+        assert (streq (where, urls [index][1]));
+        free (where);
+    }
     assert (s_nats_subject_valid ("orders"));
     assert (s_nats_subject_valid ("orders.placed.eu-1"));
     assert (s_nats_subject_valid ("a*.b>"));

@@ -6,6 +6,8 @@
     action's stable id (zeb_job_t.key) travels with every message so that
     the receiver can deduplicate a retried attempt: as the new event's
     idempotencykey, as the stream entry's "id" field, as Nats-Msg-Id.
+    Error texts (RESULT's error, a START fault) never quote a user or
+    password from a redis or nats URL.
 
     emit_event   publishes a new event through ingest with zeb_client,
                  many in flight at once (acks arrive on the host's loop).
@@ -70,9 +72,8 @@
 #ifndef ZEB_BROKER_H_INCLUDED
 #define ZEB_BROKER_H_INCLUDED
 
-extern const zeb_executor_def_t zeb_executor_emit_event;
-extern const zeb_executor_def_t zeb_executor_redis_stream;
-extern const zeb_executor_def_t zeb_executor_nats;
+//  The plugins are declared in zeb_executor.h, beside the other built-ins:
+//  zeb_executor_emit_event, zeb_executor_redis_stream, zeb_executor_nats.
 
 //  Self test: what runs without servers (URL parsing, field building,
 //  which errors are retried). tests/broker_test.c runs the plugins against

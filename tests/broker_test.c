@@ -713,11 +713,11 @@ s_test_emit_pipeline (void)
     char dir [256];
     zeb_node_t *node = test_node_embedded (dir, sizeof (dir));
     const char *ingest = zeb_node_endpoint (node, "ingest");
-    test_worker_t *worker = s_emit_worker (ingest, "emit_event/credit=500");
-    assert (worker->credit == 500);
+    test_worker_t *worker = s_emit_worker (ingest, "emit_event/credit=2000");
+    assert (worker->credit == 2000);
     zeb_event_t *trigger = s_trigger ("trigger-1", NULL);
     const char *action = "{\"eventType\": \"order.mirrored\", \"payload\": {\"copy\": true}}";
-    enum { JOBS = 5000 };
+    enum { JOBS = 10000 };
     zhashx_t *sequences = zhashx_new ();
     size_t sent = 0, done = 0;
     int64_t started = test_now_ms ();

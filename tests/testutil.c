@@ -362,8 +362,14 @@ test_worker_new (const zeb_executor_def_t *def, const char **settings, zeb_fault
     assert (self);
     self->action = def->name;
     self->endpoint = zeb_actor_inproc ("worker-test");
-    self->router = zsock_new_router (self->endpoint);
+    //  A ROUTER drops what is past its high-water mark: room for a full
+    //  credit of JOBs, as the outbox must have
+    self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
+    zsock_set_sndhwm (self->router, ZEB_EXECUTOR_MAX_CREDIT + 1000);
+    zsock_set_rcvhwm (self->router, ZEB_EXECUTOR_MAX_CREDIT + 1000);
+    int rc = zsock_bind (self->router, "%s", self->endpoint);
+    assert (rc == 0);
     zconfig_t *config = zconfig_new ("root", NULL);
     zconfig_put (config, "node/name", "worker-test");
     for (size_t index = 0; settings && settings [index]; index++) {
