@@ -839,6 +839,28 @@ s_test_action (void)
     json_decref (shown);
 }
 
+//  An action type no executor serves: the run waits, visible in STATS, and
+//  is dead-lettered NO_EXECUTOR after outbox/no_executor_timeout (2 s here)
+static void
+s_test_no_executor (void)
+{
+    char *run = s_run ("nobody", "n-1", NULL, "[{\"type\":\"nobody_serves\",\"config\":{}}]");
+    char id [33];
+    s_enqueue (run, id);
+    zstr_free (&run);
+    char *text = zeb_node_stats (s_node, "outbox");
+    json_t *stats = json_loads (text, 0, NULL);
+    free (text);
+    json_t *kind = json_object_get (json_object_get (stats, "actions"), "nobody_serves");
+    assert (json_integer_value (json_object_get (kind, "waiting")) == 1);
+    assert (json_integer_value (json_object_get (kind, "workers")) == 0);
+    json_decref (stats);
+    s_wait_state (id, "dead", 10000);
+    json_t *shown = s_show (id);
+    assert (streq (json_string_value (json_object_get (shown, "reason")), "NO_EXECUTOR"));
+    json_decref (shown);
+}
+
 //  A worker over tcp that vanishes mid-job: its job goes to another at once
 static void
 s_test_worker_killed (void)
@@ -954,6 +976,7 @@ static const test_case_t s_cases [] = {
     { "handlers", s_test_handlers },
     { "subscribe", s_test_subscribe },
     { "action", s_test_action },
+    { "no_executor", s_test_no_executor },
     { "worker_killed", s_test_worker_killed },
     { "ssrf", s_test_ssrf },
 };
@@ -972,6 +995,7 @@ main (int argc, char *argv [])
     zconfig_put (settings, "outbox/circuit_threshold", "3");
     zconfig_put (settings, "outbox/circuit_recovery", "500ms");
     zconfig_put (settings, "outbox/lease_grace", "200ms");
+    zconfig_put (settings, "outbox/no_executor_timeout", "2s");
     zeb_fault_t fault;
     s_node = zeb_node_new_embedded_with (s_dir, settings, &fault);
     if (!s_node)
