@@ -593,6 +593,31 @@ s_test_dlq (void)
     json_decref (reply);
     s_wait_state (id, "done", 10000);
     assert (receiver_count (receiver) == 3);
+    //  The replay was announced, and its end with it
+    client = zeb_client_new (zeb_node_endpoint (s_node, "ingest"));
+    size_t started = 0, completed = 0;
+    deadline = test_now_ms () + 10000;
+    while ((started == 0 || completed == 0) && test_now_ms () < deadline) {
+        zeb_fetch_t fetch;
+        assert (zeb_client_fetch (client, 0, 1000, 200, "zeb.replay.", &fetch) == 0);
+        started = completed = 0;
+        for (zeb_event_t *event = (zeb_event_t *) zlistx_first (fetch.events); event;
+             event = (zeb_event_t *) zlistx_next (fetch.events)) {
+            started += streq (zeb_event_type (event), "zeb.replay.started");
+            if (streq (zeb_event_type (event), "zeb.replay.completed")) {
+                char *text = zeb_event_data_json (event);
+                json_t *data = json_loads (text, 0, NULL);
+                free (text);
+                assert (json_integer_value (json_object_get (data, "count")) == 1);
+                assert (json_integer_value (json_object_get (data, "done")) == 1);
+                json_decref (data);
+                completed++;
+            }
+        }
+        zeb_fetch_reset (&fetch);
+    }
+    assert (started == 1 && completed == 1);
+    zeb_client_destroy (&client);
     //  Purge by filter
     receiver_set_mode (receiver, RECEIVER_STATUS, 400);
     run = s_run ("dlq-purge", "d-2", NULL, actions);
