@@ -23,5 +23,6 @@
 #include "zeb_outbox.h"
 #include "zeb_run.h"
 #include "zeb_feed.h"
+#include "zeb_broker.h"
 
 #endif

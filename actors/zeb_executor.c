@@ -793,7 +793,9 @@ const zeb_executor_def_t zeb_executor_callback = {
 const zeb_executor_def_t *zeb_executor_table [] = {
     &zeb_executor_webhook,
     &zeb_executor_log,
-    //  Brokers (actors/zeb_broker.c): redis_stream, nats, emit_event go here
+    &zeb_executor_emit_event,          //  actors/zeb_broker.c
+    &zeb_executor_redis_stream,
+    &zeb_executor_nats,
     NULL
 };
 

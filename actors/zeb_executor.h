@@ -206,7 +206,10 @@ extern const zeb_executor_def_t *zeb_executor_table [];
 extern const zeb_executor_def_t zeb_executor_log;       //  zeb_executor.c
 extern const zeb_executor_def_t zeb_executor_webhook;   //  zeb_webhook.c
 extern const zeb_executor_def_t zeb_executor_callback;  //  zeb_executor.c, not in the table
-//  Brokers (zeb_broker.c): redis_stream, nats, emit_event are declared here
+//  Brokers (zeb_broker.c, described in zeb_broker.h)
+extern const zeb_executor_def_t zeb_executor_emit_event;
+extern const zeb_executor_def_t zeb_executor_redis_stream;
+extern const zeb_executor_def_t zeb_executor_nats;
 
 //  An application's own action is a zeb_action_fn (zeb_node.h), called
 //  in the host thread (zeb_node_register_action); it returns a

@@ -29,7 +29,7 @@ const zeb_config_key_t zeb_outbox_config [] = {
       "ROUTER for workers (READY, JOB, RESULT); the node's executors use inproc" },
     { "outbox/ingest", "", ZEB_KEY_ENDPOINT, 0, 0, NULL,
       "ingest, for zeb.dead_letter and zeb.replay.* events (set in a node with ingest)" },
-    { "outbox/executors", "webhook,log", ZEB_KEY_STR, 0, 0, NULL,
+    { "outbox/executors", "webhook,emit_event,log,redis_stream,nats", ZEB_KEY_STR, 0, 0, NULL,
       "the built-in executors this node runs (comma-separated; empty: none)" },
     { "outbox/max_retries", "3", ZEB_KEY_INT, 0, 999, NULL,
       "retries of a failed action, by default (EVENT_DEFAULT_MAX_RETRIES)" },
@@ -492,9 +492,13 @@ s_circuit_allows (self_t *self, circuit_t *circuit)
 static void
 s_circuit_release (self_t *self, circuit_t *circuit)
 {
+    //  Lanes that still cannot start park again: take the list first
+    zlistx_t *parked = circuit->parked;
+    circuit->parked = zlistx_new ();
     lane_t *lane;
-    while ((lane = (lane_t *) zlistx_detach (circuit->parked, NULL)))
+    while ((lane = (lane_t *) zlistx_detach (parked, NULL)))
         s_lane_check (self, lane);
+    zlistx_destroy (&parked);
 }
 
 static void
@@ -2769,6 +2773,7 @@ s_stats (void *state, zeb_pack_t *pack)
 
 static const zeb_actor_link_t s_links [] = {
     { "outbox/ingest", "ingest" },
+    { "emit_event/ingest", "ingest" },      //  its executor's
     { NULL }
 };
 

@@ -486,6 +486,41 @@ def test_outbox(node):
         outbox.close()
 
 
+def test_example_worker(node):
+    """tools/zeb-worker.py, a worker process over tcp, serves send_message
+    and trigger_agent: a run of both is done, and each action printed once
+    with its stable key"""
+    import msgpack
+    import zmq
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "zeb-worker.py")
+    worker = subprocess.Popen(["/usr/bin/python3", script, node.workers], stdout=subprocess.PIPE, text=True)
+    client = zmq.Context.instance().socket(zmq.DEALER)
+    client.setsockopt(zmq.LINGER, 0)
+    client.connect(node.outbox)
+    try:
+        event = {"id": "worker-event-1", "type": "message.received", "source": "cli-test", "sequence": 1}
+        run = {"origin": "example-worker", "event": event,
+               "actions": [{"type": "send_message", "config": {"to": "+15550100", "content": "hello"}},
+                           {"type": "trigger_agent", "config": {"agent": "triage", "priority": "high"}}]}
+        client.send_multipart([b"ENQUEUE", msgpack.packb({"runs": [run]}), b"w-1"])
+        check(client.poll(10000), "ENQUEUE answered")
+        command, body, _ = client.recv_multipart()
+        reply = msgpack.unpackb(body)
+        check(command == b"ENQUEUED", "ENQUEUED: %r" % reply)
+        run_id = reply["ids"][0]
+        wait_state(node, run_id, "done")
+        lines = [json.loads(worker.stdout.readline()) for _ in range(2)]
+        check([line["action"] for line in lines] == ["send_message", "trigger_agent"],
+              "the worker performed both, in order: %r" % lines)
+        check([line["key"] for line in lines] == [run_id + "-0", run_id + "-1"],
+              "with the actions' stable keys: %r" % lines)
+        check(lines[0]["to"] == "+15550100" and lines[1]["agent"] == "triage", "with their configs: %r" % lines)
+    finally:
+        client.close()
+        worker.terminate()
+        worker.wait(10)
+
+
 def test_no_outbox(node):
     """A node without an outbox: exit 2 and says so; an outbox that is not there: exit 3"""
     r = zeb("dlq", "list", endpoint=node.endpoint)
@@ -569,7 +604,8 @@ def main():
         schema_dir = tempfile.mkdtemp(prefix="zeb-cli-schemas-")
         try:
             for name, test in (("test_types", lambda: test_types(full, schema_dir)),
-                               ("test_outbox", lambda: test_outbox(full))):
+                               ("test_outbox", lambda: test_outbox(full)),
+                               ("test_example_worker", lambda: test_example_worker(full))):
                 started = time.monotonic()
                 test()
                 print(" * %s: %s (%.0f ms)" % (name, "FAIL" if FAILURES else "OK",

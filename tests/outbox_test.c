@@ -360,7 +360,9 @@ s_test_circuit (void)
     for (int index = 0; index < 3; index++)
         s_wait_state (ids [index], "done", 10000);
     assert (receiver_count (receiver) == 7);
-    json_t *stats = json_loads (zeb_node_stats (s_node, "outbox"), 0, NULL);
+    char *text = zeb_node_stats (s_node, "outbox");
+    json_t *stats = json_loads (text, 0, NULL);
+    free (text);
     assert (json_integer_value (json_object_get (stats, "redriven")) >= 3);
     json_decref (stats);
     zstr_free (&actions);
@@ -591,6 +593,31 @@ s_test_dlq (void)
     json_decref (reply);
     s_wait_state (id, "done", 10000);
     assert (receiver_count (receiver) == 3);
+    //  The replay was announced, and its end with it
+    client = zeb_client_new (zeb_node_endpoint (s_node, "ingest"));
+    size_t started = 0, completed = 0;
+    deadline = test_now_ms () + 10000;
+    while ((started == 0 || completed == 0) && test_now_ms () < deadline) {
+        zeb_fetch_t fetch;
+        assert (zeb_client_fetch (client, 0, 1000, 200, "zeb.replay.", &fetch) == 0);
+        started = completed = 0;
+        for (zeb_event_t *event = (zeb_event_t *) zlistx_first (fetch.events); event;
+             event = (zeb_event_t *) zlistx_next (fetch.events)) {
+            started += streq (zeb_event_type (event), "zeb.replay.started");
+            if (streq (zeb_event_type (event), "zeb.replay.completed")) {
+                char *text = zeb_event_data_json (event);
+                json_t *data = json_loads (text, 0, NULL);
+                free (text);
+                assert (json_integer_value (json_object_get (data, "count")) == 1);
+                assert (json_integer_value (json_object_get (data, "done")) == 1);
+                json_decref (data);
+                completed++;
+            }
+        }
+        zeb_fetch_reset (&fetch);
+    }
+    assert (started == 1 && completed == 1);
+    zeb_client_destroy (&client);
     //  Purge by filter
     receiver_set_mode (receiver, RECEIVER_STATUS, 400);
     run = s_run ("dlq-purge", "d-2", NULL, actions);
@@ -837,6 +864,28 @@ s_test_action (void)
     json_decref (shown);
 }
 
+//  An action type no executor serves: the run waits, visible in STATS, and
+//  is dead-lettered NO_EXECUTOR after outbox/no_executor_timeout (2 s here)
+static void
+s_test_no_executor (void)
+{
+    char *run = s_run ("nobody", "n-1", NULL, "[{\"type\":\"nobody_serves\",\"config\":{}}]");
+    char id [33];
+    s_enqueue (run, id);
+    zstr_free (&run);
+    char *text = zeb_node_stats (s_node, "outbox");
+    json_t *stats = json_loads (text, 0, NULL);
+    free (text);
+    json_t *kind = json_object_get (json_object_get (stats, "actions"), "nobody_serves");
+    assert (json_integer_value (json_object_get (kind, "waiting")) == 1);
+    assert (json_integer_value (json_object_get (kind, "workers")) == 0);
+    json_decref (stats);
+    s_wait_state (id, "dead", 10000);
+    json_t *shown = s_show (id);
+    assert (streq (json_string_value (json_object_get (shown, "reason")), "NO_EXECUTOR"));
+    json_decref (shown);
+}
+
 //  A worker over tcp that vanishes mid-job: its job goes to another at once
 static void
 s_test_worker_killed (void)
@@ -952,6 +1001,7 @@ static const test_case_t s_cases [] = {
     { "handlers", s_test_handlers },
     { "subscribe", s_test_subscribe },
     { "action", s_test_action },
+    { "no_executor", s_test_no_executor },
     { "worker_killed", s_test_worker_killed },
     { "ssrf", s_test_ssrf },
 };
@@ -963,13 +1013,14 @@ main (int argc, char *argv [])
     zeb_set_quiet (true);
     test_tempdir (s_dir, sizeof (s_dir));
     zconfig_t *settings = zconfig_new ("root", NULL);
-    zconfig_put (settings, "outbox/executors", "webhook,log");
+    zconfig_put (settings, "outbox/executors", "webhook,emit_event,log");
     zconfig_put (settings, "outbox/workers", "tcp://127.0.0.1:*");
     zconfig_put (settings, "webhook/allow", "127.0.0.1/32");
     zconfig_put (settings, "outbox/backoff", "50ms");
     zconfig_put (settings, "outbox/circuit_threshold", "3");
     zconfig_put (settings, "outbox/circuit_recovery", "500ms");
     zconfig_put (settings, "outbox/lease_grace", "200ms");
+    zconfig_put (settings, "outbox/no_executor_timeout", "2s");
     zeb_fault_t fault;
     s_node = zeb_node_new_embedded_with (s_dir, settings, &fault);
     if (!s_node)

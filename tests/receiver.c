@@ -58,11 +58,13 @@ struct _s_conn_t {
     bool continued;                 //  "100 Continue" sent for the request in hand
     bool close_after;               //  close once the answer is out
     bool writing;                   //  EPOLLOUT wanted
+    bool dead;                      //  closed: freed after the events in hand
     s_conn_t *prev;
     s_conn_t *next;
 };
 
 struct _receiver_t {
+    s_conn_t *graves;               //  closed connections, freed after each epoll batch
     int listener;
     int wake;                       //  eventfd: stop, release
     int epoll;
@@ -131,6 +133,8 @@ s_conn_watch (receiver_t *self, s_conn_t *conn, bool writing)
 static void
 s_conn_close (receiver_t *self, s_conn_t *conn)
 {
+    if (conn->dead)
+        return;
     if (conn->waiting) {
         pthread_mutex_lock (&self->mutex);
         self->pending--;
@@ -138,6 +142,9 @@ s_conn_close (receiver_t *self, s_conn_t *conn)
         if (conn->due_us)
             self->waiting--;
     }
+    //  Out of the epoll set before close: a forked child that holds the
+    //  descriptor until its exec would keep its events coming
+    epoll_ctl (self->epoll, EPOLL_CTL_DEL, conn->fd, NULL);
     close (conn->fd);
     if (conn->prev)
         conn->prev->next = conn->next;
@@ -145,9 +152,22 @@ s_conn_close (receiver_t *self, s_conn_t *conn)
         self->conns = conn->next;
     if (conn->next)
         conn->next->prev = conn->prev;
-    free (conn->in);
-    free (conn->out);
-    free (conn);
+    //  Freed after the events in hand: one of them may still name it
+    conn->dead = true;
+    conn->next = self->graves;
+    self->graves = conn;
+}
+
+static void
+s_bury (receiver_t *self)
+{
+    while (self->graves) {
+        s_conn_t *conn = self->graves;
+        self->graves = conn->next;
+        free (conn->in);
+        free (conn->out);
+        free (conn);
+    }
 }
 
 //  Send what is queued; false if the connection is gone
@@ -548,6 +568,8 @@ s_run (void *arg)
             }
             else {
                 s_conn_t *conn = (s_conn_t *) tag;
+                if (conn->dead)
+                    continue;
                 if ((events [index].events & EPOLLOUT) && !s_conn_flush (self, conn))
                     continue;
                 if (events [index].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
@@ -555,6 +577,7 @@ s_run (void *arg)
             }
         }
         timeout = s_answer_waiting (self, release);
+        s_bury (self);
     }
 }
 
@@ -628,6 +651,7 @@ receiver_destroy (receiver_t **self_p)
     pthread_join (self->thread, NULL);
     while (self->conns)
         s_conn_close (self, self->conns);
+    s_bury (self);
     receiver_clear (self);
     free (self->records);
     close (self->listener);

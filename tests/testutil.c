@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
 
 void
 test_tempdir (char *path, size_t size)
@@ -248,6 +250,51 @@ test_zebd_destroy (test_zebd_t *self)
     test_rmtree (self->data);
 }
 
+pid_t
+test_spawn (const char *const *argv, const char *log)
+{
+    assert (argv && argv [0]);
+    pid_t parent = getpid ();
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid () != parent)
+            _exit (127);                //  the parent went before prctl took
+        int fd = open (log? log: "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2 (fd, STDOUT_FILENO);
+            dup2 (fd, STDERR_FILENO);
+            close (fd);
+        }
+        execvp (argv [0], (char *const *) argv);
+        _exit (127);
+    }
+    s_track (pid);
+    return pid;
+}
+
+bool
+test_child_exited (pid_t *pid)
+{
+    if (*pid && waitpid (*pid, NULL, WNOHANG) == *pid) {
+        s_untrack (*pid);
+        *pid = 0;
+    }
+    return *pid == 0;
+}
+
+void
+test_child_kill (pid_t *pid)
+{
+    if (*pid) {
+        kill (*pid, SIGKILL);
+        waitpid (*pid, NULL, 0);
+        s_untrack (*pid);
+        *pid = 0;
+    }
+}
+
 zeb_node_t *
 test_node_embedded (char *dir, size_t size)
 {
@@ -302,4 +349,156 @@ test_run_cases (const test_case_t *cases, size_t count, const char *only)
         cases [index].run ();
         printf ("OK (%lld ms)\n", (long long) (test_now_ms () - started));
     }
+}
+
+//  ---------------------------------------------------------------------
+//  An executor host and its outbox
+
+test_worker_t *
+test_worker_new (const zeb_executor_def_t *def, const char **settings, zeb_fault_t *fault)
+{
+    assert (def);
+    test_worker_t *self = (test_worker_t *) zmalloc (sizeof (test_worker_t));
+    assert (self);
+    self->action = def->name;
+    self->endpoint = zeb_actor_inproc ("worker-test");
+    //  A ROUTER drops what is past its high-water mark: room for a full
+    //  credit of JOBs, as the outbox must have
+    self->router = zsock_new (ZMQ_ROUTER);
+    assert (self->router);
+    zsock_set_sndhwm (self->router, ZEB_EXECUTOR_MAX_CREDIT + 1000);
+    zsock_set_rcvhwm (self->router, ZEB_EXECUTOR_MAX_CREDIT + 1000);
+    int rc = zsock_bind (self->router, "%s", self->endpoint);
+    assert (rc == 0);
+    zconfig_t *config = zconfig_new ("root", NULL);
+    zconfig_put (config, "node/name", "worker-test");
+    for (size_t index = 0; settings && settings [index]; index++) {
+        char *copy = strdup (settings [index]);
+        char *equals = strchr (copy, '=');
+        assert (equals);
+        *equals = 0;
+        zconfig_put (config, copy, equals + 1);
+        free (copy);
+    }
+    zeb_executor_args_t args = { def, self->endpoint, NULL, NULL, NULL, 0 };
+    self->host = zeb_executor_start (&args, config, fault);
+    zconfig_destroy (&config);
+    if (!self->host) {
+        zsock_destroy (&self->router);
+        zstr_free (&self->endpoint);
+        free (self);
+        return NULL;
+    }
+    char command [16];
+    json_t *ready = test_worker_recv (self, 5000, command);
+    assert (ready && streq (command, "READY"));
+    self->credit = json_integer_value (json_object_get (ready, "credit"));
+    json_decref (ready);
+    return self;
+}
+
+void
+test_worker_destroy (test_worker_t **self_p)
+{
+    assert (self_p);
+    test_worker_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->host);
+        char command [16];
+        json_t *body;
+        //  RESULTs of jobs still in hand come before the BYE
+        while ((body = test_worker_recv (self, 5000, command)) && streq (command, "RESULT"))
+            json_decref (body);
+        assert (body && streq (command, "BYE"));
+        json_decref (body);
+        zframe_destroy (&self->identity);
+        zsock_destroy (&self->router);
+        zstr_free (&self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+json_t *
+test_worker_recv (test_worker_t *self, int timeout_ms, char *command)
+{
+    assert (self);
+    int64_t deadline = test_now_ms () + timeout_ms;
+    while (true) {
+        int64_t left = deadline - test_now_ms ();
+        if (left <= 0)
+            return NULL;
+        zsock_set_rcvtimeo (self->router, (int) left);
+        zmsg_t *msg = zmsg_recv (self->router);
+        if (!msg)
+            return NULL;
+        assert (zmsg_size (msg) == 3);
+        zframe_destroy (&self->identity);
+        self->identity = zmsg_pop (msg);
+        zframe_t *frame = zmsg_first (msg);
+        snprintf (command, 16, "%.*s", (int) zframe_size (frame), (char *) zframe_data (frame));
+        frame = zmsg_last (msg);
+        json_t *body = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
+        assert (body);
+        zmsg_destroy (&msg);
+        if (!streq (command, "PING"))
+            return body;
+        json_decref (body);
+    }
+}
+
+void
+test_worker_job (test_worker_t *self, const char *key, const char *config, zeb_event_t *event,
+                 int timeout_ms, char *id)
+{
+    assert (self && self->identity);
+    snprintf (id, TEST_JOB_ID, "job-%d", ++self->jobs);
+    zeb_fault_t fault;
+    json_t *json = zeb_json_parse (config, strlen (config), &fault);
+    if (!json)
+        fprintf (stderr, "%s: %s\n", config, fault.text);
+    assert (json);
+    zeb_job_t job = { id, key, "run-1", self->action, "automation-1", json, event,
+                      1, 0, timeout_ms, NULL, NULL };
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = zeb_job_pack (&job, &buffer);
+    assert (rc == 0);
+    zframe_t *to = zframe_dup (self->identity);
+    zframe_send (&to, self->router, ZFRAME_MORE);
+    zstr_sendm (self->router, "JOB");
+    zframe_t *frame = zframe_new (buffer.data, buffer.size);
+    zframe_send (&frame, self->router, 0);
+    msgpack_sbuffer_destroy (&buffer);
+    json_decref (json);
+}
+
+json_t *
+test_worker_result (test_worker_t *self, const char *id, const char *status, int timeout_ms)
+{
+    char command [16];
+    json_t *body = test_worker_recv (self, timeout_ms, command);
+    if (!body)
+        fprintf (stderr, "\nno RESULT for %s within %d ms\n", id, timeout_ms);
+    assert (body && streq (command, "RESULT"));
+    const char *got = json_string_value (json_object_get (body, "status"));
+    const char *answered = json_string_value (json_object_get (body, "id"));
+    if (!got || !streq (got, status) || !answered || !streq (answered, id)) {
+        char *text = json_dumps (body, JSON_COMPACT);
+        fprintf (stderr, "\n%s: expected %s, got %s\n", id, status, text);
+        free (text);
+    }
+    assert (got && streq (got, status));
+    assert (answered && streq (answered, id));
+    return body;
+}
+
+int64_t
+test_worker_stat (test_worker_t *self, const char *key)
+{
+    json_t *stats = zeb_actor_stats (self->host);
+    assert (stats);
+    int64_t value = json_integer_value (json_object_get (stats, key));
+    json_decref (stats);
+    return value;
 }

@@ -13,7 +13,7 @@
 #define ZEB_TESTUTIL_H_INCLUDED
 
 #include "zeb.h"
-#include "zeb_classes.h"
+#include "zeb_actors.h"
 
 typedef struct {
     const char *zebd;           //  path of the zebd binary
@@ -114,6 +114,73 @@ typedef struct {
 //  within 50 ms.
 bool
     test_probe_arrived (void *arg);
+
+//  ---------------------------------------------------------------------
+//  Child processes other than zebd (a Redis or NATS server for a test)
+
+//  Start argv [0] (a path, or a name looked up on PATH) with argv, its
+//  output to log (a file, created or truncated) or to /dev/null (log NULL).
+//  The child is killed when the test aborts, as zebds are, and when the
+//  thread that started it exits (PR_SET_PDEATHSIG: start children from
+//  the test's main thread). If it cannot be executed it exits with 127.
+//  Returns its pid.
+pid_t
+    test_spawn (const char *const *argv, const char *log);
+
+//  True (and *pid set to 0) if the child has exited; it is reaped.
+bool
+    test_child_exited (pid_t *pid);
+
+//  SIGKILL the child and reap it; *pid becomes 0. Safe with *pid 0.
+void
+    test_child_kill (pid_t *pid);
+
+//  ---------------------------------------------------------------------
+//  An executor host whose outbox the test plays on an inproc ROUTER:
+//  READY, then JOBs out and RESULTs back, as docs/PROTOCOL.md "Workers"
+
+typedef struct {
+    const char *action;         //  the plugin's name, the JOBs' action
+    char *endpoint;
+    zsock_t *router;
+    zframe_t *identity;         //  the host's, from its READY
+    zactor_t *host;
+    int64_t credit;             //  READY's
+    int jobs;                   //  JOBs sent, for their ids
+} test_worker_t;
+
+//  Start a host for def with settings ("key=value" strings, NULL-ended;
+//  may be NULL) and wait for its READY. Returns NULL with fault set if
+//  START failed.
+test_worker_t *
+    test_worker_new (const zeb_executor_def_t *def, const char **settings, zeb_fault_t *fault);
+
+//  Stop the host; asserts its BYE comes last.
+void
+    test_worker_destroy (test_worker_t **self_p);
+
+//  Send a JOB for the host's action: key the action's stable id, config
+//  JSON text (asserted to parse), event the trigger (borrowed), timeout ms.
+//  Writes the JOB's id into id (TEST_JOB_ID bytes).
+#define TEST_JOB_ID 16
+void
+    test_worker_job (test_worker_t *self, const char *key, const char *config, zeb_event_t *event,
+                     int timeout_ms, char *id);
+
+//  The next message other than a PING, its command into command (16
+//  bytes); its body as JSON (caller owns), or NULL by timeout_ms.
+json_t *
+    test_worker_recv (test_worker_t *self, int timeout_ms, char *command);
+
+//  The next RESULT, within timeout_ms: asserts it answers id with status
+//  ("ok", "retry", "fail"), printing its error first if the status differs.
+//  Returns its body (caller owns).
+json_t *
+    test_worker_result (test_worker_t *self, const char *id, const char *status, int timeout_ms);
+
+//  A counter of the host's STATS (0 if absent).
+int64_t
+    test_worker_stat (test_worker_t *self, const char *key);
 
 //  One named case of a test program
 typedef struct {
