@@ -23,6 +23,9 @@
 #include "zeb_outbox.h"
 #include "zeb_run.h"
 #include "zeb_feed.h"
+#include "zeb_rule.h"
+#include "zeb_ruleset.h"
+#include "zeb_automation.h"
 #include "zeb_broker.h"
 
 #endif

@@ -115,6 +115,7 @@ typedef struct {
     char *log_endpoint;         //  advertised in WELCOME ("" until known)
     char *registry_endpoint;    //  advertised in WELCOME ("" if none)
     char *outbox_endpoint;      //  advertised in WELCOME when the node runs an outbox
+    char *automation_endpoint;  //  and when it runs automations
     zeb_validator_t *validator; //  event data against registered schemas
     zmq_msg_t held [S_MAX_PARTS];   //  a message waiting for a schema lookup
     int held_count;
@@ -466,6 +467,8 @@ s_handle_hello (void *owner, zeb_request_t *request)
     zeb_pack_str (&pack, "registry", self->registry_endpoint);
     if (self->outbox_endpoint)
         zeb_pack_str (&pack, "outbox", self->outbox_endpoint);
+    if (self->automation_endpoint)
+        zeb_pack_str (&pack, "automation", self->automation_endpoint);
     zeb_pack_str (&pack, "bus", self->bus_endpoint);
     zeb_pack_uint (&pack, "max_event_size", self->max_event_size);
     zeb_pack_uint (&pack, "max_publish", self->max_publish);
@@ -979,7 +982,13 @@ s_peer (void *state, const char *name, const char *endpoint)
     else
     if (streq (name, "outbox")) {
         zstr_free (&self->outbox_endpoint);
+    zstr_free (&self->automation_endpoint);
         self->outbox_endpoint = strdup (endpoint);
+    }
+    else
+    if (streq (name, "automation")) {
+        zstr_free (&self->automation_endpoint);
+        self->automation_endpoint = strdup (endpoint);
     }
     else
     if (streq (name, "")) {

@@ -12,6 +12,7 @@ static const zeb_actor_def_t *const s_actors [] = {
     &zeb_ingest_def,
     &zeb_log_def,
     &zeb_outbox_def,
+    &zeb_automation_def,
     NULL
 };
 

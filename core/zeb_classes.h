@@ -34,5 +34,6 @@
 #include "zeb_registry_client.h"
 #include "zeb_txn.h"
 #include "zeb_outbox_client.h"
+#include "zeb_automation_client.h"
 
 #endif

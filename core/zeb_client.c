@@ -64,6 +64,7 @@ struct _zeb_client_t {
     char *bus_endpoint;
     char *registry_endpoint;
     char *outbox_endpoint;
+    char *automation_endpoint;
     uint64_t max_event_size;    //  from WELCOME
     uint64_t max_publish;
     int timeout;
@@ -144,6 +145,7 @@ zeb_client_destroy (zeb_client_t **self_p)
         zstr_free (&self->log_endpoint);
         zstr_free (&self->bus_endpoint);
         zstr_free (&self->outbox_endpoint);
+        zstr_free (&self->automation_endpoint);
         zstr_free (&self->registry_endpoint);
         free (self);
         *self_p = NULL;
@@ -488,11 +490,13 @@ zeb_client_connect (zeb_client_t *self)
     zstr_free (&self->bus_endpoint);
     zstr_free (&self->registry_endpoint);
     zstr_free (&self->outbox_endpoint);
+    zstr_free (&self->automation_endpoint);
     zstr_free (&self->node);
     self->log_endpoint = s_welcome_endpoint (self, body, size, "log");
     self->bus_endpoint = s_welcome_endpoint (self, body, size, "bus");
     self->registry_endpoint = s_welcome_endpoint (self, body, size, "registry");
     self->outbox_endpoint = s_welcome_endpoint (self, body, size, "outbox");
+    self->automation_endpoint = s_welcome_endpoint (self, body, size, "automation");
     const char *text;
     size_t len;
     if (zeb_proto_get_str (body, size, "node", &text, &len) == 0)
@@ -516,6 +520,13 @@ zeb_client_outbox_endpoint (zeb_client_t *self)
 {
     assert (self);
     return self->outbox_endpoint;
+}
+
+const char *
+zeb_client_automation_endpoint (zeb_client_t *self)
+{
+    assert (self);
+    return self->automation_endpoint;
 }
 
 const char *

@@ -117,6 +117,9 @@ const char *
 //  The outbox's endpoint (runs, dead letters, logs), or NULL if the node runs none.
 const char *
     zeb_client_outbox_endpoint (zeb_client_t *self);
+//  The automations' endpoint (rules: docs/PROTOCOL.md 4c), or NULL if none.
+const char *
+    zeb_client_automation_endpoint (zeb_client_t *self);
 
 //  Publish and wait for the outcome. Returns ack->status (0 = stored).
 //  ack may be NULL.

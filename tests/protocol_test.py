@@ -166,7 +166,8 @@ class Node:
                "--set", "log/endpoint=" + self.cfg_log,
                "--set", "bus/endpoint=" + self.cfg_bus,
                "--set", "registry/endpoint=" + self.cfg_registry,
-               "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*"]
+               "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*",
+               "--set", "automation/endpoint=tcp://127.0.0.1:*"]
         for s in self.settings:
             cmd += ["--set", s]
         self.errlog = open(os.path.join(self.dir, "zebd.log"), "wb")

@@ -198,6 +198,8 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     argv [argc++] = (char *) "outbox/endpoint=tcp://127.0.0.1:*";
     argv [argc++] = (char *) "--set";
     argv [argc++] = (char *) "outbox/workers=tcp://127.0.0.1:*";
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = (char *) "automation/endpoint=tcp://127.0.0.1:*";
     for (int index = 0; index < self->extra_count; index++) {
         argv [argc++] = (char *) "--set";
         argv [argc++] = self->extra [index];

@@ -14,6 +14,10 @@
         zeb targets enable TARGET the outbox (docs/PROTOCOL.md 4b), found
                                   through HELLO or named with --outbox;
                                   a table, or the reply with --json
+        zeb automations [list|put|get|delete|enable|disable|history|logs|
+                  test|backtest] ...
+                                  the rules (docs/PROTOCOL.md 4c), found
+                                  through HELLO or named with --automation
 
     Every command takes --endpoint (default tcp://127.0.0.1:7700, or
     $ZEB_ENDPOINT) and --timeout MS. Exit status: 0 success, 1 the node
@@ -75,11 +79,27 @@ s_usage (FILE *stream)
         "  logs --origin O | --type TYPE [--limit N] [--before NEXT|T]\n"
         "                       execution logs, newest first (limit 1..1000, default 50)\n"
         "  targets enable TARGET  a target that answered 'gone' takes runs again\n"
+        "  automations [list]   the rules: id, trigger, enabled, priority, name\n"
+        "      --type T         only those whose triggerEventType is T\n"
+        "      --matching TYPE  only those an event of TYPE triggers\n"
+        "      --enabled | --disabled, --limit N, --after ID\n"
+        "  automations put FILE.json|- [--by WHO]   create or update (the reply's warnings\n"
+        "                       name paths the trigger type's schema says cannot exist)\n"
+        "  automations get ID [--version N]\n"
+        "  automations delete|enable|disable ID [--by WHO]\n"
+        "  automations history ID   every version, newest first, with who and when\n"
+        "  automations logs ID | --type TYPE [--limit N] [--before NEXT]\n"
+        "  automations test ID|--rule FILE.json EVENT.json|-   dry run: each condition,\n"
+        "                       the value it saw, the rendered actions; runs nothing\n"
+        "  automations backtest ID|--rule FILE.json [--from SEQ] [--to SEQ]\n"
+        "                       [--since T] [--until T] [--limit N]   which events of\n"
+        "                       the log it would have fired on; runs nothing\n"
         "common options:\n"
         "      --endpoint EP    node ingest endpoint (default tcp://127.0.0.1:7700)\n"
         "      --timeout MS     how long to wait for the node (default 5000)\n"
         "      --outbox EP      the outbox's endpoint (default: the one the node names)\n"
-        "      --json           outbox commands: print the reply as JSON\n");
+        "      --automation EP  the automations' endpoint (default: the one the node names)\n"
+        "      --json           outbox and automations commands: print the reply as JSON\n");
 }
 
 typedef struct {
@@ -109,6 +129,12 @@ typedef struct {
     const char *after;
     const char *before;
     bool all;
+    const char *by;             //  automations: who
+    const char *rule;           //  automations: a rule file for test, backtest
+    const char *matching;
+    const char *automation;     //  the automations' endpoint, or NULL: from WELCOME
+    bool enabled, disabled;
+    uint64_t to;                //  0: not given
     zlist_t *positional;
 } s_options_t;
 
@@ -807,6 +833,288 @@ s_outbox (zeb_client_t *client, const char *command, s_options_t *options)
     return rc;
 }
 
+//  ---------------------------------------------------------------------
+//  Automations: zeb automations ...
+
+//  A JSON file (or - for stdin) as JSON; NULL after saying why
+static json_t *
+s_load_json (const char *path, const char *what)
+{
+    char *text = streq (path, "-")? s_read_stdin (): s_read_file (path);
+    if (!text) {
+        fprintf (stderr, "zeb: cannot read %s %s\n", what, path);
+        return NULL;
+    }
+    json_error_t error;
+    json_t *json = json_loads (text, JSON_DECODE_ANY, &error);
+    free (text);
+    if (!json_is_object (json)) {
+        fprintf (stderr, "zeb: %s %s: not a JSON object (%s, line %d)\n", what, path,
+                 json? "another value": error.text, error.line);
+        json_decref (json);
+        return NULL;
+    }
+    return json;
+}
+
+static void
+s_print_rules (json_t *reply)
+{
+    json_t *items = s_page_items (reply, "no automations",
+        "ID                                    TRIGGER                     ENABLED  PRIORITY  ACTIONS  NAME");
+    size_t index;
+    json_t *rule;
+    json_array_foreach (items, index, rule)
+        printf ("%-36s  %-26s  %-7s  %8lld  %7zu  %s\n", s_member (rule, "id"),
+                s_member (rule, "triggerEventType"),
+                json_is_false (json_object_get (rule, "enabled"))? "no": "yes",
+                s_member_int (rule, "priority"), json_array_size (json_object_get (rule, "actions")),
+                s_member (rule, "name"));
+    s_page_more (reply, "--after");
+}
+
+static void
+s_print_warnings (json_t *warnings)
+{
+    size_t index;
+    json_t *warning;
+    json_array_foreach (warnings, index, warning)
+        printf ("warning    %s: %s (%s)\n", s_member (warning, "path"), s_member (warning, "reason"),
+                s_member (warning, "field"));
+}
+
+static void
+s_print_explain (json_t *explain, int depth)
+{
+    size_t index;
+    json_t *condition;
+    json_array_foreach (json_object_get (explain, "conditions"), index, condition) {
+        char *seen = json_dumps (json_object_get (condition, "seen"), JSON_COMPACT | JSON_ENCODE_ANY);
+        char *value = json_dumps (json_object_get (condition, "value"), JSON_COMPACT | JSON_ENCODE_ANY);
+        printf ("%*s%-5s  %s %s %s  (saw %s)\n", depth * 2, "",
+                json_is_true (json_object_get (condition, "result"))? "true": "false",
+                s_member (condition, "field"), s_member (condition, "operator"),
+                value? value: "", seen? seen: "nothing");
+        free (seen);
+        free (value);
+    }
+}
+
+static void
+s_print_automation (const char *verb, json_t *reply)
+{
+    if (streq (verb, "list"))
+        s_print_rules (reply);
+    else
+    if (streq (verb, "put")) {
+        printf ("%s %s, version %lld\n", json_is_true (json_object_get (reply, "created"))? "created": "updated",
+                s_member (reply, "id"), s_member_int (reply, "version"));
+        s_print_warnings (json_object_get (reply, "warnings"));
+    }
+    else
+    if (streq (verb, "history")) {
+        size_t index;
+        json_t *item;
+        printf ("VERSION  OP       AT                        BY\n");
+        json_array_foreach (json_object_get (reply, "items"), index, item)
+            printf ("%7lld  %-7s  %-24s  %s\n", s_member_int (item, "version"), s_member (item, "op"),
+                    s_member (item, "at"), s_member (item, "by"));
+    }
+    else
+    if (streq (verb, "logs"))
+        s_print_logs (reply);
+    else
+    if (streq (verb, "test")) {
+        printf ("rule %s: %s\n", s_member (reply, "id"),
+                json_is_true (json_object_get (reply, "matched"))? "would fire"
+                : !json_is_true (json_object_get (reply, "triggered"))? "not triggered by this event's type"
+                : !json_is_true (json_object_get (reply, "enabled"))? "disabled"
+                : "conditions not matched");
+        s_print_explain (json_object_get (reply, "explain"), 1);
+        char *actions = json_dumps (json_object_get (reply, "actions"), JSON_COMPACT);
+        printf ("actions    %s\n", actions? actions: "[]");
+        free (actions);
+    }
+    else
+    if (streq (verb, "backtest")) {
+        printf ("scanned %lld events from %lld: %lld would have fired it%s\n", s_member_int (reply, "scanned"),
+                s_member_int (reply, "from"), s_member_int (reply, "matched"),
+                json_is_true (json_object_get (reply, "complete"))? "": " (incomplete: more to scan)");
+        size_t index;
+        json_t *item;
+        json_array_foreach (json_object_get (reply, "items"), index, item)
+            printf ("  %10lld  %-24s  %s\n", s_member_int (item, "sequence"), s_member (item, "eventType"),
+                    s_member (item, "eventId"));
+        if (json_is_true (json_object_get (reply, "truncated")))
+            printf ("  (more matched than --limit shows)\n");
+    }
+    else {
+        //  get, delete, enable, disable: the reply itself
+        char *text = json_dumps (reply, JSON_INDENT (2));
+        printf ("%s\n", text? text: "{}");
+        free (text);
+    }
+}
+
+//  The request body for verb and its arguments; NULL after saying why
+static json_t *
+s_automation_body (const char *verb, const char *argument, const char *second, s_options_t *options)
+{
+    json_t *body = json_object ();
+    if (argument && !streq (verb, "put"))
+        json_object_set_new (body, "id", json_string (argument));
+    if (options->by)
+        json_object_set_new (body, "by", json_string (options->by));
+    if (options->limit > 0)
+        json_object_set_new (body, "limit", json_integer (options->limit));
+    if (streq (verb, "list")) {
+        if (options->type)
+            json_object_set_new (body, "type", json_string (options->type));
+        if (options->matching)
+            json_object_set_new (body, "event", json_string (options->matching));
+        if (options->enabled || options->disabled)
+            json_object_set_new (body, "enabled", json_boolean (options->enabled));
+        if (options->after)
+            json_object_set_new (body, "after", json_string (options->after));
+    }
+    else
+    if (streq (verb, "put")) {
+        json_t *rule = argument? s_load_json (argument, "rule"): NULL;
+        if (!rule)
+            goto usage;
+        json_object_set_new (body, "rule", rule);
+    }
+    else
+    if (streq (verb, "get") && options->version > 0)
+        json_object_set_new (body, "version", json_integer (options->version));
+    else
+    if (streq (verb, "logs")) {
+        if (options->type)
+            json_object_set_new (body, "type", json_string (options->type));
+        if (options->before)
+            json_object_set_new (body, "before", json_string (options->before));
+    }
+    else
+    if (streq (verb, "test") || streq (verb, "backtest")) {
+        if (options->rule) {
+            json_t *rule = s_load_json (options->rule, "rule");
+            if (!rule)
+                goto usage;
+            json_object_set_new (body, "rule", rule);
+            second = argument;
+            json_object_del (body, "id");
+        }
+        if (streq (verb, "test")) {
+            json_t *event = second? s_load_json (second, "event"): NULL;
+            if (!event)
+                goto usage;
+            json_object_set_new (body, "event", event);
+        }
+        else {
+            if (options->from)
+                json_object_set_new (body, "from", json_integer ((json_int_t) options->from));
+            if (options->to)
+                json_object_set_new (body, "to", json_integer ((json_int_t) options->to));
+            int64_t time_ms;
+            if (options->since && zeb_time_parse (options->since, strlen (options->since), &time_ms) == 0)
+                json_object_set_new (body, "since", json_integer (time_ms));
+            if (options->until && zeb_time_parse (options->until, strlen (options->until), &time_ms) == 0)
+                json_object_set_new (body, "until", json_integer (time_ms));
+        }
+    }
+    return body;
+usage:
+    json_decref (body);
+    return NULL;
+}
+
+//  zeb automations VERB ...
+static int
+s_automations (zeb_client_t *client, s_options_t *options)
+{
+    const char *verb = (const char *) zlist_first (options->positional);
+    if (!verb)
+        verb = "list";
+    const char *argument = (const char *) zlist_next (options->positional);
+    const char *second = (const char *) zlist_next (options->positional);
+    const char *verbs [] = { "list", "put", "get", "delete", "enable", "disable", "history",
+                             "logs", "test", "backtest", NULL };
+    size_t known = 0;
+    while (verbs [known] && !streq (verbs [known], verb))
+        known++;
+    bool needs_id = !streq (verb, "list") && !(streq (verb, "logs") && options->type)
+                 && !((streq (verb, "test") || streq (verb, "backtest")) && options->rule);
+    if (!verbs [known] || (needs_id && !argument) || options->limit < 0) {
+        s_usage (stderr);
+        return 2;
+    }
+    json_t *body = s_automation_body (verb, argument, second, options);
+    if (!body)
+        return 2;
+    const char *endpoint = options->automation;
+    if (!endpoint) {
+        int error = zeb_client_connect (client);
+        if (error) {
+            json_decref (body);
+            return s_fail (error, options->endpoint);
+        }
+        endpoint = zeb_client_automation_endpoint (client);
+        if (!endpoint) {
+            fprintf (stderr, "zeb: the node at %s runs no automations (node/actors); name them with "
+                     "--automation ENDPOINT\n", options->endpoint);
+            json_decref (body);
+            return 2;
+        }
+    }
+    zeb_automation_client_t *automation = zeb_automation_client_new (endpoint);
+    if (!automation) {
+        fprintf (stderr, "zeb: invalid automation endpoint '%s'\n", endpoint);
+        json_decref (body);
+        return 2;
+    }
+    zeb_automation_client_set_timeout (automation, options->timeout);
+    char command [16];
+    size_t len = strlen (verb);
+    for (size_t index = 0; index <= len && index < sizeof (command); index++)
+        command [index] = (char) toupper ((unsigned char) verb [index]);
+    command [sizeof (command) - 1] = 0;
+    json_t *reply = NULL;
+    zeb_fault_t fault = { 0 };
+    int rc = zeb_automation_client_call (automation, command, body, &reply, &fault);
+    zeb_automation_client_destroy (&automation);
+    if (rc == 0) {
+        if (options->json) {
+            char *text = json_dumps (reply, JSON_COMPACT);
+            printf ("%s\n", text? text: "{}");
+            free (text);
+        }
+        else
+            s_print_automation (verb, reply);
+    }
+    else {
+        if (reply) {
+            fprintf (stderr, "zeb: %s: %s\n", s_member (reply, "reason"), fault.text);
+            s_print_warnings (json_object_get (reply, "warnings"));
+            if (options->json) {
+                char *text = json_dumps (reply, JSON_COMPACT);
+                printf ("%s\n", text? text: "{}");
+                free (text);
+            }
+            rc = 1;
+        }
+        else
+        if (rc == ZEB_EPROTOCOL || rc == ZEB_EINVALID) {
+            fprintf (stderr, "zeb: %s: %s\n", endpoint, fault.text);
+            rc = 1;
+        }
+        else
+            rc = s_fail (rc, endpoint);
+    }
+    json_decref (reply);
+    json_decref (body);
+    return rc;
+}
+
 static int
 s_stats (zeb_client_t *client, s_options_t *options)
 {
@@ -844,6 +1152,10 @@ static const s_option_t s_text_options [] = {
     { "--until", offsetof (s_options_t, until) },
     { "--after", offsetof (s_options_t, after) },
     { "--before", offsetof (s_options_t, before) },
+    { "--by", offsetof (s_options_t, by) },
+    { "--rule", offsetof (s_options_t, rule) },
+    { "--matching", offsetof (s_options_t, matching) },
+    { "--automation", offsetof (s_options_t, automation) },
     { NULL, 0 }
 };
 
@@ -853,6 +1165,8 @@ static const s_option_t s_flag_options [] = {
     { "--event", offsetof (s_options_t, whole_event) },
     { "--json", offsetof (s_options_t, json) },
     { "--all", offsetof (s_options_t, all) },
+    { "--enabled", offsetof (s_options_t, enabled) },
+    { "--disabled", offsetof (s_options_t, disabled) },
     { NULL, 0 }
 };
 
@@ -902,6 +1216,9 @@ main (int argc, char *argv [])
         if (streq (arg, "--from") && value)
             options.from = strtoull (argv [++index], NULL, 10);
         else
+        if (streq (arg, "--to") && value)
+            options.to = strtoull (argv [++index], NULL, 10);
+        else
         if (streq (arg, "--count") && value)
             options.count = atoll (argv [++index]);
         else
@@ -945,6 +1262,9 @@ main (int argc, char *argv [])
     if (streq (command, "dlq") || streq (command, "runs") || streq (command, "logs")
     ||  streq (command, "targets"))
         rc = s_outbox (client, command, &options);
+    else
+    if (streq (command, "automations"))
+        rc = s_automations (client, &options);
     else {
         fprintf (stderr, "zeb: unknown command '%s'\n", command);
         s_usage (stderr);
