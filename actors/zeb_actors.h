@@ -23,6 +23,8 @@
 #include "zeb_outbox.h"
 #include "zeb_run.h"
 #include "zeb_feed.h"
+#include "zeb_rule.h"
+#include "zeb_ruleset.h"
 #include "zeb_broker.h"
 
 #endif
