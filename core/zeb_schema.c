@@ -1315,6 +1315,112 @@ s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     return valid;
 }
 
+//  ---------------------------------------------------------------------
+//  Types along a path (for rule checks)
+
+#define S_ALL_TYPES     (ZEB_MPK_JSON_NULL | ZEB_MPK_JSON_BOOLEAN | ZEB_MPK_JSON_INTEGER \
+                       | ZEB_MPK_JSON_NUMBER | ZEB_MPK_JSON_STRING | ZEB_MPK_JSON_ARRAY \
+                       | ZEB_MPK_JSON_OBJECT)
+
+//  The types of the values of a msgpack array (enum), or of one value
+static unsigned
+s_types_of_values (const uint8_t *data, size_t size, bool array)
+{
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, data, size);
+    uint32_t count = 1;
+    if (array && zeb_mpk_read_array (&reader, &count))
+        return S_ALL_TYPES;
+    unsigned types = 0;
+    for (uint32_t index = 0; index < count; index++) {
+        types |= zeb_mpk_type_of (&reader);
+        if (zeb_mpk_skip (&reader, NULL, NULL))
+            return S_ALL_TYPES;
+    }
+    return types;
+}
+
+static unsigned
+    s_types_at (s_node_t *node, const zeb_schema_step_t *steps, size_t count, int depth);
+
+//  The types at the rest of the path below one step into node's value
+static unsigned
+s_types_below (s_node_t *node, const zeb_schema_step_t *steps, size_t count, int depth)
+{
+    const zeb_schema_step_t *step = &steps [0];
+    if (step->name) {
+        if (node->types && !(node->types & ZEB_MPK_JSON_OBJECT))
+            return 0;
+        s_property_t probe = { step->name, step->len, NULL, -1 };
+        s_property_t *property = node->property_count
+            ? (s_property_t *) bsearch (&probe, node->properties, node->property_count,
+                                        sizeof (s_property_t), s_compare_property)
+            : NULL;
+        if (property)
+            return s_types_at (property->schema, steps + 1, count - 1, depth + 1);
+        if (node->additional)
+            return s_types_at (node->additional, steps + 1, count - 1, depth + 1);
+        return S_ALL_TYPES;
+    }
+    if (node->types && !(node->types & ZEB_MPK_JSON_ARRAY))
+        return 0;
+    if (step->index >= 0 && (size_t) step->index < node->prefix_items.count)
+        return s_types_at (node->prefix_items.nodes [step->index], steps + 1, count - 1, depth + 1);
+    unsigned types = 0;
+    if (step->index < 0)            //  any item: a prefix item or a later one
+        for (size_t index = 0; index < node->prefix_items.count; index++)
+            types |= s_types_at (node->prefix_items.nodes [index], steps + 1, count - 1, depth + 1);
+    if (node->items)
+        types |= s_types_at (node->items, steps + 1, count - 1, depth + 1);
+    else
+        types = S_ALL_TYPES;
+    return types;
+}
+
+static unsigned
+s_types_at (s_node_t *node, const zeb_schema_step_t *steps, size_t count, int depth)
+{
+    if (node->always)
+        return node->always > 0? S_ALL_TYPES: 0;
+    if (depth > S_MAX_DEPTH)
+        return S_ALL_TYPES;         //  unsure: anything
+    unsigned types = S_ALL_TYPES;
+    if (count == 0) {
+        if (node->types) {
+            types = node->types;
+            if (types & ZEB_MPK_JSON_NUMBER)
+                types |= ZEB_MPK_JSON_INTEGER;
+        }
+        if (node->enum_values)
+            types &= s_types_of_values (node->enum_values, node->enum_size, true);
+        if (node->const_value)
+            types &= s_types_of_values (node->const_value, node->const_size, false);
+    }
+    else
+        types = s_types_below (node, steps, count, depth);
+    if (node->ref)
+        types &= s_types_at (node->ref, steps, count, depth + 1);
+    for (size_t index = 0; index < node->all_of.count; index++)
+        types &= s_types_at (node->all_of.nodes [index], steps, count, depth + 1);
+    s_list_t *unions [] = { &node->any_of, &node->one_of };
+    for (size_t list = 0; list < 2; list++)
+        if (unions [list]->count) {
+            unsigned some = 0;
+            for (size_t index = 0; index < unions [list]->count; index++)
+                some |= s_types_at (unions [list]->nodes [index], steps, count, depth + 1);
+            types &= some;
+        }
+    return types;
+}
+
+unsigned
+zeb_schema_types_at (zeb_schema_t *self, const zeb_schema_step_t *steps, size_t count)
+{
+    assert (self);
+    assert (steps || count == 0);
+    return s_types_at (self->root, steps, count, 0);
+}
+
 size_t
 zeb_schema_budget (zeb_schema_t *self, size_t size)
 {
@@ -1742,6 +1848,39 @@ zeb_schema_test (bool verbose)
     assert (schema);
     assert (zeb_schema_validate (schema, "\xca\x3f\x80\x00\x00", 5, &error) == 0);
     assert (zeb_schema_validate (schema, nan, 9, &error) == ZEB_ESCHEMA);
+    zeb_schema_destroy (&schema);
+
+    //  Types along a path: what rule checks ask
+    const char *typed =
+        "{\"type\":\"object\",\"additionalProperties\":false,\"$defs\":{\"money\":{\"type\":\"number\"}},"
+        "\"properties\":{\"total\":{\"$ref\":\"#/$defs/money\"},\"name\":{\"type\":\"string\"},"
+        "\"kind\":{\"enum\":[\"a\",\"b\"]},\"both\":{\"allOf\":[{\"type\":[\"integer\",\"string\"]},{\"type\":\"number\"}]},"
+        "\"either\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"boolean\"}]},"
+        "\"items\":{\"type\":\"array\",\"prefixItems\":[{\"type\":\"null\"}],\"items\":{\"type\":\"object\","
+        "\"properties\":{\"sku\":{\"type\":\"string\"}}}},\"free\":{}}}";
+    schema = zeb_schema_new (typed, strlen (typed), &fault);
+    assert (schema);
+    zeb_schema_step_t steps [3] = { { "total", 5, 0 }, { NULL, 0, 0 }, { "sku", 3, 0 } };
+    assert (zeb_schema_types_at (schema, steps, 0) == ZEB_MPK_JSON_OBJECT);
+    assert (zeb_schema_types_at (schema, steps, 1) == (ZEB_MPK_JSON_NUMBER | ZEB_MPK_JSON_INTEGER));
+    assert (zeb_schema_types_at (schema, steps, 2) == 0);           //  a number has no items
+    steps [0] = (zeb_schema_step_t) { "nope", 4, 0 };
+    assert (zeb_schema_types_at (schema, steps, 1) == 0);           //  additionalProperties false
+    steps [0] = (zeb_schema_step_t) { "kind", 4, 0 };
+    assert (zeb_schema_types_at (schema, steps, 1) == ZEB_MPK_JSON_STRING);
+    steps [0] = (zeb_schema_step_t) { "both", 4, 0 };
+    assert (zeb_schema_types_at (schema, steps, 1) == ZEB_MPK_JSON_INTEGER);
+    steps [0] = (zeb_schema_step_t) { "either", 6, 0 };
+    assert (zeb_schema_types_at (schema, steps, 1) == (ZEB_MPK_JSON_STRING | ZEB_MPK_JSON_BOOLEAN));
+    steps [0] = (zeb_schema_step_t) { "items", 5, 0 };
+    assert (zeb_schema_types_at (schema, steps, 2) == ZEB_MPK_JSON_NULL);
+    steps [1].index = 1;
+    assert (zeb_schema_types_at (schema, steps, 2) == ZEB_MPK_JSON_OBJECT);
+    assert (zeb_schema_types_at (schema, steps, 3) == ZEB_MPK_JSON_STRING);
+    steps [1].index = -1;                                           //  any item
+    assert (zeb_schema_types_at (schema, steps, 2) == (ZEB_MPK_JSON_NULL | ZEB_MPK_JSON_OBJECT));
+    steps [0] = (zeb_schema_step_t) { "free", 4, 0 };
+    assert (zeb_schema_types_at (schema, steps, 3) == 0x7f);        //  unconstrained
     zeb_schema_destroy (&schema);
 
     s_test_bounds (verbose);

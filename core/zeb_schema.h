@@ -97,6 +97,26 @@ size_t
 size_t
     zeb_schema_steps (zeb_schema_t *self);
 
+//  One step of a path into the data, for zeb_schema_types_at: a property
+//  (name, len bytes, not necessarily terminated) or, with name NULL, an
+//  array item (index; -1 for any item)
+typedef struct {
+    const char *name;
+    size_t len;
+    int64_t index;
+} zeb_schema_step_t;
+
+//  The JSON types (zeb_mpk_json_type_t bits) that a value at the end of
+//  the path may have in data valid against the schema: every type if the
+//  schema does not constrain it, 0 if no valid data has a value there (a
+//  property that additionalProperties false excludes, an item past false
+//  items, a parent that must be a string). $ref is followed, allOf
+//  intersects, anyOf and oneOf unite; "not", "if" and the bounds are not
+//  considered, and where the answer is unsure every type is allowed, so a
+//  0 is certain. A schema that allows "number" allows "integer" too.
+unsigned
+    zeb_schema_types_at (zeb_schema_t *self, const zeb_schema_step_t *steps, size_t count);
+
 //  Self test
 void
     zeb_schema_test (bool verbose);
