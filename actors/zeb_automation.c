@@ -922,15 +922,15 @@ s_handle_enable_as (self_t *self, zeb_request_t *request, bool enabled)
     if (was != enabled) {
         char now [40];
         zeb_time_format (zeb_time_now (), now);
-        zeb_rule_set_enabled (rule, enabled);
+        //  Through the set, which reindexes
+        zeb_ruleset_enable (self->rules, id, enabled);
         zeb_rule_set_field (rule, "updatedAt", now);
         int rc = s_change (self, id, enabled? "enable": "disable", by, zeb_rule_text (rule), &version);
         if (rc) {
-            zeb_rule_set_enabled (rule, was);
+            zeb_ruleset_enable (self->rules, id, was);
             zeb_router_nack (request, rc, "the change could not be stored");
             return;
         }
-        zeb_ruleset_enable (self->rules, id, enabled);
     }
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
@@ -1321,6 +1321,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
 {
     self_t *self = (self_t *) state;
     self->actor = actor;
+    self->tags = 1;                 //  tag 0 means none in flight
     msgpack_sbuffer_init (&self->batch);
     msgpack_sbuffer_init (&self->scratch);
     zeb_config_bool (config, "automation/strict_paths", &self->strict_paths);

@@ -982,7 +982,6 @@ s_peer (void *state, const char *name, const char *endpoint)
     else
     if (streq (name, "outbox")) {
         zstr_free (&self->outbox_endpoint);
-    zstr_free (&self->automation_endpoint);
         self->outbox_endpoint = strdup (endpoint);
     }
     else
@@ -1022,6 +1021,7 @@ s_stop (void *state)
     zstr_free (&self->log_endpoint);
     zstr_free (&self->registry_endpoint);
     zstr_free (&self->outbox_endpoint);
+    zstr_free (&self->automation_endpoint);
 }
 
 //  The bus's bounds, before it binds (libzmq applies a high-water mark to
