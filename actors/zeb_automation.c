@@ -44,6 +44,7 @@ const zeb_config_key_t zeb_automation_config [] = {
 
 #define S_TAG_KIND      'A'
 #define S_MAX_EVENTS    1000        //  events evaluated per batch
+#define S_FETCH         100         //  events per FETCH: what the consumer buffers
 #define S_BACKOFF       200         //  after a refused ENQUEUE, ms
 #define S_CURSOR_EVERY  1000        //  the own cursor is written at most this often, ms
 #define S_MAX_ID        128         //  bytes of a rule id (an outbox origin)
@@ -502,7 +503,7 @@ s_consume_from (self_t *self, uint64_t position)
         return;
     }
     zeb_consumer_set_wait (self->consumer, 1000);
-    zeb_consumer_set_batch (self->consumer, S_MAX_EVENTS);
+    zeb_consumer_set_batch (self->consumer, S_FETCH);
     zeb_loop_add_socket (zeb_actor_loop (self->actor), zeb_consumer_socket (self->consumer),
                          s_handle_consumer, self);
     zeb_info ("automation: %zu rules (%zu enabled), reading the log from %" PRIu64,
@@ -702,9 +703,13 @@ s_handle_put (void *owner, zeb_request_t *request)
         self->refused++;
         msgpack_sbuffer extra;
         msgpack_sbuffer_init (&extra);
+        //  One entry of the NACK's map: "warnings" and its array
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &extra, msgpack_sbuffer_write);
+        msgpack_pack_str_with_body (&packer, "warnings", 8);
         zeb_pack_t pack;
         zeb_pack_init (&pack, &extra);
-        s_pack_warnings (&pack, "warnings", warnings, shown);
+        s_pack_warnings (&pack, NULL, warnings, shown);
         char text [400];
         snprintf (text, sizeof (text), "%s: %s (and %zu more; automation/strict_paths is on)",
                   warnings [0].path, warnings [0].reason, count - 1);

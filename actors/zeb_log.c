@@ -787,7 +787,11 @@ zeb_log_test (bool verbose)
     char dir [] = "/tmp/zeb-log-XXXXXX";
     assert (mkdtemp (dir));
     zeb_fault_t fault;
-    zeb_node_t *node = zeb_node_new_embedded (dir, &fault);
+    //  No other reader of the log: its counters are this test's
+    zconfig_t *settings = zconfig_new ("root", NULL);
+    zconfig_put (settings, "node/actors", "registry,ingest,log");
+    zeb_node_t *node = zeb_node_new_embedded_with (dir, settings, &fault);
+    zconfig_destroy (&settings);
     assert (node);
     zeb_client_t *client = zeb_client_new (zeb_node_endpoint (node, "ingest"));
     zsock_t *reader = zsock_new_dealer (zeb_node_endpoint (node, "log"));

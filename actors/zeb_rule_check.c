@@ -62,15 +62,38 @@ s_type_names (unsigned types, char *text, size_t size)
     return text;
 }
 
-//  The types that can satisfy an operator; 0: any
+//  The types that can satisfy an operator with its operand; 0: any.
+//  Comparisons of mismatched types are false: gt 5 needs a number, eq
+//  "a" a string
 static unsigned
-s_needs (zeb_rule_op_t op, const char **what)
+s_needs (const zeb_rule_cond_t *cond, const char **what)
 {
-    switch (op) {
+    zeb_rule_kind_t operand = cond->operand.kind;
+    switch (cond->op) {
+        case ZEB_RULE_OP_EQ:
+        case ZEB_RULE_OP_NEQ:
+            if (operand == ZEB_RULE_NUMBER) {
+                *what = "a number";
+                return S_NUMBERS;
+            }
+            if (operand == ZEB_RULE_STRING) {
+                *what = "a string";
+                return ZEB_MPK_JSON_STRING;
+            }
+            *what = "";
+            return 0;
         case ZEB_RULE_OP_GT:
         case ZEB_RULE_OP_GTE:
         case ZEB_RULE_OP_LT:
         case ZEB_RULE_OP_LTE:
+            if (operand == ZEB_RULE_NUMBER) {
+                *what = "a number";
+                return S_NUMBERS;
+            }
+            if (operand == ZEB_RULE_STRING) {
+                *what = "a string";
+                return ZEB_MPK_JSON_STRING;
+            }
             *what = "a number or a string";
             return S_NUMBERS | ZEB_MPK_JSON_STRING;
         case ZEB_RULE_OP_STARTS_WITH:
@@ -154,7 +177,7 @@ s_check_conds (s_checker_t *checker, const zeb_rule_cond_t *conds, size_t count,
         snprintf (where, sizeof (where), "%s.field", cond->where);
         unsigned types = s_check_path (checker, where, path->text, steps, total);
         const char *what;
-        unsigned needs = s_needs (cond->op, &what);
+        unsigned needs = s_needs (cond, &what);
         if (types && needs && !(types & needs)) {
             char names [96];
             s_warn (checker, where, path->text, "the schema allows only %s there; '%s' needs %s",
