@@ -29,7 +29,8 @@ const zeb_config_key_t zeb_automation_config [] = {
     { "automation/strict_paths", "false", ZEB_KEY_BOOL, 0, 0, NULL,
       "refuse (422) a rule whose paths its trigger type's schema says cannot exist" },
     { "automation/log_skipped", "false", ZEB_KEY_BOOL, 0, 0, NULL,
-      "log every rule whose type matched and conditions did not (conditionsMatched false)" },
+      "log each rule whose trigger matched an event and conditions did not (status skipped, "
+      "conditionsMatched false): one outbox run and log entry each" },
     { "automation/batch", "500", ZEB_KEY_INT, 1, 100000, NULL,
       "runs per ENQUEUE at most (not above outbox/max_enqueue)" },
     { "automation/max_rules", "100000", ZEB_KEY_INT, 1, 10000000, NULL, "rules stored at most" },
@@ -37,6 +38,8 @@ const zeb_config_key_t zeb_automation_config [] = {
       "an ENQUEUE not answered in this time is sent again (same run ids)" },
     { "automation/backtest_max", "1000000", ZEB_KEY_INT, 1, 100000000, NULL,
       "events one BACKTEST may scan at most" },
+    { "automation/backtest_slice", "500ms", ZEB_KEY_DURATION, 10, 60000, NULL,
+      "one BACKTEST scans at most this long (evaluation waits meanwhile); next goes on" },
     { "automation/max_size", "0", ZEB_KEY_SIZE, 0, 0, NULL,
       "largest the rules' store may grow (0 = disk size)" },
     { NULL }
@@ -69,6 +72,7 @@ typedef struct {
     int64_t max_rules;
     int64_t timeout;
     int64_t backtest_max;
+    int64_t backtest_slice;
     //  The cursor
     uint64_t cursor_tag;            //  CURSOR in flight (0: answered)
     int64_t cursor_deadline;
@@ -1162,20 +1166,31 @@ s_handle_test (void *owner, zeb_request_t *request)
 }
 
 //  BACKTEST: read a range of the log through a consumer of its own,
-//  evaluating one rule; nothing is executed
+//  evaluating one rule; nothing is executed. A rule given with the id of
+//  a stored one is compared with it: each event the stored version
+//  fires on and the new one does too is "fired", one only the new one
+//  fires on is "wouldFire", one only the stored one fires on is
+//  "wouldStop". One request scans at most automation/backtest_slice of
+//  time (and maxEvents events), so live evaluation waits at most that
+//  long; the reply's next, with complete false, is where to go on.
+typedef struct {
+    uint64_t scanned, matched, fired, would_fire, would_stop;
+    uint64_t first, last;
+} s_backtest_t;
+
 static void
 s_handle_backtest (void *owner, zeb_request_t *request)
 {
     self_t *self = (self_t *) owner;
     uint64_t from = 0, to = UINT64_MAX, limit = 100, max_events = (uint64_t) self->backtest_max;
     int64_t since = INT64_MIN, until = INT64_MAX;
-    zeb_proto_get_uint (request->body, request->body_size, "from", &from);
-    zeb_proto_get_uint (request->body, request->body_size, "to", &to);
-    zeb_proto_get_int (request->body, request->body_size, "since", &since);
-    zeb_proto_get_int (request->body, request->body_size, "until", &until);
-    zeb_proto_get_uint (request->body, request->body_size, "limit", &limit);
-    zeb_proto_get_uint (request->body, request->body_size, "maxEvents", &max_events);
-    if (limit > 1000 || from > to || since > until || max_events == 0) {
+    if (zeb_proto_get_uint (request->body, request->body_size, "from", &from) < 0
+    ||  zeb_proto_get_uint (request->body, request->body_size, "to", &to) < 0
+    ||  zeb_proto_get_int (request->body, request->body_size, "since", &since) < 0
+    ||  zeb_proto_get_int (request->body, request->body_size, "until", &until) < 0
+    ||  zeb_proto_get_uint (request->body, request->body_size, "limit", &limit) < 0
+    ||  zeb_proto_get_uint (request->body, request->body_size, "maxEvents", &max_events) < 0
+    ||  limit > 1000 || from > to || since > until || max_events == 0) {
         zeb_router_nack (request, ZEB_EINVALID, "BACKTEST takes from <= to (sequences), since <= until "
                          "(ms), limit 0..1000 (events listed), maxEvents >= 1");
         return;
@@ -1190,28 +1205,35 @@ s_handle_backtest (void *owner, zeb_request_t *request)
     zeb_rule_t *rule = s_request_rule (self, request, &owned);
     if (!rule)
         return;
+    //  The stored version, when a new one of a stored rule is tried
+    zeb_rule_t *stored = owned? zeb_ruleset_lookup (self->rules, zeb_rule_id (rule)): NULL;
     self->backtests++;
     zeb_consumer_t *consumer = zeb_consumer_new (self->log_endpoint, from);
     zeb_consumer_set_wait (consumer, 0);
     zeb_consumer_set_batch (consumer, 1000);
-    //  Only the types the rule can see: the log filters them
-    char types [ZEB_EVENT_MAX_TYPE + 1];
-    snprintf (types, sizeof (types), "%s", zeb_rule_trigger (rule));
-    char *star = strchr (types, '*');
-    if (star)
-        *star = 0;
-    if (*types)
+    //  Only the types the rules can see: the log filters them
+    char types [2 * ZEB_EVENT_MAX_TYPE + 2] = "";
+    const char *triggers [2] = { zeb_rule_trigger (rule), stored? zeb_rule_trigger (stored): NULL };
+    bool every = false;
+    for (size_t index = 0; index < 2 && triggers [index]; index++) {
+        size_t len = strcspn (triggers [index], "*");
+        every |= len == 0;
+        size_t used = strlen (types);
+        snprintf (types + used, sizeof (types) - used, "%s%.*s", used? ",": "", (int) len, triggers [index]);
+    }
+    if (!every)
         zeb_consumer_set_types (consumer, types);
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
     zeb_pack_init (&pack, buffer);
     zeb_pack_map (&pack, NULL);
     zeb_pack_array (&pack, "items");
-    uint64_t scanned = 0, matched = 0, first = 0, last = 0;
+    s_backtest_t tally = { 0 };
+    uint64_t listed = 0;
     bool complete = false, stalled = false;
-    int64_t started = s_now_ms (), deadline = started + 60000;
+    int64_t started = s_now_ms (), deadline = started + self->backtest_slice;
     zpoller_t *poller = zpoller_new (zeb_consumer_socket (consumer), NULL);
-    while (scanned < max_events && s_now_ms () < deadline) {
+    while (tally.scanned < max_events && s_now_ms () < deadline) {
         zeb_event_t *event = zeb_consumer_next (consumer);
         if (!event) {
             if (zeb_consumer_caught_up (consumer) || zeb_consumer_position (consumer) > to) {
@@ -1222,7 +1244,9 @@ s_handle_backtest (void *owner, zeb_request_t *request)
                 stalled = true;
                 break;
             }
-            zpoller_wait (poller, zeb_consumer_next_timeout (consumer));
+            int64_t left = deadline - s_now_ms ();
+            int wait = zeb_consumer_next_timeout (consumer);
+            zpoller_wait (poller, left < wait? (int) (left > 0? left: 0): wait);
             zeb_consumer_handle (consumer);
             continue;
         }
@@ -1232,43 +1256,71 @@ s_handle_backtest (void *owner, zeb_request_t *request)
             complete = true;
             break;
         }
-        scanned++;
-        last = view->sequence;
+        tally.scanned++;
+        tally.last = view->sequence;
         zeb_str_t type = view->attr [ZEB_ATTR_TYPE];
-        if ((!view->has_time || (view->time >= since && view->time <= until))
-        &&  type.ptr && zeb_rule_triggered_by (rule, type.ptr, type.len)
-        &&  zeb_rule_match (rule, view)) {
-            if (matched == 0)
-                first = view->sequence;
-            matched++;
-            if (matched <= limit) {
-                zeb_pack_map (&pack, NULL);
-                zeb_pack_uint (&pack, "sequence", view->sequence);
-                zeb_str_t event_id = view->attr [ZEB_ATTR_ID];
-                zeb_pack_strn (&pack, "eventId", event_id.ptr? event_id.ptr: "", event_id.len);
-                zeb_pack_strn (&pack, "eventType", type.ptr, type.len);
-                if (view->has_time)
-                    zeb_pack_int (&pack, "time", view->time);
-                zeb_rule_render (rule, view, &pack, "actions");
-                zeb_pack_end (&pack);
+        bool in_time = !view->has_time || (view->time >= since && view->time <= until);
+        bool now = in_time && type.ptr && zeb_rule_triggered_by (rule, type.ptr, type.len)
+                && zeb_rule_match (rule, view);
+        bool before = stored && in_time && zeb_rule_enabled (stored) && type.ptr
+                   && zeb_rule_triggered_by (stored, type.ptr, type.len) && zeb_rule_match (stored, view);
+        const char *change = NULL;
+        if (now) {
+            if (tally.matched == 0)
+                tally.first = view->sequence;
+            tally.matched++;
+            if (stored) {
+                change = before? "fired": "wouldFire";
+                if (before)
+                    tally.fired++;
+                else
+                    tally.would_fire++;
             }
+        }
+        else
+        if (before) {
+            change = "wouldStop";
+            tally.would_stop++;
+        }
+        if ((now || before) && listed < limit) {
+            listed++;
+            zeb_pack_map (&pack, NULL);
+            zeb_pack_uint (&pack, "sequence", view->sequence);
+            zeb_str_t event_id = view->attr [ZEB_ATTR_ID];
+            zeb_pack_strn (&pack, "eventId", event_id.ptr? event_id.ptr: "", event_id.len);
+            zeb_pack_strn (&pack, "eventType", type.ptr, type.len);
+            if (view->has_time)
+                zeb_pack_int (&pack, "time", view->time);
+            if (change)
+                zeb_pack_str (&pack, "change", change);
+            zeb_rule_render (now? rule: stored, view, &pack, "actions");
+            zeb_pack_end (&pack);
         }
         zeb_event_destroy (&event);
     }
     zpoller_destroy (&poller);
     zeb_pack_end (&pack);
     zeb_pack_str (&pack, "id", zeb_rule_id (rule));
-    zeb_pack_uint (&pack, "scanned", scanned);
-    zeb_pack_uint (&pack, "matched", matched);
-    if (matched) {
-        zeb_pack_uint (&pack, "firstMatch", first);
-        zeb_pack_uint (&pack, "lastMatch", last);
+    zeb_pack_uint (&pack, "scanned", tally.scanned);
+    zeb_pack_uint (&pack, "matched", tally.matched);
+    if (stored) {
+        zeb_pack_map (&pack, "changes");
+        zeb_pack_uint (&pack, "fired", tally.fired);
+        zeb_pack_uint (&pack, "wouldFire", tally.would_fire);
+        zeb_pack_uint (&pack, "wouldStop", tally.would_stop);
+        zeb_pack_end (&pack);
+    }
+    if (tally.matched) {
+        zeb_pack_uint (&pack, "firstMatch", tally.first);
     }
     zeb_pack_uint (&pack, "from", from);
-    zeb_pack_uint (&pack, "next", zeb_consumer_position (consumer));
+    if (tally.scanned)
+        zeb_pack_uint (&pack, "last", tally.last);
+    uint64_t next = zeb_consumer_position (consumer);
+    zeb_pack_uint (&pack, "next", next > from? next: from);
     zeb_pack_uint (&pack, "missed", zeb_consumer_missed (consumer));
     zeb_pack_bool (&pack, "complete", complete);
-    zeb_pack_bool (&pack, "truncated", matched > limit);
+    zeb_pack_bool (&pack, "truncated", (tally.matched + tally.would_stop) > listed);
     if (stalled)
         zeb_pack_str (&pack, "error", zeb_consumer_error_text (consumer));
     zeb_pack_uint (&pack, "durationMs", (uint64_t) (s_now_ms () - started));
@@ -1335,6 +1387,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     zeb_config_int (config, "automation/max_rules", &self->max_rules);
     zeb_config_duration (config, "automation/timeout", &self->timeout);
     zeb_config_int (config, "automation/backtest_max", &self->backtest_max);
+    zeb_config_duration (config, "automation/backtest_slice", &self->backtest_slice);
     uint64_t max_size = 0;
     zeb_config_size (config, "automation/max_size", &max_size);
     zeb_lmdb_options_t options = { 1 << 20, max_size, { "rules", "versions", "meta", NULL } };

@@ -539,6 +539,43 @@ s_on_ack (const zeb_ack_t *ack, void *arg)
         fprintf (stderr, "publish refused: %s\n", ack->error);
 }
 
+//  A BACKTEST of body (JSON without its braces' end: "from" is added)
+//  paged to the end; the totals of every page, the first page's items
+typedef struct {
+    uint64_t scanned, matched, fired, would_fire, would_stop;
+    size_t pages;
+    json_t *first;              //  the first page's reply
+} s_backtest_t;
+
+static void
+s_backtest (const char *rule, uint64_t from, const char *extra, s_backtest_t *result)
+{
+    memset (result, 0, sizeof (*result));
+    while (true) {
+        char *body = zsys_sprintf ("{\"from\":%" PRIu64 "%s%s,\"rule\":%s}", from, extra? ",": "",
+                                   extra? extra: "", rule);
+        json_t *reply = s_expect ("BACKTEST", body, "BACKTEST");
+        zstr_free (&body);
+        result->pages++;
+        result->scanned += json_integer_value (json_object_get (reply, "scanned"));
+        result->matched += json_integer_value (json_object_get (reply, "matched"));
+        json_t *changes = json_object_get (reply, "changes");
+        result->fired += json_integer_value (json_object_get (changes, "fired"));
+        result->would_fire += json_integer_value (json_object_get (changes, "wouldFire"));
+        result->would_stop += json_integer_value (json_object_get (changes, "wouldStop"));
+        bool complete = json_is_true (json_object_get (reply, "complete"));
+        uint64_t next = (uint64_t) json_integer_value (json_object_get (reply, "next"));
+        if (!result->first)
+            result->first = reply;
+        else
+            json_decref (reply);
+        if (complete)
+            break;
+        assert (next > from);
+        from = next;
+    }
+}
+
 //  BACKTEST over 100,000 events of the retained log
 static void
 s_test_backtest (void)
@@ -566,21 +603,16 @@ s_test_backtest (void)
     zeb_fetch_reset (&fetch);
     char *outbox_before = zeb_node_stats (s_node, "outbox");
     json_t *before = json_loads (outbox_before, 0, NULL);
-    char *body = zsys_sprintf ("{\"from\":%" PRIu64 ",\"limit\":50,\"rule\":{\"triggerEventType\":\"load.tick\","
-                               "\"triggerConditions\":[{\"field\":\"data.bucket\",\"operator\":\"eq\",\"value\":7}],"
-                               "\"actions\":[{\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:1/{{data.n}}\"}}]}}",
-                               first);
+    const char *rule = "{\"triggerEventType\":\"load.tick\","
+        "\"triggerConditions\":[{\"field\":\"data.bucket\",\"operator\":\"eq\",\"value\":7}],"
+        "\"actions\":[{\"type\":\"webhook\",\"config\":{\"url\":\"http://127.0.0.1:1/{{data.n}}\"}}]}";
     int64_t started = test_now_ms ();
-    json_t *reply = s_expect ("BACKTEST", body, "BACKTEST");
+    s_backtest_t result;
+    s_backtest (rule, first, "\"limit\":50", &result);
     int64_t took = test_now_ms () - started;
-    if (json_integer_value (json_object_get (reply, "scanned")) != (json_int_t) total) {
-        char *text = json_dumps (reply, JSON_COMPACT);
-        fprintf (stderr, "backtest: %.400s\n", text);
-        free (text);
-    }
-    assert (json_integer_value (json_object_get (reply, "scanned")) == (json_int_t) total);
-    assert (json_integer_value (json_object_get (reply, "matched")) == (json_int_t) total / 100);
-    assert (json_is_true (json_object_get (reply, "complete")));
+    assert (result.scanned == total);
+    assert (result.matched == total / 100);
+    json_t *reply = result.first;
     assert (json_is_true (json_object_get (reply, "truncated")));
     json_t *items = json_object_get (reply, "items");
     assert (json_array_size (items) == 50);
@@ -590,14 +622,42 @@ s_test_backtest (void)
     assert (streq (json_string_value (json_object_get (config, "url")), "http://127.0.0.1:1/7"));
     json_decref (reply);
     //  A range: sequences [first + 100, first + 299] hold two matches
-    zstr_free (&body);
-    body = zsys_sprintf ("{\"from\":%" PRIu64 ",\"to\":%" PRIu64 ",\"rule\":{\"triggerEventType\":\"load.*\","
-                         "\"triggerConditions\":[{\"field\":\"data.bucket\",\"operator\":\"eq\",\"value\":7}],"
-                         "\"actions\":[{\"type\":\"log\"}]}}", first + 100, first + 299);
-    reply = s_expect ("BACKTEST", body, "BACKTEST");
-    assert (json_integer_value (json_object_get (reply, "scanned")) == 200);
-    assert (json_integer_value (json_object_get (reply, "matched")) == 2);
-    json_decref (reply);
+    char range [64];
+    snprintf (range, sizeof (range), "\"to\":%" PRIu64, first + 299);
+    s_backtest ("{\"triggerEventType\":\"load.*\",\"triggerConditions\":[{\"field\":\"data.bucket\","
+                "\"operator\":\"eq\",\"value\":7}],\"actions\":[{\"type\":\"log\"}]}", first + 100, range, &result);
+    assert (result.scanned == 200 && result.matched == 2);
+    json_decref (result.first);
+    //  A changed rule against its stored version: bucket 7 stored (and
+    //  disabled, so that it runs nothing here), tried as 7 or 8, then as 8
+    json_decref (s_expect ("PUT", "{\"rule\":{\"id\":\"bt-1\",\"enabled\":false,\"triggerEventType\":\"load.tick\","
+                           "\"triggerConditions\":[{\"field\":\"data.bucket\",\"operator\":\"eq\",\"value\":7}],"
+                           "\"actions\":[{\"type\":\"log\"}]}}", "PUT"));
+    json_decref (s_expect ("ENABLE", "{\"id\":\"bt-1\"}", "ENABLE"));
+    json_decref (s_expect ("DISABLE", "{\"id\":\"bt-1\"}", "DISABLE"));
+    s_backtest ("{\"id\":\"bt-1\",\"triggerEventType\":\"load.tick\",\"triggerConditions\":[{\"field\":"
+                "\"data.bucket\",\"operator\":\"in\",\"value\":[7,8]}],\"actions\":[{\"type\":\"log\"}]}",
+                first, NULL, &result);
+    json_decref (result.first);
+    printf ("    %zu pages ", result.pages);
+    //  The stored version is disabled: it fires on nothing
+    assert (result.matched == 2 * total / 100 && result.would_fire == 2 * total / 100 && result.would_stop == 0);
+    json_decref (s_expect ("ENABLE", "{\"id\":\"bt-1\"}", "ENABLE"));
+    //  (enabled, it runs log actions for the buckets 7 from here on: harmless)
+    s_backtest ("{\"id\":\"bt-1\",\"triggerEventType\":\"load.tick\",\"triggerConditions\":[{\"field\":"
+                "\"data.bucket\",\"operator\":\"in\",\"value\":[7,8]}],\"actions\":[{\"type\":\"log\"}]}",
+                first, NULL, &result);
+    assert (result.fired == total / 100 && result.would_fire == total / 100 && result.would_stop == 0);
+    json_decref (result.first);
+    s_backtest ("{\"id\":\"bt-1\",\"triggerEventType\":\"load.tick\",\"triggerConditions\":[{\"field\":"
+                "\"data.bucket\",\"operator\":\"eq\",\"value\":8}],\"actions\":[{\"type\":\"log\"}]}",
+                first, "\"limit\":4", &result);
+    assert (result.fired == 0 && result.would_fire == total / 100 && result.would_stop == total / 100);
+    items = json_object_get (result.first, "items");
+    assert (streq (json_string_value (json_object_get (json_array_get (items, 0), "change")), "wouldStop"));
+    assert (streq (json_string_value (json_object_get (json_array_get (items, 1), "change")), "wouldFire"));
+    json_decref (result.first);
+    json_decref (s_expect ("DELETE", "{\"id\":\"bt-1\"}", "DELETE"));
     //  Nothing was executed or enqueued
     char *outbox_after = zeb_node_stats (s_node, "outbox");
     json_t *after = json_loads (outbox_after, 0, NULL);
@@ -608,7 +668,6 @@ s_test_backtest (void)
     json_decref (after);
     zstr_free (&outbox_before);
     zstr_free (&outbox_after);
-    zstr_free (&body);
 }
 
 //  10,000 rules stored, then found again by a new node on the same data
