@@ -29,7 +29,7 @@ static bool
 s_same_bytes (const char *a, const char *b, size_t len, bool fold)
 {
     if (!fold)
-        return memcmp (a, b, len) == 0;
+        return zeb_rule_same (a, b, len);
     for (size_t index = 0; index < len; index++)
         if (s_fold ((uint8_t) a [index]) != s_fold ((uint8_t) b [index]))
             return false;
@@ -674,7 +674,7 @@ static bool
 s_test (zeb_rule_t *self, const zeb_rule_cond_t *cond, const zeb_event_view_t *event,
         const zeb_mpk_t *element, zeb_rule_value_t *seen)
 {
-    zeb_rule_resolve (&cond->path, event, element, seen);
+    zeb_rule_resolve (&cond->path, event, element, self->index, seen);
     const zeb_rule_value_t *operand = &cond->operand;
     bool fold = cond->ignore_case;
     if (cond->op == ZEB_RULE_OP_EXISTS)
@@ -741,6 +741,15 @@ zeb_rule_match (zeb_rule_t *self, const zeb_event_view_t *event)
         if (s_all_hold (self, self->groups [index].conds, self->groups [index].count, event))
             return true;
     return false;
+}
+
+bool
+zeb_rule_match_indexed (zeb_rule_t *self, const zeb_event_view_t *event, const zeb_rule_index_t *index)
+{
+    self->index = index;
+    bool matched = zeb_rule_match (self, event);
+    self->index = NULL;
+    return matched;
 }
 
 //  Every condition of a list into an open array; true if all hold

@@ -19,6 +19,7 @@
 */
 
 #include "zeb_actors.h"
+#include "zeb_rule_int.h"
 
 typedef struct {
     zeb_rule_t *rule;
@@ -50,6 +51,7 @@ struct _zeb_ruleset_t {
     size_t *cursors;
     size_t heads_max;
     s_list_t found;                 //  candidates of the last lookup
+    zeb_rule_index_t index;         //  of the event being matched
     zeb_ruleset_stats_t stats;
 };
 
@@ -427,9 +429,13 @@ zeb_ruleset_match (zeb_ruleset_t *self, const zeb_event_view_t *event, zeb_rule_
     zeb_str_t type = event->attr [ZEB_ATTR_TYPE];
     s_lookup (self, type.ptr? type.ptr: "", type.ptr? type.len: 0);
     size_t matches = 0;
+    if (self->found.count > 1)
+        zeb_rule_index_build (&self->index, event);
+    else
+        self->index.data = NULL;
     for (size_t index = 0; index < self->found.count; index++) {
         zeb_rule_t *rule = self->found.items [index].rule;
-        if (zeb_rule_match (rule, event)) {
+        if (zeb_rule_match_indexed (rule, event, &self->index)) {
             if (matches < max)
                 out [matches] = rule;
             matches++;
@@ -483,7 +489,7 @@ s_test_ids (zeb_ruleset_t *self, const char *type, zeb_event_view_t *event, char
 {
     zeb_rule_t *rules [64];
     size_t count = event? zeb_ruleset_match (self, event, rules, 64)
-                        : zeb_ruleset_candidates (self, type, strlen (type), rules, 64);
+                        : zeb_ruleset_candidates (self, type, type? strlen (type): 0, rules, 64);
     assert (count <= 64);
     text [0] = 0;
     for (size_t index = 0; index < count; index++) {
