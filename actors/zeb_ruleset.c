@@ -435,6 +435,12 @@ zeb_ruleset_match (zeb_ruleset_t *self, const zeb_event_view_t *event, zeb_rule_
         self->index.data = NULL;
     for (size_t index = 0; index < self->found.count; index++) {
         zeb_rule_t *rule = self->found.items [index].rule;
+        //  Candidates are scattered in memory: ask for the next ones'
+        //  rule and first condition while this one is evaluated
+        if (index + 4 < self->found.count)
+            __builtin_prefetch (self->found.items [index + 4].rule);
+        if (index + 2 < self->found.count && self->found.items [index + 2].rule->conds)
+            __builtin_prefetch (self->found.items [index + 2].rule->conds);
         if (zeb_rule_match_indexed (rule, event, &self->index)) {
             if (matches < max)
                 out [matches] = rule;
