@@ -752,6 +752,30 @@ zeb_rule_match_indexed (zeb_rule_t *self, const zeb_event_view_t *event, const z
     return matched;
 }
 
+static void
+s_number_conds (zeb_rule_cond_t *conds, size_t count, zhashx_t *slots, uint32_t *slot_count)
+{
+    for (size_t index = 0; index < count; index++) {
+        zeb_rule_path_t *path = &conds [index].path;
+        if (path->root == ZEB_RULE_ROOT_ELEMENT)
+            continue;               //  relative to an element: not one value per event
+        uintptr_t slot = (uintptr_t) zhashx_lookup (slots, path->text);
+        if (!slot) {
+            slot = ++*slot_count;
+            zhashx_insert (slots, path->text, (void *) slot);
+        }
+        path->slot = (uint32_t) slot;
+    }
+}
+
+void
+zeb_rule_number_paths (zeb_rule_t *self, zhashx_t *slots, uint32_t *count)
+{
+    s_number_conds (self->conds, self->cond_count, slots, count);
+    for (size_t index = 0; index < self->group_count; index++)
+        s_number_conds (self->groups [index].conds, self->groups [index].count, slots, count);
+}
+
 //  Every condition of a list into an open array; true if all hold
 static bool
 s_explain_conds (zeb_rule_t *self, const zeb_rule_cond_t *conds, size_t count,

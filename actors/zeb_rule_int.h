@@ -41,6 +41,7 @@ typedef enum {
 typedef struct {
     zeb_rule_root_t root;
     int attr;                           //  ZEB_RULE_ROOT_ATTR: a zeb_attr_t
+    uint32_t slot;                      //  its memo in a ruleset (1..), or 0
     size_t count;
     zeb_schema_step_t *steps;           //  inline_steps, or a block of their own
     zeb_schema_step_t inline_steps [ZEB_RULE_INLINE_STEPS];
@@ -163,12 +164,22 @@ typedef struct {
     const uint8_t *value;
 } zeb_rule_entry_t;
 
+//  A path resolved once per event, for every rule of a ruleset that names
+//  it: the ruleset numbers the distinct paths of its rules (path->slot)
+typedef struct {
+    uint64_t generation;                //  the event it was resolved for
+    zeb_rule_value_t value;
+} zeb_rule_memo_t;
+
 typedef struct {
     const uint8_t *data;                //  the event's data indexed, or NULL
     const uint8_t *end;
     bool complete;                      //  every key is in entries
     size_t count;
     zeb_rule_entry_t entries [ZEB_RULE_INDEX_MAX];
+    zeb_rule_memo_t *memo;              //  by slot - 1, or NULL
+    size_t memo_size;
+    uint64_t generation;                //  of this event, never 0
 } zeb_rule_index_t;
 
 typedef enum {
@@ -238,6 +249,11 @@ void
     zeb_rule_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
                       const zeb_mpk_t *element, const zeb_rule_index_t *index,
                       zeb_rule_value_t *value);
+
+//  Number the distinct paths of the rule's conditions in slots (text ->
+//  slot, grown as needed; *count the slots so far), for memos.
+void
+    zeb_rule_number_paths (zeb_rule_t *self, zhashx_t *slots, uint32_t *count);
 
 //  Index the top-level keys of an event's data.
 void

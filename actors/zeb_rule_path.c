@@ -442,10 +442,31 @@ s_indexed (const zeb_rule_index_t *index, const zeb_schema_step_t *step, zeb_mpk
     return index->complete? 0: -1;
 }
 
+static void
+    s_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
+               const zeb_mpk_t *element, const zeb_rule_index_t *index, zeb_rule_value_t *value);
+
 void
 zeb_rule_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
                   const zeb_mpk_t *element, const zeb_rule_index_t *index,
                   zeb_rule_value_t *value)
+{
+    if (index && path->slot && path->slot <= index->memo_size) {
+        zeb_rule_memo_t *memo = &index->memo [path->slot - 1];
+        if (memo->generation != index->generation) {
+            s_resolve (path, event, element, index, &memo->value);
+            memo->generation = index->generation;
+        }
+        *value = memo->value;
+    }
+    else
+        s_resolve (path, event, element, index, value);
+}
+
+static void
+s_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
+           const zeb_mpk_t *element, const zeb_rule_index_t *index,
+           zeb_rule_value_t *value)
 {
     value->kind = ZEB_RULE_MISSING;
     value->has_mpk = false;

@@ -51,7 +51,8 @@ struct _zeb_ruleset_t {
     size_t *cursors;
     size_t heads_max;
     s_list_t found;                 //  candidates of the last lookup
-    zeb_rule_index_t index;         //  of the event being matched
+    zeb_rule_index_t index;         //  of the event being matched, with
+                                    //  the memos of the rules' paths
     zeb_ruleset_stats_t stats;
 };
 
@@ -199,6 +200,17 @@ s_rebuild (zeb_ruleset_t *self)
         if (zeb_rule_enabled (rules [index]))
             rules [enabled++] = rules [index];
     qsort (rules, enabled, sizeof (zeb_rule_t *), s_compare_rank);
+    //  Every distinct path of the enabled rules gets a memo: resolved
+    //  once per event, however many rules name it
+    zhashx_t *slots = zhashx_new ();
+    uint32_t slot_count = 0;
+    for (size_t rank = 0; rank < enabled; rank++)
+        zeb_rule_number_paths (rules [rank], slots, &slot_count);
+    zhashx_destroy (&slots);
+    free (self->index.memo);
+    self->index.memo = (zeb_rule_memo_t *) zmalloc (sizeof (zeb_rule_memo_t) * (slot_count + 1));
+    self->index.memo_size = slot_count;
+    self->index.generation = 0;
     for (size_t rank = 0; rank < enabled; rank++) {
         zeb_rule_t *rule = rules [rank];
         const char *trigger = zeb_rule_trigger (rule);
@@ -245,6 +257,7 @@ zeb_ruleset_destroy (zeb_ruleset_t **self_p)
         free (self->heads);
         free (self->cursors);
         free (self->found.items);
+        free (self->index.memo);
         free (self);
         *self_p = NULL;
     }
@@ -429,10 +442,8 @@ zeb_ruleset_match (zeb_ruleset_t *self, const zeb_event_view_t *event, zeb_rule_
     zeb_str_t type = event->attr [ZEB_ATTR_TYPE];
     s_lookup (self, type.ptr? type.ptr: "", type.ptr? type.len: 0);
     size_t matches = 0;
-    if (self->found.count > 1)
-        zeb_rule_index_build (&self->index, event);
-    else
-        self->index.data = NULL;
+    zeb_rule_index_build (&self->index, event);
+    self->index.generation++;       //  every memo is stale
     for (size_t index = 0; index < self->found.count; index++) {
         zeb_rule_t *rule = self->found.items [index].rule;
         //  Candidates are scattered in memory: ask for the next ones'
