@@ -256,6 +256,11 @@ s_parse_operand (s_parser_t *parser, json_t *json, zeb_rule_cond_t *cond)
             rc = s_refuse (parser, "cannot be encoded");
         json_decref (compared);
         if (rc == 0) {
+            if (cond->value_size <= sizeof (cond->inline_value)) {
+                memcpy (cond->inline_value, cond->value, cond->value_size);
+                free (cond->value);
+                cond->value = cond->inline_value;
+            }
             zeb_mpk_t reader;
             zeb_mpk_init (&reader, cond->value, cond->value_size);
             zeb_rule_classify (&reader, &cond->operand);
@@ -501,7 +506,8 @@ s_conds_free (zeb_rule_cond_t *conds, size_t count)
         zeb_rule_cond_t *cond = &conds [index];
         free (cond->where);
         zeb_rule_path_free (&cond->path);
-        free (cond->value);
+        if (cond->value != cond->inline_value)
+            free (cond->value);
         free (cond->shown);
         pcre2_code_free (cond->regex);
         s_conds_free (cond->children, cond->child_count);

@@ -102,13 +102,16 @@ struct _zeb_rule_cond_t {
     bool exists;                        //  exists: the value asked for
     zeb_rule_path_t path;
     zeb_rule_value_t operand;           //  value, classified
+    uint8_t inline_value [32];          //  value, when it is this short
     pcre2_code *regex;
     zeb_rule_cond_t *children;          //  quantifiers: ANDed per element
     size_t child_count;
     //  For explain and checks
     char *where;                        //  in the rule: "triggerConditions[2]"
     uint8_t *value;                     //  msgpack of the operand as compared
-    size_t value_size;                  //  (time strings become ms), or NULL
+    size_t value_size;                  //  (time strings become ms), or NULL;
+                                        //  inline_value if it fits (the operand's
+                                        //  bytes beside the condition)
     uint8_t *shown;                     //  as written, if it differs; or NULL
     size_t shown_size;
 };
