@@ -481,7 +481,7 @@ s_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
                 int found = s_indexed (index, &path->steps [0], &reader);
                 if (found == 0)
                     return;
-                first = found;
+                first = found > 0? 1: 0;    //  -1: walk the map after all
             }
             if (first == 0)
                 zeb_mpk_init (&reader, event->data, event->data_size);

@@ -320,6 +320,44 @@ s_test_table (bool verbose)
         assert (result == s_table [index].expected);
         zeb_rule_destroy (&rule);
     }
+    //  The same rows through a ruleset, which indexes the data's keys and
+    //  resolves each distinct path once per event: the same answers, also
+    //  when the data has more keys than the index holds
+    char *wide = (char *) zmalloc (strlen (s_data) + 512);
+    strcpy (wide, "{");
+    for (int key = 0; key < 40; key++)
+        sprintf (wide + strlen (wide), "\"k%d\":%d,", key, key);
+    strcat (wide, s_data + 1);
+    zeb_event_t *events [2] = { event, s_event ("order.placed", wide) };
+    free (wide);
+    zeb_ruleset_t *ruleset = zeb_ruleset_new ();
+    size_t rows = sizeof (s_table) / sizeof (s_table [0]);
+    for (size_t index = 0; index < rows; index++) {
+        zeb_rule_t *rule = s_rule_of (s_table [index].condition, false);
+        char id [16];
+        snprintf (id, sizeof (id), "row-%03zu", index);
+        zeb_rule_set_id (rule, id);
+        zeb_ruleset_put (ruleset, &rule);
+    }
+    zeb_rule_t **matched = (zeb_rule_t **) zmalloc (sizeof (zeb_rule_t *) * rows);
+    for (int variant = 0; variant < 2; variant++)
+        for (int round = 0; round < 2; round++) {
+            zeb_event_view_t copy = *zeb_event_view (events [variant]);
+            copy.sequence = 42;
+            size_t count = zeb_ruleset_match (ruleset, &copy, matched, rows);
+            size_t expected = 0;
+            for (size_t index = 0; index < rows; index++)
+                expected += s_table [index].expected;
+            assert (count == expected);
+            for (size_t index = 0; index < count; index++) {
+                size_t row = (size_t) atoi (zeb_rule_id (matched [index]) + 4);
+                assert (row < rows && s_table [row].expected);
+            }
+        }
+    free (matched);
+    zeb_ruleset_destroy (&ruleset);
+    zeb_event_destroy (&events [1]);
+
     //  No data at all: every data path is missing
     zeb_event_t *bare = s_event ("order.placed", NULL);
     zeb_rule_t *rule = s_rule_of ("{\"field\":\"data.i\",\"operator\":\"exists\",\"value\":false}", false);
