@@ -29,7 +29,7 @@ static bool
 s_same_bytes (const char *a, const char *b, size_t len, bool fold)
 {
     if (!fold)
-        return memcmp (a, b, len) == 0;
+        return zeb_rule_same (a, b, len);
     for (size_t index = 0; index < len; index++)
         if (s_fold ((uint8_t) a [index]) != s_fold ((uint8_t) b [index]))
             return false;
@@ -256,6 +256,11 @@ s_parse_operand (s_parser_t *parser, json_t *json, zeb_rule_cond_t *cond)
             rc = s_refuse (parser, "cannot be encoded");
         json_decref (compared);
         if (rc == 0) {
+            if (cond->value_size <= sizeof (cond->inline_value)) {
+                memcpy (cond->inline_value, cond->value, cond->value_size);
+                free (cond->value);
+                cond->value = cond->inline_value;
+            }
             zeb_mpk_t reader;
             zeb_mpk_init (&reader, cond->value, cond->value_size);
             zeb_rule_classify (&reader, &cond->operand);
@@ -501,7 +506,8 @@ s_conds_free (zeb_rule_cond_t *conds, size_t count)
         zeb_rule_cond_t *cond = &conds [index];
         free (cond->where);
         zeb_rule_path_free (&cond->path);
-        free (cond->value);
+        if (cond->value != cond->inline_value)
+            free (cond->value);
         free (cond->shown);
         pcre2_code_free (cond->regex);
         s_conds_free (cond->children, cond->child_count);
@@ -674,7 +680,7 @@ static bool
 s_test (zeb_rule_t *self, const zeb_rule_cond_t *cond, const zeb_event_view_t *event,
         const zeb_mpk_t *element, zeb_rule_value_t *seen)
 {
-    zeb_rule_resolve (&cond->path, event, element, seen);
+    zeb_rule_resolve (&cond->path, event, element, self->index, seen);
     const zeb_rule_value_t *operand = &cond->operand;
     bool fold = cond->ignore_case;
     if (cond->op == ZEB_RULE_OP_EXISTS)
@@ -741,6 +747,39 @@ zeb_rule_match (zeb_rule_t *self, const zeb_event_view_t *event)
         if (s_all_hold (self, self->groups [index].conds, self->groups [index].count, event))
             return true;
     return false;
+}
+
+bool
+zeb_rule_match_indexed (zeb_rule_t *self, const zeb_event_view_t *event, const zeb_rule_index_t *index)
+{
+    self->index = index;
+    bool matched = zeb_rule_match (self, event);
+    self->index = NULL;
+    return matched;
+}
+
+static void
+s_number_conds (zeb_rule_cond_t *conds, size_t count, zhashx_t *slots, uint32_t *slot_count)
+{
+    for (size_t index = 0; index < count; index++) {
+        zeb_rule_path_t *path = &conds [index].path;
+        if (path->root == ZEB_RULE_ROOT_ELEMENT)
+            continue;               //  relative to an element: not one value per event
+        uintptr_t slot = (uintptr_t) zhashx_lookup (slots, path->text);
+        if (!slot) {
+            slot = ++*slot_count;
+            zhashx_insert (slots, path->text, (void *) slot);
+        }
+        path->slot = (uint32_t) slot;
+    }
+}
+
+void
+zeb_rule_number_paths (zeb_rule_t *self, zhashx_t *slots, uint32_t *count)
+{
+    s_number_conds (self->conds, self->cond_count, slots, count);
+    for (size_t index = 0; index < self->group_count; index++)
+        s_number_conds (self->groups [index].conds, self->groups [index].count, slots, count);
 }
 
 //  Every condition of a list into an open array; true if all hold

@@ -14,7 +14,8 @@
     Conditions: {"field": PATH, "operator": OP, "value": V, "ignoreCase":
     bool}, or a quantifier over an array's elements {"field": PATH, "any":
     C | [C...]} / {"field": PATH, "all": ...} whose conditions' fields are
-    relative to the element (nesting at most 4). triggerConditions are
+    relative to the element ("sku", "[0].price", "." for the element
+    itself; nesting at most 4). triggerConditions are
     ANDed; "any" is an array of groups (a group is one condition or an
     array ANDed) of which at least one must hold. Paths: data.a.b,
     data.items[0], data["odd.key"], type, source, subject, tenantid, time,
@@ -65,7 +66,8 @@ void
     zeb_rule_destroy (zeb_rule_t **self_p);
 
 //  The rule as JSON (borrowed; the rule's own, with id and enabled as
-//  set); and as compact text (borrowed, terminated).
+//  set); and as compact text (borrowed, terminated; valid until the next
+//  zeb_rule_set_* call).
 json_t *
     zeb_rule_json (zeb_rule_t *self);
 const char *

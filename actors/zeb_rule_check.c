@@ -18,6 +18,11 @@
 #include "zeb_actors.h"
 #include "zeb_rule_int.h"
 
+static const char *s_op_names [] = {
+    "eq", "neq", "gt", "gte", "lt", "lte", "contains", "startsWith", "endsWith",
+    "matches", "exists", "in", "any", "all"
+};
+
 #define S_NUMBERS   (ZEB_MPK_JSON_INTEGER | ZEB_MPK_JSON_NUMBER)
 
 typedef struct {
@@ -181,9 +186,8 @@ s_check_conds (s_checker_t *checker, const zeb_rule_cond_t *conds, size_t count,
         if (types && needs && !(types & needs)) {
             char names [96];
             s_warn (checker, where, path->text, "the schema allows only %s there; '%s' needs %s",
-                    s_type_names (types, names, sizeof (names)),
-                    cond->op == ZEB_RULE_OP_ANY? "any": cond->op == ZEB_RULE_OP_ALL? "all": "the operator",
-                    what);
+                    s_type_names (types, names, sizeof (names)), s_op_names [cond->op], what);
+            types = 0;              //  nothing below it can hold either
         }
         if (types && cond->child_count) {
             steps [total] = (zeb_schema_step_t) { NULL, 0, -1 };    //  any item

@@ -31,15 +31,24 @@ typedef enum {
 } zeb_rule_root_t;
 
 //  A compiled field path: a root and steps into msgpack below it. Step
-//  names point into names (owned); an index step has name NULL.
+//  names point into the path's own storage: short paths (the most) keep
+//  steps and names inline, beside the condition that uses them, so that
+//  matching touches fewer cache lines; a compiled path must not move.
+//  An index step has name NULL.
+#define ZEB_RULE_INLINE_STEPS   2
+#define ZEB_RULE_INLINE_NAMES   24
+
 typedef struct {
     zeb_rule_root_t root;
     int attr;                           //  ZEB_RULE_ROOT_ATTR: a zeb_attr_t
+    uint32_t slot;                      //  its memo in a ruleset (1..), or 0
+    size_t count;
+    zeb_schema_step_t *steps;           //  inline_steps, or a block of their own
+    zeb_schema_step_t inline_steps [ZEB_RULE_INLINE_STEPS];
+    char inline_names [ZEB_RULE_INLINE_NAMES];
     char *ext;                          //  ZEB_RULE_ROOT_EXT: its name
     size_t ext_len;
-    zeb_schema_step_t *steps;
-    size_t count;
-    char *names;
+    char *names;                        //  while compiling
     char *text;                         //  as written
 } zeb_rule_path_t;
 
@@ -87,19 +96,24 @@ typedef enum {
 typedef struct _zeb_rule_cond_t zeb_rule_cond_t;
 
 struct _zeb_rule_cond_t {
+    //  What matching reads, first
     zeb_rule_op_t op;
-    char *where;                        //  in the rule: "triggerConditions[2]"
-    zeb_rule_path_t path;
     bool ignore_case;
     bool exists;                        //  exists: the value asked for
-    uint8_t *value;                     //  msgpack of the operand as compared
-    size_t value_size;                  //  (time strings become ms), or NULL
-    uint8_t *shown;                     //  as written, if it differs; or NULL
-    size_t shown_size;
+    zeb_rule_path_t path;
     zeb_rule_value_t operand;           //  value, classified
+    uint8_t inline_value [32];          //  value, when it is this short
     pcre2_code *regex;
     zeb_rule_cond_t *children;          //  quantifiers: ANDed per element
     size_t child_count;
+    //  For explain and checks
+    char *where;                        //  in the rule: "triggerConditions[2]"
+    uint8_t *value;                     //  msgpack of the operand as compared
+    size_t value_size;                  //  (time strings become ms), or NULL;
+                                        //  inline_value if it fits (the operand's
+                                        //  bytes beside the condition)
+    uint8_t *shown;                     //  as written, if it differs; or NULL
+    size_t shown_size;
 };
 
 typedef struct {
@@ -142,6 +156,35 @@ typedef struct {
     size_t retry_size;
 } zeb_rule_action_t;
 
+//  The top-level keys of one event's data, found in one pass, so that the
+//  many conditions a ruleset evaluates on the event do not each walk the
+//  map again (zeb_ruleset_match builds it once per event)
+#define ZEB_RULE_INDEX_MAX      32
+
+typedef struct {
+    const char *key;
+    uint32_t len;
+    const uint8_t *value;
+} zeb_rule_entry_t;
+
+//  A path resolved once per event, for every rule of a ruleset that names
+//  it: the ruleset numbers the distinct paths of its rules (path->slot)
+typedef struct {
+    uint64_t generation;                //  the event it was resolved for
+    zeb_rule_value_t value;
+} zeb_rule_memo_t;
+
+typedef struct {
+    const uint8_t *data;                //  the event's data indexed, or NULL
+    const uint8_t *end;
+    bool complete;                      //  every key is in entries
+    size_t count;
+    zeb_rule_entry_t entries [ZEB_RULE_INDEX_MAX];
+    zeb_rule_memo_t *memo;              //  by slot - 1, or NULL
+    size_t memo_size;
+    uint64_t generation;                //  of this event, never 0
+} zeb_rule_index_t;
+
 typedef enum {
     ZEB_RULE_TRIGGER_EXACT = 0,
     ZEB_RULE_TRIGGER_PREFIX,
@@ -149,6 +192,15 @@ typedef enum {
 } zeb_rule_trigger_kind_t;
 
 struct _zeb_rule_t {
+    //  What matching reads, first
+    zeb_rule_cond_t *conds;             //  triggerConditions, ANDed
+    size_t cond_count;
+    zeb_rule_group_t *groups;           //  any: one must hold
+    size_t group_count;
+    const zeb_rule_index_t *index;      //  of the event being matched, or NULL
+    pcre2_match_data *match;            //  shared by the rule's regexes
+    pcre2_match_context *context;       //  the match limits
+    //  The rest
     json_t *json;                       //  the rule as given, with id and enabled as set
     char *text;                         //  its compact text, or NULL when stale
     char *id;
@@ -159,19 +211,27 @@ struct _zeb_rule_t {
     bool enabled;
     bool continue_on_error;
     int64_t priority;
-    zeb_rule_cond_t *conds;             //  triggerConditions, ANDed
-    size_t cond_count;
-    zeb_rule_group_t *groups;           //  any: one must hold
-    size_t group_count;
     zeb_rule_action_t *actions;
     size_t action_count;
-    pcre2_match_data *match;            //  shared by the rule's regexes
-    pcre2_match_context *context;       //  the match limits
     msgpack_sbuffer scratch;            //  a rendered config
     char *line;                         //  a rendered text, grown as needed
     size_t line_size;
     size_t line_max;
 };
+
+//  Bytes equal: short ones compared inline, where a call to memcmp costs
+//  more than the comparison (keys, enum-like values)
+static inline bool
+zeb_rule_same (const void *a, const void *b, size_t len)
+{
+    if (len > 16)
+        return memcmp (a, b, len) == 0;
+    const uint8_t *x = (const uint8_t *) a, *y = (const uint8_t *) b;
+    for (size_t index = 0; index < len; index++)
+        if (x [index] != y [index])
+            return false;
+    return true;
+}
 
 //  Compile a path written as text into path. relative: a quantifier's
 //  element path ("sku", "[0].price", "." for the element itself);
@@ -186,10 +246,26 @@ void
     zeb_rule_path_free (zeb_rule_path_t *path);
 
 //  Resolve a path in an event (element: the quantifier's element, or
-//  NULL). Allocates nothing; value is MISSING if the path leads nowhere.
+//  NULL; index: of the event's data, or NULL). Allocates nothing; value
+//  is MISSING if the path leads nowhere.
 void
     zeb_rule_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
-                      const zeb_mpk_t *element, zeb_rule_value_t *value);
+                      const zeb_mpk_t *element, const zeb_rule_index_t *index,
+                      zeb_rule_value_t *value);
+
+//  Number the distinct paths of the rule's conditions in slots (text ->
+//  slot, grown as needed; *count the slots so far), for memos.
+void
+    zeb_rule_number_paths (zeb_rule_t *self, zhashx_t *slots, uint32_t *count);
+
+//  Index the top-level keys of an event's data.
+void
+    zeb_rule_index_build (zeb_rule_index_t *index, const zeb_event_view_t *event);
+
+//  zeb_rule_match with the index of the event's data (built for it).
+bool
+    zeb_rule_match_indexed (zeb_rule_t *self, const zeb_event_view_t *event,
+                            const zeb_rule_index_t *index);
 
 //  Classify the msgpack value at reader (which does not move).
 void

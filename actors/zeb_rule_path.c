@@ -101,9 +101,9 @@ s_path_root_name (zeb_rule_path_t *path, const char *name, size_t len, char *err
     return 0;
 }
 
-int
-zeb_rule_path_compile (zeb_rule_path_t *path, const char *text, size_t len,
-                       bool relative, bool templated, char *error, size_t size)
+static int
+s_path_compile (zeb_rule_path_t *path, const char *text, size_t len,
+                bool relative, bool templated, char *error, size_t size)
 {
     memset (path, 0, sizeof (*path));
     path->text = strndup (text, len);
@@ -200,10 +200,45 @@ zeb_rule_path_compile (zeb_rule_path_t *path, const char *text, size_t len,
     return 0;
 }
 
+//  Compile, then keep the steps and their names in one block of their
+//  size: a ruleset's conditions stay close together in memory, and
+//  matching is bound by how many cache lines it touches
+int
+zeb_rule_path_compile (zeb_rule_path_t *path, const char *text, size_t len,
+                       bool relative, bool templated, char *error, size_t size)
+{
+    if (s_path_compile (path, text, len, relative, templated, error, size))
+        return -1;
+    size_t names_len = 0;
+    for (size_t step = 0; step < path->count; step++)
+        names_len += path->steps [step].name? path->steps [step].len + 1: 0;
+    size_t steps_size = sizeof (zeb_schema_step_t) * path->count;
+    zeb_schema_step_t *steps = path->inline_steps;
+    char *names = path->inline_names;
+    if (path->count > ZEB_RULE_INLINE_STEPS || names_len > ZEB_RULE_INLINE_NAMES) {
+        steps = (zeb_schema_step_t *) zmalloc (steps_size + names_len + 1);
+        names = (char *) steps + steps_size;
+    }
+    for (size_t step = 0; step < path->count; step++) {
+        steps [step] = path->steps [step];
+        if (steps [step].name) {
+            memcpy (names, steps [step].name, steps [step].len);
+            steps [step].name = names;
+            names += steps [step].len + 1;
+        }
+    }
+    free (path->steps);
+    free (path->names);
+    path->steps = steps;
+    path->names = NULL;
+    return 0;
+}
+
 void
 zeb_rule_path_free (zeb_rule_path_t *path)
 {
-    free (path->steps);
+    if (path->steps != path->inline_steps)
+        free (path->steps);
     free (path->names);
     free (path->ext);
     free (path->text);
@@ -217,6 +252,31 @@ zeb_rule_classify (const zeb_mpk_t *reader, zeb_rule_value_t *value)
     value->has_mpk = true;
     value->is_time = false;
     value->mpk = *reader;
+    //  The common encodings decoded in place
+    const uint8_t *ptr = reader->ptr;
+    if (ptr < reader->end) {
+        uint8_t byte = *ptr;
+        if (byte <= 0x7f) {
+            value->kind = ZEB_RULE_NUMBER;
+            value->number = (zeb_mpk_number_t) { .kind = ZEB_MPK_NUMBER_UINT, .u = byte };
+            return;
+        }
+        if (byte >= 0xe0) {
+            value->kind = ZEB_RULE_NUMBER;
+            value->number = (zeb_mpk_number_t) { .kind = ZEB_MPK_NUMBER_INT, .i = (int8_t) byte };
+            return;
+        }
+        if (byte >= 0xa0 && byte <= 0xbf && (size_t) (byte & 0x1f) < (size_t) (reader->end - ptr)) {
+            value->kind = ZEB_RULE_STRING;
+            value->str = (const char *) ptr + 1;
+            value->len = byte & 0x1f;
+            return;
+        }
+        if (byte >= 0x80 && byte <= 0x9f) {
+            value->kind = byte <= 0x8f? ZEB_RULE_OBJECT: ZEB_RULE_ARRAY;
+            return;
+        }
+    }
     switch (zeb_mpk_peek (&copy)) {
         case ZEB_MPK_NIL:
             value->kind = ZEB_RULE_NULL;
@@ -253,6 +313,43 @@ zeb_rule_classify (const zeb_mpk_t *reader, zeb_rule_value_t *value)
         value->has_mpk = false;
 }
 
+//  The size of the scalar at ptr that needs no decoding, or 0 (then
+//  zeb_mpk_skip decides): the hot path skips most values of a map here
+static inline size_t
+s_scalar_size (const uint8_t *ptr, const uint8_t *end)
+{
+    uint8_t byte = *ptr;
+    size_t size = 0;
+    if (byte <= 0x7f || byte >= 0xe0 || byte == 0xc0 || byte == 0xc2 || byte == 0xc3)
+        size = 1;
+    else
+    if (byte >= 0xa0 && byte <= 0xbf)
+        size = 1 + (byte & 0x1f);
+    else
+    switch (byte) {
+        case 0xcc: case 0xd0: size = 2; break;
+        case 0xcd: case 0xd1: size = 3; break;
+        case 0xca: case 0xce: case 0xd2: size = 5; break;
+        case 0xcb: case 0xcf: case 0xd3: size = 9; break;
+        case 0xd9: size = ptr + 1 < end? 2 + (size_t) ptr [1]: 0; break;
+        default: break;
+    }
+    return size <= (size_t) (end - ptr)? size: 0;
+}
+
+static inline bool
+s_skip (zeb_mpk_t *reader)
+{
+    if (reader->ptr < reader->end) {
+        size_t size = s_scalar_size (reader->ptr, reader->end);
+        if (size) {
+            reader->ptr += size;
+            return true;
+        }
+    }
+    return zeb_mpk_skip (reader, NULL, NULL) == 0;
+}
+
 //  Move reader (at a map or array) to the value a step names
 static bool
 s_descend (zeb_mpk_t *reader, const zeb_schema_step_t *step)
@@ -262,6 +359,17 @@ s_descend (zeb_mpk_t *reader, const zeb_schema_step_t *step)
         if (zeb_mpk_read_map (reader, &count))
             return false;
         for (uint32_t index = 0; index < count; index++) {
+            const uint8_t *ptr = reader->ptr;
+            if (ptr < reader->end && *ptr >= 0xa0 && *ptr <= 0xbf) {
+                //  A short key (fixstr), as nearly all are: compared in place
+                size_t len = *ptr & 0x1f;
+                if (len > (size_t) (reader->end - ptr - 1))
+                    return false;
+                reader->ptr = ptr + 1 + len;
+                if (len == step->len && zeb_rule_same (ptr + 1, step->name, len))
+                    return true;
+            }
+            else
             if (zeb_mpk_peek (reader) == ZEB_MPK_STR) {
                 const char *key;
                 uint32_t len;
@@ -272,7 +380,7 @@ s_descend (zeb_mpk_t *reader, const zeb_schema_step_t *step)
             else
             if (zeb_mpk_skip (reader, NULL, NULL))
                 return false;
-            if (zeb_mpk_skip (reader, NULL, NULL))
+            if (!s_skip (reader))
                 return false;
         }
         return false;
@@ -280,24 +388,103 @@ s_descend (zeb_mpk_t *reader, const zeb_schema_step_t *step)
     if (zeb_mpk_read_array (reader, &count) || (uint64_t) step->index >= count)
         return false;
     for (int64_t index = 0; index < step->index; index++)
-        if (zeb_mpk_skip (reader, NULL, NULL))
+        if (!s_skip (reader))
             return false;
     return true;
 }
 
 void
+zeb_rule_index_build (zeb_rule_index_t *index, const zeb_event_view_t *event)
+{
+    index->data = NULL;
+    index->count = 0;
+    index->complete = false;
+    if (!event->data)
+        return;
+    zeb_mpk_t reader;
+    zeb_mpk_init (&reader, event->data, event->data_size);
+    uint32_t count;
+    if (zeb_mpk_read_map (&reader, &count))
+        return;
+    for (uint32_t entry = 0; entry < count; entry++) {
+        const char *key;
+        uint32_t len;
+        if (index->count == ZEB_RULE_INDEX_MAX || zeb_mpk_peek (&reader) != ZEB_MPK_STR) {
+            //  Past the limit, or a key that is no string: look for the
+            //  rest of the keys the slow way
+            index->data = event->data;
+            index->end = event->data + event->data_size;
+            return;
+        }
+        zeb_mpk_read_str (&reader, &key, &len);
+        index->entries [index->count++] = (zeb_rule_entry_t) { key, len, reader.ptr };
+        if (!s_skip (&reader))
+            return;                 //  malformed: no index
+    }
+    index->data = event->data;
+    index->end = event->data + event->data_size;
+    index->complete = true;
+}
+
+//  The first step of a data path through the index: 1 found, 0 not
+//  there, -1 the index cannot say
+static int
+s_indexed (const zeb_rule_index_t *index, const zeb_schema_step_t *step, zeb_mpk_t *reader)
+{
+    for (size_t entry = 0; entry < index->count; entry++) {
+        const zeb_rule_entry_t *found = &index->entries [entry];
+        if (found->len == step->len && zeb_rule_same (found->key, step->name, step->len)) {
+            reader->ptr = found->value;
+            reader->end = index->end;
+            return 1;
+        }
+    }
+    return index->complete? 0: -1;
+}
+
+static void
+    s_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
+               const zeb_mpk_t *element, const zeb_rule_index_t *index, zeb_rule_value_t *value);
+
+void
 zeb_rule_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
-                  const zeb_mpk_t *element, zeb_rule_value_t *value)
+                  const zeb_mpk_t *element, const zeb_rule_index_t *index,
+                  zeb_rule_value_t *value)
+{
+    if (index && path->slot && path->slot <= index->memo_size) {
+        zeb_rule_memo_t *memo = &index->memo [path->slot - 1];
+        if (memo->generation != index->generation) {
+            s_resolve (path, event, element, index, &memo->value);
+            memo->generation = index->generation;
+        }
+        *value = memo->value;
+    }
+    else
+        s_resolve (path, event, element, index, value);
+}
+
+static void
+s_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
+           const zeb_mpk_t *element, const zeb_rule_index_t *index,
+           zeb_rule_value_t *value)
 {
     value->kind = ZEB_RULE_MISSING;
     value->has_mpk = false;
     value->is_time = false;
     zeb_mpk_t reader;
+    size_t first = 0;
     switch (path->root) {
         case ZEB_RULE_ROOT_DATA:
             if (!event->data)
                 return;
-            zeb_mpk_init (&reader, event->data, event->data_size);
+            if (index && index->data == event->data && path->count && path->steps [0].name) {
+                int found = s_indexed (index, &path->steps [0], &reader);
+                if (found == 0)
+                    return;
+                first = found > 0? 1: 0;    //  -1: walk the map after all
+            }
+            if (first == 0)
+                zeb_mpk_init (&reader, event->data, event->data_size);
             break;
         case ZEB_RULE_ROOT_ELEMENT:
             if (!element)
@@ -319,8 +506,8 @@ zeb_rule_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
             return;
         }
         case ZEB_RULE_ROOT_EXT:
-            for (size_t index = 0; index < event->ext_count; index++) {
-                const zeb_ext_t *ext = &event->ext [index];
+            for (size_t entry = 0; entry < event->ext_count; entry++) {
+                const zeb_ext_t *ext = &event->ext [entry];
                 if (ext->name.len == path->ext_len && memcmp (ext->name.ptr, path->ext, path->ext_len) == 0) {
                     zeb_mpk_init (&reader, ext->value, ext->value_size);
                     zeb_rule_classify (&reader, value);
@@ -342,8 +529,8 @@ zeb_rule_resolve (const zeb_rule_path_t *path, const zeb_event_view_t *event,
             }
             return;
     }
-    for (size_t index = 0; index < path->count; index++)
-        if (!s_descend (&reader, &path->steps [index]))
+    for (size_t step = first; step < path->count; step++)
+        if (!s_descend (&reader, &path->steps [step]))
             return;
     zeb_rule_classify (&reader, value);
 }

@@ -418,7 +418,7 @@ s_render_config (zeb_rule_t *self, zeb_rule_action_t *action, const zeb_event_vi
             msgpack_sbuffer_write (&self->scratch, (const char *) piece->raw, piece->raw_size);
         else
         if (piece->kind == ZEB_RULE_PIECE_WHOLE) {
-            zeb_rule_resolve (&piece->segments [0].path, event, NULL, &value);
+            zeb_rule_resolve (&piece->segments [0].path, event, NULL, NULL, &value);
             s_write_whole (&pk, &value);
         }
         else {
@@ -428,7 +428,7 @@ s_render_config (zeb_rule_t *self, zeb_rule_action_t *action, const zeb_event_vi
                 if (part->literal)
                     s_line_add (self, part->literal, part->len);
                 else {
-                    zeb_rule_resolve (&part->path, event, NULL, &value);
+                    zeb_rule_resolve (&part->path, event, NULL, NULL, &value);
                     s_text_of (self, &value);
                 }
             }

@@ -19,6 +19,7 @@
 */
 
 #include "zeb_actors.h"
+#include "zeb_rule_int.h"
 
 typedef struct {
     zeb_rule_t *rule;
@@ -50,6 +51,8 @@ struct _zeb_ruleset_t {
     size_t *cursors;
     size_t heads_max;
     s_list_t found;                 //  candidates of the last lookup
+    zeb_rule_index_t index;         //  of the event being matched, with
+                                    //  the memos of the rules' paths
     zeb_ruleset_stats_t stats;
 };
 
@@ -197,6 +200,17 @@ s_rebuild (zeb_ruleset_t *self)
         if (zeb_rule_enabled (rules [index]))
             rules [enabled++] = rules [index];
     qsort (rules, enabled, sizeof (zeb_rule_t *), s_compare_rank);
+    //  Every distinct path of the enabled rules gets a memo: resolved
+    //  once per event, however many rules name it
+    zhashx_t *slots = zhashx_new ();
+    uint32_t slot_count = 0;
+    for (size_t rank = 0; rank < enabled; rank++)
+        zeb_rule_number_paths (rules [rank], slots, &slot_count);
+    zhashx_destroy (&slots);
+    free (self->index.memo);
+    self->index.memo = (zeb_rule_memo_t *) zmalloc (sizeof (zeb_rule_memo_t) * (slot_count + 1));
+    self->index.memo_size = slot_count;
+    self->index.generation = 0;
     for (size_t rank = 0; rank < enabled; rank++) {
         zeb_rule_t *rule = rules [rank];
         const char *trigger = zeb_rule_trigger (rule);
@@ -243,6 +257,7 @@ zeb_ruleset_destroy (zeb_ruleset_t **self_p)
         free (self->heads);
         free (self->cursors);
         free (self->found.items);
+        free (self->index.memo);
         free (self);
         *self_p = NULL;
     }
@@ -427,9 +442,17 @@ zeb_ruleset_match (zeb_ruleset_t *self, const zeb_event_view_t *event, zeb_rule_
     zeb_str_t type = event->attr [ZEB_ATTR_TYPE];
     s_lookup (self, type.ptr? type.ptr: "", type.ptr? type.len: 0);
     size_t matches = 0;
+    zeb_rule_index_build (&self->index, event);
+    self->index.generation++;       //  every memo is stale
     for (size_t index = 0; index < self->found.count; index++) {
         zeb_rule_t *rule = self->found.items [index].rule;
-        if (zeb_rule_match (rule, event)) {
+        //  Candidates are scattered in memory: ask for the next ones'
+        //  rule and first condition while this one is evaluated
+        if (index + 4 < self->found.count)
+            __builtin_prefetch (self->found.items [index + 4].rule);
+        if (index + 2 < self->found.count && self->found.items [index + 2].rule->conds)
+            __builtin_prefetch (self->found.items [index + 2].rule->conds);
+        if (zeb_rule_match_indexed (rule, event, &self->index)) {
             if (matches < max)
                 out [matches] = rule;
             matches++;
@@ -452,9 +475,177 @@ zeb_ruleset_stats (zeb_ruleset_t *self, zeb_ruleset_stats_t *stats)
 //  ---------------------------------------------------------------------
 //  Self test
 
+static zeb_rule_t *
+s_test_rule (const char *id, const char *trigger, int64_t priority, bool enabled, const char *condition)
+{
+    char text [1024];
+    snprintf (text, sizeof (text), "{\"id\":\"%s\",\"triggerEventType\":\"%s\",\"priority\":%" PRId64 ","
+              "\"enabled\":%s,\"triggerConditions\":[%s],\"actions\":[{\"type\":\"log\"}]}",
+              id, trigger, priority, enabled? "true": "false", condition? condition: "");
+    zeb_fault_t fault;
+    zeb_rule_t *rule = zeb_rule_new (text, strlen (text), &fault);
+    if (!rule)
+        fprintf (stderr, "%s: %s\n", text, fault.text);
+    assert (rule);
+    return rule;
+}
+
+static void
+s_test_put (zeb_ruleset_t *self, const char *id, const char *trigger, int64_t priority, bool enabled,
+            const char *condition)
+{
+    zeb_rule_t *rule = s_test_rule (id, trigger, priority, enabled, condition);
+    int rc = zeb_ruleset_put (self, &rule);
+    assert (rc == 0 && !rule);
+}
+
+//  The ids of the candidates of a type, or of the matches of an event,
+//  joined by spaces
+static const char *
+s_test_ids (zeb_ruleset_t *self, const char *type, zeb_event_view_t *event, char *text, size_t size)
+{
+    zeb_rule_t *rules [64];
+    size_t count = event? zeb_ruleset_match (self, event, rules, 64)
+                        : zeb_ruleset_candidates (self, type, type? strlen (type): 0, rules, 64);
+    assert (count <= 64);
+    text [0] = 0;
+    for (size_t index = 0; index < count; index++) {
+        size_t len = strlen (text);
+        snprintf (text + len, size - len, "%s%s", index? " ": "", zeb_rule_id (rules [index]));
+    }
+    return text;
+}
+
+static int
+s_test_collect (zeb_rule_t *rule, void *arg)
+{
+    char *text = (char *) arg;
+    size_t len = strlen (text);
+    snprintf (text + len, 256 - len, "%s%s", len? " ": "", zeb_rule_id (rule));
+    return streq (zeb_rule_id (rule), "stop")? 7: 0;
+}
+
 void
 zeb_ruleset_test (bool verbose)
 {
     printf (" * zeb_ruleset: ");
+    char ids [512];
+    zeb_ruleset_t *self = zeb_ruleset_new ();
+    assert (zeb_ruleset_size (self) == 0);
+    assert (streq (s_test_ids (self, "order.placed", NULL, ids, sizeof (ids)), ""));
+    s_test_put (self, "exact", "order.placed", 0, true, NULL);
+    s_test_put (self, "prefix", "order.*", 5, true, NULL);
+    s_test_put (self, "all", "*", 0, true, NULL);
+    s_test_put (self, "other", "user.created", 0, true, NULL);
+    s_test_put (self, "off", "order.placed", 100, false, NULL);
+    s_test_put (self, "b-tie", "order.placed", 5, true, NULL);
+    s_test_put (self, "a-tie", "order.placed", 5, true, NULL);
+    s_test_put (self, "cond", "order.placed", 0, true, "{\"field\":\"data.n\",\"operator\":\"gt\",\"value\":10}");
+    s_test_put (self, "low", "o*", -1, true, NULL);
+    s_test_put (self, "whole", "order.placed*", -2, true, NULL);
+    s_test_put (self, "longer", "order.placedX*", 9, true, NULL);
+    s_test_put (self, "beside", "ordex*", 9, true, NULL);
+    assert (zeb_ruleset_size (self) == 12 && zeb_ruleset_enabled (self) == 11);
+    //  Exact, prefixes along the type and "*", by priority then id;
+    //  the disabled rule is not a candidate
+    const char *expected = "a-tie b-tie prefix all cond exact low whole";
+    s_test_ids (self, "order.placed", NULL, ids, sizeof (ids));
+    if (verbose || !streq (ids, expected))
+        fprintf (stderr, "candidates: %s\n", ids);
+    assert (streq (ids, expected));
+    assert (streq (s_test_ids (self, "user.created", NULL, ids, sizeof (ids)), "all other"));
+    assert (streq (s_test_ids (self, "nothing.here", NULL, ids, sizeof (ids)), "all"));
+    assert (streq (s_test_ids (self, "order.placedX", NULL, ids, sizeof (ids)), "longer prefix all low whole"));
+    //  Matching: the conditions decide among the candidates
+    zeb_event_t *event = zeb_event_new ("order.placed");
+    zeb_event_set (event, "source", "test");
+    zeb_event_set_data_json (event, "{\"n\":1}", NULL);
+    assert (streq (s_test_ids (self, NULL, zeb_event_view (event), ids, sizeof (ids)),
+                   "a-tie b-tie prefix all exact low whole"));
+    zeb_event_set_data_json (event, "{\"n\":11}", NULL);
+    assert (streq (s_test_ids (self, NULL, zeb_event_view (event), ids, sizeof (ids)),
+                   "a-tie b-tie prefix all cond exact low whole"));
+    zeb_rule_t *few [2];
+    assert (zeb_ruleset_match (self, zeb_event_view (event), few, 2) == 8);
+    assert (streq (zeb_rule_id (few [0]), "a-tie") && streq (zeb_rule_id (few [1]), "b-tie"));
+    zeb_ruleset_stats_t stats;
+    zeb_ruleset_stats (self, &stats);
+    assert (stats.events == 3 && stats.candidates == 24 && stats.matches == 23);
+    //  Enabled, it comes first; a replacement by put moves the rule
+    assert (zeb_ruleset_enable (self, "off", true) == 0);
+    assert (zeb_ruleset_enable (self, "nope", true) == -1);
+    assert (zeb_rule_enabled (zeb_ruleset_lookup (self, "off")));
+    s_test_put (self, "exact", "user.created", 0, true, NULL);
+    assert (zeb_ruleset_size (self) == 12);
+    assert (streq (s_test_ids (self, "order.placed", NULL, ids, sizeof (ids)),
+                   "off a-tie b-tie prefix all cond low whole"));
+    assert (streq (s_test_ids (self, "user.created", NULL, ids, sizeof (ids)), "all exact other"));
+    assert (zeb_ruleset_remove (self, "all") == 0);
+    assert (zeb_ruleset_remove (self, "all") == -1);
+    assert (!zeb_ruleset_lookup (self, "all"));
+    assert (streq (s_test_ids (self, "user.created", NULL, ids, sizeof (ids)), "exact other"));
+    //  A rule without an id is refused and stays the caller's
+    const char *text = "{\"triggerEventType\":\"*\",\"actions\":[{\"type\":\"log\"}]}";
+    zeb_rule_t *anonymous = zeb_rule_new (text, strlen (text), NULL);
+    assert (anonymous);
+    assert (zeb_ruleset_put (self, &anonymous) == -1 && anonymous);
+    zeb_rule_destroy (&anonymous);
+    //  Every rule in id order, and fn's answer stops the walk
+    char each [256] = "";
+    assert (zeb_ruleset_each (self, s_test_collect, each) == 0);
+    assert (streq (each, "a-tie b-tie beside cond exact longer low off other prefix whole"));
+    s_test_put (self, "stop", "*", 0, false, NULL);
+    each [0] = 0;
+    assert (zeb_ruleset_each (self, s_test_collect, each) == 7);
+    assert (streq (each, "a-tie b-tie beside cond exact longer low off other prefix stop"));
+
+    //  A copy shares nothing: changing one leaves the other
+    zeb_ruleset_t *copy = zeb_ruleset_dup (self);
+    assert (zeb_ruleset_size (copy) == zeb_ruleset_size (self));
+    assert (zeb_ruleset_lookup (copy, "off") != zeb_ruleset_lookup (self, "off"));
+    assert (zeb_rule_enabled (zeb_ruleset_lookup (copy, "off")));
+    assert (!zeb_rule_enabled (zeb_ruleset_lookup (copy, "stop")));
+    zeb_ruleset_remove (self, "off");
+    zeb_ruleset_enable (self, "a-tie", false);
+    assert (streq (s_test_ids (copy, "order.placed", NULL, ids, sizeof (ids)),
+                   "off a-tie b-tie prefix cond low whole"));
+    assert (streq (s_test_ids (self, "order.placed", NULL, ids, sizeof (ids)), "b-tie prefix cond low whole"));
+    zeb_ruleset_stats (copy, &stats);
+    assert (stats.events == 0);
+    zeb_ruleset_destroy (&copy);
+    zeb_event_destroy (&event);
+    zeb_ruleset_destroy (&self);
+    zeb_ruleset_destroy (&self);            //  safe twice
+
+    //  10,000 rules over 100 types: an event costs its type's rules only
+    self = zeb_ruleset_new ();
+    for (int index = 0; index < 10000; index++) {
+        char id [32], type [32];
+        snprintf (id, sizeof (id), "r-%05d", index);
+        snprintf (type, sizeof (type), "t%d.created", index % 100);
+        s_test_put (self, id, type, index % 7, true, "{\"field\":\"data.n\",\"operator\":\"eq\",\"value\":1}");
+    }
+    s_test_put (self, "p-7", "t7.*", 0, true, NULL);
+    s_test_put (self, "p-1", "t1*", 0, true, NULL);     //  t1., t10. to t19.
+    s_test_put (self, "star", "*", 0, true, "{\"field\":\"data.n\",\"operator\":\"eq\",\"value\":2}");
+    event = zeb_event_new ("t7.created");
+    zeb_event_set (event, "source", "test");
+    zeb_event_set_data_json (event, "{\"n\":1}", NULL);
+    zeb_rule_t *out [8];
+    assert (zeb_ruleset_match (self, zeb_event_view (event), out, 8) == 101);
+    zeb_ruleset_stats (self, &stats);
+    assert (stats.events == 1 && stats.candidates == 102 && stats.matches == 101);
+    //  Highest priority first (6), ids ascending among them
+    assert (zeb_rule_priority (out [0]) == 6 && zeb_rule_priority (out [7]) == 6);
+    assert (strcmp (zeb_rule_id (out [0]), zeb_rule_id (out [1])) < 0);
+    zeb_event_destroy (&event);
+    event = zeb_event_new ("t13.created");
+    zeb_event_set (event, "source", "test");
+    zeb_event_set_data_json (event, "{\"n\":2}", NULL);
+    assert (zeb_ruleset_match (self, zeb_event_view (event), out, 8) == 2);     //  p-1, star
+    zeb_ruleset_stats (self, &stats);
+    assert (stats.events == 2 && stats.candidates == 102 + 102 && stats.matches == 103);
+    zeb_event_destroy (&event);
+    zeb_ruleset_destroy (&self);
     printf ("OK\n");
 }

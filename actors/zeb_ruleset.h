@@ -31,7 +31,9 @@ zeb_ruleset_t *
     zeb_ruleset_dup (zeb_ruleset_t *self);
 
 //  Add or replace (by id) a rule; takes ownership and nulls the pointer.
-//  The rule must have an id. Returns 0, or -1 if it has none.
+//  The rule must have an id. Returns 0, or -1 if it has none (the rule
+//  then stays the caller's). Do not change the id of a rule in the set
+//  (zeb_rule_set_id): put a new rule instead.
 int
     zeb_ruleset_put (zeb_ruleset_t *self, zeb_rule_t **rule_p);
 

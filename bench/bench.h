@@ -74,6 +74,11 @@ int
     bench_option (int argc, char *argv [], int *index, const char **value, const char *command,
                   void (*usage) (FILE *stream));
 
+//  zeb-bench rules: the rule engine's matching (and rendering) on one
+//  core (bench_rules.c).
+int
+    bench_rules_main (int argc, char *argv []);
+
 //  zeb-bench deliver: webhook deliveries through the outbox beside
 //  libcurl's ceiling, latency, emit_event chains (bench_deliver.c).
 int

@@ -1103,6 +1103,8 @@ s_usage (FILE *stream)
     fprintf (stream,
         "usage: zeb-bench publish [options]\n"
         "       zeb-bench schema [-n COUNT] [--runs R] [--json]   payload validation, one core\n"
+        "       zeb-bench rules [-n COUNT] [--runs R] [--rules N] [--types T] [--render] [--json]\n"
+        "                         rule matching (and rendering) over a ruleset, one core\n"
         "       zeb-bench waiters [-n N] [-c C] [--types T] [--defaults] [--json]\n"
         "                         RSS of N parked long-polls from C DEALERs, and after they leave\n"
         "       zeb-bench bus [options]    publishing beside many subscribers, some stuck (--help)\n"
@@ -1141,6 +1143,8 @@ main (int argc, char *argv [])
         .clients = 1, .window = ZEB_CLIENT_WINDOW, .batch = 1, .runs = 3, .baselines = true };
     if (argc >= 2 && streq (argv [1], "schema"))
         return bench_schema_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "rules"))
+        return bench_rules_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "waiters"))
         return s_waiters_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "deliver"))
