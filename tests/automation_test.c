@@ -271,18 +271,33 @@ s_test_vip (void)
         zeb_fetch_reset (&fetch);
     }
     assert (found);
-    //  Its execution log: one run, conditions matched, both actions
+    //  Its execution logs: the VIP's run, conditions matched, both
+    //  actions; the other's, skipped (automation/log_skipped is on here)
     char *logs = zsys_sprintf ("{\"id\":\"%s\"}", id);
-    s_items_t want = { "LOGS", logs, "items", 1 };
+    s_items_t want = { "LOGS", logs, "items", 2 };
     assert (test_wait_until (s_items_reached, &want, 20000));
     json_t *reply = s_expect ("LOGS", logs, "LOGS");
     json_t *items = json_object_get (reply, "items");
-    assert (json_array_size (items) == 1);
-    json_t *item = json_array_get (items, 0);
-    assert (json_is_true (json_object_get (item, "conditionsMatched")));
-    assert (streq (json_string_value (json_object_get (item, "status")), "success"));
-    assert (streq (json_string_value (json_object_get (item, "eventType")), "message.received"));
-    assert (json_array_size (json_object_get (item, "actionsExecuted")) == 2);
+    assert (json_array_size (items) == 2);
+    size_t index;
+    json_t *item;
+    size_t success = 0, skipped = 0;
+    json_array_foreach (items, index, item) {
+        const char *status = json_string_value (json_object_get (item, "status"));
+        assert (streq (json_string_value (json_object_get (item, "eventType")), "message.received"));
+        if (streq (status, "success")) {
+            assert (json_is_true (json_object_get (item, "conditionsMatched")));
+            assert (json_array_size (json_object_get (item, "actionsExecuted")) == 2);
+            success++;
+        }
+        else {
+            assert (streq (status, "skipped"));
+            assert (json_is_false (json_object_get (item, "conditionsMatched")));
+            assert (json_array_size (json_object_get (item, "actionsExecuted")) == 0);
+            skipped++;
+        }
+    }
+    assert (success == 1 && skipped == 1);
     json_decref (reply);
     //  And by event type
     reply = s_expect ("LOGS", "{\"type\":\"message.received\"}", "LOGS");
@@ -291,6 +306,52 @@ s_test_vip (void)
     zstr_free (&logs);
     zstr_free (&rule);
     zstr_free (&url);
+    receiver_destroy (&receiver);
+}
+
+//  Exact, prefix and * triggers; a rule fires once per event however
+//  many of its kind there are
+static void
+s_test_triggers (void)
+{
+    receiver_t *receiver = receiver_new ();
+    const char *triggers [] = { "trig.order.placed", "trig.order.*", "trig.*", "*" };
+    for (size_t index = 0; index < 4; index++) {
+        char *url = s_url (receiver, "");
+        char *rule = zsys_sprintf ("{\"id\":\"trig-%zu\",\"triggerEventType\":\"%s\",\"priority\":%zu,"
+            "\"triggerConditions\":[{\"field\":\"source\",\"operator\":\"eq\",\"value\":\"automation-test\"},"
+            "{\"field\":\"type\",\"operator\":\"startsWith\",\"value\":\"trig.\"}],"
+            "\"actions\":[{\"type\":\"webhook\",\"config\":{\"url\":\"%s/%zu/{{event.type}}\"}}]}",
+            index, triggers [index], index, url, index);
+        s_put (rule);
+        zstr_free (&rule);
+        zstr_free (&url);
+    }
+    s_publish ("trig.order.placed", "{}");         //  all four
+    s_publish ("trig.order.paid", "{}");           //  three
+    s_publish ("trig.user.created", "{}");         //  two
+    uint64_t last = s_publish ("other.thing", "{}");   //  * only, but its type fails the condition
+    s_wait_requests (receiver, 9);
+    s_wait_evaluated (s_node, last);
+    assert (receiver_count (receiver) == 9);
+    const char *expected [] = { "/0/trig.order.placed", "/1/trig.order.placed", "/2/trig.order.placed",
+        "/3/trig.order.placed", "/1/trig.order.paid", "/2/trig.order.paid", "/3/trig.order.paid",
+        "/2/trig.user.created", "/3/trig.user.created" };
+    for (size_t want = 0; want < 9; want++) {
+        bool found = false;
+        for (size_t index = 0; index < 9 && !found; index++) {
+            receiver_request_t request;
+            assert (receiver_request (receiver, index, &request));
+            found = streq (request.path, expected [want]);
+            receiver_request_reset (&request);
+        }
+        assert (found);
+    }
+    for (size_t index = 0; index < 4; index++) {
+        char body [64];
+        snprintf (body, sizeof (body), "{\"id\":\"trig-%zu\"}", index);
+        json_decref (s_expect ("DELETE", body, "DELETE"));
+    }
     receiver_destroy (&receiver);
 }
 
@@ -594,6 +655,9 @@ s_test_backtest (void)
     }
     assert (zeb_client_flush (s_client, 60000) == 0);
     assert (acked == total);
+    //  Once the automations have read them all, a rule stored from now on
+    //  sees only events stored after it (it would see a backlog too)
+    s_wait_evaluated (s_node, s_publish ("load.done", "{}"));
     //  The first of them
     zeb_fetch_t fetch;
     assert (zeb_client_fetch (s_client, 0, 1, 0, "load.tick", &fetch) == 0);
@@ -886,6 +950,7 @@ s_test_crash (void)
 
 static const test_case_t s_cases [] = {
     { "vip", s_test_vip },
+    { "triggers", s_test_triggers },
     { "admin", s_test_admin },
     { "schema", s_test_schema },
     { "dry_run", s_test_dry_run },
@@ -905,6 +970,7 @@ main (int argc, char *argv [])
     zconfig_put (settings, "outbox/executors", "webhook,emit_event,log");
     zconfig_put (settings, "webhook/allow", "127.0.0.1/32");
     zconfig_put (settings, "outbox/backoff", "50ms");
+    zconfig_put (settings, "automation/log_skipped", "true");
     zeb_fault_t fault;
     s_node = zeb_node_new_embedded_with (s_dir, settings, &fault);
     if (!s_node)
