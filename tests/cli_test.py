@@ -487,6 +487,79 @@ def test_outbox(node):
         outbox.close()
 
 
+def test_automations(node, directory):
+    """zeb automations: put, list, get, disable/enable, history, test,
+    backtest and delete, tables and --json, refusals with their path"""
+    ep = node.endpoint
+    rule_file = os.path.join(directory, "rule.json")
+    rule = {"id": "cli-vip", "name": "VIP", "triggerEventType": "cli.message",
+            "triggerConditions": [{"field": "payload.tags", "operator": "contains", "value": "vip"}],
+            "actions": [{"type": "log", "config": {"message": "vip {{data.name}}"}}]}
+    with open(rule_file, "w") as f:
+        json.dump(rule, f)
+    put = zeb_json("automations", "put", rule_file, "--by", "cli", endpoint=ep)
+    check(put.get("id") == "cli-vip" and put.get("version") == 1 and put.get("created") is True,
+          "automations put --json: %r" % put)
+    r = zeb("automations", "put", rule_file, endpoint=ep)
+    check(r.returncode == 0 and "updated cli-vip, version 2" in r.stdout, "automations put: %r" % r.stdout)
+    r = zeb("automations", "list", endpoint=ep)
+    check(r.returncode == 0 and "cli-vip" in r.stdout and "cli.message" in r.stdout and "VIP" in r.stdout,
+          "automations list prints a table: %r" % r.stdout)
+    listed = zeb_json("automations", "list", "--matching", "cli.message", endpoint=ep)
+    check([i["id"] for i in listed.get("items", [])] == ["cli-vip"], "list --matching: %r" % listed)
+    shown = zeb_json("automations", "get", "cli-vip", endpoint=ep)
+    check(shown.get("rule", {}).get("createdBy") == "cli" and shown.get("version") == 2, "get: %r" % shown)
+    r = zeb("automations", "disable", "cli-vip", "--by", "ops", endpoint=ep)
+    check(r.returncode == 0, "automations disable: %r" % r.stderr)
+    listed = zeb_json("automations", "list", "--disabled", endpoint=ep)
+    check([i["id"] for i in listed.get("items", [])] == ["cli-vip"], "list --disabled: %r" % listed)
+    zeb_json("automations", "enable", "cli-vip", endpoint=ep)
+    r = zeb("automations", "history", "cli-vip", endpoint=ep)
+    check(r.returncode == 0 and "enable" in r.stdout and "disable" in r.stdout and "ops" in r.stdout,
+          "automations history: %r" % r.stdout)
+    # A dry run: the condition, what it saw, the rendered action
+    event_file = os.path.join(directory, "event.json")
+    with open(event_file, "w") as f:
+        json.dump({"type": "cli.message", "source": "cli", "data": {"name": "Ada", "tags": ["vip"]}}, f)
+    tried = zeb_json("automations", "test", "cli-vip", event_file, endpoint=ep)
+    check(tried.get("matched") is True and tried["actions"][0]["config"]["message"] == "vip Ada",
+          "automations test --json: %r" % tried)
+    r = zeb("automations", "test", "cli-vip", event_file, endpoint=ep)
+    check(r.returncode == 0 and "would fire" in r.stdout and "payload.tags contains" in r.stdout,
+          "automations test prints each condition: %r" % r.stdout)
+    # A backtest over what the log holds: two VIP messages of three
+    for tags in (["vip"], ["new"], ["vip", "gold"]):
+        zeb("pub", "cli.message", json.dumps({"name": "x", "tags": tags}), endpoint=ep)
+    back = zeb_json("automations", "backtest", "cli-vip", endpoint=ep)
+    check(back.get("scanned") == 3 and back.get("matched") == 2 and back.get("complete") is True,
+          "automations backtest --json: %r" % back)
+    changed = dict(rule, triggerConditions=[{"field": "data.tags", "operator": "contains", "value": "gold"}])
+    changed_file = os.path.join(directory, "changed.json")
+    with open(changed_file, "w") as f:
+        json.dump(changed, f)
+    diff = zeb_json("automations", "backtest", "--rule", changed_file, endpoint=ep)
+    check(diff.get("changes") == {"fired": 1, "wouldFire": 0, "wouldStop": 1}, "backtest of a change: %r" % diff)
+    r = zeb("automations", "backtest", "--rule", changed_file, endpoint=ep)
+    check(r.returncode == 0 and "scanned 3 events" in r.stdout, "automations backtest: %r" % r.stdout)
+    # Refusals: the path of the mistake, exit 1; usage, exit 2
+    bad_file = os.path.join(directory, "bad.json")
+    with open(bad_file, "w") as f:
+        json.dump(dict(rule, triggerConditions=[{"field": "data.x", "operator": "eqq", "value": 1}]), f)
+    r = zeb("automations", "put", bad_file, endpoint=ep)
+    check(r.returncode == 1 and "triggerConditions[0]" in r.stderr, "a bad rule: exit 1 (%d %r)"
+          % (r.returncode, r.stderr))
+    r = zeb("automations", "get", "nobody", endpoint=ep)
+    check(r.returncode == 1 and "NOT_FOUND" in r.stderr, "get of nothing: %r" % r.stderr)
+    r = zeb("automations", "frobnicate", endpoint=ep)
+    check(r.returncode == 2, "an unknown verb: exit 2 (%d)" % r.returncode)
+    r = zeb("automations", "put", os.path.join(directory, "missing.json"), endpoint=ep)
+    check(r.returncode == 2 and "cannot read" in r.stderr, "an unreadable file: %r" % r.stderr)
+    deleted = zeb_json("automations", "delete", "cli-vip", endpoint=ep)
+    check(deleted.get("id") == "cli-vip", "delete: %r" % deleted)
+    listed = zeb_json("automations", "list", endpoint=ep)
+    check(listed.get("items") == [], "nothing left: %r" % listed)
+
+
 def test_example_worker(node):
     """tools/zeb-worker.py, a worker process over tcp, serves send_message
     and trigger_agent: a run of both is done, and each action printed once
@@ -607,6 +680,7 @@ def main():
         try:
             for name, test in (("test_types", lambda: test_types(full, schema_dir)),
                                ("test_outbox", lambda: test_outbox(full)),
+                               ("test_automations", lambda: test_automations(full, schema_dir)),
                                ("test_example_worker", lambda: test_example_worker(full))):
                 started = time.monotonic()
                 test()
