@@ -84,4 +84,9 @@ int
 int
     bench_deliver_main (int argc, char *argv []);
 
+//  zeb-bench automation: publish -> rule -> webhook received, beside a
+//  subscription without rules (bench_automation.c).
+int
+    bench_automation_main (int argc, char *argv []);
+
 #endif

@@ -1110,6 +1110,8 @@ s_usage (FILE *stream)
         "       zeb-bench bus [options]    publishing beside many subscribers, some stuck (--help)\n"
         "       zeb-bench deliver [options]  webhook deliveries through the outbox, beside\n"
         "                         libcurl's ceiling; latency; emit_event chains (--help)\n"
+        "       zeb-bench automation [options]  publish -> rule -> webhook received, p99,\n"
+        "                         beside a subscription without rules (--help)\n"
         "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
@@ -1149,6 +1151,8 @@ main (int argc, char *argv [])
         return s_waiters_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "deliver"))
         return bench_deliver_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "automation"))
+        return bench_automation_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;
