@@ -72,6 +72,8 @@ const zeb_config_key_t zeb_outbox_config [] = {
       "finished runs are kept (RUN, and deduplication of ENQUEUE) this long" },
     { "outbox/log_retention", "14d", ZEB_KEY_DURATION, 1000, 0, NULL, "execution logs are kept this long" },
     { "outbox/log_max", "100000", ZEB_KEY_INT, 1, 0, NULL, "execution logs kept per origin (newest)" },
+    { "outbox/upkeep_interval", "1s", ZEB_KEY_DURATION, 10, 3600000, NULL,
+      "how often retention is swept and silent workers, runs without executors, idle lanes looked for" },
     { "outbox/max_size", "0", ZEB_KEY_SIZE, 0, 0, NULL,
       "largest the outbox's store may grow (0 = disk size)" },
     { NULL }
@@ -611,7 +613,7 @@ s_tick (void *arg)
         }
     }
     if (now >= self->next_sweep_ms) {
-        self->next_sweep_ms = now + 1000;
+        self->next_sweep_ms = now + self->upkeep_ms;
         s_upkeep (self);
     }
     int64_t redrive_wait = zeb_outbox_redrive_step (self);
@@ -766,6 +768,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     zeb_config_duration (config, "outbox/retention", &self->retention_ms);
     zeb_config_duration (config, "outbox/log_retention", &self->log_retention_ms);
     zeb_config_int (config, "outbox/log_max", &self->log_max);
+    zeb_config_duration (config, "outbox/upkeep_interval", &self->upkeep_ms);
     uint64_t max_size = 0;
     zeb_config_size (config, "outbox/max_size", &max_size);
 
@@ -787,8 +790,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self->ops = zlistx_new ();
     self->publish = zlistx_new ();
 
-    zeb_lmdb_options_t options = { 16 << 20, max_size,
-        { "runs", "dlq", "logs", "logs_type", "logs_time", "finished", "meta", NULL } };
+    zeb_lmdb_options_t options = { 16 << 20, max_size, { ZEB_OUTBOX_DBS, NULL } };
     char *path = zsys_sprintf ("%s/outbox", zeb_config_str (config, "node/data"));
     self->lmdb = zeb_lmdb_open (path, &options, fault);
     zstr_free (&path);

@@ -27,8 +27,9 @@
 
 #include "zeb_actors.h"
 
-//  Indexes of the store's databases
+//  Indexes of the store's databases, and their names in that order
 enum { S_RUNS, S_DLQ, S_LOGS, S_LOGS_TYPE, S_LOGS_TIME, S_FINISHED_DB, S_META, S_DB_COUNT };
+#define ZEB_OUTBOX_DBS "runs", "dlq", "logs", "logs_type", "logs_time", "finished", "meta"
 
 #define S_LANE_KEY_MAX  (64 + 1 + 256)
 #define S_MAX_KINDS     64
@@ -163,6 +164,7 @@ struct _self_t {
     int64_t threshold, window_ms, recovery_ms, lease_grace_ms, worker_expiry_ms;
     int64_t no_executor_ms, retention_ms, log_retention_ms, log_max, redrive_rate;
     int64_t max_runs, max_enqueue;
+    int64_t upkeep_ms;          //  outbox/upkeep_interval
     int64_t next_sweep_ms;
     uint64_t job_counter;
     msgpack_sbuffer scratch;

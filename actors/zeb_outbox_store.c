@@ -352,6 +352,18 @@ zeb_outbox_collect_one (self_t *self, zeb_run_t **run_p, const uint8_t *key, voi
 //  ---------------------------------------------------------------------
 //  Retention: finished runs and logs past their age, logs past log_max
 
+//  An origin's count of logs, in a pointer's place: an origin with none
+//  leaves the hash (a NULL item would end its iterations, and origins
+//  that stopped writing must not hold memory for ever)
+static void
+s_log_count_set (self_t *self, const char *origin, uint64_t count)
+{
+    if (count)
+        zhashx_update (self->log_counts, origin, (void *) (uintptr_t) count);
+    else
+        zhashx_delete (self->log_counts, origin);
+}
+
 //  Delete what is older than its retention, a bounded number per call
 void
 zeb_outbox_sweep (self_t *self)
@@ -396,15 +408,23 @@ zeb_outbox_sweep (self_t *self)
             const char *origin = (const char *) value.mv_data;
             uint64_t count = (uint64_t) (uintptr_t) zhashx_lookup (self->log_counts, origin);
             if (count)
-                zhashx_update (self->log_counts, origin, (void *) (uintptr_t) (count - 1));
+                s_log_count_set (self, origin, count - 1);
         }
         zeb_outbox_op (self, S_LOGS, value.mv_data, value.mv_size, NULL, 0);
         zeb_outbox_op (self, S_LOGS_TIME, key.mv_data, key.mv_size, NULL, 0);
     }
     mdb_cursor_close (cursor);
-    //  Logs, by count per origin: the oldest of an origin over log_max
+    //  Logs, by count per origin: the oldest of an origin over log_max.
+    //  The deletes above are not made yet (they are the turn's writes),
+    //  so this cursor still sees the logs past their age: they were
+    //  counted once already and are skipped, else an origin's count would
+    //  drop twice for them and it would keep more than log_max for good.
+    //  (If the age loop ran out of budget, so did this one's.)
+    int64_t aged = now - self->log_retention_ms;
     mdb_cursor_open (txn, self->dbs [S_LOGS], &cursor);
-    for (const char *origin = NULL; budget; ) {
+    char origin [129] = "";             //  the origin trimmed last
+    while (budget) {
+        //  An origin over log_max (counts are never 0: s_log_count_set)
         void *count_p = NULL;
         const char *over = NULL;
         for (count_p = zhashx_first (self->log_counts); count_p; count_p = zhashx_next (self->log_counts))
@@ -412,9 +432,9 @@ zeb_outbox_sweep (self_t *self)
                 over = (const char *) zhashx_cursor (self->log_counts);
                 break;
             }
-        if (!over || over == origin)
-            break;
-        origin = over;
+        if (!over || streq (over, origin))
+            break;                      //  none, or the budget ran out on it
+        snprintf (origin, sizeof (origin), "%s", over);
         uint64_t count = (uint64_t) (uintptr_t) count_p;
         size_t origin_len = strlen (origin);
         key = (MDB_val) { origin_len + 1, (void *) origin };
@@ -423,6 +443,8 @@ zeb_outbox_sweep (self_t *self)
              rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT), budget--) {
             if (key.mv_size != origin_len + 9 + ZEB_RUN_ID_SIZE || memcmp (key.mv_data, origin, origin_len + 1))
                 break;
+            if ((int64_t) zeb_outbox_read_be64 ((uint8_t *) key.mv_data + origin_len + 1) < aged)
+                continue;               //  deleted by age in this sweep
             zeb_outbox_op (self, S_LOGS, key.mv_data, key.mv_size, NULL, 0);
             zeb_outbox_op (self, S_LOGS_TIME, (uint8_t *) key.mv_data + origin_len + 1, 8 + ZEB_RUN_ID_SIZE, NULL, 0);
             const char *type;
@@ -437,7 +459,7 @@ zeb_outbox_sweep (self_t *self)
             }
             count--;
         }
-        zhashx_update (self->log_counts, origin, (void *) (uintptr_t) count);
+        s_log_count_set (self, origin, count);
     }
     mdb_cursor_close (cursor);
     zeb_lmdb_read_end (self->lmdb, txn);

@@ -125,6 +125,175 @@ s_test_state (zsock_t *client, const char *id)
     return state;
 }
 
+//  ---------------------------------------------------------------------
+//  Log retention: outbox/log_max per origin, outbox/log_retention by age
+
+//  The entries LOGS returns for origin (or type), newest first, at most 1000
+static json_t *
+s_test_logs (zsock_t *client, const char *field, const char *value)
+{
+    char json [256];
+    snprintf (json, sizeof (json), "{\"%s\":\"%s\",\"limit\":1000}", field, value);
+    json_t *reply = s_test_call (client, "LOGS", json, "LOGS");
+    json_t *items = json_incref (json_object_get (reply, "items"));
+    json_decref (reply);
+    return items;
+}
+
+//  Enqueue a run that only writes its log (status skipped), wait until
+//  LOGS shows it, then until the clock is past its createdAt, so that
+//  every entry of the test has a time of its own. Returns its createdAt.
+static int64_t
+s_test_logged (zsock_t *client, const char *origin, const char *event)
+{
+    char json [512];
+    snprintf (json, sizeof (json), "{\"runs\":[{\"origin\":\"%s\",\"conditionsMatched\":false,\"actions\":[],"
+              "\"event\":{\"id\":\"%s\",\"type\":\"order.placed\",\"source\":\"shop\",\"sequence\":1}}]}",
+              origin, event);
+    json_decref (s_test_call (client, "ENQUEUE", json, "ENQUEUED"));
+    int64_t deadline = zeb_time_mono_us () / 1000 + 5000, created = 0;
+    while (!created) {
+        json_t *items = s_test_logs (client, "origin", origin);
+        json_t *newest = json_array_get (items, 0);
+        if (newest && streq (json_string_value (json_object_get (newest, "eventId")), event))
+            created = json_integer_value (json_object_get (newest, "createdAt"));
+        json_decref (items);
+        assert (created || zeb_time_mono_us () / 1000 < deadline);
+    }
+    while (zeb_time_now () <= created)
+        ;
+    return created;
+}
+
+//  True if LOGS for origin holds exactly the events listed, newest first
+static bool
+s_test_logs_are (zsock_t *client, const char *origin, const char *events [])
+{
+    json_t *items = s_test_logs (client, "origin", origin);
+    size_t count = 0;
+    while (events [count])
+        count++;
+    bool same = json_array_size (items) == count;
+    for (size_t index = 0; same && index < count; index++)
+        same = streq (json_string_value (json_object_get (json_array_get (items, index), "eventId")),
+                      events [index]);
+    json_decref (items);
+    return same;
+}
+
+//  Wait (deadline 5 s) until LOGS for origin holds exactly those events
+static void
+s_test_wait_logs (zsock_t *client, const char *origin, const char *events [])
+{
+    int64_t deadline = zeb_time_mono_us () / 1000 + 5000;
+    while (!s_test_logs_are (client, origin, events)) {
+        if (zeb_time_mono_us () / 1000 >= deadline) {
+            json_t *items = s_test_logs (client, "origin", origin);
+            char *text = json_dumps (items, JSON_COMPACT);
+            fprintf (stderr, "outbox: LOGS %s after 5 s: %s\n", origin, text);
+            free (text);
+            json_decref (items);
+        }
+        assert (zeb_time_mono_us () / 1000 < deadline);
+    }
+}
+
+//  Entries of each log database (logs, logs_type, logs_time), read
+//  through the store's environment, shared with the running actor
+static void
+s_test_log_entries (const char *dir, size_t *logs, size_t *by_type, size_t *by_time)
+{
+    zeb_lmdb_options_t options = { 0, 0, { ZEB_OUTBOX_DBS, NULL } };
+    char *path = zsys_sprintf ("%s/outbox", dir);
+    zeb_fault_t fault;
+    zeb_lmdb_t *lmdb = zeb_lmdb_open (path, &options, &fault);
+    zstr_free (&path);
+    assert (lmdb);
+    MDB_txn *txn;
+    int rc = zeb_lmdb_read_begin (lmdb, &txn);
+    assert (rc == 0);
+    MDB_stat stat;
+    mdb_stat (txn, zeb_lmdb_dbi (lmdb, S_LOGS), &stat);
+    *logs = stat.ms_entries;
+    mdb_stat (txn, zeb_lmdb_dbi (lmdb, S_LOGS_TYPE), &stat);
+    *by_type = stat.ms_entries;
+    mdb_stat (txn, zeb_lmdb_dbi (lmdb, S_LOGS_TIME), &stat);
+    *by_time = stat.ms_entries;
+    zeb_lmdb_read_end (lmdb, txn);
+    zeb_lmdb_close (&lmdb);
+}
+
+static void
+s_test_log_retention (void)
+{
+    char dir [] = "/tmp/zeb-outbox-logs-XXXXXX";
+    assert (mkdtemp (dir));
+    char endpoint [128], workers [128];
+    size_t logs, by_type, by_time;
+
+    //  At most log_max per origin, the newest: the others go from LOGS
+    //  and from both indexes
+    const char *at_most_3 [] = { "outbox/log_max", "3", "outbox/upkeep_interval", "20ms", NULL };
+    zactor_t *outbox = s_test_start (dir, at_most_3, endpoint, workers);
+    zsock_t *client = zsock_new_dealer (endpoint);
+    assert (client);
+    s_test_logged (client, "mixed", "m-1");
+    s_test_logged (client, "lm-b", "b-1");
+    s_test_logged (client, "lm-b", "b-2");
+    const char *a [] = { "a-1", "a-2", "a-3", "a-4", "a-5" };
+    int64_t newest = 0;                 //  of the entries so far
+    for (size_t index = 0; index < 5; index++)
+        newest = s_test_logged (client, "lm-a", a [index]);
+    const char *lm_a [] = { "a-5", "a-4", "a-3", NULL }, *lm_b [] = { "b-2", "b-1", NULL };
+    s_test_wait_logs (client, "lm-a", lm_a);
+    assert (s_test_logs_are (client, "lm-b", lm_b));
+    json_t *items = s_test_logs (client, "type", "order.placed");
+    assert (json_array_size (items) == 6);      //  m-1, b-1, b-2, a-3, a-4, a-5
+    json_decref (items);
+    s_test_log_entries (dir, &logs, &by_type, &by_time);
+    assert (logs == 6 && by_type == 6 && by_time == 6);
+    zsock_destroy (&client);
+    zactor_destroy (&outbox);
+
+    //  Four more for "mixed", once every entry so far is more than a
+    //  second old; no log_max here
+    const char *no_max [] = { "outbox/upkeep_interval", "20ms", NULL };
+    outbox = s_test_start (dir, no_max, endpoint, workers);
+    client = zsock_new_dealer (endpoint);
+    int64_t deadline = zeb_time_mono_us () / 1000 + 5000;
+    while (zeb_time_now () <= newest + 1000)
+        assert (zeb_time_mono_us () / 1000 < deadline);
+    const char *m [] = { "m-2", "m-3", "m-4", "m-5" };
+    for (size_t index = 0; index < 4; index++)
+        s_test_logged (client, "mixed", m [index]);
+    zsock_destroy (&client);
+    zactor_destroy (&outbox);
+
+    //  Retention 1 s and log_max 3 in one sweep, the first after the
+    //  restart: m-1 (and every lm-*) goes by age, m-2 by count; m-3..m-5
+    //  stay, exactly 3. Then, past their second, they go too.
+    const char *both [] = { "outbox/log_max", "3", "outbox/log_retention", "1s",
+                            "outbox/upkeep_interval", "20ms", NULL };
+    outbox = s_test_start (dir, both, endpoint, workers);
+    client = zsock_new_dealer (endpoint);
+    const char *mixed [] = { "m-5", "m-4", "m-3", NULL }, *none [] = { NULL };
+    s_test_wait_logs (client, "mixed", mixed);
+    assert (s_test_logs_are (client, "lm-a", none));
+    assert (s_test_logs_are (client, "lm-b", none));
+    s_test_wait_logs (client, "mixed", none);
+    items = s_test_logs (client, "type", "order.placed");
+    assert (json_array_size (items) == 0);
+    json_decref (items);
+    s_test_log_entries (dir, &logs, &by_type, &by_time);
+    assert (logs == 0 && by_type == 0 && by_time == 0);
+    zsock_destroy (&client);
+    zactor_destroy (&outbox);
+    char *command_line = zsys_sprintf ("rm -rf %s", dir);
+    int rc = system (command_line);
+    assert (rc == 0);
+    zstr_free (&command_line);
+}
+
 #define S_TEST_EVENT(id) "{\"id\":\"" id "\",\"type\":\"order.placed\",\"source\":\"shop\",\"sequence\":1}"
 
 void
@@ -444,5 +613,7 @@ zeb_outbox_test (bool verbose)
     int rc = system (command_line);
     assert (rc == 0);
     zstr_free (&command_line);
+
+    s_test_log_retention ();
     printf ("OK\n");
 }
