@@ -723,6 +723,7 @@ s_stop (void *state)
     zeb_router_destroy (&self->workers);
     zeb_lmdb_close (&self->lmdb);
     msgpack_sbuffer_destroy (&self->scratch);
+    msgpack_sbuffer_destroy (&self->record);
 }
 
 static void
@@ -741,6 +742,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self_t *self = (self_t *) state;
     self->actor = actor;
     msgpack_sbuffer_init (&self->scratch);
+    msgpack_sbuffer_init (&self->record);
     int64_t retries = 0, factor = 2;
     bool flag = false;
     zeb_config_int (config, "outbox/max_retries", &retries);

@@ -168,6 +168,7 @@ struct _self_t {
     int64_t next_sweep_ms;
     uint64_t job_counter;
     msgpack_sbuffer scratch;
+    msgpack_sbuffer record;     //  a run's record, while committing
     //  Counters
     uint64_t enqueued, duplicates, refused, dispatched, succeeded, retried, failed;
     uint64_t leases_lost, dead, replayed, purged, redriven, deferred_open, gone_dead;
@@ -175,12 +176,14 @@ struct _self_t {
     uint64_t events_published, events_dropped;
 };
 
+//  One write of the turn, key and value copied into the same block
 typedef struct {
     int db;
     void *key;
     size_t key_size;
     void *value;                //  NULL: delete
     size_t value_size;
+    uint8_t data [];            //  key, then value
 } op_t;
 
 typedef struct {

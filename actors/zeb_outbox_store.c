@@ -24,17 +24,19 @@
 void
 zeb_outbox_op (self_t *self, int db, const void *key, size_t key_size, const void *value, size_t value_size)
 {
-    op_t *op = (op_t *) zmalloc (sizeof (op_t));
+    //  One allocation per write: a delivery makes five of them
+    op_t *op = (op_t *) malloc (sizeof (op_t) + key_size + (value? value_size: 0));
     assert (op);
     op->db = db;
-    op->key = malloc (key_size);
-    assert (op->key);
+    op->key = op->data;
     memcpy (op->key, key, key_size);
     op->key_size = key_size;
+    op->value = NULL;
+    op->value_size = 0;
     if (value) {
-        op->value = malloc (value_size? value_size: 1);
-        assert (op->value);
-        memcpy (op->value, value, value_size);
+        op->value = op->data + key_size;
+        if (value_size)
+            memcpy (op->value, value, value_size);
         op->value_size = value_size;
     }
     zlistx_add_end (self->ops, op);
@@ -44,8 +46,6 @@ void
 zeb_outbox_op_destroy (op_t **op_p)
 {
     if (*op_p) {
-        free ((*op_p)->key);
-        free ((*op_p)->value);
         free (*op_p);
         *op_p = NULL;
     }
@@ -126,20 +126,22 @@ static int
 s_commit_fn (MDB_txn *txn, void *arg)
 {
     self_t *self = ((commit_t *) arg)->self;
-    msgpack_sbuffer record;
-    msgpack_sbuffer_init (&record);
+    msgpack_sbuffer *record = &self->record;    //  kept across commits: no regrowth
     int rc = 0;
     for (item_t *item = (item_t *) zlistx_first (self->dirty); item && !rc;
          item = (item_t *) zlistx_next (self->dirty)) {
-        msgpack_sbuffer_clear (&record);
-        if (zeb_run_encode (item->run, &record)) {
+        msgpack_sbuffer_clear (record);
+        if (zeb_run_encode (item->run, record)) {
             rc = ZEB_ERROR;
             break;
         }
-        MDB_val key = { ZEB_RUN_ID_SIZE, item->run->id }, value = { record.size, record.data };
+        MDB_val key = { ZEB_RUN_ID_SIZE, item->run->id }, value = { record->size, record->data };
         rc = mdb_put (txn, self->dbs [S_RUNS], &key, &value, 0);
     }
-    msgpack_sbuffer_destroy (&record);
+    if (record->alloc > (1 << 20)) {        //  a huge run's: not kept
+        msgpack_sbuffer_destroy (record);
+        msgpack_sbuffer_init (record);
+    }
     for (op_t *op = (op_t *) zlistx_first (self->ops); op && !rc; op = (op_t *) zlistx_next (self->ops)) {
         MDB_val key = { op->key_size, op->key };
         if (op->value) {
