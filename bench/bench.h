@@ -53,7 +53,9 @@ double
 double
     bench_field_median (const void *results, size_t count, size_t stride, size_t offset);
 
-//  A counter of an actor's STATS (zeb_node_stats), -1 if absent; wait
+//  A counter of an actor's STATS (zeb_node_stats), -1 if absent; key is a
+//  member of the top map, or a path into nested maps ("ingest/stored":
+//  member stored of map ingest, where ingest's STATS keep it); wait
 //  (polling every 5 ms, at most timeout_ms) until it is at least value
 //  (exact: exactly value), true if it got there (zeb_bench.c)
 int64_t

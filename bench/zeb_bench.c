@@ -365,7 +365,16 @@ bench_stat (zeb_node_t *node, const char *actor, const char *key)
 {
     char *text = zeb_node_stats (node, actor);
     json_t *json = text? json_loads (text, 0, NULL): NULL;
-    json_t *value = json_object_get (json, key);
+    //  "a/b" is member b of map a: ingest keeps "stored" in "ingest"
+    json_t *value = json;
+    char path [128];
+    snprintf (path, sizeof (path), "%s", key);
+    for (char *name = path, *slash; value && name; name = slash? slash + 1: NULL) {
+        slash = strchr (name, '/');
+        if (slash)
+            *slash = 0;
+        value = json_object_get (value, name);
+    }
     int64_t number = json_is_integer (value)? (int64_t) json_integer_value (value): -1;
     json_decref (json);
     free (text);
