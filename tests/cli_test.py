@@ -539,8 +539,10 @@ def test_automations(node, directory):
         json.dump(changed, f)
     diff = zeb_json("automations", "backtest", "--rule", changed_file, endpoint=ep)
     check(diff.get("changes") == {"fired": 1, "wouldFire": 0, "wouldStop": 1}, "backtest of a change: %r" % diff)
-    r = zeb("automations", "backtest", "--rule", changed_file, endpoint=ep)
-    check(r.returncode == 0 and "scanned 3 events" in r.stdout, "automations backtest: %r" % r.stdout)
+    r = zeb("automations", "backtest", changed_file, "--from", "1", endpoint=ep)
+    check(r.returncode == 0 and "scanned 3 events" in r.stdout, "automations backtest FILE: %r" % r.stdout)
+    shown = zeb_json("automations", "show", "cli-vip", endpoint=ep)
+    check(shown.get("rule", {}).get("id") == "cli-vip", "automations show: %r" % shown)
     # Refusals: the path of the mistake, exit 1; usage, exit 2
     bad_file = os.path.join(directory, "bad.json")
     with open(bad_file, "w") as f:

@@ -85,13 +85,13 @@ s_usage (FILE *stream)
         "      --enabled | --disabled, --limit N, --after ID\n"
         "  automations put FILE.json|- [--by WHO]   create or update (the reply's warnings\n"
         "                       name paths the trigger type's schema says cannot exist)\n"
-        "  automations get ID [--version N]\n"
+        "  automations get|show ID [--version N]\n"
         "  automations delete|enable|disable ID [--by WHO]\n"
         "  automations history ID   every version, newest first, with who and when\n"
         "  automations logs ID | --type TYPE [--limit N] [--before NEXT]\n"
         "  automations test ID|--rule FILE.json EVENT.json|-   dry run: each condition,\n"
         "                       the value it saw, the rendered actions; runs nothing\n"
-        "  automations backtest ID|--rule FILE.json [--from SEQ] [--to SEQ]\n"
+        "  automations backtest ID|FILE.json|--rule FILE.json [--from SEQ] [--to SEQ]\n"
         "                       [--since T] [--until T] [--limit N]   which events of\n"
         "                       the log it would have fired on; runs nothing\n"
         "common options:\n"
@@ -1035,8 +1035,17 @@ s_automations (zeb_client_t *client, s_options_t *options)
     const char *verb = (const char *) zlist_first (options->positional);
     if (!verb)
         verb = "list";
+    if (streq (verb, "show"))
+        verb = "get";
     const char *argument = (const char *) zlist_next (options->positional);
     const char *second = (const char *) zlist_next (options->positional);
+    //  backtest FILE.json: a rule from a file, as --rule FILE.json
+    if (streq (verb, "backtest") && argument && !options->rule
+    &&  (streq (argument, "-") || zsys_file_exists (argument))) {
+        options->rule = argument;
+        argument = second;
+        second = NULL;
+    }
     const char *verbs [] = { "list", "put", "get", "delete", "enable", "disable", "history",
                              "logs", "test", "backtest", NULL };
     size_t known = 0;
