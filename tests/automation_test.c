@@ -540,7 +540,7 @@ s_test_schema (void)
     assert (json_integer_value (json_object_get (reply, "code")) == 422);
     assert (json_array_size (json_object_get (reply, "warnings")) == 3);
     json_decref (reply);
-    s_expect_on (strict, "GET", "{\"id\":\"schema-1\"}", "NACK");
+    json_decref (s_expect_on (strict, "GET", "{\"id\":\"schema-1\"}", "NACK"));
     //  A rule that fits is taken
     json_decref (s_expect_on (strict, "PUT", "{\"rule\":{\"id\":\"schema-2\",\"triggerEventType\":\"invoice.paid\","
                               "\"triggerConditions\":[{\"field\":\"data.total\",\"operator\":\"gt\",\"value\":10}],"
