@@ -48,7 +48,8 @@ const zeb_config_key_t zeb_automation_config [] = {
 #define S_TAG_KIND      'A'
 #define S_MAX_EVENTS    1000        //  events evaluated per batch
 #define S_FETCH         100         //  events per FETCH: what the consumer buffers
-#define S_BACKOFF       200         //  after a refused ENQUEUE, ms
+#define S_BACKOFF       200         //  after a refused ENQUEUE, ms (doubling)
+#define S_BACKOFF_MAX   5000
 #define S_CURSOR_EVERY  1000        //  the own cursor is written at most this often, ms
 #define S_MAX_ID        128         //  bytes of a rule id (an outbox origin)
 #define S_MAX_WARNINGS  32
@@ -86,6 +87,7 @@ typedef struct {
     uint64_t batch_tag;             //  0: none in flight
     int64_t batch_deadline;         //  resend then (mono ms)
     int64_t retry_at;               //  after a NACK: send again then (0: no)
+    int64_t backoff;                //  the next delay after a NACK, ms
     msgpack_sbuffer scratch;        //  an event's encoding
     //  Counters
     uint64_t events;                //  evaluated
@@ -543,6 +545,7 @@ s_handle_outbox (void *arg)
         if (counter == self->batch_tag) {
             self->batch_tag = 0;
             if (zeb_proto_reply_is (&reply, "ENQUEUED")) {
+                self->backoff = S_BACKOFF;
                 self->runs += self->batch_runs;
                 self->position = self->batch_position;
                 zeb_proto_reply_close (&reply);
@@ -553,8 +556,10 @@ s_handle_outbox (void *arg)
             int64_t index = -1;
             if (body && zeb_proto_parse_nack (body, size, &fault, &index) == 0)
                 zsys_warning ("automation: ENQUEUE refused (run %" PRId64 "): %s", index, fault.text);
+            //  Again later, the same runs (OVERLOADED, STORAGE_FULL pass)
             self->refused_enqueues++;
-            self->retry_at = s_now_ms () + S_BACKOFF;
+            self->retry_at = s_now_ms () + self->backoff;
+            self->backoff = self->backoff * 2 < S_BACKOFF_MAX? self->backoff * 2: S_BACKOFF_MAX;
         }
         zeb_proto_reply_close (&reply);
     }
@@ -1379,6 +1384,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self_t *self = (self_t *) state;
     self->actor = actor;
     self->tags = 1;                 //  tag 0 means none in flight
+    self->backoff = S_BACKOFF;
     msgpack_sbuffer_init (&self->batch);
     msgpack_sbuffer_init (&self->scratch);
     zeb_config_bool (config, "automation/strict_paths", &self->strict_paths);

@@ -25,7 +25,7 @@
 #ifndef ZEB_AUTOMATION_H_INCLUDED
 #define ZEB_AUTOMATION_H_INCLUDED
 
-#define ZEB_AUTOMATION_CURSOR   "automation"    //  its cursor's name in the outbox
+#define ZEB_AUTOMATION_CURSOR   "zeb.automation"    //  its cursor's name in the outbox
 #define ZEB_AUTOMATION_MAX_MATCH 256            //  rules one event may fire
 
 extern const zeb_config_key_t zeb_automation_config [];
