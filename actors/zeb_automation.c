@@ -993,7 +993,7 @@ s_handle_history (void *owner, zeb_request_t *request)
     zeb_pack_map (&pack, NULL);
     zeb_pack_str (&pack, "id", id);
     zeb_pack_array (&pack, "items");
-    size_t len = strlen (id), count = 0;
+    size_t count = 0;
     uint64_t version = s_latest_version (self, txn, id);
     //  Newest first
     for (; version > 0 && count < limit; version--) {
@@ -1031,7 +1031,6 @@ s_handle_history (void *owner, zeb_request_t *request)
         zeb_pack_end (&pack);
         count++;
     }
-    (void) len;
     zeb_lmdb_read_end (self->lmdb, txn);
     zeb_pack_end (&pack);
     zeb_pack_end (&pack);
