@@ -245,10 +245,48 @@ registry
     }
 
 
+def rules():
+    """fuzz_rule: a rule's JSON, \\0, an event's JSON (or the rule alone)"""
+    event = b'{"id":"e-1","type":"order.placed","source":"fuzz","sequence":7,' \
+            b'"data":{"total":120.5,"tags":["vip","new"],"items":[{"sku":"A","price":3}],' \
+            b'"customer":{"tier":"gold","odd.key":1}}}'
+    return {
+        "vip.bin": b'{"triggerEventType":"message.received","triggerConditions":[{"field":"payload.from.tags",'
+                   b'"operator":"contains","value":"vip"}],"actions":[{"type":"webhook","config":'
+                   b'{"url":"http://x/{{data.from.id}}"}}]}',
+        "all_ops.bin": b'{"id":"r","triggerEventType":"order.*","triggerConditions":['
+                       b'{"field":"data.total","operator":"gt","value":100},'
+                       b'{"field":"data.total","operator":"lte","value":1e3},'
+                       b'{"field":"data.customer.tier","operator":"in","value":["gold","x"]},'
+                       b'{"field":"source","operator":"startsWith","value":"fu","ignoreCase":true},'
+                       b'{"field":"type","operator":"endsWith","value":".placed"},'
+                       b'{"field":"data.tags","operator":"contains","value":"vip"},'
+                       b'{"field":"data[\\"customer\\"][\\"odd.key\\"]","operator":"eq","value":1},'
+                       b'{"field":"data.none","operator":"exists","value":false},'
+                       b'{"field":"id","operator":"matches","value":"^e-[0-9]+$"},'
+                       b'{"field":"time","operator":"gte","value":"2020-01-01T00:00:00Z"}],'
+                       b'"actions":[{"type":"log","config":{"m":"{{event.id}} {{data.total}}","t":"{{data.tags}}"}}]}'
+                       + b"\0" + event,
+        "quantifier.bin": b'{"triggerEventType":"*","triggerConditions":[{"field":"data.items","any":'
+                          b'[{"field":"sku","operator":"eq","value":"A"},{"field":"price","operator":"lt","value":5}]}],'
+                          b'"any":[[{"field":"data.total","operator":"neq","value":0}],'
+                          b'{"field":"data.items","all":{"field":".","operator":"exists"}}],'
+                          b'"actions":[{"type":"emit_event","config":{"eventType":"a.b","payload":"{{data}}"},'
+                          b'"retryPolicy":{"maxAttempts":2}}]}' + b"\0" + event,
+        "regex.bin": b'{"triggerEventType":"a.b","triggerConditions":[{"field":"data.s","operator":"matches",'
+                     b'"value":"(a+)+$"}],"actions":[{"type":"log"}]}'
+                     + b'\0{"type":"a.b","source":"s","data":{"s":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"}}',
+        "bad_op.bin": b'{"triggerEventType":"a.b","triggerConditions":[{"field":"data.x","operator":"eqq"}],'
+                      b'"actions":[{"type":"log"}]}',
+        "bad_template.bin": b'{"triggerEventType":"a.b","actions":[{"type":"log","config":{"m":"{{ data.x"}}]}',
+        "empty.bin": b"",
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sets = {"fuzz_publish": events(), "fuzz_json": json_docs(),
-            "fuzz_schema": schemas(), "fuzz_config": configs()}
+            "fuzz_schema": schemas(), "fuzz_config": configs(), "fuzz_rule": rules()}
     for target, files in sets.items():
         directory = os.path.join(here, "corpus", target)
         os.makedirs(directory, exist_ok=True)
