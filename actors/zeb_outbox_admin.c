@@ -370,6 +370,7 @@ s_handle_logs (void *owner, zeb_request_t *request)
     zeb_pack_array (&pack, "items");
     MDB_txn *txn;
     bool more = false;
+    zeb_outbox_settle (self);           //  the logs of every run finished so far
     uint8_t last [S_LOG_PLACE];             //  the place of the last entry handed out
     if (zeb_lmdb_read_begin (self->lmdb, &txn) == 0) {
         MDB_cursor *cursor;
@@ -422,6 +423,7 @@ s_handle_cursor (void *owner, zeb_request_t *request)
     char key [160];
     snprintf (key, sizeof (key), "cursor/%.*s", (int) name_len, name);
     uint64_t position = 0;
+    zeb_outbox_settle (self);           //  the cursor of every ENQUEUE answered
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn) == 0) {
         MDB_val lookup = { strlen (key), key }, value;

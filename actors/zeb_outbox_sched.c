@@ -514,6 +514,7 @@ s_finish (self_t *self, item_t *item)
     item->where = S_FINISHED;
     zeb_outbox_dirty (self, item);
     zhashx_delete (self->items, run->hex);      //  no destructor there: see zeb_outbox_commit
+    zhashx_insert (self->settling, run->hex, item);     //  until stored
     zlistx_add_end (self->finished, item);
     uint8_t key [8 + ZEB_RUN_ID_SIZE];
     zeb_outbox_be64 (key, (uint64_t) run->updated);
