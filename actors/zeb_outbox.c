@@ -663,12 +663,7 @@ s_stop (void *state)
     //  their jobs are lost attempts, retried after a restart.
     for (size_t index = 0; index < self->executor_count; index++)
         zactor_destroy (&self->executors [index]);
-    if (self->lmdb && self->dirty && self->committer) {
-        zeb_outbox_settle (self);           //  what the committer has,
-        zeb_outbox_commit (self);           //  then what is left
-        zeb_outbox_settle (self);
-    }
-    zeb_outbox_committer_stop (self);
+    zeb_outbox_committer_stop (self);       //  after storing what is left
     zeb_client_destroy (&self->client);
     if (self->publish) {
         zeb_event_t *event;

@@ -160,6 +160,7 @@ struct _self_t {
     committer_t *committer;     //  the thread that commits the turns' writes
     batch_t *writing;           //  the batch it has, or NULL
     batch_t *spare;             //  the last one, kept for its buffers
+    batch_t *parked;            //  stored, not yet acted on (settle_quiet)
     zlistx_t *finished;         //  items finished this turn: written, then freed
     zlistx_t *replies;          //  kept ENQUEUE requests with their reply bodies
     zlistx_t *ops;              //  other writes of the turn (s_op_t)
@@ -389,19 +390,29 @@ int
     zeb_outbox_recover (self_t *self);
 
 //  Start the committer thread, its results read on loop; 0, or -1 with
-//  fault set. Stop it (after what it has is stored); safe if not started.
+//  fault set. Stop it, after storing every write made so far (the runs
+//  the last replies start are not stored: they were stored enqueued);
+//  safe if it never started.
 int
     zeb_outbox_committer_start (self_t *self, zeb_loop_t *loop, zeb_fault_t *fault);
 void
     zeb_outbox_committer_stop (self_t *self);
 
-//  Wait until the batch with the committer (if any) is stored, and act
-//  on its result (replies, fresh runs started): a read of the store after
-//  this sees every write handed off before it. Every read but ENQUEUE's
-//  duplicate check (which looks at the runs in hand and self->settling)
-//  goes through it.
+//  Store every write made so far: wait for the batch with the committer,
+//  hand over what the turns wrote since and wait for it too, acting on
+//  their results (replies, fresh runs started). A request's read of the
+//  store after it sees everything that happened before the request
+//  (RUN, DLQ_*, LOGS, CURSOR, redrive's loads). ENQUEUE's duplicate check
+//  does not wait: it looks at the runs in hand and at self->settling.
 void
     zeb_outbox_settle (self_t *self);
+
+//  Wait for the batch with the committer only, and act on its result
+//  later (the next commit or the loop): safe in the middle of an
+//  attempt's end (redrive collects dead runs there). A read after it sees
+//  what was handed over, not the writes of the turn.
+void
+    zeb_outbox_settle_quiet (self_t *self);
 
 //  ---------------------------------------------------------------------
 //  zeb_outbox.c: the actor

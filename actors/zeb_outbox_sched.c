@@ -718,6 +718,7 @@ s_redrive_collect (self_t *self, circuit_t *circuit)
     filter.until = INT64_MAX;
     filter.limit = 100000;
     zlistx_t *list = zlistx_new ();
+    zeb_outbox_settle_quiet (self);     //  called while an attempt ends: no side effects
     zeb_outbox_dlq_scan (self, &filter, zeb_outbox_collect_one, list, NULL);
     dead_t *dead;
     while ((dead = (dead_t *) zlistx_detach (list, NULL))) {

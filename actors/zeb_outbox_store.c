@@ -352,9 +352,20 @@ s_committed (self_t *self, batch_t *batch)
     //  next batch has them
 }
 
-//  Take the committer's result, if there is one
+//  Act on a batch a quiet settle parked, if any
 static void
-s_take (self_t *self)
+s_process_parked (self_t *self)
+{
+    batch_t *batch = self->parked;
+    self->parked = NULL;
+    if (batch)
+        s_committed (self, batch);
+}
+
+//  Take the committer's result, if there is one; park it (act on it
+//  later) or act on it now
+static void
+s_take (self_t *self, bool park)
 {
     committer_t *committer = self->committer;
     uint64_t count;
@@ -364,31 +375,60 @@ s_take (self_t *self)
     if (batch) {
         assert (batch == self->writing);
         self->writing = NULL;
-        s_committed (self, batch);
+        if (park) {
+            assert (!self->parked);
+            self->parked = batch;
+        }
+        else {
+            s_process_parked (self);
+            s_committed (self, batch);
+        }
     }
 }
 
 static int
 s_handle_committed (void *arg)
 {
-    s_take ((self_t *) arg);
+    self_t *self = (self_t *) arg;
+    s_process_parked (self);
+    s_take (self, false);
     return 0;
 }
 
-void
-zeb_outbox_settle (self_t *self)
+//  Until the committer has no batch
+static void
+s_wait (self_t *self, bool park)
 {
     while (self->writing) {
         struct pollfd wait = { self->committer->result_fd, POLLIN, 0 };
         if (poll (&wait, 1, -1) < 0 && errno != EINTR)
             break;
-        s_take (self);
+        s_take (self, park);
     }
+}
+
+void
+zeb_outbox_settle (self_t *self)
+{
+    if (!self->committer)
+        return;
+    s_process_parked (self);
+    s_wait (self, false);
+    zeb_outbox_commit (self);       //  what the turns wrote since
+    s_wait (self, false);
+}
+
+void
+zeb_outbox_settle_quiet (self_t *self)
+{
+    if (self->committer)
+        s_wait (self, true);
 }
 
 void
 zeb_outbox_commit (self_t *self)
 {
+    s_process_parked (self);
     if (self->writing || !self->committer
     ||  (zlistx_size (self->dirty) == 0 && zlistx_size (self->ops) == 0 && zlistx_size (self->replies) == 0))
         return;                     //  the committer's result brings us back
@@ -456,11 +496,17 @@ zeb_outbox_committer_start (self_t *self, zeb_loop_t *loop, zeb_fault_t *fault)
     atomic_init (&committer->request, NULL);
     atomic_init (&committer->result, NULL);
     atomic_init (&committer->stop, false);
-    self->committer = committer;
     if (committer->request_fd < 0 || committer->result_fd < 0
-    ||  pthread_create (&committer->thread, NULL, s_committer, committer))
+    ||  pthread_create (&committer->thread, NULL, s_committer, committer)) {
+        if (committer->request_fd >= 0)
+            close (committer->request_fd);
+        if (committer->result_fd >= 0)
+            close (committer->result_fd);
+        free (committer);
         return zeb_fault_set (fault, ZEB_ESTORAGE, "outbox: cannot start its committer thread");
+    }
     committer->started = true;
+    self->committer = committer;        //  only a running one: commits go to it
     if (zeb_loop_add_fd (loop, committer->result_fd, s_handle_committed, self))
         return zeb_fault_set (fault, ZEB_ESTORAGE, "outbox: cannot watch its committer");
     return 0;
@@ -543,7 +589,6 @@ s_filter_match (filter_t *filter, zeb_run_t *run)
 size_t
 zeb_outbox_dlq_scan (self_t *self, filter_t *filter, dlq_fn *fn, void *arg, char *next)
 {
-    zeb_outbox_settle (self);
     size_t accepted = 0;
     if (next)
         *next = 0;
@@ -630,7 +675,7 @@ s_log_count_set (self_t *self, const char *origin, uint64_t count)
 void
 zeb_outbox_sweep (self_t *self)
 {
-    zeb_outbox_settle (self);          //  counts must see every log written
+    zeb_outbox_settle_quiet (self);    //  every log handed over is counted and stored
     int64_t now = zeb_time_now ();
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn))
