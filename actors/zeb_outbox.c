@@ -628,6 +628,9 @@ s_tick (void *arg)
         wait = self->next_sweep_ms - now;
     if (zlistx_size (self->publish) && self->client)
         wait = wait > 100? 100: wait;
+    int64_t commit_wait = zeb_outbox_commit_wait (self);
+    if (commit_wait >= 0 && commit_wait < wait)
+        wait = commit_wait;
     return wait < 0? 0: (int) wait;
 }
 

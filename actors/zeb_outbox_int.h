@@ -161,6 +161,7 @@ struct _self_t {
     batch_t *writing;           //  the batch it has, or NULL
     batch_t *spare;             //  the last one, kept for its buffers
     batch_t *parked;            //  stored, not yet acted on (settle_quiet)
+    int64_t handed_ms;          //  when the last batch was handed over
     zlistx_t *finished;         //  items finished this turn: written, then freed
     zlistx_t *replies;          //  kept ENQUEUE requests with their reply bodies
     zlistx_t *ops;              //  other writes of the turn (s_op_t)
@@ -358,6 +359,11 @@ void
 //  next one, so the outbox goes on dispatching while a commit syncs.
 void
     zeb_outbox_commit (self_t *self);
+
+//  Ms until the loop should call zeb_outbox_commit again for writes that
+//  wait (no reply among them: they go at most every 5 ms), -1 if none
+int64_t
+    zeb_outbox_commit_wait (self_t *self);
 
 //  Answer with what buffer holds once the turn's changes are stored
 void

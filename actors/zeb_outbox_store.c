@@ -352,6 +352,8 @@ s_committed (self_t *self, batch_t *batch)
     //  next batch has them
 }
 
+static void s_hand_off (self_t *self);
+
 //  Act on a batch a quiet settle parked, if any
 static void
 s_process_parked (self_t *self)
@@ -414,7 +416,7 @@ zeb_outbox_settle (self_t *self)
         return;
     s_process_parked (self);
     s_wait (self, false);
-    zeb_outbox_commit (self);       //  what the turns wrote since
+    s_hand_off (self);              //  what the turns wrote since
     s_wait (self, false);
 }
 
@@ -425,10 +427,41 @@ zeb_outbox_settle_quiet (self_t *self)
         s_wait (self, true);
 }
 
+//  Writes that no reply waits for (results, finished runs) go at most
+//  this often on their own; meanwhile they ride with the next batch that
+//  carries a reply. At a few ENQUEUEs per commit, a batch of results
+//  handed over just before an ENQUEUE would make the ENQUEUE wait for
+//  two syncs instead of one.
+#define S_RESULTS_DELAY_MS  5
+
+static bool
+s_pending (self_t *self)
+{
+    return zlistx_size (self->dirty) || zlistx_size (self->ops) || zlistx_size (self->replies);
+}
+
 void
 zeb_outbox_commit (self_t *self)
 {
     s_process_parked (self);
+    if (zlistx_size (self->replies) == 0
+    &&  zeb_outbox_now_ms () - self->handed_ms < S_RESULTS_DELAY_MS)
+        return;                     //  zeb_outbox_commit_wait brings the loop back
+    s_hand_off (self);
+}
+
+int64_t
+zeb_outbox_commit_wait (self_t *self)
+{
+    if (self->writing || !self->committer || !s_pending (self))
+        return -1;                  //  the committer's result, or nothing to do
+    int64_t wait = self->handed_ms + S_RESULTS_DELAY_MS - zeb_outbox_now_ms ();
+    return wait < 0? 0: wait;
+}
+
+static void
+s_hand_off (self_t *self)
+{
     if (self->writing || !self->committer
     ||  (zlistx_size (self->dirty) == 0 && zlistx_size (self->ops) == 0 && zlistx_size (self->replies) == 0))
         return;                     //  the committer's result brings us back
@@ -478,6 +511,7 @@ zeb_outbox_commit (self_t *self)
     batch->finished = self->finished;
     self->finished = swap;
     self->writing = batch;
+    self->handed_ms = zeb_outbox_now_ms ();
     committer_t *committer = self->committer;
     atomic_store (&committer->request, batch);
     uint64_t one = 1;
