@@ -4,9 +4,10 @@
     One thread owns everything: the runs in hand (a hash by id), the
     action types (kinds) with their workers, the flow-control lanes, the
     circuits, and one timer heap for backoffs, leases and rate limits.
-    Every change of the turn is written in one LMDB transaction at the end
-    of the turn (the tick); ENQUEUED is answered after it commits, so an
-    acknowledged run is durable.
+    Every change of the turn goes into a batch that a committer thread
+    stores in one LMDB transaction (commit and sync); ENQUEUED is answered
+    after it is stored, so an acknowledged run is durable, and the loop
+    goes on dispatching while the committer syncs (zeb_outbox_store.c).
 
     Scheduling: the run's action in hand waits in the queue of its lane
     (action type + flow key). A lane that could start an action now (room
@@ -411,7 +412,8 @@ zeb_outbox_handle_enqueue (void *owner, zeb_request_t *request)
     int64_t now = zeb_time_now ();
     for (uint32_t index = 0; index < count; index++) {
         zeb_run_t *run = parsed [index];
-        bool known = zhashx_lookup (self->items, run->hex) != NULL;
+        //  In hand, finished but not stored yet, or stored
+        bool known = zhashx_lookup (self->items, run->hex) || zhashx_lookup (self->settling, run->hex);
         if (!known && txn) {
             MDB_val key = { ZEB_RUN_ID_SIZE, run->id }, value;
             known = mdb_get (txn, self->dbs [S_RUNS], &key, &value) == 0;
@@ -626,6 +628,9 @@ s_tick (void *arg)
         wait = self->next_sweep_ms - now;
     if (zlistx_size (self->publish) && self->client)
         wait = wait > 100? 100: wait;
+    int64_t commit_wait = zeb_outbox_commit_wait (self);
+    if (commit_wait >= 0 && commit_wait < wait)
+        wait = commit_wait;
     return wait < 0? 0: (int) wait;
 }
 
@@ -661,8 +666,7 @@ s_stop (void *state)
     //  their jobs are lost attempts, retried after a restart.
     for (size_t index = 0; index < self->executor_count; index++)
         zactor_destroy (&self->executors [index]);
-    if (self->lmdb && self->dirty)
-        zeb_outbox_commit (self);
+    zeb_outbox_committer_stop (self);       //  after storing what is left
     zeb_client_destroy (&self->client);
     if (self->publish) {
         zeb_event_t *event;
@@ -692,6 +696,7 @@ s_stop (void *state)
         zlistx_destroy (&self->finished);
     }
     zlistx_destroy (&self->dirty);
+    zhashx_destroy (&self->settling);           //  its items are the finished list's
     if (self->items) {
         //  Items in hand (finished ones left with the finished list)
         for (item_t *item = (item_t *) zhashx_first (self->items); item;
@@ -723,7 +728,6 @@ s_stop (void *state)
     zeb_router_destroy (&self->workers);
     zeb_lmdb_close (&self->lmdb);
     msgpack_sbuffer_destroy (&self->scratch);
-    msgpack_sbuffer_destroy (&self->record);
 }
 
 static void
@@ -742,7 +746,6 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self_t *self = (self_t *) state;
     self->actor = actor;
     msgpack_sbuffer_init (&self->scratch);
-    msgpack_sbuffer_init (&self->record);
     int64_t retries = 0, factor = 2;
     bool flag = false;
     zeb_config_int (config, "outbox/max_retries", &retries);
@@ -787,6 +790,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self->replays = zhashx_new ();
     zhashx_set_destructor (self->replays, s_free_destructor);
     self->dirty = zlistx_new ();
+    self->settling = zhashx_new ();
     self->finished = zlistx_new ();
     self->replies = zlistx_new ();
     self->ops = zlistx_new ();
@@ -823,6 +827,10 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     zeb_loop_add_socket (loop, zeb_router_socket (self->workers), s_handle_workers, self);
     if (zeb_router_notify_socket (self->workers))
         zeb_loop_add_socket (loop, zeb_router_notify_socket (self->workers), s_handle_workers_notify, self);
+    if (zeb_outbox_committer_start (self, loop, fault)) {
+        zstr_free (&inproc);
+        goto failed;
+    }
     const char *ingest = zeb_config_str (config, "outbox/ingest");
     if (*ingest) {
         self->client = zeb_client_new (ingest);

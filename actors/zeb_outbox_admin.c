@@ -139,6 +139,7 @@ s_handle_dlq_list (void *owner, zeb_request_t *request)
     filter_t filter;
     if (s_filter_parse (request, &filter, 100, 1000))
         return;
+    zeb_outbox_settle (self);           //  before the reply buffer is in use
     msgpack_sbuffer *buffer = zeb_router_buffer (self->router);
     zeb_pack_t pack;
     zeb_pack_init (&pack, buffer);
@@ -197,8 +198,10 @@ s_collect (self_t *self, zeb_request_t *request, filter_t *filter)
         else
             zeb_run_destroy (&run);
     }
-    else
+    else {
+        zeb_outbox_settle (self);
         zeb_outbox_dlq_scan (self, filter, zeb_outbox_collect_one, list, NULL);
+    }
     return list;
 }
 
@@ -356,6 +359,7 @@ s_handle_logs (void *owner, zeb_request_t *request)
                          "limit 1..1000, before (ms, or the next of a LOGS reply)");
         return;
     }
+    zeb_outbox_settle (self);           //  the logs of every run finished so far
     const char *prefix = has_origin == 0? origin: type;
     size_t prefix_len = has_origin == 0? origin_len: type_len;
     MDB_dbi dbi = self->dbs [has_origin == 0? S_LOGS: S_LOGS_TYPE];
@@ -422,6 +426,7 @@ s_handle_cursor (void *owner, zeb_request_t *request)
     char key [160];
     snprintf (key, sizeof (key), "cursor/%.*s", (int) name_len, name);
     uint64_t position = 0;
+    zeb_outbox_settle (self);           //  the cursor of every ENQUEUE answered
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn) == 0) {
         MDB_val lookup = { strlen (key), key }, value;

@@ -4,15 +4,18 @@
     Not a public header: only actors/zeb_outbox*.c include it. The actor is
     one thread that owns one self_t; every function here runs on that
     thread, takes self (where it has one) and never blocks but for LMDB.
-    The files, along the actor's seams:
+    (The committer thread of zeb_outbox_store.c is the one exception: it
+    sees only the batches handed to it.) The files, along the actor's
+    seams:
 
       zeb_outbox.c        the actor: configuration, start/stop, STATS, the
                           loop's tick, the worker protocol, ENQUEUE, upkeep
       zeb_outbox_sched.c  scheduling: the timer heap, kinds, lanes, circuits,
                           dispatch, a run's life (advance, attempts, dead
                           letters), replay and redrive
-      zeb_outbox_store.c  LMDB: the turn's writes and their one commit,
-                          execution logs, the DLQ index, retention, recovery
+      zeb_outbox_store.c  LMDB: the turn's writes, the committer thread that
+                          stores them, execution logs, the DLQ index,
+                          retention, recovery
       zeb_outbox_admin.c  the read and admin verbs: RUN, DLQ_*, LOGS, CURSOR,
                           TARGET_ENABLE (and the endpoint's command table)
       zeb_outbox_test.c   the self-test
@@ -41,6 +44,8 @@ typedef struct _kind_t kind_t;
 typedef struct _worker_t worker_t;
 typedef struct _circuit_t circuit_t;
 typedef struct _self_t self_t;
+typedef struct _batch_t batch_t;
+typedef struct _committer_t committer_t;
 
 //  Where a run's action in hand is
 typedef enum { S_NOWHERE, S_QUEUED, S_DELAYED, S_IN_FLIGHT, S_FINISHED } where_t;
@@ -55,6 +60,7 @@ struct _item_t {
     bool dirty;                 //  to write at the end of the turn
     bool fresh;                 //  enqueued this turn: start after commit
     bool probe;                 //  its attempt is its circuit's probe
+    bool dropped;               //  fresh, and its ENQUEUE refused: to free
     char job [96];              //  the attempt in flight
     worker_t *worker;
     int64_t started_us;
@@ -150,6 +156,12 @@ struct _self_t {
     timer_t_ *heap;
     size_t heap_size, heap_max;
     zlistx_t *dirty;            //  items to write
+    zhashx_t *settling;         //  hex id -> item finished, not yet stored
+    committer_t *committer;     //  the thread that commits the turns' writes
+    batch_t *writing;           //  the batch it has, or NULL
+    batch_t *spare;             //  the last one, kept for its buffers
+    batch_t *parked;            //  stored, not yet acted on (settle_quiet)
+    int64_t handed_ms;          //  when the last batch was handed over
     zlistx_t *finished;         //  items finished this turn: written, then freed
     zlistx_t *replies;          //  kept ENQUEUE requests with their reply bodies
     zlistx_t *ops;              //  other writes of the turn (s_op_t)
@@ -168,7 +180,6 @@ struct _self_t {
     int64_t next_sweep_ms;
     uint64_t job_counter;
     msgpack_sbuffer scratch;
-    msgpack_sbuffer record;     //  a run's record, while committing
     //  Counters
     uint64_t enqueued, duplicates, refused, dispatched, succeeded, retried, failed;
     uint64_t leases_lost, dead, replayed, purged, redriven, deferred_open, gone_dead;
@@ -338,13 +349,21 @@ void
 void
     zeb_outbox_reply_destroy (reply_t **reply_p);
 
-//  Store the turn: every dirty run and every write in one transaction,
-//  then answer the replies that waited for it and start the runs they
-//  acknowledged; finished items are freed. If the commit fails, the
-//  ENQUEUEs of the turn are refused (their runs dropped) and the rest
-//  stays dirty for the next turn.
+//  Hand the turn's writes to the committer: every dirty run (encoded
+//  now) and every write, with the replies that wait for them and the
+//  finished items to free after. Once the commit (and its sync) is done,
+//  the loop answers the replies and starts the runs they acknowledged; if
+//  it failed, the ENQUEUEs waiting are refused (their runs dropped) and
+//  the rest is written again with the next batch. One batch is with the
+//  committer at a time: what a turn writes while it is busy goes in the
+//  next one, so the outbox goes on dispatching while a commit syncs.
 void
     zeb_outbox_commit (self_t *self);
+
+//  Ms until the loop should call zeb_outbox_commit again for writes that
+//  wait (no reply among them: they go at most every 5 ms), -1 if none
+int64_t
+    zeb_outbox_commit_wait (self_t *self);
 
 //  Answer with what buffer holds once the turn's changes are stored
 void
@@ -375,6 +394,31 @@ void
 //  store cannot be read.
 int
     zeb_outbox_recover (self_t *self);
+
+//  Start the committer thread, its results read on loop; 0, or -1 with
+//  fault set. Stop it, after storing every write made so far (the runs
+//  the last replies start are not stored: they were stored enqueued);
+//  safe if it never started.
+int
+    zeb_outbox_committer_start (self_t *self, zeb_loop_t *loop, zeb_fault_t *fault);
+void
+    zeb_outbox_committer_stop (self_t *self);
+
+//  Store every write made so far: wait for the batch with the committer,
+//  hand over what the turns wrote since and wait for it too, acting on
+//  their results (replies, fresh runs started). A request's read of the
+//  store after it sees everything that happened before the request
+//  (RUN, DLQ_*, LOGS, CURSOR, redrive's loads). ENQUEUE's duplicate check
+//  does not wait: it looks at the runs in hand and at self->settling.
+void
+    zeb_outbox_settle (self_t *self);
+
+//  Wait for the batch with the committer only, and act on its result
+//  later (the next commit or the loop): safe in the middle of an
+//  attempt's end (redrive collects dead runs there). A read after it sees
+//  what was handed over, not the writes of the turn.
+void
+    zeb_outbox_settle_quiet (self_t *self);
 
 //  ---------------------------------------------------------------------
 //  zeb_outbox.c: the actor

@@ -514,6 +514,7 @@ s_finish (self_t *self, item_t *item)
     item->where = S_FINISHED;
     zeb_outbox_dirty (self, item);
     zhashx_delete (self->items, run->hex);      //  no destructor there: see zeb_outbox_commit
+    zhashx_insert (self->settling, run->hex, item);     //  until stored
     zlistx_add_end (self->finished, item);
     uint8_t key [8 + ZEB_RUN_ID_SIZE];
     zeb_outbox_be64 (key, (uint64_t) run->updated);
@@ -717,6 +718,7 @@ s_redrive_collect (self_t *self, circuit_t *circuit)
     filter.until = INT64_MAX;
     filter.limit = 100000;
     zlistx_t *list = zlistx_new ();
+    zeb_outbox_settle_quiet (self);     //  called while an attempt ends: no side effects
     zeb_outbox_dlq_scan (self, &filter, zeb_outbox_collect_one, list, NULL);
     dead_t *dead;
     while ((dead = (dead_t *) zlistx_detach (list, NULL))) {

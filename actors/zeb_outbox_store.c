@@ -8,15 +8,22 @@
     (cursors, gone targets).
 
     Writes are not made where they are decided: the dirty runs and the
-    turn's other writes (zeb_outbox_op) are stored in one transaction at
-    the end of the turn (zeb_outbox_commit), and only then are the
-    replies that wait for them (ENQUEUED, REPLAYED, PURGED, ENABLED) sent.
-    Reads (RUN, DLQ_*, LOGS, the sweep) use read transactions of their
-    own, begun and ended inside one call.
+    turn's other writes (zeb_outbox_op) go into a batch at the end of the
+    turn (zeb_outbox_commit), which the committer thread stores in one
+    transaction, and only once it is stored are the replies that wait for
+    it (ENQUEUED, REPLAYED, PURGED, ENABLED) sent. One batch is with the
+    committer at a time; the next fills meanwhile. The committer is the
+    only writer of the environment and touches nothing but its batch.
+    Reads (RUN, DLQ_*, LOGS, CURSOR, the sweep) use read transactions of
+    their own, begun and ended inside one call, after zeb_outbox_settle:
+    they see every write handed over before them.
     =========================================================================
 */
 
 #include "zeb_outbox_int.h"
+#include <sys/eventfd.h>
+#include <poll.h>
+#include <stdatomic.h>
 
 //  ---------------------------------------------------------------------
 //  The turn's other writes: copied now, stored by zeb_outbox_commit
@@ -118,43 +125,104 @@ zeb_outbox_write_log (self_t *self, zeb_run_t *run, const char *status)
 //  ---------------------------------------------------------------------
 //  Store: one transaction per turn
 
+//  A turn's writes, as the committer thread takes them: nothing in it
+//  points into the actor's state but the items, which the committer does
+//  not touch (only the loop does, before and after)
 typedef struct {
-    self_t *self;
-} commit_t;
+    item_t *item;
+    uint8_t id [ZEB_RUN_ID_SIZE];
+    size_t offset, size;        //  its record in records
+} batch_run_t;
+
+struct _batch_t {
+    msgpack_sbuffer records;    //  the dirty runs' records, back to back
+    batch_run_t *runs;
+    size_t run_count, run_max;
+    zlistx_t *ops;              //  op_t, owned
+    zlistx_t *replies;          //  reply_t, owned
+    zlistx_t *finished;         //  item_t finished in it: freed once stored
+    MDB_dbi dbs [S_DB_COUNT];
+    int rc;                     //  the commit's, set by the committer
+};
+
+//  The committer thread and its hand-off: one pointer and an eventfd
+//  each way, as ingest's writer link (actors/zeb_writer.h)
+struct _committer_t {
+    pthread_t thread;
+    zeb_lmdb_t *lmdb;           //  the actor's handle (the only writer)
+    int request_fd;             //  eventfd, blocking: a batch in request
+    int result_fd;              //  eventfd, non-blocking: a batch in result
+    _Atomic (batch_t *) request;
+    _Atomic (batch_t *) result;
+    atomic_bool stop;
+    bool started;
+};
 
 static int
 s_commit_fn (MDB_txn *txn, void *arg)
 {
-    self_t *self = ((commit_t *) arg)->self;
-    msgpack_sbuffer *record = &self->record;    //  kept across commits: no regrowth
+    batch_t *batch = (batch_t *) arg;
     int rc = 0;
-    for (item_t *item = (item_t *) zlistx_first (self->dirty); item && !rc;
-         item = (item_t *) zlistx_next (self->dirty)) {
-        msgpack_sbuffer_clear (record);
-        if (zeb_run_encode (item->run, record)) {
-            rc = ZEB_ERROR;
-            break;
-        }
-        MDB_val key = { ZEB_RUN_ID_SIZE, item->run->id }, value = { record->size, record->data };
-        rc = mdb_put (txn, self->dbs [S_RUNS], &key, &value, 0);
+    for (size_t index = 0; index < batch->run_count && !rc; index++) {
+        batch_run_t *run = &batch->runs [index];
+        MDB_val key = { ZEB_RUN_ID_SIZE, run->id };
+        MDB_val value = { run->size, batch->records.data + run->offset };
+        rc = mdb_put (txn, batch->dbs [S_RUNS], &key, &value, 0);
     }
-    if (record->alloc > (1 << 20)) {        //  a huge run's: not kept
-        msgpack_sbuffer_destroy (record);
-        msgpack_sbuffer_init (record);
-    }
-    for (op_t *op = (op_t *) zlistx_first (self->ops); op && !rc; op = (op_t *) zlistx_next (self->ops)) {
+    for (op_t *op = (op_t *) zlistx_first (batch->ops); op && !rc; op = (op_t *) zlistx_next (batch->ops)) {
         MDB_val key = { op->key_size, op->key };
         if (op->value) {
             MDB_val value = { op->value_size, op->value };
-            rc = mdb_put (txn, self->dbs [op->db], &key, &value, 0);
+            rc = mdb_put (txn, batch->dbs [op->db], &key, &value, 0);
         }
         else {
-            rc = mdb_del (txn, self->dbs [op->db], &key, NULL);
+            rc = mdb_del (txn, batch->dbs [op->db], &key, NULL);
             if (rc == MDB_NOTFOUND)
                 rc = 0;
         }
     }
     return rc;
+}
+
+static void *
+s_committer (void *arg)
+{
+    committer_t *self = (committer_t *) arg;
+    while (!atomic_load (&self->stop)) {
+        uint64_t count;
+        if (read (self->request_fd, &count, sizeof (count)) != sizeof (count))
+            continue;               //  EINTR
+        batch_t *batch = atomic_exchange (&self->request, NULL);
+        if (!batch)
+            continue;
+        batch->rc = zeb_lmdb_write (self->lmdb, s_commit_fn, batch);
+        atomic_store (&self->result, batch);
+        uint64_t one = 1;
+        while (write (self->result_fd, &one, sizeof (one)) != sizeof (one) && errno == EINTR)
+            ;
+    }
+    return NULL;
+}
+
+static void
+s_batch_destroy (batch_t **batch_p)
+{
+    batch_t *batch = *batch_p;
+    if (batch) {
+        msgpack_sbuffer_destroy (&batch->records);
+        free (batch->runs);
+        op_t *op;
+        while ((op = (op_t *) zlistx_detach (batch->ops, NULL)))
+            zeb_outbox_op_destroy (&op);
+        zlistx_destroy (&batch->ops);
+        reply_t *reply;
+        while ((reply = (reply_t *) zlistx_detach (batch->replies, NULL)))
+            zeb_outbox_reply_destroy (&reply);
+        zlistx_destroy (&batch->replies);
+        zlistx_destroy (&batch->finished);
+        free (batch);
+        *batch_p = NULL;
+    }
 }
 
 void
@@ -170,55 +238,106 @@ zeb_outbox_reply_destroy (reply_t **reply_p)
     }
 }
 
-void
-zeb_outbox_commit (self_t *self)
+//  The batch could not be stored: refuse the ENQUEUEs waiting (its own
+//  and those of the batch being filled, which may count on its runs) and
+//  drop their fresh runs; the rest of its writes go again with the next
+static void
+s_commit_failed (self_t *self, batch_t *batch)
 {
-    if (zlistx_size (self->dirty) == 0 && zlistx_size (self->ops) == 0 && zlistx_size (self->replies) == 0)
-        return;
-    commit_t commit = { self };
-    int rc = zeb_lmdb_write (self->lmdb, s_commit_fn, &commit);
-    self->commits++;
-    reply_t *reply;
-    if (rc) {
-        //  Nothing of the turn is stored: refuse the ENQUEUEs, keep the rest dirty
-        self->commit_failures++;
-        zsys_error ("outbox: cannot store the turn's changes: %s", zeb_strerror (rc));
-        while ((reply = (reply_t *) zlistx_detach (self->replies, NULL))) {
-            zeb_router_nack (reply->request, rc == ZEB_EFULL? ZEB_EFULL: ZEB_ESTORAGE,
-                             "outbox: runs not stored (%s)", zeb_strerror (rc));
+    self->commit_failures++;
+    zsys_error ("outbox: cannot store the turn's changes: %s", zeb_strerror (batch->rc));
+    zlistx_t *lists [2] = { batch->replies, self->replies };
+    for (int list = 0; list < 2; list++) {
+        reply_t *reply;
+        while ((reply = (reply_t *) zlistx_detach (lists [list], NULL))) {
+            zeb_router_nack (reply->request, batch->rc == ZEB_EFULL? ZEB_EFULL: ZEB_ESTORAGE,
+                             "outbox: runs not stored (%s)", zeb_strerror (batch->rc));
             for (item_t *item = (item_t *) zlistx_first (reply->items); item;
                  item = (item_t *) zlistx_next (reply->items)) {
                 item->fresh = false;
-                item->where = S_FINISHED;       //  dropped below
+                item->dropped = true;
+                item->where = S_FINISHED;
                 zhashx_delete (self->items, item->run->hex);
             }
             zeb_outbox_reply_destroy (&reply);
         }
-        //  Dropped fresh items leave the dirty list
-        item_t *item = (item_t *) zlistx_first (self->dirty);
-        while (item) {
-            item_t *next = (item_t *) zlistx_next (self->dirty);
-            if (item->where == S_FINISHED && !zlistx_find (self->finished, item)) {
-                zlistx_delete (self->dirty, zlistx_cursor (self->dirty));
-                zeb_outbox_item_free (item);
-            }
-            item = next;
+    }
+    //  The batch's other runs are dirty again (unless they are already)
+    for (size_t index = 0; index < batch->run_count; index++) {
+        item_t *item = batch->runs [index].item;
+        if (!item->dropped && !item->dirty) {
+            item->dirty = true;
+            zlistx_add_end (self->dirty, item);
         }
+    }
+    item_t *item;
+    while ((item = (item_t *) zlistx_detach (batch->finished, NULL))) {
+        zlistx_add_end (self->finished, item);      //  still dirty, still settling
+        zlistx_add_end (self->dirty, item);
+    }
+    //  Its writes go first in the next batch, in their order
+    op_t *op;
+    while ((op = (op_t *) zlistx_last (batch->ops))) {
+        zlistx_detach (batch->ops, zlistx_cursor (batch->ops));
+        zlistx_add_start (self->ops, op);
+    }
+    //  Dropped fresh runs leave the dirty list, then memory
+    item = (item_t *) zlistx_first (self->dirty);
+    while (item) {
+        item_t *next = (item_t *) zlistx_next (self->dirty);
+        if (item->dropped) {
+            zlistx_delete (self->dirty, zlistx_cursor (self->dirty));
+            item->dirty = false;
+        }
+        item = next;
+    }
+    for (size_t index = 0; index < batch->run_count; index++)
+        if (batch->runs [index].item->dropped)
+            zeb_outbox_item_free (batch->runs [index].item);
+}
+
+//  Keep the batch for the next turn (its buffers grown already), or
+//  destroy it if one is kept or it grew past 1 MiB
+static void
+s_batch_recycle (self_t *self, batch_t **batch_p)
+{
+    batch_t *batch = *batch_p;
+    if (self->spare || batch->records.alloc > (1 << 20) || batch->run_max > 100000) {
+        s_batch_destroy (batch_p);
         return;
     }
-    for (item_t *item = (item_t *) zlistx_first (self->dirty); item; item = (item_t *) zlistx_next (self->dirty))
-        item->dirty = false;
-    zlistx_purge (self->dirty);
+    assert (zlistx_size (batch->ops) == 0 && zlistx_size (batch->replies) == 0
+            && zlistx_size (batch->finished) == 0);
+    msgpack_sbuffer_clear (&batch->records);
+    batch->run_count = 0;
+    batch->rc = 0;
+    self->spare = batch;
+    *batch_p = NULL;
+}
+
+//  What to do once the committer is done with a batch
+static void
+s_committed (self_t *self, batch_t *batch)
+{
+    self->commits++;
+    if (batch->rc) {
+        s_commit_failed (self, batch);
+        s_batch_recycle (self, &batch);
+        return;
+    }
     op_t *op;
-    while ((op = (op_t *) zlistx_detach (self->ops, NULL)))
+    while ((op = (op_t *) zlistx_detach (batch->ops, NULL)))
         zeb_outbox_op_destroy (&op);
     item_t *item;
-    while ((item = (item_t *) zlistx_detach (self->finished, NULL))) {
+    while ((item = (item_t *) zlistx_detach (batch->finished, NULL))) {
+        zhashx_delete (self->settling, item->run->hex);
+        item->dirty = false;
         if (item->timers == 0)
             zeb_outbox_item_free (item);         //  else the last timer frees it
     }
     //  Acknowledge, then start what was acknowledged
-    while ((reply = (reply_t *) zlistx_detach (self->replies, NULL))) {
+    reply_t *reply;
+    while ((reply = (reply_t *) zlistx_detach (batch->replies, NULL))) {
         zeb_router_reply (reply->request, reply->command, reply->body.data, reply->body.size);
         for (item_t *fresh = (item_t *) zlistx_first (reply->items); fresh;
              fresh = (item_t *) zlistx_next (reply->items))
@@ -228,7 +347,226 @@ zeb_outbox_commit (self_t *self)
             }
         zeb_outbox_reply_destroy (&reply);
     }
-    //  Starting may have finished runs (no actions) or changed some: next turn
+    s_batch_recycle (self, &batch);
+    //  Starting may have finished runs (no actions) or changed some: the
+    //  next batch has them
+}
+
+static void s_hand_off (self_t *self);
+
+//  Act on a batch a quiet settle parked, if any
+static void
+s_process_parked (self_t *self)
+{
+    batch_t *batch = self->parked;
+    self->parked = NULL;
+    if (batch)
+        s_committed (self, batch);
+}
+
+//  Take the committer's result, if there is one; park it (act on it
+//  later) or act on it now
+static void
+s_take (self_t *self, bool park)
+{
+    committer_t *committer = self->committer;
+    uint64_t count;
+    if (read (committer->result_fd, &count, sizeof (count)) < 0 && errno != EAGAIN)
+        zsys_error ("outbox: committer eventfd: %s", strerror (errno));
+    batch_t *batch = atomic_exchange (&committer->result, NULL);
+    if (batch) {
+        assert (batch == self->writing);
+        self->writing = NULL;
+        if (park) {
+            assert (!self->parked);
+            self->parked = batch;
+        }
+        else {
+            s_process_parked (self);
+            s_committed (self, batch);
+        }
+    }
+}
+
+static int
+s_handle_committed (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    s_process_parked (self);
+    s_take (self, false);
+    return 0;
+}
+
+//  Until the committer has no batch
+static void
+s_wait (self_t *self, bool park)
+{
+    while (self->writing) {
+        struct pollfd wait = { self->committer->result_fd, POLLIN, 0 };
+        if (poll (&wait, 1, -1) < 0 && errno != EINTR)
+            break;
+        s_take (self, park);
+    }
+}
+
+void
+zeb_outbox_settle (self_t *self)
+{
+    if (!self->committer)
+        return;
+    s_process_parked (self);
+    s_wait (self, false);
+    s_hand_off (self);              //  what the turns wrote since
+    s_wait (self, false);
+}
+
+void
+zeb_outbox_settle_quiet (self_t *self)
+{
+    if (self->committer)
+        s_wait (self, true);
+}
+
+//  Writes that no reply waits for (results, finished runs) go at most
+//  this often on their own; meanwhile they ride with the next batch that
+//  carries a reply. At a few ENQUEUEs per commit, a batch of results
+//  handed over just before an ENQUEUE would make the ENQUEUE wait for
+//  two syncs instead of one.
+#define S_RESULTS_DELAY_MS  5
+
+static bool
+s_pending (self_t *self)
+{
+    return zlistx_size (self->dirty) || zlistx_size (self->ops) || zlistx_size (self->replies);
+}
+
+void
+zeb_outbox_commit (self_t *self)
+{
+    s_process_parked (self);
+    if (zlistx_size (self->replies) == 0
+    &&  zeb_outbox_now_ms () - self->handed_ms < S_RESULTS_DELAY_MS)
+        return;                     //  zeb_outbox_commit_wait brings the loop back
+    s_hand_off (self);
+}
+
+int64_t
+zeb_outbox_commit_wait (self_t *self)
+{
+    if (self->writing || !self->committer || !s_pending (self))
+        return -1;                  //  the committer's result, or nothing to do
+    int64_t wait = self->handed_ms + S_RESULTS_DELAY_MS - zeb_outbox_now_ms ();
+    return wait < 0? 0: wait;
+}
+
+static void
+s_hand_off (self_t *self)
+{
+    if (self->writing || !self->committer
+    ||  (zlistx_size (self->dirty) == 0 && zlistx_size (self->ops) == 0 && zlistx_size (self->replies) == 0))
+        return;                     //  the committer's result brings us back
+    batch_t *batch = self->spare;
+    self->spare = NULL;
+    if (!batch) {
+        batch = (batch_t *) zmalloc (sizeof (batch_t));
+        assert (batch);
+        msgpack_sbuffer_init (&batch->records);
+        memcpy (batch->dbs, self->dbs, sizeof (batch->dbs));
+        batch->ops = zlistx_new ();
+        batch->replies = zlistx_new ();
+        batch->finished = zlistx_new ();
+    }
+    if (batch->run_max < zlistx_size (self->dirty)) {
+        batch->run_max = zlistx_size (self->dirty);
+        batch->runs = (batch_run_t *) realloc (batch->runs, batch->run_max * sizeof (batch_run_t));
+        assert (batch->runs);
+    }
+    item_t *item;
+    while ((item = (item_t *) zlistx_detach (self->dirty, NULL))) {
+        batch_run_t *run = &batch->runs [batch->run_count];
+        run->offset = batch->records.size;
+        if (zeb_run_encode (item->run, &batch->records)) {
+            zsys_error ("outbox: run %s cannot be encoded; not stored", item->run->hex);
+            batch->records.size = run->offset;
+            if (item->where != S_FINISHED)
+                item->dirty = false;
+            continue;
+        }
+        run->size = batch->records.size - run->offset;
+        run->item = item;
+        memcpy (run->id, item->run->id, ZEB_RUN_ID_SIZE);
+        batch->run_count++;
+        //  A finished item stays dirty, so no timer frees it, until stored
+        if (item->where != S_FINISHED)
+            item->dirty = false;
+    }
+    //  The turn's lists go with the batch; the batch's (empty) stay
+    zlistx_t *swap = batch->ops;
+    batch->ops = self->ops;
+    self->ops = swap;
+    swap = batch->replies;
+    batch->replies = self->replies;
+    self->replies = swap;
+    swap = batch->finished;
+    batch->finished = self->finished;
+    self->finished = swap;
+    self->writing = batch;
+    self->handed_ms = zeb_outbox_now_ms ();
+    committer_t *committer = self->committer;
+    atomic_store (&committer->request, batch);
+    uint64_t one = 1;
+    while (write (committer->request_fd, &one, sizeof (one)) != sizeof (one) && errno == EINTR)
+        ;
+}
+
+int
+zeb_outbox_committer_start (self_t *self, zeb_loop_t *loop, zeb_fault_t *fault)
+{
+    committer_t *committer = (committer_t *) zmalloc (sizeof (committer_t));
+    assert (committer);
+    committer->lmdb = self->lmdb;
+    committer->request_fd = eventfd (0, EFD_CLOEXEC);
+    committer->result_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    atomic_init (&committer->request, NULL);
+    atomic_init (&committer->result, NULL);
+    atomic_init (&committer->stop, false);
+    if (committer->request_fd < 0 || committer->result_fd < 0
+    ||  pthread_create (&committer->thread, NULL, s_committer, committer)) {
+        if (committer->request_fd >= 0)
+            close (committer->request_fd);
+        if (committer->result_fd >= 0)
+            close (committer->result_fd);
+        free (committer);
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "outbox: cannot start its committer thread");
+    }
+    committer->started = true;
+    self->committer = committer;        //  only a running one: commits go to it
+    if (zeb_loop_add_fd (loop, committer->result_fd, s_handle_committed, self))
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "outbox: cannot watch its committer");
+    return 0;
+}
+
+void
+zeb_outbox_committer_stop (self_t *self)
+{
+    committer_t *committer = self->committer;
+    if (!committer)
+        return;
+    if (committer->started) {
+        zeb_outbox_settle (self);
+        s_batch_destroy (&self->spare);
+        atomic_store (&committer->stop, true);
+        uint64_t one = 1;
+        while (write (committer->request_fd, &one, sizeof (one)) != sizeof (one) && errno == EINTR)
+            ;
+        pthread_join (committer->thread, NULL);
+    }
+    if (committer->request_fd >= 0)
+        close (committer->request_fd);
+    if (committer->result_fd >= 0)
+        close (committer->result_fd);
+    free (committer);
+    self->committer = NULL;
 }
 
 //  Answer with what buffer holds once the turn's changes are stored
@@ -250,6 +588,7 @@ zeb_outbox_reply_after_commit (self_t *self, zeb_request_t *request, const char 
 zeb_run_t *
 zeb_outbox_load (self_t *self, const char *hex)
 {
+    zeb_outbox_settle (self);
     uint8_t id [ZEB_RUN_ID_SIZE];
     if (zeb_run_unhex (hex, strlen (hex), id, sizeof (id)))
         return NULL;
@@ -370,6 +709,7 @@ s_log_count_set (self_t *self, const char *origin, uint64_t count)
 void
 zeb_outbox_sweep (self_t *self)
 {
+    zeb_outbox_settle_quiet (self);    //  every log handed over is counted and stored
     int64_t now = zeb_time_now ();
     MDB_txn *txn;
     if (zeb_lmdb_read_begin (self->lmdb, &txn))
