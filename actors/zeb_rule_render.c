@@ -294,6 +294,8 @@ zeb_rule_actions_free (zeb_rule_t *self)
 static void
 s_line_add (zeb_rule_t *self, const char *data, size_t len)
 {
+    if (len == 0)
+        return;                 //  an empty string: nothing (line may still be NULL)
     if (self->line_size + len > self->line_max) {
         size_t max = self->line_max? self->line_max: 256;
         while (self->line_size + len > max)
