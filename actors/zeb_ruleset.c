@@ -21,6 +21,8 @@
 #include "zeb_actors.h"
 #include "zeb_rule_int.h"
 
+#define S_MERGED_MAX    4096        //  types whose merged candidates are kept
+
 typedef struct {
     zeb_rule_t *rule;
     size_t rank;
@@ -50,7 +52,9 @@ struct _zeb_ruleset_t {
     const s_list_t **heads;         //  lists of one merge
     size_t *cursors;
     size_t heads_max;
-    s_list_t found;                 //  candidates of the last lookup
+    s_list_t found;                 //  candidates of the last lookup not cached
+    zhashx_t *merged;               //  type -> s_list_t: its candidates, merged
+                                    //  once per rebuild (at most S_MERGED_MAX types)
     zeb_rule_index_t index;         //  of the event being matched, with
                                     //  the memos of the rules' paths
     zeb_ruleset_stats_t stats;
@@ -191,6 +195,7 @@ static void
 s_rebuild (zeb_ruleset_t *self)
 {
     zhashx_purge (self->exact);
+    zhashx_purge (self->merged);
     s_trie_clear (self);
     s_node_new (self);              //  the root: "*" rules
     size_t count;
@@ -240,6 +245,8 @@ zeb_ruleset_new (void)
     zhashx_set_destructor (self->rules, s_rule_destroy);
     self->exact = zhashx_new ();
     zhashx_set_destructor (self->exact, s_list_destroy);
+    self->merged = zhashx_new ();
+    zhashx_set_destructor (self->merged, s_list_destroy);
     self->stale = true;
     return self;
 }
@@ -251,6 +258,7 @@ zeb_ruleset_destroy (zeb_ruleset_t **self_p)
     zeb_ruleset_t *self = *self_p;
     if (self) {
         zhashx_destroy (&self->exact);
+        zhashx_destroy (&self->merged);
         zhashx_destroy (&self->rules);
         s_trie_clear (self);
         free (self->nodes);
@@ -374,19 +382,14 @@ s_add_head (zeb_ruleset_t *self, const s_list_t *list, size_t *heads)
     self->cursors [(*heads)++] = 0;
 }
 
-//  The candidates of a type into self->found, in rank order
+//  The candidates of a type, in rank order: merged from the index into
+//  out (emptied first)
 static void
-s_lookup (zeb_ruleset_t *self, const char *type, size_t len)
+s_merge (zeb_ruleset_t *self, const char *type, size_t len, const char *key, s_list_t *out)
 {
-    if (self->stale)
-        s_rebuild (self);
     size_t heads = 0;
-    if (len <= ZEB_EVENT_MAX_TYPE) {
-        char key [ZEB_EVENT_MAX_TYPE + 1];
-        memcpy (key, type, len);
-        key [len] = 0;
+    if (key)
         s_add_head (self, (s_list_t *) zhashx_lookup (self->exact, key), &heads);
-    }
     uint32_t at = 0;
     s_add_head (self, &self->nodes [0].rules, &heads);
     for (size_t index = 0; index < len; index++) {
@@ -395,12 +398,11 @@ s_lookup (zeb_ruleset_t *self, const char *type, size_t len)
             break;
         s_add_head (self, &self->nodes [at].rules, &heads);
     }
-    s_list_t *found = &self->found;
-    found->count = 0;
+    out->count = 0;
     if (heads == 1) {
         const s_list_t *list = self->heads [0];
         for (size_t index = 0; index < list->count; index++)
-            s_list_add (found, list->items [index].rule, list->items [index].rank);
+            s_list_add (out, list->items [index].rule, list->items [index].rank);
         return;
     }
     //  Merge by rank: few lists, so the smallest head by a linear scan
@@ -411,13 +413,42 @@ s_lookup (zeb_ruleset_t *self, const char *type, size_t len)
               < self->heads [best]->items [self->cursors [best]].rank)
                 best = head;
         const s_entry_t *entry = &self->heads [best]->items [self->cursors [best]++];
-        s_list_add (found, entry->rule, entry->rank);
+        s_list_add (out, entry->rule, entry->rank);
         if (self->cursors [best] == self->heads [best]->count) {
             heads--;
             self->heads [best] = self->heads [heads];
             self->cursors [best] = self->cursors [heads];
         }
     }
+}
+
+//  The candidates of a type, in rank order (borrowed until the next
+//  lookup or change). Events of a type come again and again: each type's
+//  merge is kept until the next rebuild, for the first S_MERGED_MAX types
+static const s_list_t *
+s_lookup (zeb_ruleset_t *self, const char *type, size_t len)
+{
+    if (self->stale)
+        s_rebuild (self);
+    if (len > ZEB_EVENT_MAX_TYPE) {
+        s_merge (self, type, len, NULL, &self->found);
+        return &self->found;
+    }
+    char key [ZEB_EVENT_MAX_TYPE + 1];
+    memcpy (key, type, len);
+    key [len] = 0;
+    s_list_t *merged = (s_list_t *) zhashx_lookup (self->merged, key);
+    if (merged)
+        return merged;
+    if (zhashx_size (self->merged) >= S_MERGED_MAX) {
+        s_merge (self, type, len, key, &self->found);
+        return &self->found;
+    }
+    merged = (s_list_t *) zmalloc (sizeof (s_list_t));
+    assert (merged);
+    s_merge (self, type, len, key, merged);
+    zhashx_insert (self->merged, key, merged);
+    return merged;
 }
 
 size_t
@@ -427,10 +458,10 @@ zeb_ruleset_candidates (zeb_ruleset_t *self, const char *type, size_t len,
     assert (self);
     assert (type || len == 0);
     assert (out || max == 0);
-    s_lookup (self, type, len);
-    for (size_t index = 0; index < self->found.count && index < max; index++)
-        out [index] = self->found.items [index].rule;
-    return self->found.count;
+    const s_list_t *found = s_lookup (self, type, len);
+    for (size_t index = 0; index < found->count && index < max; index++)
+        out [index] = found->items [index].rule;
+    return found->count;
 }
 
 size_t
@@ -440,18 +471,18 @@ zeb_ruleset_match (zeb_ruleset_t *self, const zeb_event_view_t *event, zeb_rule_
     assert (event);
     assert (out || max == 0);
     zeb_str_t type = event->attr [ZEB_ATTR_TYPE];
-    s_lookup (self, type.ptr? type.ptr: "", type.ptr? type.len: 0);
+    const s_list_t *found = s_lookup (self, type.ptr? type.ptr: "", type.ptr? type.len: 0);
     size_t matches = 0;
     zeb_rule_index_build (&self->index, event);
     self->index.generation++;       //  every memo is stale
-    for (size_t index = 0; index < self->found.count; index++) {
-        zeb_rule_t *rule = self->found.items [index].rule;
+    for (size_t index = 0; index < found->count; index++) {
+        zeb_rule_t *rule = found->items [index].rule;
         //  Candidates are scattered in memory: ask for the next ones'
         //  rule and first condition while this one is evaluated
-        if (index + 4 < self->found.count)
-            __builtin_prefetch (self->found.items [index + 4].rule);
-        if (index + 2 < self->found.count && self->found.items [index + 2].rule->conds)
-            __builtin_prefetch (self->found.items [index + 2].rule->conds);
+        if (index + 4 < found->count)
+            __builtin_prefetch (found->items [index + 4].rule);
+        if (index + 2 < found->count && found->items [index + 2].rule->conds)
+            __builtin_prefetch (found->items [index + 2].rule->conds);
         if (zeb_rule_match_indexed (rule, event, &self->index)) {
             if (matches < max)
                 out [matches] = rule;
@@ -459,7 +490,7 @@ zeb_ruleset_match (zeb_ruleset_t *self, const zeb_event_view_t *event, zeb_rule_
         }
     }
     self->stats.events++;
-    self->stats.candidates += self->found.count;
+    self->stats.candidates += found->count;
     self->stats.matches += matches;
     return matches;
 }
@@ -530,6 +561,25 @@ zeb_ruleset_test (bool verbose)
 {
     printf (" * zeb_ruleset: ");
     char ids [512];
+    //  Merged candidates are kept per type up to S_MERGED_MAX types; past
+    //  that, and across changes, every type still gets its own
+    zeb_ruleset_t *many = zeb_ruleset_new ();
+    s_test_put (many, "any", "*", 0, true, NULL);
+    s_test_put (many, "t7", "many.t7", 0, true, NULL);
+    for (int round = 0; round < 2; round++) {
+        for (int index = 0; index < S_MERGED_MAX + 100; index++) {
+            char type [32];
+            snprintf (type, sizeof (type), "many.t%d", index);
+            zeb_rule_t *found [4];
+            size_t count = zeb_ruleset_candidates (many, type, strlen (type), found, 4);
+            assert (count == (index == 7 || (round == 1 && index == S_MERGED_MAX + 50)? 2u: 1u));
+        }
+        char late [32];
+        snprintf (late, sizeof (late), "many.t%d", S_MERGED_MAX + 50);
+        s_test_put (many, "late", late, 1, true, NULL);
+    }
+    zeb_ruleset_destroy (&many);
+
     zeb_ruleset_t *self = zeb_ruleset_new ();
     assert (zeb_ruleset_size (self) == 0);
     assert (streq (s_test_ids (self, "order.placed", NULL, ids, sizeof (ids)), ""));
