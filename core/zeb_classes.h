@@ -35,5 +35,6 @@
 #include "zeb_txn.h"
 #include "zeb_outbox_client.h"
 #include "zeb_automation_client.h"
+#include "zeb_cron.h"
 
 #endif
