@@ -1014,6 +1014,7 @@ s_bus_main (int argc, char *argv [])
         zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
         zconfig_put (config, "log/endpoint", "tcp://127.0.0.1:*");
         zconfig_put (config, "bus/endpoint", "tcp://127.0.0.1:*");
+        zconfig_put (config, "http/endpoint", "");
         for (size_t index = 0; index < options.setting_count; index++) {
             char *key = strdup (options.settings [index]);
             char *value = strchr (key, '=');
