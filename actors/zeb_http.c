@@ -173,20 +173,39 @@ s_match (const char *pattern, const char *path, char params [][256])
 //  ---------------------------------------------------------------------
 //  Replies
 
+//  One write per response: status line, headers and body together (a
+//  write each would be a TCP segment each, with tcp_nodelay). CivetWeb
+//  learns the status from the handler's return; keep-alive is what the
+//  request asked for and the gateway allows (CivetWeb closes after a 401).
 int
 zeb_http_reply (zeb_http_req_t *req, int status, const char *content_type, const char *body,
                 size_t len, const char *headers)
 {
-    char length [24];
-    snprintf (length, sizeof (length), "%zu", len);
-    mg_response_header_start (req->conn, status);
-    mg_response_header_add (req->conn, "Content-Type", content_type, -1);
-    mg_response_header_add (req->conn, "Content-Length", length, -1);
-    if (headers)
-        mg_response_header_add_lines (req->conn, headers);
-    mg_response_header_send (req->conn);
-    if (len && strcmp (req->info->request_method, "HEAD") != 0)
-        mg_write (req->conn, body, len);
+    const char *connection = zeb_http_header (req, "Connection");
+    bool keep = req->http->keep_alive && status != 401
+             && streq (req->info->http_version? req->info->http_version: "", "1.1")
+             && !(connection && strcasecmp (connection, "close") == 0);
+    char date [64];
+    time_t now = time (NULL);
+    struct tm tm;
+    strftime (date, sizeof (date), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r (&now, &tm));
+    if (strcmp (req->info->request_method, "HEAD") == 0)
+        body = NULL;
+    char stack [2048];
+    size_t capacity = 512 + (headers? strlen (headers): 0) + (body? len: 0);
+    char *buffer = capacity <= sizeof (stack)? stack: (char *) malloc (capacity);
+    int size = buffer? snprintf (buffer, capacity,
+                         "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                         "Date: %s\r\nConnection: %s\r\n%s\r\n",
+                         status, mg_get_response_code_text (req->conn, status), content_type, len,
+                         date, keep? "keep-alive": "close", headers? headers: ""): -1;
+    if (size > 0 && (size_t) size < capacity && (!body || (size_t) size + len <= capacity)) {
+        if (body)
+            memcpy (buffer + size, body, len);
+        mg_write (req->conn, buffer, (size_t) size + (body? len: 0));
+    }
+    if (buffer != stack)
+        free (buffer);
     req->status = status;
     if (status < 300)
         ZEB_HTTP_COUNT (req->http, status_2xx);
@@ -702,6 +721,7 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     int64_t threads, keep_alive, request_timeout;
     zeb_config_int (config, "http/threads", &threads);
     zeb_config_duration (config, "http/keep_alive", &keep_alive);
+    self->keep_alive = keep_alive > 0;
     zeb_config_duration (config, "http/request_timeout", &request_timeout);
     zeb_config_duration (config, "http/publish_timeout", &self->publish_timeout);
     zeb_config_duration (config, "http/call_timeout", &self->call_timeout);

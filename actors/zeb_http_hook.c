@@ -43,12 +43,23 @@
 //  ---------------------------------------------------------------------
 //  HMAC-SHA256 of parts
 
+//  Fetched once per process: EVP_MAC_fetch looks the algorithm up in the
+//  providers under a lock, which costs more than the HMAC of a small body
+static EVP_MAC *s_mac;
+static pthread_once_t s_mac_once = PTHREAD_ONCE_INIT;
+
+static void
+s_mac_fetch (void)
+{
+    s_mac = EVP_MAC_fetch (NULL, "HMAC", NULL);
+}
+
 static int
 s_hmac (const uint8_t *key, size_t key_size, const char *const *parts, const size_t *sizes,
         size_t count, uint8_t digest [32])
 {
-    EVP_MAC *mac = EVP_MAC_fetch (NULL, "HMAC", NULL);
-    EVP_MAC_CTX *context = mac? EVP_MAC_CTX_new (mac): NULL;
+    pthread_once (&s_mac_once, s_mac_fetch);
+    EVP_MAC_CTX *context = s_mac? EVP_MAC_CTX_new (s_mac): NULL;
     OSSL_PARAM params [] = {
         OSSL_PARAM_construct_utf8_string (OSSL_MAC_PARAM_DIGEST, (char *) "SHA256", 0),
         OSSL_PARAM_construct_end ()
@@ -59,7 +70,6 @@ s_hmac (const uint8_t *key, size_t key_size, const char *const *parts, const siz
         ok = EVP_MAC_update (context, (const unsigned char *) parts [index], sizes [index]);
     ok = ok && EVP_MAC_final (context, digest, &digest_size, 32) && digest_size == 32;
     EVP_MAC_CTX_free (context);
-    EVP_MAC_free (mac);
     return ok? 0: -1;
 }
 

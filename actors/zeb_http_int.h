@@ -73,6 +73,7 @@ typedef struct {
     uint64_t max_body;
     int64_t publish_timeout, call_timeout, backtest_timeout;
     bool accept_unknown;
+    bool keep_alive;                    //  http/keep_alive above 0
     zeb_http_source_t *sources;
     size_t source_count;
     zeb_http_token_t *tokens;
