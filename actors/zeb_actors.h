@@ -27,5 +27,6 @@
 #include "zeb_ruleset.h"
 #include "zeb_automation.h"
 #include "zeb_broker.h"
+#include "zeb_http.h"
 
 #endif

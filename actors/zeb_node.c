@@ -13,6 +13,7 @@ static const zeb_actor_def_t *const s_actors [] = {
     &zeb_log_def,
     &zeb_outbox_def,
     &zeb_automation_def,
+    &zeb_http_def,
     NULL
 };
 
@@ -176,6 +177,9 @@ zeb_node_new_embedded_with (const char *data_dir, zconfig_t *settings, zeb_fault
     zconfig_t *config = settings? zeb_config_dup (settings): zconfig_new ("root", NULL);
     assert (config);
     zconfig_put (config, "node/data", data_dir);
+    //  An embedded node serves no HTTP unless its settings name an endpoint
+    if (!zconfig_locate (config, "http/endpoint"))
+        zconfig_put (config, "http/endpoint", "");
     //  Every endpoint an actor binds becomes a name of this node's own,
     //  unless the settings name one
     const zeb_config_key_t *maps [S_ACTORS + S_MAX_EXECUTOR_MAPS + 2];

@@ -91,4 +91,9 @@ int
 int
     bench_automation_main (int argc, char *argv []);
 
+//  zeb-bench http: inbound webhooks/s with durable acks through the HTTP
+//  gateway, beside its raw throughput on a trivial route (bench_http.c).
+int
+    bench_http_main (int argc, char *argv []);
+
 #endif

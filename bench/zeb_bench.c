@@ -1014,6 +1014,7 @@ s_bus_main (int argc, char *argv [])
         zconfig_put (config, "ingest/endpoint", "tcp://127.0.0.1:*");
         zconfig_put (config, "log/endpoint", "tcp://127.0.0.1:*");
         zconfig_put (config, "bus/endpoint", "tcp://127.0.0.1:*");
+        zconfig_put (config, "http/endpoint", "");
         for (size_t index = 0; index < options.setting_count; index++) {
             char *key = strdup (options.settings [index]);
             char *value = strchr (key, '=');
@@ -1121,7 +1122,8 @@ s_usage (FILE *stream)
         "                         libcurl's ceiling; latency; emit_event chains (--help)\n"
         "       zeb-bench automation [options]  publish -> rule -> webhook received, p99,\n"
         "                         beside a subscription without rules (--help)\n"
-        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
+        "       zeb-bench http [options]  inbound webhooks/s with durable acks through the\n"
+        "                         HTTP gateway, beside its raw throughput (--help)\n"        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
         "  --sync-mode M     embedded node: always (default), batch or none\n"
@@ -1162,6 +1164,8 @@ main (int argc, char *argv [])
         return bench_deliver_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "automation"))
         return bench_automation_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "http"))
+        return bench_http_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;

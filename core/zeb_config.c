@@ -5,12 +5,47 @@
 
 #include "zeb_classes.h"
 
+//  A key path with a '*' segment is a pattern: the '*' stands for any one
+//  segment of 1..64 bytes (http/webhooks/*/secret matches
+//  http/webhooks/github/secret). Patterns have no default in the tree,
+//  no environment variable; their values are checked where they appear.
+static bool
+s_is_pattern (const char *path)
+{
+    return strstr (path, "/*/") != NULL || strncmp (path, "*/", 2) == 0;
+}
+
+static bool
+s_path_matches (const char *pattern, const char *path)
+{
+    while (*pattern && *path) {
+        if (pattern [0] == '*' && (pattern [1] == '/' || pattern [1] == 0)) {
+            size_t len = strcspn (path, "/");
+            if (len == 0 || len > 64)
+                return false;
+            pattern++;
+            path += len;
+        }
+        else {
+            if (*pattern != *path)
+                return false;
+            pattern++;
+            path++;
+        }
+    }
+    return *pattern == 0 && *path == 0;
+}
+
 static const zeb_config_key_t *
 s_key_find (const zeb_config_key_t *const *maps, const char *path)
 {
-    for (; maps && *maps; maps++)
-        for (const zeb_config_key_t *key = *maps; key->path; key++)
+    for (const zeb_config_key_t *const *map = maps; map && *map; map++)
+        for (const zeb_config_key_t *key = *map; key->path; key++)
             if (streq (key->path, path))
+                return key;
+    for (const zeb_config_key_t *const *map = maps; map && *map; map++)
+        for (const zeb_config_key_t *key = *map; key->path; key++)
+            if (s_is_pattern (key->path) && s_path_matches (key->path, path))
                 return key;
     return NULL;
 }
@@ -206,6 +241,8 @@ zeb_config_load (const char *filename, const zeb_config_key_t *const *maps, zeb_
     }
     for (; maps && *maps; maps++)
         for (const zeb_config_key_t *key = *maps; key->path; key++) {
+            if (s_is_pattern (key->path))
+                continue;
             char name [64];
             s_env_name (key->path, name, sizeof (name));
             const char *value = getenv (name);
@@ -368,9 +405,19 @@ s_check_tree (zconfig_t *item, const char *prefix, const zeb_config_key_t *const
             if (s_check_tree (zconfig_child (item), path, maps, fault))
                 return ZEB_ECONFIG;
         }
-        else
-        if (!s_key_find (maps, path))
-            return zeb_fault_set (fault, ZEB_ECONFIG, "unknown configuration key '%s'", path);
+        else {
+            const zeb_config_key_t *key = s_key_find (maps, path);
+            if (!key)
+                return zeb_fault_set (fault, ZEB_ECONFIG, "unknown configuration key '%s'", path);
+            if (s_is_pattern (key->path)) {
+                //  A pattern's value is checked where it appears, under its own name
+                zeb_config_key_t named = *key;
+                named.path = path;
+                const char *value = zconfig_value (item);
+                if (s_check_value (&named, value? value: "", fault))
+                    return ZEB_ECONFIG;
+            }
+        }
     }
     return 0;
 }
@@ -383,6 +430,8 @@ zeb_config_check (zconfig_t *config, const zeb_config_key_t *const *maps, zeb_fa
         return ZEB_ECONFIG;
     for (; maps && *maps; maps++)
         for (const zeb_config_key_t *key = *maps; key->path; key++) {
+            if (s_is_pattern (key->path))
+                continue;
             zconfig_t *item = zconfig_locate (config, key->path);
             const char *text = item? zconfig_value (item): key->fallback;
             if (s_check_value (key, text? text: "", fault))
@@ -396,6 +445,8 @@ zeb_config_apply (zconfig_t *config, const zeb_config_key_t *map, zeb_fault_t *f
 {
     assert (config);
     for (const zeb_config_key_t *key = map; key && key->path; key++) {
+        if (s_is_pattern (key->path))
+            continue;
         zconfig_t *item = zconfig_locate (config, key->path);
         if (!item)
             zconfig_put (config, key->path, key->fallback);
@@ -462,6 +513,7 @@ static const zeb_config_key_t s_test_keys [] = {
     { "test/size",     "64MiB",  ZEB_KEY_SIZE, 1 << 20, 0, NULL, "a size" },
     { "test/sync",     "always", ZEB_KEY_ENUM, 0, 0, "always|batch|none", "a choice" },
     { "test/flag",     "off",    ZEB_KEY_BOOL, 0, 0, NULL, "a flag" },
+    { "test/hooks/*/limit", "1KiB", ZEB_KEY_SIZE, 1, 0, NULL, "a size per hook" },
     { NULL }
 };
 
@@ -554,6 +606,19 @@ zeb_config_test (bool verbose)
     zconfig_put (config, "test/typo", "1");
     assert (zeb_config_check (config, maps, &fault) == ZEB_ECONFIG);
     assert (strstr (fault.text, "test/typo"));
+    zconfig_destroy (&config);
+
+    //  Pattern keys: one segment per '*', checked where they appear, no default
+    config = zconfig_new ("root", NULL);
+    assert (zeb_config_apply (config, s_test_keys, &fault) == 0);
+    assert (zconfig_locate (config, "test/hooks") == NULL);
+    assert (zeb_config_set (config, "test/hooks/github/limit=2KiB", maps, &fault) == 0);
+    assert (zeb_config_check (config, maps, &fault) == 0);
+    assert (zeb_config_set (config, "test/hooks/a/b/limit=1", maps, &fault) == ZEB_ECONFIG);
+    assert (zeb_config_set (config, "test/hooks//limit=1", maps, &fault) == ZEB_ECONFIG);
+    assert (zeb_config_set (config, "test/hooks/stripe/limit=lots", maps, &fault) == 0);
+    assert (zeb_config_check (config, maps, &fault) == ZEB_ECONFIG);
+    assert (strstr (fault.text, "test/hooks/stripe/limit"));
     zconfig_destroy (&config);
     assert (zeb_config_load ("/nonexistent/zeb.cfg", maps, &fault) == NULL);
     assert (fault.code == ZEB_ECONFIG);

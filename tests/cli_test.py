@@ -56,6 +56,7 @@ class Node:
         extra = ["--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port,
                  "--set", "outbox/endpoint=" + self.outbox, "--set", "outbox/workers=" + self.workers,
                  "--set", "automation/endpoint=tcp://127.0.0.1:*",
+                 "--set", "http/endpoint=127.0.0.1:0",
                  "--set", "outbox/worker_expiry=60s",    # the test's worker may be slow to ping
                  "--set", "outbox/circuit_threshold=100"]  # its retries open no circuit
         if not every:

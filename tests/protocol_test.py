@@ -167,7 +167,8 @@ class Node:
                "--set", "bus/endpoint=" + self.cfg_bus,
                "--set", "registry/endpoint=" + self.cfg_registry,
                "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*",
-               "--set", "automation/endpoint=tcp://127.0.0.1:*"]
+               "--set", "automation/endpoint=tcp://127.0.0.1:*",
+               "--set", "http/endpoint=127.0.0.1:0"]
         for s in self.settings:
             cmd += ["--set", s]
         self.errlog = open(os.path.join(self.dir, "zebd.log"), "wb")
@@ -365,6 +366,8 @@ def test_hello(node):
     check_eq(w["ingest"], node.cfg_ingest, "WELCOME ingest")
     check_eq(w["log"], node.cfg_log, "WELCOME log")
     check_eq(w["bus"], node.cfg_bus, "WELCOME bus")
+    check(isinstance(w.get("http"), str) and w["http"].startswith("http://127.0.0.1:"),
+          "WELCOME http names the gateway: %r" % w.get("http"))
     check(is_uint(w.get("max_event_size")), "WELCOME max_event_size is a uint")
     check_eq(w["max_event_size"], 1024 * 1024, "WELCOME max_event_size (default 1 MiB)")
     check(is_uint(w.get("max_publish")) and w["max_publish"] >= 1, "WELCOME max_publish uint >= 1: %r" % w)

@@ -200,6 +200,9 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     argv [argc++] = (char *) "outbox/workers=tcp://127.0.0.1:*";
     argv [argc++] = (char *) "--set";
     argv [argc++] = (char *) "automation/endpoint=tcp://127.0.0.1:*";
+    //  The HTTP gateway on any free port (WELCOME names it)
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = (char *) "http/endpoint=127.0.0.1:0";
     for (int index = 0; index < self->extra_count; index++) {
         argv [argc++] = (char *) "--set";
         argv [argc++] = self->extra [index];

@@ -1,0 +1,223 @@
+/*  =========================================================================
+    zeb_http_int - what the gateway's files share (zeb_http.c: the actor,
+    the server, routing, replies and tokens; zeb_http_hook.c: webhook
+    sources and signatures; zeb_http_api.c: the REST routes)
+
+    Internal to the gateway. The actor's state (zeb_http_t) is written by
+    the actor's thread before the server starts and after it stopped;
+    while it runs, worker threads only read it, except the counters, which
+    they add to atomically.
+    =========================================================================
+*/
+
+#ifndef ZEB_HTTP_INT_H_INCLUDED
+#define ZEB_HTTP_INT_H_INCLUDED
+
+#include "zeb_actors.h"
+#include <civetweb.h>
+
+#define ZEB_HTTP_MAX_SECRETS    2       //  per webhook source: rotation
+#define ZEB_HTTP_MAX_HEADERS    8       //  required, or kept, per source
+#define ZEB_HTTP_MAX_PARAMS     2       //  {params} in one route
+#define ZEB_HTTP_MAX_SOURCE     64      //  bytes of a webhook source name
+
+typedef enum {
+    ZEB_HTTP_SCHEME_NONE,               //  no signature
+    ZEB_HTTP_SCHEME_GITHUB,             //  X-Hub-Signature-256: sha256=HEX over the body
+    ZEB_HTTP_SCHEME_STRIPE,             //  Stripe-Signature: t=T,v1=HEX over "T.body"
+    ZEB_HTTP_SCHEME_STANDARD,           //  Standard Webhooks: v1,B64 over "id.ts.body"
+    ZEB_HTTP_SCHEME_HMAC                //  HMAC-SHA256 of the body in a named header
+} zeb_http_scheme_t;
+
+//  One webhook source (http/webhooks/NAME/...), immutable once loaded
+typedef struct {
+    char name [ZEB_HTTP_MAX_SOURCE + 1];
+    zeb_http_scheme_t scheme;
+    uint8_t *secrets [ZEB_HTTP_MAX_SECRETS];
+    size_t secret_sizes [ZEB_HTTP_MAX_SECRETS];
+    size_t secret_count;
+    char header [64];                   //  HMAC: the header carrying it
+    bool base64;                        //  HMAC: base64, not hex
+    char prefix [32];                   //  HMAC: stripped before decoding ("sha256=")
+    int64_t tolerance_ms;               //  Stripe, Standard: timestamp skew allowed
+    uint64_t max_body;                  //  bytes
+    char required [ZEB_HTTP_MAX_HEADERS][64];
+    size_t required_count;
+    char keep [ZEB_HTTP_MAX_HEADERS][64];   //  headers kept as extensions
+    size_t keep_count;
+} zeb_http_source_t;
+
+//  One bearer token
+#define ZEB_HTTP_SCOPE_READ     1
+#define ZEB_HTTP_SCOPE_PUBLISH  2
+#define ZEB_HTTP_SCOPE_ADMIN    4
+typedef struct {
+    char name [65];
+    uint8_t digest [32];                //  SHA-256 of the token
+    int scopes;
+} zeb_http_token_t;
+
+//  Counters, added to by worker threads (relaxed atomics)
+typedef struct {
+    uint64_t requests, status_2xx, status_4xx, status_5xx;
+    uint64_t webhooks, webhooks_stored, webhooks_duplicate;
+    uint64_t signature_failures, unknown_sources, unavailable;
+    uint64_t published, unauthorized, forbidden, too_large, bad_requests;
+} zeb_http_counters_t;
+
+typedef struct {
+    zeb_actor_t *actor;
+    struct mg_context *server;
+    char *url;                          //  "http://HOST:PORT", as bound
+    char *ingest, *registry, *outbox, *automation;  //  endpoints, or NULL
+    uint64_t max_body;
+    int64_t publish_timeout, call_timeout, backtest_timeout;
+    bool accept_unknown;
+    bool keep_alive;                    //  http/keep_alive above 0
+    zeb_http_source_t *sources;
+    size_t source_count;
+    zeb_http_token_t *tokens;
+    size_t token_count;
+    zeb_http_counters_t counters;
+} zeb_http_t;
+
+#define ZEB_HTTP_COUNT(http, name) \
+    __atomic_fetch_add (&(http)->counters.name, 1, __ATOMIC_RELAXED)
+
+//  A worker thread's clients, created on first use
+typedef struct {
+    zeb_client_t *client;
+    zeb_registry_client_t *registry;
+    zeb_outbox_client_t *outbox;
+    zeb_automation_client_t *automation;
+} zeb_http_worker_t;
+
+//  One request being served
+typedef struct {
+    zeb_http_t *http;
+    zeb_http_worker_t *worker;
+    struct mg_connection *conn;
+    const struct mg_request_info *info;
+    char params [ZEB_HTTP_MAX_PARAMS][256]; //  {params} of the route, decoded
+    char *body;                         //  read by zeb_http_read_body, NUL-ended
+    size_t body_size;
+    const char *who;                    //  the token's name, or "http"
+    int status;                         //  of the reply sent
+} zeb_http_req_t;
+
+//  A route's handler: serves the request (always replies); returns the status
+typedef int (zeb_http_handler_fn) (zeb_http_req_t *req);
+
+//  ---------------------------------------------------------------------
+//  Replies (zeb_http.c). Each sends one complete response, with
+//  Content-Length, and returns its status.
+
+//  body of len bytes; headers (may be NULL) are "Name: value\r\n" lines
+int
+    zeb_http_reply (zeb_http_req_t *req, int status, const char *content_type, const char *body,
+                    size_t len, const char *headers);
+
+//  json (taken; NULL is 500) as compact JSON
+int
+    zeb_http_reply_json (zeb_http_req_t *req, int status, json_t *json, const char *headers);
+
+//  {code: status, reason, error}
+int
+    zeb_http_reply_error (zeb_http_req_t *req, int status, const char *reason, const char *format,
+                          ...) CHECK_PRINTF (4);
+
+//  A zeb error from a client call: status zeb_error_status (rc) (503 with
+//  Retry-After for ZEB_EUNREACHABLE, ZEB_EFULL, ZEB_EOVERLOADED; 504 for
+//  ZEB_ETIMEOUT), body the NACK's (taken, may be NULL: then fault's text)
+int
+    zeb_http_reply_fault (zeb_http_req_t *req, int rc, json_t *nack, const zeb_fault_t *fault);
+
+//  ---------------------------------------------------------------------
+//  Request helpers (zeb_http.c)
+
+//  Read the whole body, at most limit bytes. Returns 0, or -1 having
+//  replied (413 over the limit, 400 if the connection broke).
+int
+    zeb_http_read_body (zeb_http_req_t *req, uint64_t limit);
+
+//  The body as JSON (read first with the gateway's limit): a new
+//  reference, or NULL having replied 400 (not JSON, or not an object when
+//  object is true) or 413.
+json_t *
+    zeb_http_body_json (zeb_http_req_t *req, bool object);
+
+//  A query parameter into value (size bytes): true if present
+bool
+    zeb_http_query (zeb_http_req_t *req, const char *name, char *value, size_t size);
+
+//  A header (case-insensitive), or NULL
+const char *
+    zeb_http_header (zeb_http_req_t *req, const char *name);
+
+//  This thread's client of ingest, the registry, the outbox, the
+//  automations; NULL having replied 503 when the node has none.
+zeb_client_t *
+    zeb_http_client (zeb_http_req_t *req);
+zeb_registry_client_t *
+    zeb_http_registry (zeb_http_req_t *req);
+zeb_outbox_client_t *
+    zeb_http_outbox (zeb_http_req_t *req);
+zeb_automation_client_t *
+    zeb_http_automation (zeb_http_req_t *req);
+
+//  ---------------------------------------------------------------------
+//  Webhooks (zeb_http_hook.c)
+
+//  Load http/webhooks/* from config into http->sources. Returns 0 or
+//  ZEB_ECONFIG with fault naming the key.
+int
+    zeb_http_sources_load (zeb_http_t *http, zconfig_t *config, zeb_fault_t *fault);
+void
+    zeb_http_sources_free (zeb_http_t *http);
+
+//  A header lookup for the signature check
+typedef const char *(zeb_http_header_fn) (void *arg, const char *name);
+
+//  Check a delivery's signature by its source's scheme, at now_ms. Returns
+//  0 if it holds (or the scheme is none), else -1 with why (a sentence).
+int
+    zeb_http_verify (const zeb_http_source_t *source, zeb_http_header_fn *header, void *arg,
+                     const char *body, size_t size, int64_t now_ms, char *why, size_t why_size);
+
+//  POST /webhooks/{source}
+int
+    zeb_http_webhook (zeb_http_req_t *req);
+
+//  Self test of the schemes (zeb_http_test calls it)
+void
+    zeb_http_hook_test (bool verbose);
+
+//  ---------------------------------------------------------------------
+//  The REST routes (zeb_http_api.c)
+
+int zeb_http_trigger (zeb_http_req_t *req);
+int zeb_http_events_post (zeb_http_req_t *req);
+int zeb_http_events_get (zeb_http_req_t *req);
+int zeb_http_event_get (zeb_http_req_t *req);
+int zeb_http_types_list (zeb_http_req_t *req);
+int zeb_http_types_post (zeb_http_req_t *req);
+int zeb_http_type_get (zeb_http_req_t *req);
+int zeb_http_type_versions (zeb_http_req_t *req);
+int zeb_http_automations_list (zeb_http_req_t *req);
+int zeb_http_automations_post (zeb_http_req_t *req);
+int zeb_http_automations_logs (zeb_http_req_t *req);
+int zeb_http_automation_get (zeb_http_req_t *req);
+int zeb_http_automation_put (zeb_http_req_t *req);
+int zeb_http_automation_delete (zeb_http_req_t *req);
+int zeb_http_automation_enable (zeb_http_req_t *req);
+int zeb_http_automation_disable (zeb_http_req_t *req);
+int zeb_http_automation_logs (zeb_http_req_t *req);
+int zeb_http_automation_test (zeb_http_req_t *req);
+int zeb_http_automation_backtest (zeb_http_req_t *req);
+int zeb_http_deadletters_list (zeb_http_req_t *req);
+int zeb_http_deadletters_replay (zeb_http_req_t *req);
+int zeb_http_deadletter_get (zeb_http_req_t *req);
+int zeb_http_deadletter_replay (zeb_http_req_t *req);
+int zeb_http_deadletter_delete (zeb_http_req_t *req);
+
+#endif
