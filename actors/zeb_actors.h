@@ -26,6 +26,7 @@
 #include "zeb_rule.h"
 #include "zeb_ruleset.h"
 #include "zeb_automation.h"
+#include "zeb_crond.h"
 #include "zeb_broker.h"
 #include "zeb_http.h"
 

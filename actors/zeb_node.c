@@ -13,6 +13,7 @@ static const zeb_actor_def_t *const s_actors [] = {
     &zeb_log_def,
     &zeb_outbox_def,
     &zeb_automation_def,
+    &zeb_crond_def,
     &zeb_http_def,
     NULL
 };

@@ -55,7 +55,7 @@ class Node:
         self.workers = "tcp://127.0.0.1:%d" % workers
         extra = ["--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry_port,
                  "--set", "outbox/endpoint=" + self.outbox, "--set", "outbox/workers=" + self.workers,
-                 "--set", "automation/endpoint=tcp://127.0.0.1:*",
+                 "--set", "automation/endpoint=tcp://127.0.0.1:*", "--set", "cron/endpoint=tcp://127.0.0.1:*",
                  "--set", "http/endpoint=127.0.0.1:0",
                  "--set", "outbox/worker_expiry=60s",    # the test's worker may be slow to ping
                  "--set", "outbox/circuit_threshold=100"]  # its retries open no circuit
@@ -632,7 +632,7 @@ def test_bad_config():
     ports = ["--set", "ingest/endpoint=tcp://127.0.0.1:*", "--set", "log/endpoint=tcp://127.0.0.1:*",
              "--set", "bus/endpoint=tcp://127.0.0.1:*", "--set", "registry/endpoint=tcp://127.0.0.1:*",
              "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*",
-             "--set", "automation/endpoint=tcp://127.0.0.1:*"]
+             "--set", "automation/endpoint=tcp://127.0.0.1:*", "--set", "cron/endpoint=tcp://127.0.0.1:*"]
     cases = [
         (["--set", "ingest/sync_interval=nan"], "ingest/sync_interval"),
         (["--set", "ingest/dedup_window=inf"], "ingest/dedup_window"),

@@ -81,7 +81,7 @@ class Node:
                    "--set", "registry/endpoint=tcp://127.0.0.1:%d" % registry,
                    "--set", "outbox/endpoint=tcp://127.0.0.1:*",
                    "--set", "outbox/workers=tcp://127.0.0.1:*",
-                   "--set", "automation/endpoint=tcp://127.0.0.1:*",
+                   "--set", "automation/endpoint=tcp://127.0.0.1:*", "--set", "cron/endpoint=tcp://127.0.0.1:*",
                    "--set", "http/endpoint=127.0.0.1:%d" % http_port]
         if actors:
             command += ["--set", "node/actors=" + actors]

@@ -167,7 +167,7 @@ class Node:
                "--set", "bus/endpoint=" + self.cfg_bus,
                "--set", "registry/endpoint=" + self.cfg_registry,
                "--set", "outbox/endpoint=tcp://127.0.0.1:*", "--set", "outbox/workers=tcp://127.0.0.1:*",
-               "--set", "automation/endpoint=tcp://127.0.0.1:*",
+               "--set", "automation/endpoint=tcp://127.0.0.1:*", "--set", "cron/endpoint=tcp://127.0.0.1:*",
                "--set", "http/endpoint=127.0.0.1:0"]
         for s in self.settings:
             cmd += ["--set", s]

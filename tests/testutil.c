@@ -200,6 +200,8 @@ test_zebd_start (test_zebd_t *self, int timeout_ms)
     argv [argc++] = (char *) "outbox/workers=tcp://127.0.0.1:*";
     argv [argc++] = (char *) "--set";
     argv [argc++] = (char *) "automation/endpoint=tcp://127.0.0.1:*";
+    argv [argc++] = (char *) "--set";
+    argv [argc++] = (char *) "cron/endpoint=tcp://127.0.0.1:*";
     //  The HTTP gateway on any free port (WELCOME names it)
     argv [argc++] = (char *) "--set";
     argv [argc++] = (char *) "http/endpoint=127.0.0.1:0";
