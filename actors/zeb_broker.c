@@ -386,6 +386,8 @@ s_emit_execute (void *state, zeb_job_t *job)
                                            s_emit_on_ack, flight);
     self->depth--;
     flight->publishing = false;
+    if (rc == 0)
+        self->published++;              //  sent (its ack may have come already)
     if (flight->settled)
         free (flight);
     else
@@ -396,7 +398,6 @@ s_emit_execute (void *state, zeb_job_t *job)
     else {
         flight->deadline = s_now_ms () + job->timeout_ms;
         s_flights_insert (&self->live, flight);
-        self->published++;
     }
 }
 
