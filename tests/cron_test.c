@@ -102,8 +102,9 @@ s_firings (s_node_t *self, const char *type)
     char *text = strdup ("");
     for (zeb_event_t *event = (zeb_event_t *) zlistx_first (fetch.events); event;
          event = (zeb_event_t *) zlistx_next (fetch.events)) {
-        const char *scheduled = zeb_event_ext (event, "scheduledtime");
+        char *scheduled = zeb_event_ext (event, "scheduledtime");
         char *more = zsys_sprintf ("%s%s%s", text, *text? " ": "", scheduled? scheduled: "?");
+        free (scheduled);
         free (text);
         text = more;
     }
@@ -145,7 +146,9 @@ s_test_times (void)
     assert (zeb_client_fetch (node.client, 0, 1, 0, "custom.cron.nightly", &fetch) == 0);
     zeb_event_t *event = (zeb_event_t *) zlistx_first (fetch.events);
     assert (streq (zeb_event_source (event), "cron/nightly"));
-    assert (streq (zeb_event_ext (event, "cronname"), "nightly"));
+    char *name = zeb_event_ext (event, "cronname");
+    assert (streq (name, "nightly"));
+    free (name);
     assert (streq (zeb_event_attr (event, ZEB_ATTR_IDEMPOTENCYKEY), "cron/nightly/1774746000000"));
     char *data = zeb_event_data_json (event);
     assert (strstr (data, "\"report\"") && strstr (data, "daily"));
