@@ -147,7 +147,7 @@ class Node:
     def output(self):
         try:
             with open(os.path.join(self.data, "zebd.log"), "rb") as f:
-                return f.read().decode(errors="replace")[-2000:]
+                return f.read().decode(errors="replace")[-12000:]
         except OSError:
             return ""
 
@@ -161,6 +161,8 @@ class Node:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.returncode != 0:
+            print("zebd exited %s; its output:\n%s" % (self.process.returncode, self.output()))
         shutil.rmtree(self.data, ignore_errors=True)
         return self.process.returncode
 
