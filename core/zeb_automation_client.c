@@ -1,32 +1,25 @@
 /*  =========================================================================
     zeb_automation_client - talk to a node's automations (see the header)
 
-    Each verb is answered by a reply of its own name; tags are kind 'U'
-    with this client's counter; late replies are dropped on the way.
+    A zeb_actor_client with PUT's body built here.
     =========================================================================
 */
 
 #include "zeb_classes.h"
 
 struct _zeb_automation_client_t {
-    zsock_t *socket;            //  DEALER to the automation actor
-    int timeout;                //  ms
-    uint64_t next_tag;
+    zeb_actor_client_t *calls;  //  the automation actor's verbs
 };
 
 zeb_automation_client_t *
 zeb_automation_client_new (const char *endpoint)
 {
-    if (!endpoint || !*endpoint)
-        return NULL;
-    zsock_t *socket = zeb_proto_dealer_new (endpoint, 1000, 1000);
-    if (!socket)
+    zeb_actor_client_t *calls = zeb_actor_client_new (endpoint, "automation");
+    if (!calls)
         return NULL;
     zeb_automation_client_t *self = (zeb_automation_client_t *) zmalloc (sizeof (zeb_automation_client_t));
     assert (self);
-    self->socket = socket;
-    self->timeout = ZEB_AUTOMATION_CLIENT_TIMEOUT;
-    self->next_tag = 1;
+    self->calls = calls;
     return self;
 }
 
@@ -36,7 +29,7 @@ zeb_automation_client_destroy (zeb_automation_client_t **self_p)
     assert (self_p);
     zeb_automation_client_t *self = *self_p;
     if (self) {
-        zsock_destroy (&self->socket);
+        zeb_actor_client_destroy (&self->calls);
         free (self);
         *self_p = NULL;
     }
@@ -46,7 +39,7 @@ void
 zeb_automation_client_set_timeout (zeb_automation_client_t *self, int timeout_ms)
 {
     assert (self);
-    self->timeout = timeout_ms > 0? timeout_ms: ZEB_AUTOMATION_CLIENT_TIMEOUT;
+    zeb_actor_client_set_timeout (self->calls, timeout_ms);
 }
 
 int
@@ -54,17 +47,7 @@ zeb_automation_client_call (zeb_automation_client_t *self, const char *verb, jso
                             json_t **reply, zeb_fault_t *fault)
 {
     assert (self);
-    assert (verb);
-    if (reply)
-        *reply = NULL;
-    if (body && !json_is_object (body))
-        return zeb_fault_set (fault, ZEB_EINVALID, "%s: the body is not a JSON object", verb);
-    json_t *empty = body? NULL: json_object ();
-    zeb_proto_call_t call = { zsock_resolve (self->socket), "automation", &self->next_tag, 'U',
-                              self->timeout, NULL, NULL };
-    int rc = zeb_proto_call_json (&call, verb, verb, body? body: empty, reply, fault);
-    json_decref (empty);
-    return rc;
+    return zeb_actor_client_call (self->calls, verb, body, reply, fault);
 }
 
 int

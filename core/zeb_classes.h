@@ -34,6 +34,7 @@
 #include "zeb_registry_client.h"
 #include "zeb_txn.h"
 #include "zeb_outbox_client.h"
+#include "zeb_actor_client.h"
 #include "zeb_automation_client.h"
 #include "zeb_cron.h"
 

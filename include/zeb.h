@@ -35,6 +35,7 @@
 #include "zeb_registry_client.h"
 #include "zeb_txn.h"
 #include "zeb_outbox_client.h"
+#include "zeb_actor_client.h"
 #include "zeb_automation_client.h"
 #include "zeb_node.h"
 
