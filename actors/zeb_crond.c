@@ -183,6 +183,18 @@ s_trigger_new (json_t *json, zeb_fault_t *fault)
     zeb_cron_t *cron = zeb_cron_new (schedule, zone? json_string_value (zone): NULL, fault);
     if (!cron)
         return NULL;
+    //  The defaults, written out: what a reader sees is what runs
+    if (!type) {
+        char fallback [ZEB_EVENT_MAX_TYPE + 1];
+        snprintf (fallback, sizeof (fallback), "custom.cron.%s", name);
+        json_object_set_new (json, "eventType", json_string (fallback));
+    }
+    if (!zone)
+        json_object_set_new (json, "timezone", json_string ("UTC"));
+    if (!catchup)
+        json_object_set_new (json, "catchUp", json_string ("skip"));
+    if (!enabled)
+        json_object_set_new (json, "enabled", json_true ());
     s_trigger_t *trigger = (s_trigger_t *) zmalloc (sizeof (s_trigger_t));
     assert (trigger);
     snprintf (trigger->name, sizeof (trigger->name), "%s", name);

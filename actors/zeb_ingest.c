@@ -117,6 +117,7 @@ typedef struct {
     char *outbox_endpoint;      //  advertised in WELCOME when the node runs an outbox
     char *automation_endpoint;  //  and when it runs automations
     char *http_endpoint;        //  and its HTTP gateway, when it runs one
+    char *cron_endpoint;        //  and its cron triggers
     zeb_validator_t *validator; //  event data against registered schemas
     zmq_msg_t held [S_MAX_PARTS];   //  a message waiting for a schema lookup
     int held_count;
@@ -472,6 +473,8 @@ s_handle_hello (void *owner, zeb_request_t *request)
         zeb_pack_str (&pack, "automation", self->automation_endpoint);
     if (self->http_endpoint)
         zeb_pack_str (&pack, "http", self->http_endpoint);
+    if (self->cron_endpoint)
+        zeb_pack_str (&pack, "cron", self->cron_endpoint);
     zeb_pack_str (&pack, "bus", self->bus_endpoint);
     zeb_pack_uint (&pack, "max_event_size", self->max_event_size);
     zeb_pack_uint (&pack, "max_publish", self->max_publish);
@@ -998,6 +1001,11 @@ s_peer (void *state, const char *name, const char *endpoint)
         self->http_endpoint = strdup (endpoint);
     }
     else
+    if (streq (name, "cron")) {
+        zstr_free (&self->cron_endpoint);
+        self->cron_endpoint = strdup (endpoint);
+    }
+    else
     if (streq (name, "")) {
         //  Every peer is known: clients may now HELLO and be told the truth
         self->ready = true;
@@ -1031,6 +1039,7 @@ s_stop (void *state)
     zstr_free (&self->outbox_endpoint);
     zstr_free (&self->automation_endpoint);
     zstr_free (&self->http_endpoint);
+    zstr_free (&self->cron_endpoint);
 }
 
 //  The bus's bounds, before it binds (libzmq applies a high-water mark to

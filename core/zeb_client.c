@@ -65,6 +65,7 @@ struct _zeb_client_t {
     char *registry_endpoint;
     char *outbox_endpoint;
     char *automation_endpoint;
+    char *cron_endpoint;
     uint64_t max_event_size;    //  from WELCOME
     uint64_t max_publish;
     int timeout;
@@ -146,6 +147,7 @@ zeb_client_destroy (zeb_client_t **self_p)
         zstr_free (&self->bus_endpoint);
         zstr_free (&self->outbox_endpoint);
         zstr_free (&self->automation_endpoint);
+        zstr_free (&self->cron_endpoint);
         zstr_free (&self->registry_endpoint);
         free (self);
         *self_p = NULL;
@@ -491,12 +493,14 @@ zeb_client_connect (zeb_client_t *self)
     zstr_free (&self->registry_endpoint);
     zstr_free (&self->outbox_endpoint);
     zstr_free (&self->automation_endpoint);
+    zstr_free (&self->cron_endpoint);
     zstr_free (&self->node);
     self->log_endpoint = s_welcome_endpoint (self, body, size, "log");
     self->bus_endpoint = s_welcome_endpoint (self, body, size, "bus");
     self->registry_endpoint = s_welcome_endpoint (self, body, size, "registry");
     self->outbox_endpoint = s_welcome_endpoint (self, body, size, "outbox");
     self->automation_endpoint = s_welcome_endpoint (self, body, size, "automation");
+    self->cron_endpoint = s_welcome_endpoint (self, body, size, "cron");
     const char *text;
     size_t len;
     if (zeb_proto_get_str (body, size, "node", &text, &len) == 0)
@@ -527,6 +531,13 @@ zeb_client_automation_endpoint (zeb_client_t *self)
 {
     assert (self);
     return self->automation_endpoint;
+}
+
+const char *
+zeb_client_cron_endpoint (zeb_client_t *self)
+{
+    assert (self);
+    return self->cron_endpoint;
 }
 
 const char *

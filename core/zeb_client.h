@@ -120,6 +120,9 @@ const char *
 //  The automations' endpoint (rules: docs/PROTOCOL.md 4c), or NULL if none.
 const char *
     zeb_client_automation_endpoint (zeb_client_t *self);
+//  The cron triggers' endpoint (docs/PROTOCOL.md 4d), or NULL if none.
+const char *
+    zeb_client_cron_endpoint (zeb_client_t *self);
 
 //  Publish and wait for the outcome. Returns ack->status (0 = stored).
 //  ack may be NULL.

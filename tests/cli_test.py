@@ -563,6 +563,55 @@ def test_automations(node, directory):
     check(listed.get("items") == [], "nothing left: %r" % listed)
 
 
+def test_cron(node, directory):
+    """zeb cron: put, list, get, run (the event is in the log), disable,
+    enable, delete; tables and --json; refusals naming the field"""
+    ep = node.endpoint
+    trigger_file = os.path.join(directory, "nightly.json")
+    with open(trigger_file, "w") as f:
+        json.dump({"name": "cli-nightly", "schedule": "30 2 * * *", "timezone": "Europe/Paris",
+                   "payload": {"report": "daily"}, "catchUp": "once"}, f)
+    put = zeb_json("cron", "put", trigger_file, endpoint=ep)
+    check(put.get("name") == "cli-nightly" and put.get("eventType") == "custom.cron.cli-nightly"
+          and isinstance(put.get("nextRun"), str), "cron put --json: %r" % put)
+    r = zeb("cron", "put", trigger_file, endpoint=ep)
+    check(r.returncode == 0 and "stored cli-nightly: 30 2 * * *" in r.stdout, "cron put: %r" % r.stdout)
+    r = zeb("cron", endpoint=ep)
+    check(r.returncode == 0 and "cli-nightly" in r.stdout and "Europe/Paris" in r.stdout
+          and "once" in r.stdout, "cron list prints a table: %r" % r.stdout)
+    shown = zeb_json("cron", "show", "cli-nightly", endpoint=ep)
+    check(shown.get("schedule") == "30 2 * * *" and shown.get("enabled") is True, "cron get: %r" % shown)
+    r = zeb("cron", "run", "cli-nightly", endpoint=ep)
+    check(r.returncode == 0 and "fired cli-nightly: custom.cron.cli-nightly" in r.stdout,
+          "cron run: %r" % r.stdout)
+    r = zeb("fetch", "--types", "custom.cron.cli-nightly", "--count", "10", endpoint=ep)
+    fired = json_lines(r.stdout)
+    check(len(fired) == 1 and fired[0].get("data") == {"report": "daily"}
+          and fired[0].get("cronname") == "cli-nightly", "the fired event is in the log: %r" % r.stdout)
+    disabled = zeb_json("cron", "disable", "cli-nightly", endpoint=ep)
+    check(disabled.get("enabled") is False, "cron disable: %r" % disabled)
+    r = zeb("cron", "list", endpoint=ep)
+    check(" no " in r.stdout, "a disabled trigger shows so: %r" % r.stdout)
+    enabled = zeb_json("cron", "enable", "cli-nightly", endpoint=ep)
+    check(enabled.get("enabled") is True, "cron enable: %r" % enabled)
+    # Refusals: the field at fault, exit 1; usage, exit 2
+    bad_file = os.path.join(directory, "bad-cron.json")
+    with open(bad_file, "w") as f:
+        json.dump({"name": "cli-bad", "schedule": "61 * * * *"}, f)
+    r = zeb("cron", "put", bad_file, endpoint=ep)
+    check(r.returncode == 1 and "INVALID_ATTRIBUTE" in r.stderr and "minute" in r.stderr,
+          "a bad schedule: exit 1 naming the field (%d %r)" % (r.returncode, r.stderr))
+    r = zeb("cron", "get", "nobody", endpoint=ep)
+    check(r.returncode == 1 and "NOT_FOUND" in r.stderr, "get of nothing: %r" % r.stderr)
+    r = zeb("cron", "run", endpoint=ep)
+    check(r.returncode == 2, "run without a name: exit 2 (%d)" % r.returncode)
+    r = zeb("cron", "frobnicate", "x", endpoint=ep)
+    check(r.returncode == 2, "an unknown verb: exit 2 (%d)" % r.returncode)
+    deleted = zeb_json("cron", "delete", "cli-nightly", endpoint=ep)
+    check(deleted.get("name") == "cli-nightly", "cron delete: %r" % deleted)
+    check(zeb_json("cron", "list", endpoint=ep).get("items") == [], "no trigger left")
+
+
 def test_example_worker(node):
     """tools/zeb-worker.py, a worker process over tcp, serves send_message
     and trigger_agent: a run of both is done, and each action printed once
@@ -603,6 +652,9 @@ def test_no_outbox(node):
     r = zeb("dlq", "list", endpoint=node.endpoint)
     check(r.returncode == 2 and "runs no outbox" in r.stderr and "--outbox" in r.stderr,
           "dlq list without an outbox: exit 2 (%d %r)" % (r.returncode, r.stderr))
+    r = zeb("cron", "list", endpoint=node.endpoint)
+    check(r.returncode == 2 and "runs no cron triggers" in r.stderr and "--cron" in r.stderr,
+          "cron list without cron: exit 2 (%d %r)" % (r.returncode, r.stderr))
     dead = socket.socket()
     dead.bind(("127.0.0.1", 0))
     try:
@@ -684,6 +736,7 @@ def main():
             for name, test in (("test_types", lambda: test_types(full, schema_dir)),
                                ("test_outbox", lambda: test_outbox(full)),
                                ("test_automations", lambda: test_automations(full, schema_dir)),
+                               ("test_cron", lambda: test_cron(full, schema_dir)),
                                ("test_example_worker", lambda: test_example_worker(full))):
                 started = time.monotonic()
                 test()

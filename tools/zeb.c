@@ -18,6 +18,9 @@
                   test|backtest] ...
                                   the rules (docs/PROTOCOL.md 4c), found
                                   through HELLO or named with --automation
+        zeb cron [list|put|get|delete|enable|disable|run] ...
+                                  the cron triggers (docs/PROTOCOL.md 4d),
+                                  found through HELLO or named with --cron
 
     Every command takes --endpoint (default tcp://127.0.0.1:7700, or
     $ZEB_ENDPOINT) and --timeout MS. Exit status: 0 success, 1 the node
@@ -94,12 +97,18 @@ s_usage (FILE *stream)
         "  automations backtest ID|FILE.json|--rule FILE.json [--from SEQ] [--to SEQ]\n"
         "                       [--since T] [--until T] [--limit N]   which events of\n"
         "                       the log it would have fired on; runs nothing\n"
+        "  cron [list]          the triggers: name, schedule, zone, enabled, next and last run\n"
+        "  cron put FILE.json|-   create or replace a trigger ({name, schedule, timezone?,\n"
+        "                       eventType?, payload?, enabled?, catchUp?})\n"
+        "  cron get|show|delete|enable|disable NAME\n"
+        "  cron run NAME        fire it now\n"
         "common options:\n"
         "      --endpoint EP    node ingest endpoint (default tcp://127.0.0.1:7700)\n"
         "      --timeout MS     how long to wait for the node (default 5000)\n"
         "      --outbox EP      the outbox's endpoint (default: the one the node names)\n"
         "      --automation EP  the automations' endpoint (default: the one the node names)\n"
-        "      --json           outbox and automations commands: print the reply as JSON\n");
+        "      --cron EP        the cron triggers' endpoint (default: the one the node names)\n"
+        "      --json           outbox, automations and cron commands: print the reply as JSON\n");
 }
 
 typedef struct {
@@ -133,6 +142,7 @@ typedef struct {
     const char *rule;           //  automations: a rule file for test, backtest
     const char *matching;
     const char *automation;     //  the automations' endpoint, or NULL: from WELCOME
+    const char *cron;           //  the cron triggers' endpoint, or NULL: from WELCOME
     bool enabled, disabled;
     uint64_t to;                //  0: not given
     zlist_t *positional;
@@ -834,6 +844,90 @@ s_outbox (zeb_client_t *client, const char *command, s_options_t *options)
 }
 
 //  ---------------------------------------------------------------------
+//  Calls to an actor's JSON verbs (automations, cron)
+
+typedef struct {
+    const char *name;                   //  the actor, as WELCOME names it
+    const char *what;                   //  for messages: "automations"
+    const char *option;                 //  the option naming its endpoint
+    const char *(*named) (s_options_t *options);        //  that option's value
+    const char *(*advertised) (zeb_client_t *client);   //  WELCOME's
+    void (*print) (const char *verb, json_t *reply);    //  a reply, for people
+} s_actor_t;
+
+static void s_print_warnings (json_t *warnings);
+
+//  Send verb (lower case) with body (taken) to the actor; print the
+//  reply. Returns the exit code.
+static int
+s_call_actor (zeb_client_t *client, s_options_t *options, const s_actor_t *actor,
+              const char *verb, json_t *body)
+{
+    const char *endpoint = actor->named (options);
+    if (!endpoint) {
+        int error = zeb_client_connect (client);
+        if (error) {
+            json_decref (body);
+            return s_fail (error, options->endpoint);
+        }
+        endpoint = actor->advertised (client);
+        if (!endpoint) {
+            fprintf (stderr, "zeb: the node at %s runs no %s (node/actors); name them with "
+                     "%s ENDPOINT\n", options->endpoint, actor->what, actor->option);
+            json_decref (body);
+            return 2;
+        }
+    }
+    zeb_actor_client_t *calls = zeb_actor_client_new (endpoint, actor->name);
+    if (!calls) {
+        fprintf (stderr, "zeb: invalid %s endpoint '%s'\n", actor->name, endpoint);
+        json_decref (body);
+        return 2;
+    }
+    zeb_actor_client_set_timeout (calls, options->timeout);
+    char command [16];
+    size_t len = strlen (verb);
+    for (size_t index = 0; index <= len && index < sizeof (command); index++)
+        command [index] = (char) toupper ((unsigned char) verb [index]);
+    command [sizeof (command) - 1] = 0;
+    json_t *reply = NULL;
+    zeb_fault_t fault = { 0 };
+    int rc = zeb_actor_client_call (calls, command, body, &reply, &fault);
+    zeb_actor_client_destroy (&calls);
+    if (rc == 0) {
+        if (options->json) {
+            char *text = json_dumps (reply, JSON_COMPACT);
+            printf ("%s\n", text? text: "{}");
+            free (text);
+        }
+        else
+            actor->print (verb, reply);
+    }
+    else {
+        if (reply) {
+            fprintf (stderr, "zeb: %s: %s\n", s_member (reply, "reason"), fault.text);
+            s_print_warnings (json_object_get (reply, "warnings"));
+            if (options->json) {
+                char *text = json_dumps (reply, JSON_COMPACT);
+                printf ("%s\n", text? text: "{}");
+                free (text);
+            }
+            rc = 1;
+        }
+        else
+        if (rc == ZEB_EPROTOCOL || rc == ZEB_EINVALID) {
+            fprintf (stderr, "zeb: %s: %s\n", endpoint, fault.text);
+            rc = 1;
+        }
+        else
+            rc = s_fail (rc, endpoint);
+    }
+    json_decref (reply);
+    json_decref (body);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
 //  Automations: zeb automations ...
 
 //  A JSON file (or - for stdin) as JSON; NULL after saying why
@@ -956,6 +1050,17 @@ s_print_automation (const char *verb, json_t *reply)
     }
 }
 
+static const char *
+s_automation_endpoint (s_options_t *options)
+{
+    return options->automation;
+}
+
+static const s_actor_t s_automation_actor = {
+    "automation", "automations", "--automation", s_automation_endpoint,
+    zeb_client_automation_endpoint, s_print_automation
+};
+
 //  The request body for verb and its arguments; NULL after saying why
 static json_t *
 s_automation_body (const char *verb, const char *argument, const char *second, s_options_t *options)
@@ -1060,68 +1165,89 @@ s_automations (zeb_client_t *client, s_options_t *options)
     json_t *body = s_automation_body (verb, argument, second, options);
     if (!body)
         return 2;
-    const char *endpoint = options->automation;
-    if (!endpoint) {
-        int error = zeb_client_connect (client);
-        if (error) {
-            json_decref (body);
-            return s_fail (error, options->endpoint);
-        }
-        endpoint = zeb_client_automation_endpoint (client);
-        if (!endpoint) {
-            fprintf (stderr, "zeb: the node at %s runs no automations (node/actors); name them with "
-                     "--automation ENDPOINT\n", options->endpoint);
-            json_decref (body);
-            return 2;
-        }
+    return s_call_actor (client, options, &s_automation_actor, verb, body);
+}
+
+//  ---------------------------------------------------------------------
+//  Cron: zeb cron ...
+
+static void
+s_print_triggers (json_t *reply)
+{
+    json_t *items = s_page_items (reply, "no cron triggers",
+        "NAME                  SCHEDULE        ZONE              ENABLED  CATCHUP  NEXT RUN                  LAST RUN");
+    size_t index;
+    json_t *trigger;
+    json_array_foreach (items, index, trigger)
+        printf ("%-20s  %-14s  %-16s  %-7s  %-7s  %-24s  %s\n", s_member (trigger, "name"),
+                s_member (trigger, "schedule"),
+                *s_member (trigger, "timezone")? s_member (trigger, "timezone"): "UTC",
+                json_is_false (json_object_get (trigger, "enabled"))? "no": "yes",
+                *s_member (trigger, "catchUp")? s_member (trigger, "catchUp"): "skip",
+                *s_member (trigger, "nextRun")? s_member (trigger, "nextRun"): "-",
+                *s_member (trigger, "lastRun")? s_member (trigger, "lastRun"): "-");
+}
+
+static void
+s_print_cron (const char *verb, json_t *reply)
+{
+    if (streq (verb, "list"))
+        s_print_triggers (reply);
+    else
+    if (streq (verb, "put"))
+        printf ("stored %s: %s, next run %s\n", s_member (reply, "name"), s_member (reply, "schedule"),
+                *s_member (reply, "nextRun")? s_member (reply, "nextRun"): "none (disabled)");
+    else
+    if (streq (verb, "run"))
+        printf ("fired %s: %s\n", s_member (reply, "name"), s_member (reply, "eventType"));
+    else {
+        char *text = json_dumps (reply, JSON_INDENT (2));
+        printf ("%s\n", text? text: "{}");
+        free (text);
     }
-    zeb_automation_client_t *automation = zeb_automation_client_new (endpoint);
-    if (!automation) {
-        fprintf (stderr, "zeb: invalid automation endpoint '%s'\n", endpoint);
-        json_decref (body);
+}
+
+static const char *
+s_cron_endpoint (s_options_t *options)
+{
+    return options->cron;
+}
+
+static const s_actor_t s_cron_actor = {
+    "cron", "cron triggers", "--cron", s_cron_endpoint, zeb_client_cron_endpoint, s_print_cron
+};
+
+//  zeb cron VERB [NAME|FILE.json|-]
+static int
+s_cron (zeb_client_t *client, s_options_t *options)
+{
+    const char *verb = (const char *) zlist_first (options->positional);
+    if (!verb)
+        verb = "list";
+    if (streq (verb, "show"))
+        verb = "get";
+    const char *argument = (const char *) zlist_next (options->positional);
+    const char *verbs [] = { "list", "put", "get", "delete", "enable", "disable", "run", NULL };
+    size_t known = 0;
+    while (verbs [known] && !streq (verbs [known], verb))
+        known++;
+    if (!verbs [known] || (!streq (verb, "list") && !argument)) {
+        s_usage (stderr);
         return 2;
     }
-    zeb_automation_client_set_timeout (automation, options->timeout);
-    char command [16];
-    size_t len = strlen (verb);
-    for (size_t index = 0; index <= len && index < sizeof (command); index++)
-        command [index] = (char) toupper ((unsigned char) verb [index]);
-    command [sizeof (command) - 1] = 0;
-    json_t *reply = NULL;
-    zeb_fault_t fault = { 0 };
-    int rc = zeb_automation_client_call (automation, command, body, &reply, &fault);
-    zeb_automation_client_destroy (&automation);
-    if (rc == 0) {
-        if (options->json) {
-            char *text = json_dumps (reply, JSON_COMPACT);
-            printf ("%s\n", text? text: "{}");
-            free (text);
-        }
-        else
-            s_print_automation (verb, reply);
+    json_t *body = NULL;
+    if (streq (verb, "put")) {
+        json_t *trigger = s_load_json (argument, "trigger");
+        if (!trigger)
+            return 2;
+        body = json_pack ("{s:o}", "trigger", trigger);
     }
     else {
-        if (reply) {
-            fprintf (stderr, "zeb: %s: %s\n", s_member (reply, "reason"), fault.text);
-            s_print_warnings (json_object_get (reply, "warnings"));
-            if (options->json) {
-                char *text = json_dumps (reply, JSON_COMPACT);
-                printf ("%s\n", text? text: "{}");
-                free (text);
-            }
-            rc = 1;
-        }
-        else
-        if (rc == ZEB_EPROTOCOL || rc == ZEB_EINVALID) {
-            fprintf (stderr, "zeb: %s: %s\n", endpoint, fault.text);
-            rc = 1;
-        }
-        else
-            rc = s_fail (rc, endpoint);
+        body = json_object ();
+        if (argument)
+            json_object_set_new (body, "name", json_string (argument));
     }
-    json_decref (reply);
-    json_decref (body);
-    return rc;
+    return s_call_actor (client, options, &s_cron_actor, verb, body);
 }
 
 static int
@@ -1165,6 +1291,7 @@ static const s_option_t s_text_options [] = {
     { "--rule", offsetof (s_options_t, rule) },
     { "--matching", offsetof (s_options_t, matching) },
     { "--automation", offsetof (s_options_t, automation) },
+    { "--cron", offsetof (s_options_t, cron) },
     { NULL, 0 }
 };
 
@@ -1274,6 +1401,9 @@ main (int argc, char *argv [])
     else
     if (streq (command, "automations"))
         rc = s_automations (client, &options);
+    else
+    if (streq (command, "cron"))
+        rc = s_cron (client, &options);
     else {
         fprintf (stderr, "zeb: unknown command '%s'\n", command);
         s_usage (stderr);
