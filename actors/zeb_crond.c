@@ -371,11 +371,17 @@ s_handle_put (void *owner, zeb_request_t *request)
         return;
     }
     json_t *json = json_deep_copy (given);
-    json_decref (body);
     json_object_del (json, "lastRun");
     json_object_del (json, "nextRun");
     const char *name = json_string_value (json_object_get (json, "name"));
     s_trigger_t *existing = name? (s_trigger_t *) zhashx_lookup (self->triggers, name): NULL;
+    bool create = json_is_true (json_object_get (body, "create"));
+    json_decref (body);
+    if (existing && create) {
+        zeb_router_nack (request, ZEB_EEXISTS, "a cron trigger %s exists", existing->name);
+        json_decref (json);
+        return;
+    }
     if (!existing && zhashx_size (self->triggers) >= (size_t) self->max_triggers) {
         json_decref (json);
         zeb_router_nack (request, ZEB_EFULL, "%zu triggers (cron/max_triggers)", zhashx_size (self->triggers));

@@ -42,6 +42,12 @@ const zeb_config_key_t zeb_http_config [] = {
     { "http/outbox", "", ZEB_KEY_ENDPOINT, 0, 0, NULL, "the outbox (set in a node with one)" },
     { "http/automation", "", ZEB_KEY_ENDPOINT, 0, 0, NULL,
       "the automations (set in a node with them)" },
+    { "http/log", "", ZEB_KEY_ENDPOINT, 0, 0, NULL, "the log, for /metrics (set in a node with one)" },
+    { "http/cron", "", ZEB_KEY_ENDPOINT, 0, 0, NULL, "the cron triggers (set in a node with them)" },
+    { "http/rate", "0", ZEB_KEY_INT, 0, 10000000, NULL,
+      "requests/s allowed without a token, all such clients together (0: no limit; else 429)" },
+    { "http/burst", "0", ZEB_KEY_INT, 0, 10000000, NULL,
+      "requests allowed at once above http/rate (0: one second's worth)" },
     { "http/webhooks/accept_unknown", "false", ZEB_KEY_BOOL, 0, 0, NULL,
       "store webhooks of sources not configured (unsigned), instead of 404" },
     { "http/webhooks/*/scheme", "none", ZEB_KEY_ENUM, 0, 0, "none|github|stripe|standard|hmac",
@@ -67,6 +73,10 @@ const zeb_config_key_t zeb_http_config [] = {
     { "http/tokens/*/token", "", ZEB_KEY_STR, 0, 0, NULL, "a bearer token" },
     { "http/tokens/*/scopes", "read", ZEB_KEY_STR, 0, 0, NULL,
       "its scopes, comma-separated: read, publish, admin" },
+    { "http/tokens/*/rate", "0", ZEB_KEY_INT, 0, 10000000, NULL,
+      "requests/s allowed to this token (0: no limit; else 429 with Retry-After)" },
+    { "http/tokens/*/burst", "0", ZEB_KEY_INT, 0, 10000000, NULL,
+      "requests allowed at once above its rate (0: one second's worth)" },
     { NULL }
 };
 
@@ -131,8 +141,19 @@ static const s_route_t s_routes [] = {
     { "GET",    "/api/deadletters/{id}", S_READ, zeb_http_deadletter_get, "One dead letter, with its run" },
     { "POST",   "/api/deadletters/{id}/replay", S_ADMIN, zeb_http_deadletter_replay, "Replay one" },
     { "DELETE", "/api/deadletters/{id}", S_ADMIN, zeb_http_deadletter_delete, "Delete one for good" },
+    { "GET",    "/api/cron", S_READ, zeb_http_cron_list, "The cron triggers" },
+    { "POST",   "/api/cron", S_ADMIN, zeb_http_cron_post, "Create a cron trigger (409 if it exists)" },
+    { "GET",    "/api/cron/{name}", S_READ, zeb_http_cron_get, "One cron trigger" },
+    { "PUT",    "/api/cron/{name}", S_ADMIN, zeb_http_cron_put, "Create or replace a cron trigger" },
+    { "DELETE", "/api/cron/{name}", S_ADMIN, zeb_http_cron_delete, "Delete a cron trigger" },
+    { "POST",   "/api/cron/{name}/enable", S_ADMIN, zeb_http_cron_enable, "Enable it" },
+    { "POST",   "/api/cron/{name}/disable", S_ADMIN, zeb_http_cron_disable, "Disable it" },
+    { "POST",   "/api/cron/{name}/run", S_ADMIN, zeb_http_cron_run, "Fire it now" },
     { "GET",    "/api/openapi.json", 0, s_openapi, "This document (OpenAPI 3.1)" },
+    { "GET",    "/metrics", S_READ, zeb_http_metrics,
+      "Every actor's counters (Prometheus text exposition)" },
     { "GET",    "/healthz", 0, s_healthz, "The gateway answers" },
+    { "GET",    "/readyz", 0, zeb_http_readyz, "Every actor started and answers (else 503)" },
     { NULL }
 };
 
@@ -432,6 +453,63 @@ zeb_http_automation (zeb_http_req_t *req)
 }
 
 //  ---------------------------------------------------------------------
+//  Rate limits: a bucket per token, one for requests without
+
+static void
+s_bucket_init (zeb_http_bucket_t *bucket, int64_t rate, int64_t burst)
+{
+    pthread_mutex_init (&bucket->mutex, NULL);
+    bucket->rate = (double) rate;
+    bucket->burst = (double) (burst > 0? burst: rate > 0? rate: 1);
+    bucket->level = bucket->burst;
+    bucket->refilled = zclock_mono ();
+}
+
+//  0 if the bucket lets one more request through now, else the ms until
+//  it would
+static int64_t
+s_bucket_take (zeb_http_bucket_t *bucket)
+{
+    if (bucket->rate <= 0)
+        return 0;
+    pthread_mutex_lock (&bucket->mutex);
+    int64_t now = zclock_mono ();
+    bucket->level += (double) (now - bucket->refilled) * bucket->rate / 1000.0;
+    if (bucket->level > bucket->burst)
+        bucket->level = bucket->burst;
+    bucket->refilled = now;
+    int64_t wait = 0;
+    if (bucket->level >= 1.0)
+        bucket->level -= 1.0;
+    else
+        wait = (int64_t) ((1.0 - bucket->level) * 1000.0 / bucket->rate) + 1;
+    pthread_mutex_unlock (&bucket->mutex);
+    return wait;
+}
+
+//  0 if the request is within its rate, else 429 (replied)
+static int
+s_rate_check (zeb_http_req_t *req)
+{
+    zeb_http_bucket_t *bucket = req->token? &req->token->bucket: &req->http->anonymous;
+    int64_t wait = s_bucket_take (bucket);
+    if (wait == 0)
+        return 0;
+    ZEB_HTTP_COUNT (req->http, rate_limited);
+    char headers [48];
+    snprintf (headers, sizeof (headers), "Retry-After: %lld\r\n", (long long) ((wait + 999) / 1000));
+    char error [512];
+    if (req->token)
+        snprintf (error, sizeof (error), "token '%s' is over its rate of %.0f requests/s (http/tokens/%s/rate)",
+                  req->token->name, bucket->rate, req->token->name);
+    else
+        snprintf (error, sizeof (error), "over the rate of %.0f requests/s without a token (http/rate)",
+                  bucket->rate);
+    json_t *body = json_pack ("{s:i, s:s, s:s}", "code", 429, "reason", "RATE_LIMITED", "error", error);
+    return zeb_http_reply_json (req, 429, body, headers);
+}
+
+//  ---------------------------------------------------------------------
 //  Tokens
 
 static int
@@ -482,6 +560,8 @@ s_tokens_load (zeb_http_t *self, zconfig_t *config, zeb_fault_t *fault)
             return zeb_fault_set (fault, ZEB_ECONFIG,
                                   "http/tokens/%s/scopes: read, publish or admin, comma-separated",
                                   token->name);
+        s_bucket_init (&token->bucket, atoll (zconfig_get (item, "rate", "0")),
+                       atoll (zconfig_get (item, "burst", "0")));
         self->token_count++;
     }
     return 0;
@@ -504,7 +584,7 @@ s_authorize (zeb_http_req_t *req, int scope)
         presented++;
     uint8_t digest [32];
     SHA256 ((const unsigned char *) presented, strlen (presented), digest);
-    const zeb_http_token_t *found = NULL;
+    zeb_http_token_t *found = NULL;
     for (size_t index = 0; index < self->token_count; index++)
         if (CRYPTO_memcmp (digest, self->tokens [index].digest, sizeof (digest)) == 0)
             found = &self->tokens [index];
@@ -519,6 +599,7 @@ s_authorize (zeb_http_req_t *req, int scope)
                                      scope == S_PUBLISH? "publish": "read");
     }
     req->who = found->name;
+    req->token = found;
     return 0;
 }
 
@@ -561,6 +642,8 @@ s_serve (struct mg_connection *conn, void *cbdata)
     if (route) {
         status = s_authorize (&req, route->scope);
         if (status == 0)
+            status = s_rate_check (&req);
+        if (status == 0)
             status = route->handler (&req);
     }
     else
@@ -595,6 +678,8 @@ s_worker_exit (const struct mg_context *ctx, int thread_type, void *pointer)
     zeb_registry_client_destroy (&worker->registry);
     zeb_outbox_client_destroy (&worker->outbox);
     zeb_automation_client_destroy (&worker->automation);
+    for (int peer = 0; peer < ZEB_HTTP_PEERS; peer++)
+        zeb_actor_client_destroy (&worker->peers [peer]);
     free (worker);
 }
 
@@ -706,6 +791,11 @@ s_stop (void *state)
     free (self->registry);
     free (self->outbox);
     free (self->automation);
+    free (self->log);
+    free (self->cron);
+    for (size_t index = 0; index < self->token_count; index++)
+        pthread_mutex_destroy (&self->tokens [index].bucket.mutex);
+    pthread_mutex_destroy (&self->anonymous.mutex);
 }
 
 static int
@@ -732,6 +822,12 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self->registry = s_endpoint_or_null (config, "http/registry");
     self->outbox = s_endpoint_or_null (config, "http/outbox");
     self->automation = s_endpoint_or_null (config, "http/automation");
+    self->log = s_endpoint_or_null (config, "http/log");
+    self->cron = s_endpoint_or_null (config, "http/cron");
+    int64_t rate, burst;
+    zeb_config_int (config, "http/rate", &rate);
+    zeb_config_int (config, "http/burst", &burst);
+    s_bucket_init (&self->anonymous, rate, burst);
     if (zeb_http_sources_load (self, config, fault) || s_tokens_load (self, config, fault))
         return fault->code;
 
@@ -799,26 +895,21 @@ s_stats (void *state, zeb_pack_t *pack)
 {
     zeb_http_t *self = (zeb_http_t *) state;
     zeb_http_counters_t *c = &self->counters;
-#define S_STAT(name) zeb_pack_uint (pack, #name, __atomic_load_n (&c->name, __ATOMIC_RELAXED))
-    S_STAT (requests);
-    S_STAT (status_2xx);
-    S_STAT (status_4xx);
-    S_STAT (status_5xx);
-    S_STAT (webhooks);
-    S_STAT (webhooks_stored);
-    S_STAT (webhooks_duplicate);
-    S_STAT (signature_failures);
-    S_STAT (unknown_sources);
-    S_STAT (unavailable);
-    S_STAT (published);
-    S_STAT (unauthorized);
-    S_STAT (forbidden);
-    S_STAT (too_large);
-    S_STAT (bad_requests);
+#define S_STAT(name) zeb_pack_uint (pack, #name, __atomic_load_n (&c->name, __ATOMIC_RELAXED));
+    ZEB_HTTP_COUNTERS (S_STAT)
 #undef S_STAT
     zeb_pack_uint (pack, "sources", self->source_count);
     zeb_pack_uint (pack, "tokens", self->token_count);
     zeb_pack_str (pack, "url", self->url? self->url: "");
+}
+
+//  "": every actor of the node started (/readyz)
+static void
+s_peer (void *state, const char *name, const char *endpoint)
+{
+    zeb_http_t *self = (zeb_http_t *) state;
+    if (streq (name, ""))
+        __atomic_store_n (&self->started, true, __ATOMIC_RELEASE);
 }
 
 static const zeb_actor_link_t s_links [] = {
@@ -826,12 +917,14 @@ static const zeb_actor_link_t s_links [] = {
     { "http/registry", "registry" },
     { "http/outbox", "outbox" },
     { "http/automation", "automation" },
+    { "http/log", "log" },
+    { "http/cron", "cron" },
     { NULL }
 };
 
 const zeb_actor_def_t zeb_http_def = {
     "http", "the HTTP gateway: webhooks in, the REST API (CivetWeb)", true,
-    zeb_http_config, s_links, sizeof (zeb_http_t), s_start, s_stop, s_stats, NULL
+    zeb_http_config, s_links, sizeof (zeb_http_t), s_start, s_stop, s_stats, s_peer
 };
 
 //  ---------------------------------------------------------------------

@@ -47,6 +47,14 @@ typedef struct {
     size_t keep_count;
 } zeb_http_source_t;
 
+//  A token's rate limit: a bucket of burst requests, refilled at rate/s
+typedef struct {
+    pthread_mutex_t mutex;
+    double rate, burst;                 //  rate 0: no limit
+    double level;                       //  requests it may make now
+    int64_t refilled;                   //  ms, monotonic
+} zeb_http_bucket_t;
+
 //  One bearer token
 #define ZEB_HTTP_SCOPE_READ     1
 #define ZEB_HTTP_SCOPE_PUBLISH  2
@@ -55,21 +63,33 @@ typedef struct {
     char name [65];
     uint8_t digest [32];                //  SHA-256 of the token
     int scopes;
+    zeb_http_bucket_t bucket;
 } zeb_http_token_t;
 
-//  Counters, added to by worker threads (relaxed atomics)
+//  Counters, added to by worker threads (relaxed atomics); the list
+//  makes the struct, STATS and /metrics
+#define ZEB_HTTP_COUNTERS(X) \
+    X (requests) X (status_2xx) X (status_4xx) X (status_5xx) \
+    X (webhooks) X (webhooks_stored) X (webhooks_duplicate) \
+    X (signature_failures) X (unknown_sources) X (unavailable) \
+    X (published) X (unauthorized) X (forbidden) X (too_large) X (bad_requests) \
+    X (rate_limited)
+
 typedef struct {
-    uint64_t requests, status_2xx, status_4xx, status_5xx;
-    uint64_t webhooks, webhooks_stored, webhooks_duplicate;
-    uint64_t signature_failures, unknown_sources, unavailable;
-    uint64_t published, unauthorized, forbidden, too_large, bad_requests;
+#define ZEB_HTTP_FIELD(name) uint64_t name;
+    ZEB_HTTP_COUNTERS (ZEB_HTTP_FIELD)
+#undef ZEB_HTTP_FIELD
 } zeb_http_counters_t;
+
+//  The actors the gateway talks to, by index (zeb_http_node.c names them)
+#define ZEB_HTTP_PEERS          6       //  ingest, log, registry, outbox, automation, cron
+
 
 typedef struct {
     zeb_actor_t *actor;
     struct mg_context *server;
     char *url;                          //  "http://HOST:PORT", as bound
-    char *ingest, *registry, *outbox, *automation;  //  endpoints, or NULL
+    char *ingest, *registry, *outbox, *automation, *log, *cron;  //  endpoints, or NULL
     uint64_t max_body;
     int64_t publish_timeout, call_timeout, backtest_timeout;
     bool accept_unknown;
@@ -78,6 +98,8 @@ typedef struct {
     size_t source_count;
     zeb_http_token_t *tokens;
     size_t token_count;
+    zeb_http_bucket_t anonymous;        //  requests without a token (http/rate)
+    bool started;                       //  the node said every actor started (atomic)
     zeb_http_counters_t counters;
 } zeb_http_t;
 
@@ -90,6 +112,7 @@ typedef struct {
     zeb_registry_client_t *registry;
     zeb_outbox_client_t *outbox;
     zeb_automation_client_t *automation;
+    zeb_actor_client_t *peers [ZEB_HTTP_PEERS];     //  cron's verbs, STATS of each
 } zeb_http_worker_t;
 
 //  One request being served
@@ -102,6 +125,7 @@ typedef struct {
     char *body;                         //  read by zeb_http_read_body, NUL-ended
     size_t body_size;
     const char *who;                    //  the token's name, or "http"
+    zeb_http_token_t *token;            //  the token presented, or NULL
     int status;                         //  of the reply sent
 } zeb_http_req_t;
 
@@ -219,5 +243,23 @@ int zeb_http_deadletters_replay (zeb_http_req_t *req);
 int zeb_http_deadletter_get (zeb_http_req_t *req);
 int zeb_http_deadletter_replay (zeb_http_req_t *req);
 int zeb_http_deadletter_delete (zeb_http_req_t *req);
+
+//  ---------------------------------------------------------------------
+//  The node's routes (zeb_http_node.c)
+
+int zeb_http_cron_list (zeb_http_req_t *req);
+int zeb_http_cron_post (zeb_http_req_t *req);
+int zeb_http_cron_get (zeb_http_req_t *req);
+int zeb_http_cron_put (zeb_http_req_t *req);
+int zeb_http_cron_delete (zeb_http_req_t *req);
+int zeb_http_cron_enable (zeb_http_req_t *req);
+int zeb_http_cron_disable (zeb_http_req_t *req);
+int zeb_http_cron_run (zeb_http_req_t *req);
+int zeb_http_metrics (zeb_http_req_t *req);
+int zeb_http_readyz (zeb_http_req_t *req);
+
+//  The gateway's counters as a JSON object (its STATS' numbers)
+json_t *
+    zeb_http_counters_json (zeb_http_t *http);
 
 #endif

@@ -38,7 +38,8 @@ static const s_error_t s_errors [] = {
     { ZEB_EBADSCHEMA,   400, "INVALID_SCHEMA",      "not a valid or supported schema" },
     { ZEB_ECONFLICT,    409, "INCOMPATIBLE_SCHEMA", "schema breaks its type's compatibility" },
     { ZEB_EFORBIDDEN,   403, "FORBIDDEN",           "not allowed" },
-    { ZEB_ESCHEMACOMPLEX, 422, "SCHEMA_TOO_COMPLEX", "checking the data against its schema needs too much work" }
+    { ZEB_ESCHEMACOMPLEX, 422, "SCHEMA_TOO_COMPLEX", "checking the data against its schema needs too much work" },
+    { ZEB_EEXISTS,      409, "ALREADY_EXISTS",      "already exists" }
 };
 
 #define S_ERRORS (sizeof (s_errors) / sizeof (s_errors [0]))

@@ -40,8 +40,9 @@ typedef enum {
     ZEB_EBADSCHEMA          = -1020,    //  400 not a schema zeb can use
     ZEB_ECONFLICT           = -1021,    //  409 schema breaks its type's compatibility
     ZEB_EFORBIDDEN          = -1022,    //  403 not allowed to this client
-    ZEB_ESCHEMACOMPLEX      = -1023     //  422 checking data against its schema
+    ZEB_ESCHEMACOMPLEX      = -1023,    //  422 checking data against its schema
                                         //      needs more work than allowed
+    ZEB_EEXISTS             = -1024     //  409 a create names what exists
 } zeb_error_t;
 
 //  Why something failed: a zeb_error_t code and a sentence naming the

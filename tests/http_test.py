@@ -18,6 +18,7 @@ import hmac
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +28,7 @@ import time
 
 import msgpack
 import zmq
+from prometheus_client.parser import text_string_to_metric_families
 
 ZEBD = sys.argv[1]
 FAILURES = []
@@ -609,7 +611,10 @@ EXPECTED_ROUTES = {
     ("post", "/api/automations/{id}/test"), ("post", "/api/automations/{id}/backtest"),
     ("get", "/api/deadletters"), ("get", "/api/deadletters/{id}"), ("post", "/api/deadletters/{id}/replay"),
     ("post", "/api/deadletters/replay"), ("delete", "/api/deadletters/{id}"),
-    ("get", "/api/openapi.json"), ("get", "/healthz")}
+    ("get", "/api/cron"), ("post", "/api/cron"), ("get", "/api/cron/{name}"), ("put", "/api/cron/{name}"),
+    ("delete", "/api/cron/{name}"), ("post", "/api/cron/{name}/enable"),
+    ("post", "/api/cron/{name}/disable"), ("post", "/api/cron/{name}/run"),
+    ("get", "/api/openapi.json"), ("get", "/metrics"), ("get", "/healthz"), ("get", "/readyz")}
 
 
 def test_routes(node):
@@ -627,7 +632,8 @@ def test_routes(node):
     check(operations == EXPECTED_ROUTES, "the document lists exactly the routes: missing %r, extra %r"
           % (EXPECTED_ROUTES - operations, operations - EXPECTED_ROUTES))
     # Every operation the document names is served: never UNKNOWN_ROUTE or 405
-    values = {"source": "plain", "sequence": "1", "type": "custom.trigger.order", "id": "nothing-here"}
+    values = {"source": "plain", "sequence": "1", "type": "custom.trigger.order", "id": "nothing-here",
+              "name": "nothing-here"}
     for method, path in sorted(operations):
         concrete = path
         for name, value in values.items():
@@ -639,7 +645,125 @@ def test_routes(node):
         status, _, reply = node.request(method.upper(), concrete, body, headers)
         check(status != 405 and not (status == 404 and isinstance(reply, dict) and reply.get("reason") == "UNKNOWN_ROUTE"),
               "%s %s is served: %s %r" % (method.upper(), concrete, status, reply))
-        check(isinstance(reply, (dict, list)), "%s %s answers JSON: %r" % (method.upper(), concrete, reply))
+        check(isinstance(reply, (dict, list)) or concrete == "/metrics",
+              "%s %s answers JSON: %r" % (method.upper(), concrete, reply))
+
+
+# ---------------------------------------------------------------------
+#  Cron, metrics, readiness
+
+TRIGGER = {"name": "nightly-report", "schedule": "30 2 * * *", "timezone": "Europe/Paris",
+           "payload": {"report": "daily"}, "catchUp": "once"}
+
+
+def test_cron(node):
+    status, _, reply = node.request("POST", "/api/cron", TRIGGER)
+    check(status == 201 and reply.get("name") == "nightly-report" and reply.get("enabled") is True
+          and reply.get("eventType") == "custom.cron.nightly-report" and reply.get("nextRun", "").endswith("Z"),
+          "POST /api/cron: 201 with the defaults and nextRun: %s %r" % (status, reply))
+    status, _, reply = node.request("POST", "/api/cron", TRIGGER)
+    check(status == 409 and is_error(reply, 409, "ALREADY_EXISTS"), "POST of an existing name: 409: %s %r"
+          % (status, reply))
+    status, _, reply = node.request("GET", "/api/cron")
+    check(status == 200 and [t["name"] for t in reply.get("items", [])] == ["nightly-report"],
+          "GET /api/cron: %s %r" % (status, reply))
+    status, _, reply = node.request("GET", "/api/cron/nightly-report")
+    check(status == 200 and reply.get("timezone") == "Europe/Paris" and reply.get("catchUp") == "once",
+          "GET /api/cron/{name}: %s %r" % (status, reply))
+    changed = dict(TRIGGER, schedule="@hourly")
+    del changed["name"]
+    status, _, reply = node.request("PUT", "/api/cron/nightly-report", changed)
+    check(status == 200 and reply.get("schedule") == "@hourly", "PUT replaces: 200: %s %r" % (status, reply))
+    status, _, reply = node.request("PUT", "/api/cron/weekly", {"schedule": "@weekly"})
+    check(status == 201 and reply.get("name") == "weekly", "PUT of a new name: 201: %s %r" % (status, reply))
+    status, _, reply = node.request("PUT", "/api/cron/weekly", {"name": "other", "schedule": "@weekly"})
+    check(status == 400 and is_error(reply, 400, "INVALID_ATTRIBUTE"), "PUT with another name: 400: %s" % status)
+    status, _, reply = node.request("PUT", "/api/cron/bad", {"schedule": "61 * * * *"})
+    check(status == 400 and is_error(reply, 400, "INVALID_ATTRIBUTE") and "minute" in reply["error"],
+          "a bad schedule names its field: %s %r" % (status, reply))
+    status, _, reply = node.request("PUT", "/api/cron/bad", {"schedule": "@daily", "timezone": "Mars/Olympus"})
+    check(status == 400 and "Mars/Olympus" in reply.get("error", ""), "an unknown zone: 400: %s %r" % (status, reply))
+    status, _, reply = node.request("POST", "/api/cron/nightly-report/run")
+    check(status == 200 and isinstance(reply.get("lastRun"), str), "run now: %s %r" % (status, reply))
+    events = wait_until(lambda: node.request("GET", "/api/events?type=custom.cron.nightly-report")[2].get("events"),
+                        15, "the fired event in the log")
+    check(len(events or []) == 1 and events[0].get("data") == {"report": "daily"}
+          and events[0].get("source") == "cron/nightly-report"
+          and events[0].get("idempotencykey", "").startswith("cron/nightly-report/"),
+          "the firing is an event with its key: %r" % events)
+    status, _, reply = node.request("POST", "/api/cron/nightly-report/disable")
+    check(status == 200 and reply.get("enabled") is False, "disable: %s %r" % (status, reply))
+    status, _, reply = node.request("POST", "/api/cron/nightly-report/enable")
+    check(status == 200 and reply.get("enabled") is True, "enable: %s %r" % (status, reply))
+    for method, path in (("GET", "/api/cron/nobody"), ("POST", "/api/cron/nobody/run"),
+                         ("DELETE", "/api/cron/nobody"), ("POST", "/api/cron/nobody/enable")):
+        status, _, reply = node.request(method, path)
+        check(status == 404 and is_error(reply, 404, "NOT_FOUND"), "%s %s: 404: %s %r" % (method, path, status, reply))
+    status, _, reply = node.request("POST", "/api/cron", b"not json", {"Content-Type": "application/json"})
+    check(status == 400 and is_error(reply, 400), "a body not JSON: 400: %s" % status)
+    for name in ("nightly-report", "weekly"):
+        status, _, reply = node.request("DELETE", "/api/cron/" + name)
+        check(status == 200 and reply.get("name") == name, "DELETE: %s %r" % (status, reply))
+    check(node.request("GET", "/api/cron")[2].get("items") == [], "no trigger left")
+
+
+def metrics(node):
+    status, response, body = node.request("GET", "/metrics", raw=True)
+    check(status == 200 and response.getheader("Content-Type", "").startswith("text/plain; version=0.0.4"),
+          "/metrics: 200 in the text format: %s %r" % (status, response.getheader("Content-Type")))
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    return body.decode(), families
+
+
+def sample(families, name, **labels):
+    family = families.get(name)
+    for s in (family.samples if family else []):
+        if all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    return None
+
+
+def test_metrics(node):
+    text, families = metrics(node)
+    # Every actor's counters, each family with # HELP and # TYPE
+    for actor in ("ingest", "log", "registry", "outbox", "automation", "cron", "http"):
+        check(any(name.startswith("zeb_%s_" % actor) for name in families), "/metrics has %s's counters" % actor)
+    for actor in ("ingest", "log", "registry", "outbox", "automation", "cron"):
+        check(sample(families, "zeb_%s_up" % actor) == 1, "zeb_%s_up is 1" % actor)
+    names = set(re.findall(r"^(zeb_\w+)[{ ]", text, re.M))
+    helped = set(re.findall(r"^# HELP (\w+) ", text, re.M))
+    typed = dict(re.findall(r"^# TYPE (\w+) (\w+)$", text, re.M))
+    check(names and names <= helped and names <= set(typed), "every sample's family has HELP and TYPE: %r"
+          % sorted(names - helped - set(typed))[:5])
+    check(all(t == "counter" for n, t in typed.items() if n.endswith("_total"))
+          and all(t == "gauge" for n, t in typed.items() if not n.endswith("_total")),
+          "counters end in _total, the rest are gauges")
+    check(typed.get("zeb_ingest_stored_total") == "counter" and typed.get("zeb_ingest_store_count") == "gauge",
+          "ingest's stored is a counter, the store's count a gauge")
+    check(sample(families, "zeb_outbox_action_workers", action="webhook") is not None,
+          "maps of entities are labels: %r" % families.get("zeb_outbox_action_workers"))
+    # The counters move: one more event stored, one more request served
+    before = sample(families, "zeb_ingest_stored")
+    requests = sample(families, "zeb_http_requests")
+    status, _, reply = node.request("POST", "/api/events/trigger", {"eventType": "custom.metrics.tick"})
+    check(status == 201, "a trigger for the metrics: %s %r" % (status, reply))
+    _, families = metrics(node)
+    check(sample(families, "zeb_ingest_stored") == before + 1, "zeb_ingest_stored_total grew by one: %r -> %r"
+          % (before, sample(families, "zeb_ingest_stored")))
+    check(sample(families, "zeb_http_requests") >= requests + 2, "zeb_http_requests_total counts requests")
+    # A refusal is counted by reason
+    node.request("POST", "/api/events/trigger", {"eventType": "not a type"})
+    _, families = metrics(node)
+    reasons = {s.labels.get("reason") for s in families["zeb_ingest_nacks_by_reason"].samples} \
+        if "zeb_ingest_nacks_by_reason" in families else set()
+    check(bool(reasons), "NACKs by reason are labelled: %r" % reasons)
+
+
+def test_readyz(node):
+    status, response, reply = node.request("GET", "/readyz")
+    check(status == 200 and reply.get("ready") is True and reply.get("started") is True
+          and set(reply.get("actors", {})) == {"ingest", "log", "registry", "outbox", "automation", "cron"}
+          and set(reply["actors"].values()) == {"up"}, "readyz: 200 with every actor up: %s %r" % (status, reply))
 
 
 # ---------------------------------------------------------------------
@@ -652,6 +776,8 @@ def test_tokens():
                  "http/tokens/writer/scopes=publish,read",
                  "http/tokens/root/token=root-token-0123456789abc",
                  "http/tokens/root/scopes=admin",
+                 "http/tokens/slow/token=slow-token-0123456789abcd",
+                 "http/tokens/slow/rate=2", "http/tokens/slow/burst=3",
                  "http/webhooks/open/scheme=none"], actors="registry,ingest,log,http")
     try:
         node.welcome()
@@ -686,6 +812,27 @@ def test_tokens():
         status, response, reply = node.request("GET", "/api/automations", headers=auth("root-token-0123456789abc"))
         check(status == 503 and is_error(reply, 503) and response.getheader("Retry-After"),
               "no automations in the node: 503: %s %r" % (status, reply))
+        # A token over its rate: its burst passes, then 429 with Retry-After;
+        # other tokens are not limited; the bucket refills
+        statuses = []
+        for _ in range(6):
+            status, response, reply = node.request("GET", "/api/events/types", headers=auth("slow-token-0123456789abcd"))
+            statuses.append(status)
+            if status == 429:
+                limited = (response, reply)
+        check(statuses[:3] == [200, 200, 200] and 429 in statuses[3:], "burst 3, then 429: %r" % statuses)
+        if 429 in statuses:
+            response, reply = limited
+            check(is_error(reply, 429, "RATE_LIMITED") and "slow" in reply["error"]
+                  and int(response.getheader("Retry-After", "0")) >= 1, "429 names the token, with Retry-After: %r" % reply)
+        status, _, _ = node.request("GET", "/api/events/types", headers=auth("reader-token-0123456789"))
+        check(status == 200, "another token is not limited: %s" % status)
+        wait_until(lambda: node.request("GET", "/api/events/types", headers=auth("slow-token-0123456789abcd"))[0] == 200,
+                   10, "the slow token's bucket to refill")
+        # readyz: this node runs no outbox, automations or cron: not asked
+        status, _, reply = node.request("GET", "/readyz")
+        check(status == 200 and set(reply.get("actors", {})) == {"ingest", "log", "registry"},
+              "readyz asks the actors the node runs: %s %r" % (status, reply))
     finally:
         node.stop()
 
@@ -716,6 +863,13 @@ def test_unreachable():
         check(status == 503, "trigger, ingest unreachable: 503: %s" % status)
         status, _, reply = node.request("GET", "/healthz")
         check(status == 200, "the gateway still serves: %s" % status)
+        status, response, reply = node.request("GET", "/readyz")
+        check(status == 503 and reply.get("ready") is False and reply.get("actors", {}).get("ingest") != "up"
+              and response.getheader("Retry-After"), "readyz, ingest unreachable: 503: %s %r" % (status, reply))
+        status, _, body = node.request("GET", "/metrics", raw=True)
+        families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        check(status == 200 and sample(families, "zeb_ingest_up") == 0,
+              "metrics, ingest unreachable: zeb_ingest_up 0: %s" % status)
     finally:
         node.stop()
         dead.close()
@@ -770,7 +924,7 @@ def main():
         node.connect()
         for test in (test_github, test_stripe, test_standard, test_hmac, test_webhook_refusals,
                      test_types, test_trigger, test_events, test_automations, test_deadletters,
-                     test_routes):
+                     test_cron, test_metrics, test_readyz, test_routes):
             t0 = time.monotonic()
             test(node)
             print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
