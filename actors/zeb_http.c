@@ -141,6 +141,12 @@ static const s_route_t s_routes [] = {
     { "GET",    "/api/deadletters/{id}", S_READ, zeb_http_deadletter_get, "One dead letter, with its run" },
     { "POST",   "/api/deadletters/{id}/replay", S_ADMIN, zeb_http_deadletter_replay, "Replay one" },
     { "DELETE", "/api/deadletters/{id}", S_ADMIN, zeb_http_deadletter_delete, "Delete one for good" },
+    { "GET",    "/api/webhooks", S_ADMIN, zeb_http_sources_list, "The webhook sources (secrets counted)" },
+    { "GET",    "/api/webhooks/{source}", S_ADMIN, zeb_http_source_get, "One webhook source" },
+    { "PUT",    "/api/webhooks/{source}", S_ADMIN, zeb_http_source_put,
+      "Create or replace a webhook source (kept in the data directory)" },
+    { "DELETE", "/api/webhooks/{source}", S_ADMIN, zeb_http_source_delete,
+      "Delete a source made here (409 for a configured one)" },
     { "GET",    "/api/cron", S_READ, zeb_http_cron_list, "The cron triggers" },
     { "POST",   "/api/cron", S_ADMIN, zeb_http_cron_post, "Create a cron trigger (409 if it exists)" },
     { "GET",    "/api/cron/{name}", S_READ, zeb_http_cron_get, "One cron trigger" },
@@ -898,7 +904,7 @@ s_stats (void *state, zeb_pack_t *pack)
 #define S_STAT(name) zeb_pack_uint (pack, #name, __atomic_load_n (&c->name, __ATOMIC_RELAXED));
     ZEB_HTTP_COUNTERS (S_STAT)
 #undef S_STAT
-    zeb_pack_uint (pack, "sources", self->source_count);
+    zeb_pack_uint (pack, "sources", self->server? zeb_http_sources_count (self): 0);
     zeb_pack_uint (pack, "tokens", self->token_count);
     zeb_pack_str (pack, "url", self->url? self->url: "");
 }

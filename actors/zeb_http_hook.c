@@ -252,127 +252,6 @@ zeb_http_verify (const zeb_http_source_t *source, zeb_http_header_fn *header, vo
 }
 
 //  ---------------------------------------------------------------------
-//  Sources from configuration
-
-static int
-s_list (const char *text, char list [][64], size_t *count, const char *key, zeb_fault_t *fault)
-{
-    *count = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t len = strcspn (p, ", ");
-        if (len == 0)
-            break;
-        if (len >= 64 || *count == ZEB_HTTP_MAX_HEADERS)
-            return zeb_fault_set (fault, ZEB_ECONFIG, "%s: at most %d headers of at most 63 bytes",
-                                  key, ZEB_HTTP_MAX_HEADERS);
-        memcpy (list [*count], p, len);
-        list [(*count)++][len] = 0;
-        p += len;
-    }
-    return 0;
-}
-
-static int
-s_secret_add (zeb_http_source_t *source, const char *secret, const char *key, zeb_fault_t *fault)
-{
-    if (!*secret)
-        return 0;
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    if (source->scheme == ZEB_HTTP_SCHEME_STANDARD) {
-        const char *text = strncmp (secret, "whsec_", 6) == 0? secret + 6: secret;
-        if (zeb_json_unbase64 (text, strlen (text), &bytes, &size) || size == 0) {
-            free (bytes);
-            return zeb_fault_set (fault, ZEB_ECONFIG, "%s: a Standard Webhooks secret is whsec_BASE64", key);
-        }
-    }
-    else {
-        size = strlen (secret);
-        bytes = (uint8_t *) malloc (size);
-        memcpy (bytes, secret, size);
-    }
-    source->secrets [source->secret_count] = bytes;
-    source->secret_sizes [source->secret_count++] = size;
-    return 0;
-}
-
-static int
-s_source_load (zeb_http_source_t *source, zconfig_t *item, uint64_t max_body, zeb_fault_t *fault)
-{
-    const char *name = zconfig_name (item);
-    size_t len = strlen (name);
-    if (len == 0 || len > ZEB_HTTP_MAX_SOURCE || strspn (name,
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)
-        return zeb_fault_set (fault, ZEB_ECONFIG,
-                              "http/webhooks/%s: a source is 1..64 letters, digits, '_' or '-'", name);
-    snprintf (source->name, sizeof (source->name), "%s", name);
-    const char *scheme = zconfig_get (item, "scheme", "none");
-    source->scheme = streq (scheme, "github")? ZEB_HTTP_SCHEME_GITHUB:
-                     streq (scheme, "stripe")? ZEB_HTTP_SCHEME_STRIPE:
-                     streq (scheme, "standard")? ZEB_HTTP_SCHEME_STANDARD:
-                     streq (scheme, "hmac")? ZEB_HTTP_SCHEME_HMAC: ZEB_HTTP_SCHEME_NONE;
-    char key [128];
-    snprintf (key, sizeof (key), "http/webhooks/%s/secret", name);
-    if (s_secret_add (source, zconfig_get (item, "secret", ""), key, fault))
-        return fault->code;
-    snprintf (key, sizeof (key), "http/webhooks/%s/secret2", name);
-    if (s_secret_add (source, zconfig_get (item, "secret2", ""), key, fault))
-        return fault->code;
-    if (source->scheme != ZEB_HTTP_SCHEME_NONE && source->secret_count == 0)
-        return zeb_fault_set (fault, ZEB_ECONFIG, "http/webhooks/%s: scheme %s needs a secret",
-                              name, scheme);
-    snprintf (source->header, sizeof (source->header), "%s", zconfig_get (item, "header", "X-Signature"));
-    source->base64 = streq (zconfig_get (item, "encoding", "hex"), "base64");
-    snprintf (source->prefix, sizeof (source->prefix), "%s", zconfig_get (item, "prefix", ""));
-    zeb_config_parse_duration (zconfig_get (item, "tolerance", "300s"), &source->tolerance_ms);
-    uint64_t own = 0;
-    zeb_config_parse_size (zconfig_get (item, "max_body", "0"), &own);
-    source->max_body = own? own: max_body;
-    snprintf (key, sizeof (key), "http/webhooks/%s/required_headers", name);
-    if (s_list (zconfig_get (item, "required_headers", ""), source->required, &source->required_count,
-                key, fault))
-        return fault->code;
-    snprintf (key, sizeof (key), "http/webhooks/%s/headers", name);
-    const char *fallback = source->scheme == ZEB_HTTP_SCHEME_GITHUB? "X-GitHub-Event": "";
-    if (s_list (zconfig_get (item, "headers", fallback), source->keep, &source->keep_count, key, fault))
-        return fault->code;
-    return 0;
-}
-
-int
-zeb_http_sources_load (zeb_http_t *http, zconfig_t *config, zeb_fault_t *fault)
-{
-    zconfig_t *webhooks = zconfig_locate (config, "http/webhooks");
-    size_t count = 0;
-    for (zconfig_t *item = webhooks? zconfig_child (webhooks): NULL; item; item = zconfig_next (item))
-        count += zconfig_child (item) != NULL;
-    if (count == 0)
-        return 0;
-    http->sources = (zeb_http_source_t *) zmalloc (count * sizeof (zeb_http_source_t));
-    for (zconfig_t *item = zconfig_child (webhooks); item; item = zconfig_next (item)) {
-        if (!zconfig_child (item))
-            continue;               //  accept_unknown
-        if (s_source_load (&http->sources [http->source_count++], item, http->max_body, fault))
-            return fault->code;
-    }
-    return 0;
-}
-
-void
-zeb_http_sources_free (zeb_http_t *http)
-{
-    for (size_t index = 0; index < http->source_count; index++)
-        for (size_t secret = 0; secret < http->sources [index].secret_count; secret++)
-            free (http->sources [index].secrets [secret]);
-    free (http->sources);
-    http->sources = NULL;
-    http->source_count = 0;
-}
-
-//  ---------------------------------------------------------------------
 //  The route
 
 static const char *
@@ -487,16 +366,11 @@ s_event (zeb_http_req_t *req, const char *name, const zeb_http_source_t *source)
     return event;
 }
 
-int
-zeb_http_webhook (zeb_http_req_t *req)
+static int
+s_webhook (zeb_http_req_t *req, const zeb_http_source_t *source)
 {
     zeb_http_t *http = req->http;
     const char *name = req->params [0];
-    ZEB_HTTP_COUNT (http, webhooks);
-    const zeb_http_source_t *source = NULL;
-    for (size_t index = 0; index < http->source_count && !source; index++)
-        if (streq (http->sources [index].name, name))
-            source = &http->sources [index];
     size_t len = strlen (name);
     if (!source && (!http->accept_unknown || len > ZEB_HTTP_MAX_SOURCE
                     || strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != len)) {
@@ -546,6 +420,16 @@ zeb_http_webhook (zeb_http_req_t *req)
     return zeb_http_reply (req, 200, "application/json", reply, (size_t) size, NULL);
 }
 
+int
+zeb_http_webhook (zeb_http_req_t *req)
+{
+    ZEB_HTTP_COUNT (req->http, webhooks);
+    zeb_http_sources_lock (req->http);
+    int status = s_webhook (req, zeb_http_source_find (req->http, req->params [0], NULL));
+    zeb_http_sources_unlock (req->http);
+    return status;
+}
+
 //  ---------------------------------------------------------------------
 //  Self test: the senders' published examples
 
@@ -572,7 +456,7 @@ s_test_source (zeb_http_source_t *source, zeb_http_scheme_t scheme, const char *
     source->tolerance_ms = 300000;
     snprintf (source->header, sizeof (source->header), "X-Signature");
     zeb_fault_t fault;
-    assert (s_secret_add (source, secret, "test", &fault) == 0);
+    assert (zeb_http_source_secret_add (source, secret, "test", &fault) == 0);
 }
 
 static void
@@ -605,11 +489,11 @@ zeb_http_hook_test (bool verbose)
     assert (zeb_http_verify (&source, s_test_header, &none, "Hello, World!", 13, 0, why, sizeof (why)) == -1);
     assert (strstr (why, "X-Hub-Signature-256"));
     //  Rotation: the old secret second, either one holds
-    assert (s_secret_add (&source, "the old one", "test", &fault) == 0);
+    assert (zeb_http_source_secret_add (&source, "the old one", "test", &fault) == 0);
     assert (zeb_http_verify (&source, s_test_header, &github, "Hello, World!", 13, 0, why, sizeof (why)) == 0);
     s_test_free (&source);
     s_test_source (&source, ZEB_HTTP_SCHEME_GITHUB, "the new one");
-    assert (s_secret_add (&source, "It's a Secret to Everybody", "test", &fault) == 0);
+    assert (zeb_http_source_secret_add (&source, "It's a Secret to Everybody", "test", &fault) == 0);
     assert (zeb_http_verify (&source, s_test_header, &github, "Hello, World!", 13, 0, why, sizeof (why)) == 0);
     s_test_free (&source);
 
@@ -637,7 +521,7 @@ zeb_http_hook_test (bool verbose)
     s_test_free (&source);
     memset (&source, 0, sizeof (source));
     source.scheme = ZEB_HTTP_SCHEME_STANDARD;
-    assert (s_secret_add (&source, "whsec_!!!", "test", &fault) == ZEB_ECONFIG);
+    assert (zeb_http_source_secret_add (&source, "whsec_!!!", "test", &fault) == ZEB_ECONFIG);
 
     //  Stripe: v1 over "t.body" with the whole secret as key (computed with
     //  this file's HMAC from the same parts, then checked byte by byte)

@@ -94,8 +94,14 @@ typedef struct {
     int64_t publish_timeout, call_timeout, backtest_timeout;
     bool accept_unknown;
     bool keep_alive;                    //  http/keep_alive above 0
-    zeb_http_source_t *sources;
+    zeb_http_source_t *sources;         //  from configuration
     size_t source_count;
+    zeb_http_source_t *added;           //  by the admin routes, found first
+    size_t added_count;
+    zconfig_t *added_root;              //  those, as saved
+    char *sources_path;                 //  where: DATA/http-sources.zpl, or NULL
+    pthread_rwlock_t sources_lock;      //  read: a delivery; write: a change
+    bool sources_locked;                //  the lock was made
     zeb_http_token_t *tokens;
     size_t token_count;
     zeb_http_bucket_t anonymous;        //  requests without a token (http/rate)
@@ -192,12 +198,40 @@ zeb_automation_client_t *
 //  ---------------------------------------------------------------------
 //  Webhooks (zeb_http_hook.c)
 
-//  Load http/webhooks/* from config into http->sources. Returns 0 or
+//  Sources (zeb_http_sources.c). Load http/webhooks/* from config and
+//  the admin routes' sources from the data directory. Returns 0 or
 //  ZEB_ECONFIG with fault naming the key.
 int
     zeb_http_sources_load (zeb_http_t *http, zconfig_t *config, zeb_fault_t *fault);
 void
     zeb_http_sources_free (zeb_http_t *http);
+
+//  Add a secret to source (decoded as its scheme wants: whsec_BASE64 for
+//  standard); key names it in fault
+int
+    zeb_http_source_secret_add (zeb_http_source_t *source, const char *secret, const char *key,
+                                zeb_fault_t *fault);
+
+//  Hold the sources while a delivery uses one
+void
+    zeb_http_sources_lock (zeb_http_t *http);
+void
+    zeb_http_sources_unlock (zeb_http_t *http);
+
+//  The source named so (the lock held), or NULL; *added (may be NULL):
+//  made by the admin routes
+const zeb_http_source_t *
+    zeb_http_source_find (zeb_http_t *http, const char *name, bool *added);
+
+//  How many sources there are
+size_t
+    zeb_http_sources_count (zeb_http_t *http);
+
+//  GET /api/webhooks, GET|PUT|DELETE /api/webhooks/{source}
+int zeb_http_sources_list (zeb_http_req_t *req);
+int zeb_http_source_get (zeb_http_req_t *req);
+int zeb_http_source_put (zeb_http_req_t *req);
+int zeb_http_source_delete (zeb_http_req_t *req);
 
 //  A header lookup for the signature check
 typedef const char *(zeb_http_header_fn) (void *arg, const char *name);

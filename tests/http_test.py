@@ -72,8 +72,8 @@ def wait_until(predicate, timeout, what):
 class Node:
     """zebd with every actor on ports of its own"""
 
-    def __init__(self, settings=(), actors=None, http_port=0):
-        self.data = tempfile.mkdtemp(prefix="zeb-http-")
+    def __init__(self, settings=(), actors=None, http_port=0, data=None):
+        self.data = data or tempfile.mkdtemp(prefix="zeb-http-")
         ingest, log, bus, registry = free_ports(4)
         self.ingest = "tcp://127.0.0.1:%d" % ingest
         command = [ZEBD, "--quiet", "--data", self.data,
@@ -153,7 +153,7 @@ class Node:
         except OSError:
             return ""
 
-    def stop(self):
+    def stop(self, keep=False):
         if self.conn:
             self.conn.close()
         if self.process.poll() is None:
@@ -165,7 +165,8 @@ class Node:
                 self.process.wait()
         if self.process.returncode != 0:
             print("zebd exited %s; its output:\n%s" % (self.process.returncode, self.output()))
-        shutil.rmtree(self.data, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.data, ignore_errors=True)
         return self.process.returncode
 
 
@@ -319,6 +320,80 @@ def test_hmac(node):
                    "X-Signature": "sha256=" + hmac.new(HMAC_SECRET.encode(), body, hashlib.sha256).hexdigest()}
     status, _, reply = node.request("POST", "/webhooks/hexshop", body, hex_headers)
     check(status == 200, "hmac hex with a prefix: 200: %s %r" % (status, reply))
+
+
+def hmac_headers(body, secret):
+    return {"Content-Type": "application/json",
+            "X-Signature": hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def test_sources():
+    """Webhook sources made by the admin routes: signatures checked, a
+    secret rotated with two valid at once, kept across a restart, deleted"""
+    node = Node(["http/webhooks/fixed/scheme=none"], actors="ingest,log,http")
+    try:
+        node.welcome()
+        node.connect()
+        body = b'{"order": 7}'
+        status, _, reply = node.request("POST", "/webhooks/live", body, hmac_headers(body, "old-secret"))
+        check(status == 404, "before it is made: 404: %s" % status)
+        source = {"scheme": "hmac", "secret": "old-secret", "header": "X-Signature",
+                  "required_headers": ["X-Signature"], "tolerance": "60s"}
+        status, _, reply = node.request("PUT", "/api/webhooks/live", source)
+        check(status == 201 and reply.get("scheme") == "hmac" and reply.get("secrets") == 1
+              and reply.get("origin") == "api" and "old-secret" not in json.dumps(reply),
+              "PUT /api/webhooks/{source}: 201, secrets counted not shown: %s %r" % (status, reply))
+        status, _, reply = node.request("POST", "/webhooks/live", body, hmac_headers(body, "old-secret"))
+        check(status == 200, "a delivery signed with its secret: 200: %s %r" % (status, reply))
+        status, _, reply = node.request("POST", "/webhooks/live", body, hmac_headers(body, "wrong"))
+        check(status == 401 and is_error(reply, 401, "UNAUTHORIZED"), "a wrong signature: 401: %s" % status)
+        # Rotation: the new secret and the old one, both valid
+        status, _, reply = node.request("PUT", "/api/webhooks/live", dict(source, secret="new-secret",
+                                                                           secret2="old-secret"))
+        check(status == 200 and reply.get("secrets") == 2, "rotation: 200 with two secrets: %s %r" % (status, reply))
+        for secret in ("new-secret", "old-secret"):
+            status, _, _ = node.request("POST", "/webhooks/live", body, hmac_headers(body, secret))
+            check(status == 200, "during rotation %s is valid: %s" % (secret, status))
+        status, _, reply = node.request("GET", "/api/webhooks")
+        names = {(i["name"], i["origin"]) for i in reply.get("items", [])}
+        check(status == 200 and names == {("live", "api"), ("fixed", "config")} and "secret\"" not in json.dumps(reply),
+              "GET /api/webhooks: both origins, no secrets: %s %r" % (status, reply))
+        status, _, reply = node.request("GET", "/api/webhooks/live")
+        check(status == 200 and reply.get("hmac", {}).get("header") == "X-Signature"
+              and reply.get("toleranceMs") == 60000, "GET /api/webhooks/{source}: %s %r" % (status, reply))
+        # Refusals: each names its field; nothing changes
+        for bad, word in (({"scheme": "sha1"}, "scheme"), ({"scheme": "github"}, "secret"),
+                          ({"scheme": "none", "color": "red"}, "color"), ({"scheme": "none", "tolerance": "soon"}, "tolerance"),
+                          ({"scheme": "hmac", "secret": "x", "encoding": "base32"}, "encoding"),
+                          ({"scheme": "standard", "secret": "not base64!"}, "whsec_")):
+            status, _, reply = node.request("PUT", "/api/webhooks/live", bad)
+            check(status == 400 and is_error(reply, 400, "INVALID_ATTRIBUTE") and word in reply["error"],
+                  "PUT %r: 400 naming %s: %s %r" % (bad, word, status, reply))
+        status, _, reply = node.request("PUT", "/api/webhooks/bad%20name", {"scheme": "none"})
+        check(status == 400, "a bad source name: 400: %s" % status)
+        status, _, _ = node.request("POST", "/webhooks/live", body, hmac_headers(body, "new-secret"))
+        check(status == 200, "a refused PUT changed nothing: %s" % status)
+        status, _, reply = node.request("DELETE", "/api/webhooks/fixed")
+        check(status == 409 and is_error(reply, 409, "CONFIGURED"), "DELETE of a configured source: 409: %s" % status)
+        status, _, reply = node.request("DELETE", "/api/webhooks/nobody")
+        check(status == 404, "DELETE of nothing: 404: %s" % status)
+    finally:
+        check(node.stop(keep=True) == 0, "zebd exits 0")
+    # Kept across a restart, in the data directory, not readable by others
+    path = os.path.join(node.data, "http-sources.zpl")
+    check(os.path.exists(path) and (os.stat(path).st_mode & 0o077) == 0, "http-sources.zpl is mode 0600")
+    again = Node(["http/webhooks/fixed/scheme=none"], actors="ingest,log,http", data=node.data)
+    try:
+        again.welcome()
+        again.connect()
+        status, _, _ = again.request("POST", "/webhooks/live", body, hmac_headers(body, "old-secret"))
+        check(status == 200, "after a restart the source is there, both secrets valid: %s" % status)
+        status, _, reply = again.request("DELETE", "/api/webhooks/live")
+        check(status == 200 and reply.get("name") == "live", "DELETE: %s %r" % (status, reply))
+        status, _, _ = again.request("POST", "/webhooks/live", body, hmac_headers(body, "new-secret"))
+        check(status == 404, "a deleted source: 404: %s" % status)
+    finally:
+        check(again.stop() == 0, "zebd exits 0")
 
 
 def test_webhook_refusals(node):
@@ -611,6 +686,8 @@ EXPECTED_ROUTES = {
     ("post", "/api/automations/{id}/test"), ("post", "/api/automations/{id}/backtest"),
     ("get", "/api/deadletters"), ("get", "/api/deadletters/{id}"), ("post", "/api/deadletters/{id}/replay"),
     ("post", "/api/deadletters/replay"), ("delete", "/api/deadletters/{id}"),
+    ("get", "/api/webhooks"), ("get", "/api/webhooks/{source}"), ("put", "/api/webhooks/{source}"),
+    ("delete", "/api/webhooks/{source}"),
     ("get", "/api/cron"), ("post", "/api/cron"), ("get", "/api/cron/{name}"), ("put", "/api/cron/{name}"),
     ("delete", "/api/cron/{name}"), ("post", "/api/cron/{name}/enable"),
     ("post", "/api/cron/{name}/disable"), ("post", "/api/cron/{name}/run"),
@@ -932,7 +1009,7 @@ def main():
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    for test in (test_tokens, test_unreachable, test_open_refused):
+    for test in (test_sources, test_tokens, test_unreachable, test_open_refused):
         t0 = time.monotonic()
         test()
         print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
