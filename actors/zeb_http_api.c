@@ -566,6 +566,102 @@ zeb_http_types_post (zeb_http_req_t *req)
     return zeb_http_reply_json (req, duplicate? 200: 201, result, NULL);
 }
 
+//  The registry's reply with its "type" as "eventType"
+static int
+s_type_answer (zeb_http_req_t *req, int rc, json_t *reply, zeb_fault_t *fault)
+{
+    if (rc)
+        return zeb_http_reply_fault (req, rc, reply, fault);
+    json_t *type = json_object_get (reply, "type");
+    if (type) {
+        json_object_set (reply, "eventType", type);
+        json_object_del (reply, "type");
+    }
+    return zeb_http_reply_json (req, 200, reply, NULL);
+}
+
+//  POST /api/events/types/{type}/check {schema}: would it register?
+int
+zeb_http_type_check (zeb_http_req_t *req)
+{
+    json_t *body = zeb_http_body_json (req, true);
+    if (!body)
+        return req->status;
+    json_t *schema = json_object_get (body, "schema");
+    if (!schema) {
+        json_decref (body);
+        return zeb_http_reply_error (req, 400, "MISSING_ATTRIBUTE", "needs schema");
+    }
+    zeb_registry_client_t *registry = zeb_http_registry (req);
+    if (!registry) {
+        json_decref (body);
+        return req->status;
+    }
+    char *text = json_is_string (schema)? strdup (json_string_value (schema)): zeb_json_dumps (schema);
+    json_decref (body);
+    json_t *reply = NULL;
+    zeb_fault_t fault;
+    int rc = zeb_registry_client_check (registry, req->params [0], text, &reply, &fault);
+    free (text);
+    return s_type_answer (req, rc, reply, &fault);
+}
+
+//  PUT /api/events/types/{type}/compatibility|validation {compatibility|validation}
+static int
+s_type_mode (zeb_http_req_t *req, const char *field)
+{
+    json_t *body = zeb_http_body_json (req, true);
+    if (!body)
+        return req->status;
+    const char *mode = json_string_value (json_object_get (body, field));
+    if (!mode) {
+        json_decref (body);
+        return zeb_http_reply_error (req, 400, "MISSING_ATTRIBUTE", "needs %s (a string)", field);
+    }
+    zeb_registry_client_t *registry = zeb_http_registry (req);
+    if (!registry) {
+        json_decref (body);
+        return req->status;
+    }
+    json_t *reply = NULL;
+    zeb_fault_t fault;
+    int rc = streq (field, "compatibility")
+        ? zeb_registry_client_set_compatibility (registry, req->params [0], mode, &reply, &fault)
+        : zeb_registry_client_set_validation (registry, req->params [0], mode, &reply, &fault);
+    json_decref (body);
+    return s_type_answer (req, rc, reply, &fault);
+}
+
+int
+zeb_http_type_compatibility (zeb_http_req_t *req)
+{
+    return s_type_mode (req, "compatibility");
+}
+
+int
+zeb_http_type_validation (zeb_http_req_t *req)
+{
+    return s_type_mode (req, "validation");
+}
+
+//  DELETE /api/events/types/{type}?version=N (none: every version)
+int
+zeb_http_type_delete (zeb_http_req_t *req)
+{
+    uint64_t version = 0;
+    if (s_query_uint (req, "version", &version) < 0)
+        return req->status;
+    if (version > UINT32_MAX)
+        return zeb_http_reply_error (req, 400, "INVALID_ATTRIBUTE", "?version= is too large");
+    zeb_registry_client_t *registry = zeb_http_registry (req);
+    if (!registry)
+        return req->status;
+    json_t *reply = NULL;
+    zeb_fault_t fault;
+    int rc = zeb_registry_client_delete (registry, req->params [0], (uint32_t) version, &reply, &fault);
+    return s_type_answer (req, rc, reply, &fault);
+}
+
 //  ---------------------------------------------------------------------
 //  Automations
 
