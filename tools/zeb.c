@@ -850,7 +850,7 @@ typedef struct {
     const char *name;                   //  the actor, as WELCOME names it
     const char *what;                   //  for messages: "automations"
     const char *option;                 //  the option naming its endpoint
-    const char *(*named) (s_options_t *options);        //  that option's value
+    size_t named;                       //  that option's place in s_options_t
     const char *(*advertised) (zeb_client_t *client);   //  WELCOME's
     void (*print) (const char *verb, json_t *reply);    //  a reply, for people
 } s_actor_t;
@@ -863,7 +863,7 @@ static int
 s_call_actor (zeb_client_t *client, s_options_t *options, const s_actor_t *actor,
               const char *verb, json_t *body)
 {
-    const char *endpoint = actor->named (options);
+    const char *endpoint = *(const char **) ((char *) options + actor->named);
     if (!endpoint) {
         int error = zeb_client_connect (client);
         if (error) {
@@ -1050,14 +1050,8 @@ s_print_automation (const char *verb, json_t *reply)
     }
 }
 
-static const char *
-s_automation_endpoint (s_options_t *options)
-{
-    return options->automation;
-}
-
 static const s_actor_t s_automation_actor = {
-    "automation", "automations", "--automation", s_automation_endpoint,
+    "automation", "automations", "--automation", offsetof (s_options_t, automation),
     zeb_client_automation_endpoint, s_print_automation
 };
 
@@ -1207,14 +1201,8 @@ s_print_cron (const char *verb, json_t *reply)
     }
 }
 
-static const char *
-s_cron_endpoint (s_options_t *options)
-{
-    return options->cron;
-}
-
 static const s_actor_t s_cron_actor = {
-    "cron", "cron triggers", "--cron", s_cron_endpoint, zeb_client_cron_endpoint, s_print_cron
+    "cron", "cron triggers", "--cron", offsetof (s_options_t, cron), zeb_client_cron_endpoint, s_print_cron
 };
 
 //  zeb cron VERB [NAME|FILE.json|-]
