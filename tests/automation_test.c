@@ -25,49 +25,11 @@ static const char *s_zebd;
 //  ---------------------------------------------------------------------
 //  Helpers
 
-//  Send command with a JSON body on dealer; the reply's command into
-//  command (32 bytes) and its body as JSON (caller decrefs)
-static json_t *
-s_call_on (zsock_t *dealer, const char *command, const char *json, char *reply_command)
-{
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    int rc = zeb_json_pack_text (json, strlen (json), &buffer, NULL);
-    if (rc)
-        fprintf (stderr, "not JSON: %s\n", json);
-    assert (rc == 0);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, command);
-    zmsg_addmem (msg, buffer.data, buffer.size);
-    zmsg_send (&msg, dealer);
-    msgpack_sbuffer_destroy (&buffer);
-    zsock_set_rcvtimeo (dealer, 60000);
-    msg = zmsg_recv (dealer);
-    assert (msg);
-    char *name = zmsg_popstr (msg);
-    snprintf (reply_command, 32, "%s", name);
-    zstr_free (&name);
-    zframe_t *frame = zmsg_pop (msg);
-    json_t *reply = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
-    assert (reply);
-    zframe_destroy (&frame);
-    zmsg_destroy (&msg);
-    return reply;
-}
-
-//  The call is answered with expected; returns the body
+//  The call on dealer is answered with expected; returns the body
 static json_t *
 s_expect_on (zsock_t *dealer, const char *command, const char *json, const char *expected)
 {
-    char name [32];
-    json_t *reply = s_call_on (dealer, command, json, name);
-    if (!streq (name, expected)) {
-        char *text = json_dumps (reply, JSON_COMPACT);
-        fprintf (stderr, "%s %s: expected %s, got %s %s\n", command, json, expected, name, text);
-        free (text);
-        assert (false);
-    }
-    return reply;
+    return test_call_json (dealer, command, json, expected, NULL, 60000);
 }
 
 static json_t *

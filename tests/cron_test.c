@@ -56,32 +56,7 @@ s_stop (s_node_t *self)
 static json_t *
 s_call (s_node_t *self, const char *command, const char *body, const char *expected)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    int rc = zeb_json_pack_text (body, strlen (body), &buffer, NULL);
-    assert (rc == 0);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, command);
-    zmsg_addmem (msg, buffer.data, buffer.size);
-    zmsg_send (&msg, self->cron);
-    msgpack_sbuffer_destroy (&buffer);
-    zsock_set_rcvtimeo (self->cron, 20000);
-    msg = zmsg_recv (self->cron);
-    assert (msg);
-    char *name = zmsg_popstr (msg);
-    zframe_t *frame = zmsg_pop (msg);
-    json_t *reply = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
-    assert (reply);
-    if (!streq (name, expected)) {
-        char *text = json_dumps (reply, JSON_COMPACT);
-        fprintf (stderr, "%s %s: expected %s, got %s %s\n", command, body, expected, name, text);
-        free (text);
-        assert (false);
-    }
-    zstr_free (&name);
-    zframe_destroy (&frame);
-    zmsg_destroy (&msg);
-    return reply;
+    return test_call_json (self->cron, command, body, expected, NULL, 20000);
 }
 
 static void

@@ -26,34 +26,7 @@ static char s_dir [256];
 static json_t *
 s_call (const char *command, const char *json, const char *expected)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    int rc = zeb_json_pack_text (json, strlen (json), &buffer, NULL);
-    if (rc)
-        fprintf (stderr, "not JSON: %s\n", json);
-    assert (rc == 0);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, command);
-    zmsg_addmem (msg, buffer.data, buffer.size);
-    zmsg_send (&msg, s_outbox);
-    msgpack_sbuffer_destroy (&buffer);
-    zsock_set_rcvtimeo (s_outbox, 10000);
-    msg = zmsg_recv (s_outbox);
-    assert (msg);
-    char *name = zmsg_popstr (msg);
-    zframe_t *frame = zmsg_pop (msg);
-    json_t *reply = zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL);
-    assert (reply);
-    if (expected && !streq (name, expected)) {
-        char *text = json_dumps (reply, JSON_COMPACT);
-        fprintf (stderr, "%s %s: expected %s, got %s %s\n", command, json, expected, name, text);
-        free (text);
-        assert (false);
-    }
-    zstr_free (&name);
-    zframe_destroy (&frame);
-    zmsg_destroy (&msg);
-    return reply;
+    return test_call_json (s_outbox, command, json, expected, NULL, 10000);
 }
 
 //  Enqueue one run (JSON of the run); its id into id

@@ -509,3 +509,41 @@ test_worker_stat (test_worker_t *self, const char *key)
     json_decref (stats);
     return value;
 }
+
+json_t *
+test_call_json (zsock_t *dealer, const char *command, const char *json, const char *expected,
+                char *reply_command, int timeout_ms)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = zeb_json_pack_text (json, strlen (json), &buffer, NULL);
+    if (rc)
+        fprintf (stderr, "not JSON: %s\n", json);
+    assert (rc == 0);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, command);
+    zmsg_addmem (msg, buffer.data, buffer.size);
+    zmsg_send (&msg, dealer);
+    msgpack_sbuffer_destroy (&buffer);
+    zsock_set_rcvtimeo (dealer, timeout_ms);
+    msg = zmsg_recv (dealer);
+    if (!msg)
+        fprintf (stderr, "%s %s: no reply in %d ms\n", command, json, timeout_ms);
+    assert (msg);
+    char *name = zmsg_popstr (msg);
+    zframe_t *frame = zmsg_pop (msg);
+    json_t *reply = frame? zeb_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL): NULL;
+    assert (name && reply);
+    if (expected && !streq (name, expected)) {
+        char *text = json_dumps (reply, JSON_COMPACT);
+        fprintf (stderr, "%s %s: expected %s, got %s %s\n", command, json, expected, name, text);
+        free (text);
+        assert (false);
+    }
+    if (reply_command)
+        snprintf (reply_command, 32, "%s", name);
+    zstr_free (&name);
+    zframe_destroy (&frame);
+    zmsg_destroy (&msg);
+    return reply;
+}

@@ -71,6 +71,15 @@ void
 void
     test_zebd_destroy (test_zebd_t *self);
 
+//  One ZEB/1 request on dealer: command with json (JSON text, packed as
+//  msgpack) as its body; waits at most timeout_ms for the reply. The
+//  reply's command goes into reply_command (32 bytes; may be NULL) and
+//  its body comes back as JSON (the caller decrefs). With expected not
+//  NULL, a reply of another command fails the test, printing both.
+json_t *
+    test_call_json (zsock_t *dealer, const char *command, const char *json, const char *expected,
+                    char *reply_command, int timeout_ms);
+
 //  Milliseconds from a monotonic clock.
 int64_t
     test_now_ms (void);
