@@ -3,7 +3,9 @@
     with cron/test_clock, so that time is moved (CLOCK) instead of waited
     for; every firing is checked in the real log. Firings at their times
     in a zone across a DST change; a firing stored once when published
-    twice; each catch-up policy across a restart after downtime; refusals.
+    twice; each catch-up policy across a restart after downtime; refusals;
+    zebd killed (SIGKILL) in the middle of its firings, three times, and
+    every scheduled minute in the log exactly once.
     Usage: cron_test zebd [case]
     =========================================================================
 */
@@ -227,11 +229,151 @@ s_test_refusals (void)
     test_rmtree (node.dir);
 }
 
+//  ---------------------------------------------------------------------
+//  SIGKILL while it fires: zebd as a real process, killed in the middle of
+//  a burst of firings three times. After each restart the missed minutes
+//  fire again (catchUp all), and every scheduled minute is in the log
+//  exactly once: a firing published before the kill, whose lastRun was
+//  not stored, is published again with the same idempotency key.
+
+static const char *s_zebd;
+
+#define S_MINUTE    60000
+#define S_BURST     300             //  minutes fired per round
+
+//  Events of type in the log, each one's scheduled minute counted in seen
+static size_t
+s_scheduled (zeb_client_t *client, const char *type, int64_t start, int *seen, size_t seen_size)
+{
+    size_t total = 0;
+    uint64_t from = 1;
+    memset (seen, 0, seen_size * sizeof (int));
+    while (true) {
+        zeb_fetch_t fetch;
+        if (zeb_client_fetch (client, from, 1000, 0, type, &fetch))
+            return total;
+        size_t count = zlistx_size (fetch.events);
+        for (zeb_event_t *event = (zeb_event_t *) zlistx_first (fetch.events); event;
+             event = (zeb_event_t *) zlistx_next (fetch.events)) {
+            const char *key = zeb_event_attr (event, ZEB_ATTR_IDEMPOTENCYKEY);
+            const char *slash = key? strrchr (key, '/'): NULL;
+            int64_t at = slash? strtoll (slash + 1, NULL, 10): 0;
+            int64_t minute = (at - start) / S_MINUTE;
+            if (minute >= 0 && (size_t) minute < seen_size && (at - start) % S_MINUTE == 0)
+                seen [minute]++;
+            total++;
+        }
+        from = fetch.next;
+        bool more = count > 0 && fetch.next <= fetch.last;
+        zeb_fetch_reset (&fetch);
+        if (!more)
+            return total;
+    }
+}
+
+typedef struct {
+    zeb_client_t *client;
+    int64_t start;
+    size_t at_least;
+    size_t total;                       //  what the last look found
+    int seen [3 * S_BURST + 2];
+} s_kill_wait_t;
+
+static bool
+s_fired_enough (void *arg)
+{
+    s_kill_wait_t *wait = (s_kill_wait_t *) arg;
+    wait->total = s_scheduled (wait->client, "custom.cron.minutely", wait->start, wait->seen,
+                               sizeof (wait->seen) / sizeof (wait->seen [0]));
+    return wait->total >= wait->at_least;
+}
+
+static zsock_t *
+s_cron_dealer (test_zebd_t *node, zeb_client_t **client)
+{
+    *client = zeb_client_new (node->ingest);
+    assert (*client && zeb_client_connect (*client) == 0);
+    const char *endpoint = zeb_client_cron_endpoint (*client);
+    assert (endpoint);
+    zsock_t *dealer = zsock_new_dealer (endpoint);
+    assert (dealer);
+    return dealer;
+}
+
+static void
+s_test_kill (void)
+{
+    int64_t start = s_ms ("2026-07-01T00:00:00Z");
+    test_zebd_t node;
+    test_zebd_init (&node, s_zebd);
+    test_zebd_set (&node, "node/actors=registry,ingest,log,cron");
+    test_zebd_set (&node, "cron/endpoint=tcp://127.0.0.1:*");
+    test_zebd_set (&node, "cron/test_clock=true");
+    test_zebd_set (&node, "cron/catchup_window=7d");
+    char now [64];
+    snprintf (now, sizeof (now), "cron/test_now=%" PRId64, start);
+    test_zebd_set (&node, now);
+    assert (test_zebd_start (&node, 15000) == 0);
+    zeb_client_t *client;
+    zsock_t *cron = s_cron_dealer (&node, &client);
+    json_decref (test_call_json (cron, "PUT", "{\"trigger\":{\"name\":\"minutely\",\"schedule\":\"* * * * *\","
+                                 "\"catchUp\":\"all\"}}", "PUT", NULL, 20000));
+    s_kill_wait_t *wait = (s_kill_wait_t *) zmalloc (sizeof (s_kill_wait_t));
+    wait->start = start;
+    for (int round = 1; round <= 3; round++) {
+        //  Move the clock S_BURST minutes on, and kill zebd once a tenth of
+        //  them are in the log, without waiting for CLOCK's reply
+        int64_t until = start + (int64_t) round * S_BURST * S_MINUTE;
+        char body [64];
+        snprintf (body, sizeof (body), "{\"now\":%" PRId64 "}", until);
+        zsock_set_sndtimeo (cron, 1000);
+        zstr_sendm (cron, "CLOCK");
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        assert (zeb_json_pack_text (body, strlen (body), &buffer, NULL) == 0);
+        zmq_send (zsock_resolve (cron), buffer.data, buffer.size, 0);
+        msgpack_sbuffer_destroy (&buffer);
+        wait->client = client;
+        wait->at_least = (size_t) (round - 1) * S_BURST + S_BURST / 10;
+        assert (test_wait_until (s_fired_enough, wait, 30000));
+        test_zebd_kill (&node);
+        size_t stored = wait->total;
+        zsock_destroy (&cron);
+        zeb_client_destroy (&client);
+        //  Restart at the clock it had reached: the rest fire as missed
+        snprintf (node.extra [node.extra_count - 1], 128, "cron/test_now=%" PRId64, until);
+        assert (test_zebd_start (&node, 15000) == 0);
+        cron = s_cron_dealer (&node, &client);
+        wait->client = client;
+        wait->at_least = (size_t) round * S_BURST;
+        assert (test_wait_until (s_fired_enough, wait, 60000));
+        //  Each minute 1..round*S_BURST once; the start minute never
+        assert (wait->seen [0] == 0);
+        for (size_t minute = 1; minute <= (size_t) round * S_BURST; minute++)
+            if (wait->seen [minute] != 1) {
+                fprintf (stderr, "round %d: minute %zu stored %d times\n", round, minute, wait->seen [minute]);
+                assert (false);
+            }
+        size_t total = s_scheduled (client, "custom.cron.minutely", start, wait->seen,
+                                    sizeof (wait->seen) / sizeof (wait->seen [0]));
+        assert (total == (size_t) round * S_BURST);
+        if (getenv ("ZEB_TEST_VERBOSE"))
+            printf ("   round %d: %zu of %d stored at the kill\n", round, stored - (size_t) (round - 1) * S_BURST,
+                    S_BURST);
+    }
+    free (wait);
+    zsock_destroy (&cron);
+    zeb_client_destroy (&client);
+    assert (test_zebd_stop (&node) == 0);
+    test_zebd_destroy (&node);
+}
+
 static const test_case_t s_cases [] = {
     { "times", s_test_times },
     { "once", s_test_once },
     { "catch_up", s_test_catch_up },
     { "refusals", s_test_refusals },
+    { "kill", s_test_kill },
 };
 
 int
@@ -239,6 +381,7 @@ main (int argc, char *argv [])
 {
     zsys_init ();
     zeb_set_quiet (true);
+    s_zebd = argc > 1? argv [1]: "zebd";
     test_run_cases (s_cases, sizeof (s_cases) / sizeof (s_cases [0]), argc > 2? argv [2]: NULL);
     return 0;
 }
