@@ -68,6 +68,17 @@ typedef struct {
     char message [256];         //  for people: what was expected
 } zeb_schema_error_t;
 
+//  Data nesting a validation follows (ZEB_SCHEMA_DEPTH_DEFAULT unless
+//  set); deeper data fails with keyword "depth"
+#define ZEB_SCHEMA_DEPTH_DEFAULT    128
+#define ZEB_SCHEMA_DEPTH_MAX        1024
+
+//  How to compile; all zero is the default
+typedef struct {
+    bool format_assertion;      //  assert the formats zeb knows (else "format" is an annotation)
+    size_t max_depth;           //  data levels, at most ZEB_SCHEMA_DEPTH_MAX; 0 = the default
+} zeb_schema_options_t;
+
 //  Compile a schema from JSON text. Returns NULL with fault set (code
 //  ZEB_EBADSCHEMA) if the text is not JSON, not a schema, or uses a keyword
 //  or format outside the supported set; the message names it and where.
@@ -75,6 +86,11 @@ typedef struct {
 //  gives the cycle as schema locations ("# -> #/allOf/0 -> #").
 zeb_schema_t *
     zeb_schema_new (const char *json, size_t len, zeb_fault_t *fault);
+
+//  The same, with options (NULL: the defaults)
+zeb_schema_t *
+    zeb_schema_new_with (const char *json, size_t len, const zeb_schema_options_t *options,
+                         zeb_fault_t *fault);
 
 //  Destroy a schema; safe with NULL, nulls the caller's pointer.
 void
