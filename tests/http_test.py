@@ -364,7 +364,7 @@ def test_types(node):
                                     {"eventType": "custom.trigger.order", "schema": breaking})
     check(status == 409 and is_error(reply, 409, "INCOMPATIBLE_SCHEMA") and reply.get("reasons"),
           "an incompatible schema is 409 with reasons: %s %r" % (status, reply))
-    status, _, reply = node.request("POST", "/api/events/types", {"eventType": "custom.x.y", "schema": {"if": {}}})
+    status, _, reply = node.request("POST", "/api/events/types", {"eventType": "custom.x.y", "schema": {"definitions": {}}})
     check(status == 400 and is_error(reply, 400, "INVALID_SCHEMA"), "an unsupported schema is 400: %s %r" % (status, reply))
     status, _, reply = node.request("POST", "/api/events/types", {"schema": {}})
     check(status == 400 and is_error(reply, 400, "MISSING_ATTRIBUTE"), "no eventType is 400: %s" % status)
