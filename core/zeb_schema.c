@@ -265,24 +265,6 @@ s_pack (json_t *json, uint8_t **data, size_t *size)
     return rc;
 }
 
-int
-zeb_schema_compare_property (const void *a, const void *b)
-{
-    const s_property_t *x = (const s_property_t *) a, *y = (const s_property_t *) b;
-    if (x->len != y->len)
-        return x->len < y->len? -1: 1;
-    return memcmp (x->name, y->name, x->len);
-}
-
-int
-zeb_schema_compare_name (const void *a, const void *b)
-{
-    const s_name_t *x = (const s_name_t *) a, *y = (const s_name_t *) b;
-    if (x->len != y->len)
-        return x->len < y->len? -1: 1;
-    return memcmp (x->name, y->name, x->len);
-}
-
 static int
 s_compile_types (s_compiler_t *compiler, json_t *json, s_node_t *node)
 {

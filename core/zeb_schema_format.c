@@ -272,3 +272,47 @@ zeb_schema_decimal_multiple (zeb_schema_decimal_t value, zeb_schema_decimal_t di
     }
     return mantissa % divisor.mantissa == 0;
 }
+
+//  Whether |value| is a multiple of 10^-places x step by the quick way: N
+//  = round (value x 10^places), and if N / 10^places reads back as value
+//  (IEEE division rounds correctly, as strtod does) then value is the
+//  decimal N x 10^-places and a multiple if step divides N; if no N near
+//  it does, value has more decimal places than that and is none. Returns
+//  -1 where it cannot tell (too large for an exact N).
+static int
+s_quick_multiple (double value, uint64_t step, int places)
+{
+    static const double powers [] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+    if (places < 0 || places > 22)
+        return -1;
+    double scaled = value * powers [places];
+    if (!(scaled < 9007199254740992.0))
+        return -1;
+    int64_t nearest = llround (scaled);
+    for (int64_t candidate = nearest - 1; candidate <= nearest + 1; candidate++)
+        if (candidate >= 0 && (double) candidate / powers [places] == value)
+            return (uint64_t) candidate % step == 0;
+    return 0;
+}
+
+bool
+zeb_schema_double_multiple (double value, zeb_schema_decimal_t divisor)
+{
+    assert (divisor.mantissa > 0);
+    value = fabs (value);
+    if (!isfinite (value))
+        return false;
+    //  An integer divisor and a value with a fraction: none (a double
+    //  with a fraction is below 2^53, and its decimal has one too)
+    if (divisor.exponent >= 0 && value < 9007199254740992.0 && value != floor (value))
+        return false;
+    int quick = s_quick_multiple (value, divisor.mantissa, -divisor.exponent);
+    if (quick >= 0)
+        return quick == 1;
+    zeb_schema_decimal_t decimal;
+    zeb_schema_decimal (value, &decimal);
+    return zeb_schema_decimal_multiple (decimal, divisor);
+}

@@ -90,6 +90,12 @@ void
 bool
     zeb_schema_decimal_multiple (zeb_schema_decimal_t value, zeb_schema_decimal_t divisor);
 
+//  The same for a double, read as its shortest decimal, quickly where
+//  the divisor has at most 22 decimal places and the value is small
+//  enough (value x 10^places below 2^53)
+bool
+    zeb_schema_double_multiple (double value, zeb_schema_decimal_t divisor);
+
 //  ---------------------------------------------------------------------
 //  The compiled tree, which zeb_schema.c builds and zeb_schema_validate.c
 //  walks
@@ -212,11 +218,26 @@ struct _zeb_schema_t {
     size_t steps;                   //  taken by the last validation
 };
 
-//  Name order: by length, then bytes (a lookup mostly compares lengths)
-int
-    zeb_schema_compare_property (const void *a, const void *b);
-int
-    zeb_schema_compare_name (const void *a, const void *b);
+//  Name order: by length, then bytes (a lookup mostly compares lengths).
+//  Inline, so that bsearch on the hot path inlines them too.
+static inline int
+zeb_schema_compare_property (const void *a, const void *b)
+{
+    const zeb_schema_property_t *x = (const zeb_schema_property_t *) a;
+    const zeb_schema_property_t *y = (const zeb_schema_property_t *) b;
+    if (x->len != y->len)
+        return x->len < y->len? -1: 1;
+    return memcmp (x->name, y->name, x->len);
+}
+
+static inline int
+zeb_schema_compare_name (const void *a, const void *b)
+{
+    const zeb_schema_name_t *x = (const zeb_schema_name_t *) a, *y = (const zeb_schema_name_t *) b;
+    if (x->len != y->len)
+        return x->len < y->len? -1: 1;
+    return memcmp (x->name, y->name, x->len);
+}
 
 //  zeb_schema_validate.c: validate the value at the reader with the root
 int

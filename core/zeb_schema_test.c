@@ -5,6 +5,7 @@
 */
 
 #include "zeb_classes.h"
+#include "zeb_schema_private.h"
 
 //  ---------------------------------------------------------------------
 //  Self test
@@ -173,6 +174,9 @@ static const s_test_case_t s_probes [] = {
     { "{\"multipleOf\":0.5}", "4.0000000001", "multipleOf", "" },
     { "{\"multipleOf\":0.5}", "4.5", NULL, NULL },
     { "{\"multipleOf\":0.0001}", "0.0075", NULL, NULL },
+    { "{\"multipleOf\":0.1}", "0.3", NULL, NULL },
+    { "{\"multipleOf\":0.01}", "1e17", NULL, NULL },
+    { "{\"multipleOf\":0.01}", "-19.99", NULL, NULL },
     { "{\"multipleOf\":0.0001}", "0.00751", "multipleOf", "" },
     { "{\"multipleOf\":3}", "9007199254740993", NULL, NULL },
     { "{\"multipleOf\":3}", "9007199254740994", "multipleOf", "" },
@@ -444,6 +448,27 @@ s_test_depth (bool verbose)
         printf ("depth: %s\n", fault.text);
 }
 
+//  multipleOf on doubles: the quick way agrees with exact decimals
+static void
+s_test_multiples (void)
+{
+    const double divisors [] = { 0.01, 0.5, 0.001, 3, 0.25, 1e-8, 0.3 };
+    for (size_t which = 0; which < sizeof (divisors) / sizeof (divisors [0]); which++) {
+        zeb_schema_decimal_t divisor;
+        zeb_schema_decimal (divisors [which], &divisor);
+        for (int64_t step = -20000; step < 20000; step += 7) {
+            double values [] = { (double) step / 100, (double) step / 1000, (double) step * 0.37,
+                                 (double) step / 3, (double) step * 1e13 };
+            for (size_t index = 0; index < sizeof (values) / sizeof (values [0]); index++) {
+                zeb_schema_decimal_t decimal;
+                zeb_schema_decimal (values [index], &decimal);
+                assert (zeb_schema_double_multiple (values [index], divisor)
+                        == zeb_schema_decimal_multiple (decimal, divisor));
+            }
+        }
+    }
+}
+
 void
 zeb_schema_test (bool verbose)
 {
@@ -562,6 +587,7 @@ zeb_schema_test (bool verbose)
 
     s_test_bounds (verbose);
     s_test_depth (verbose);
+    s_test_multiples ();
     msgpack_sbuffer_destroy (&buffer);
     printf ("OK\n");
 }

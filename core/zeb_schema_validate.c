@@ -45,7 +45,7 @@ typedef struct {
     int chain;                      //  of them, to the value at hand
     size_t max_depth;               //  of the data
     bool dynamic;                   //  track the dynamic scope
-    const zeb_schema_resource_t *scope [S_MAX_SCOPE];
+    const zeb_schema_resource_t **scope;        //  S_MAX_SCOPE of them
     size_t scope_depth;             //  may pass S_MAX_SCOPE; only the first are kept
     size_t steps;                   //  schemas applied and items compared so far
     size_t budget;                  //  steps allowed
@@ -261,24 +261,18 @@ s_code_points (const char *text, uint32_t len)
     return count;
 }
 
-//  The number as a decimal; false for NaN and infinities
-static bool
-s_decimal_of (zeb_mpk_number_t number, zeb_schema_decimal_t *decimal)
+//  An integer (int or uint) as a decimal
+static zeb_schema_decimal_t
+s_decimal_of (zeb_mpk_number_t number)
 {
-    if (number.kind == ZEB_MPK_NUMBER_FLOAT) {
-        if (!isfinite (number.f))
-            return false;
-        zeb_schema_decimal (number.f, decimal);
-        return true;
-    }
     uint64_t magnitude = number.kind == ZEB_MPK_NUMBER_UINT? number.u
                        : number.i < 0? 0 - (uint64_t) number.i: (uint64_t) number.i;
-    *decimal = (zeb_schema_decimal_t) { magnitude, 0 };
-    while (decimal->mantissa && decimal->mantissa % 10 == 0) {
-        decimal->mantissa /= 10;
-        decimal->exponent++;
+    zeb_schema_decimal_t decimal = { magnitude, 0 };
+    while (decimal.mantissa && decimal.mantissa % 10 == 0) {
+        decimal.mantissa /= 10;
+        decimal.exponent++;
     }
-    return true;
+    return decimal;
 }
 
 //  Whether value is a multiple of divisor (> 0): exactly for integers;
@@ -290,9 +284,9 @@ s_multiple (zeb_mpk_number_t value, const s_node_t *node)
     __int128 a, b;
     if (s_integral (value, &a) && s_integral (node->multiple_of.number, &b))
         return a % b == 0;
-    zeb_schema_decimal_t decimal;
-    return s_decimal_of (value, &decimal)
-        && zeb_schema_decimal_multiple (decimal, node->multiple_decimal);
+    if (value.kind == ZEB_MPK_NUMBER_FLOAT)
+        return zeb_schema_double_multiple (value.f, node->multiple_decimal);
+    return zeb_schema_decimal_multiple (s_decimal_of (value), node->multiple_decimal);
 }
 
 //  Validate the value at the reader. On success the reader has moved past
@@ -829,7 +823,7 @@ s_validate_unevaluated (s_node_t *node, unsigned type, const zeb_mpk_t *start,
 }
 
 //  The keywords of the value's own kind, reading the value
-static bool
+static inline __attribute__ ((always_inline)) bool
 s_validate_kind (s_node_t *node, unsigned type, zeb_mpk_t *reader, s_context_t *context,
                  s_eval_t *eval)
 {
@@ -845,7 +839,7 @@ s_validate_kind (s_node_t *node, unsigned type, zeb_mpk_t *reader, s_context_t *
 }
 
 //  A node's keywords on the value; eval as in s_validate
-static bool
+static inline bool
 s_validate_node (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eval_t *eval)
 {
     zeb_mpk_t start = *reader;
@@ -890,6 +884,28 @@ s_validate_scoped (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_ev
     return valid;
 }
 
+//  s_validate for a node that collects what was evaluated, or when the
+//  dynamic scope is tracked: off the hot path
+static bool __attribute__ ((noinline))
+s_validate_tracked (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eval_t *eval)
+{
+    //  unevaluated* see what this node's keywords evaluated, nothing else
+    s_eval_t mine;
+    s_eval_t *collect = eval;
+    if (node->tracks) {
+        s_eval_init (&mine);
+        collect = &mine;
+    }
+    bool valid = context->dynamic? s_validate_scoped (node, reader, context, collect)
+                                 : s_validate_node (node, reader, context, collect);
+    if (node->tracks) {
+        if (valid)
+            s_eval_merge (eval, &mine);
+        s_eval_free (&mine);
+    }
+    return valid;
+}
+
 static bool
 s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eval_t *eval)
 {
@@ -906,20 +922,9 @@ s_validate (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eval_t *e
                        S_MAX_CHAIN, S_MAX_NESTING);
     context->chain++;
     context->nesting++;
-    //  unevaluated* see what this node's keywords evaluated, nothing else
-    s_eval_t mine;
-    s_eval_t *collect = eval;
-    if (node->tracks) {
-        s_eval_init (&mine);
-        collect = &mine;
-    }
-    bool valid = context->dynamic? s_validate_scoped (node, reader, context, collect)
-                                 : s_validate_node (node, reader, context, collect);
-    if (node->tracks) {
-        if (valid)
-            s_eval_merge (eval, &mine);
-        s_eval_free (&mine);
-    }
+    bool valid = node->tracks || context->dynamic
+               ? s_validate_tracked (node, reader, context, eval)
+               : s_validate_node (node, reader, context, eval);
     context->chain--;
     context->nesting--;
     return valid;
@@ -930,10 +935,20 @@ zeb_schema_walk (zeb_schema_t *self, const void *data, size_t size, zeb_schema_e
 {
     zeb_mpk_t reader;
     zeb_mpk_init (&reader, data, size);
-    s_context_t context = {
-        .error = error, .budget = zeb_schema_budget (self, size),
-        .max_depth = self->max_depth, .dynamic = self->dynamic
-    };
+    //  Field by field: the path's segments are written before they are
+    //  read, and zeroing them would cost more than many a validation
+    const zeb_schema_resource_t *scope [S_MAX_SCOPE];
+    s_context_t context;
+    context.error = error;
+    context.depth_of_path = 0;
+    context.quiet = context.nesting = context.chain = 0;
+    context.max_depth = self->max_depth;
+    context.dynamic = self->dynamic;
+    context.scope = scope;
+    context.scope_depth = 0;
+    context.steps = 0;
+    context.budget = zeb_schema_budget (self, size);
+    context.failed = context.malformed = context.exhausted = false;
     bool valid = s_validate (self->root, &reader, &context, NULL);
     self->steps = context.steps;
     //  Not one msgpack value: said so whatever the schema thought
