@@ -8,24 +8,21 @@
     allocation, and reports the first failure: the instance path (a JSON
     Pointer, "/items/0/sku"), the keyword and a message.
 
-    Supported keywords: type (with "integer" as distinct from "number", and
-    arrays of types), properties, required, additionalProperties (boolean
-    or schema), items, prefixItems, enum, const, minimum, maximum,
-    exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength
-    (code points), pattern, minItems, maxItems, uniqueItems, minProperties,
-    maxProperties, anyOf, oneOf, allOf, not, $ref (within the document:
-    "#" and "#/$defs/NAME"), $defs, and format (date-time, email, uri,
-    uuid); and the annotations $schema, $id, $comment, title, description,
-    default, examples, deprecated, readOnly, writeOnly, which do not affect
-    validation. Any other keyword, or another format, makes the schema
-    invalid, with an error naming it: nothing is silently ignored.
+    Supported: every keyword of draft 2020-12's core, applicator,
+    validation, unevaluated and format-annotation vocabularies, content*
+    as annotations (docs/SCHEMA.md). "format" is an annotation unless
+    compiled with format_assertion. References resolve within the
+    document only ($id, $anchor, $dynamicAnchor, JSON Pointers); one to
+    another document, or an unknown keyword, makes the schema invalid,
+    with an error naming it: nothing is silently ignored.
 
     Bounds. A schema that can apply itself to the same value without end,
-    a cycle of $ref through allOf, anyOf, oneOf, not and $ref alone, is
-    refused when compiled; recursion through properties, additionalProperties,
-    items or prefixItems is fine (it ends with the data). At most 256
-    schemas apply along one path into the data (a $ref and its target are
-    two), which bounds the C stack. And each validation has a work budget: it
+    a cycle through $ref, $dynamicRef, allOf, anyOf, oneOf, not, if, then,
+    else and dependentSchemas alone, is refused when compiled; recursion
+    through properties, items and the like is fine (it ends with the
+    data). Validation follows data max_depth levels deep (keyword "depth"
+    past it); at most 256 schemas apply to one value nested, 4096 along
+    one path in all, which bounds the C stack. And each validation has a work budget: it
     counts its steps (a subschema applied to a value is one step, unless
     it is true or false, a leaf; so is a comparison of two items for
     uniqueItems) and is allowed
