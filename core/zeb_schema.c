@@ -14,12 +14,6 @@
 #include "zeb_schema_private.h"
 #include <math.h>
 
-typedef zeb_schema_node_t s_node_t;
-typedef zeb_schema_list_t s_list_t;
-typedef zeb_schema_property_t s_property_t;
-typedef zeb_schema_name_t s_name_t;
-typedef zeb_schema_bound_t s_bound_t;
-
 //  Schemas applied along one path, for zeb_schema_types_at
 #define S_MAX_DEPTH     256
 #define S_MAX_REQUIRED  256         //  names in one "required"

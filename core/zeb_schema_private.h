@@ -218,6 +218,13 @@ struct _zeb_schema_t {
     size_t steps;                   //  taken by the last validation
 };
 
+//  Short names, for the files of zeb_schema
+typedef zeb_schema_node_t s_node_t;
+typedef zeb_schema_list_t s_list_t;
+typedef zeb_schema_property_t s_property_t;
+typedef zeb_schema_name_t s_name_t;
+typedef zeb_schema_bound_t s_bound_t;
+
 //  Name order: by length, then bytes (a lookup mostly compares lengths).
 //  Inline, so that bsearch on the hot path inlines them too.
 static inline int

@@ -14,12 +14,6 @@
 #include "zeb_schema_private.h"
 #include <math.h>
 
-typedef zeb_schema_node_t s_node_t;
-typedef zeb_schema_list_t s_list_t;
-typedef zeb_schema_property_t s_property_t;
-typedef zeb_schema_name_t s_name_t;
-typedef zeb_schema_bound_t s_bound_t;
-
 #define S_MAX_PATH      128         //  segments of a path a failure can name
 #define S_MAX_REQUIRED  256         //  names in one "required" (zeb_schema.c refuses more)
 #define S_MAX_CHAIN     256         //  schemas applied to one value, nested
@@ -463,6 +457,25 @@ s_validate_dependent_required (s_node_t *node, const zeb_mpk_t *start, s_context
     return true;
 }
 
+//  minProperties and maxProperties, or minItems and maxItems (what is
+//  "Properties" or "Items"); -1 is no bound
+static bool
+s_check_size (s_context_t *context, uint32_t count, int64_t min, int64_t max, const char *what)
+{
+    char keyword [16];
+    if (min >= 0 && count < (uint64_t) min) {
+        snprintf (keyword, sizeof (keyword), "min%s", what);
+        return s_fail (context, keyword, "at least %lld %s expected, %u found", (long long) min,
+                       streq (what, "Items")? "items": "properties", count);
+    }
+    if (max >= 0 && count > (uint64_t) max) {
+        snprintf (keyword, sizeof (keyword), "max%s", what);
+        return s_fail (context, keyword, "at most %lld %s expected, %u found", (long long) max,
+                       streq (what, "Items")? "items": "properties", count);
+    }
+    return true;
+}
+
 static bool
 s_validate_object (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eval_t *eval)
 {
@@ -470,12 +483,8 @@ s_validate_object (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_ev
     uint32_t count;
     if (zeb_mpk_read_map (reader, &count))
         return s_malformed (context);
-    if (node->min_properties >= 0 && count < (uint64_t) node->min_properties)
-        return s_fail (context, "minProperties", "at least %lld properties expected, %u found",
-                       (long long) node->min_properties, count);
-    if (node->max_properties >= 0 && count > (uint64_t) node->max_properties)
-        return s_fail (context, "maxProperties", "at most %lld properties expected, %u found",
-                       (long long) node->max_properties, count);
+    if (!s_check_size (context, count, node->min_properties, node->max_properties, "Properties"))
+        return false;
     if (eval)
         s_eval_size (eval, count);
     uint64_t seen [S_MAX_REQUIRED / 64] = { 0 };
@@ -548,12 +557,8 @@ s_validate_array (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eva
     uint32_t count;
     if (zeb_mpk_read_array (reader, &count))
         return s_malformed (context);
-    if (node->min_items >= 0 && count < (uint64_t) node->min_items)
-        return s_fail (context, "minItems", "at least %lld items expected, %u found",
-                       (long long) node->min_items, count);
-    if (node->max_items >= 0 && count > (uint64_t) node->max_items)
-        return s_fail (context, "maxItems", "at most %lld items expected, %u found",
-                       (long long) node->max_items, count);
+    if (!s_check_size (context, count, node->min_items, node->max_items, "Items"))
+        return false;
     if (eval)
         s_eval_size (eval, count);
     zeb_mpk_t start = *reader;
