@@ -459,9 +459,11 @@ s_validate_dependent_required (s_node_t *node, const zeb_mpk_t *start, s_context
 
 //  minProperties and maxProperties, or minItems and maxItems (what is
 //  "Properties" or "Items"); -1 is no bound
-static bool
+static inline bool
 s_check_size (s_context_t *context, uint32_t count, int64_t min, int64_t max, const char *what)
 {
+    if ((min < 0 || count >= (uint64_t) min) && (max < 0 || count <= (uint64_t) max))
+        return true;
     char keyword [16];
     if (min >= 0 && count < (uint64_t) min) {
         snprintf (keyword, sizeof (keyword), "min%s", what);
