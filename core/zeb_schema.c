@@ -730,15 +730,22 @@ s_resolve_dynamic (s_compiler_t *compiler, s_node_t *node)
     return 0;
 }
 
-//  Every "$dynamicAnchor", compiled, on its resource
+//  A "$dynamicAnchor" of a resource the schema reaches, compiled, on that
+//  resource (once); anchors of resources nothing reaches are left alone
 static int
 s_add_anchor (void *arg, const char *uri, const char *name, json_t *json)
 {
     s_compiler_t *compiler = (s_compiler_t *) arg;
+    zeb_schema_resource_t *resource =
+        (zeb_schema_resource_t *) zhashx_lookup (compiler->schema->resources, uri);
+    if (!resource)
+        return 0;
+    for (size_t index = 0; index < resource->anchor_count; index++)
+        if (streq (resource->anchors [index].name, name))
+            return 0;
     s_node_t *node = s_compile (compiler, json);
     if (!node)
         return -1;
-    zeb_schema_resource_t *resource = s_resource (compiler->schema, uri);
     resource->anchors = (s_property_t *) realloc (resource->anchors,
                                                   sizeof (s_property_t) * (resource->anchor_count + 1));
     assert (resource->anchors);
@@ -762,21 +769,26 @@ s_dynamic_targets (zeb_schema_t *self, s_node_t *node)
             }
 }
 
+//  References, and the dynamic anchors of the resources reached, until
+//  neither compiles another node
 static int
 s_resolve (s_compiler_t *compiler)
 {
     zeb_schema_t *self = compiler->schema;
-    if (zeb_schema_index_dynamic (compiler->index, s_add_anchor, compiler))
-        return -1;
-    //  Resolving compiles more nodes, which this loop then reaches
-    for (size_t index = 0; index < self->node_count; index++) {
-        s_node_t *node = self->nodes [index];
-        bool dynamic;
-        if (node->ref_text && !(node->ref = s_target (compiler, node, node->ref_text, &dynamic)))
+    size_t done = 0;
+    do {
+        //  Resolving compiles more nodes, which this loop then reaches
+        for (; done < self->node_count; done++) {
+            s_node_t *node = self->nodes [done];
+            bool dynamic;
+            if (node->ref_text && !(node->ref = s_target (compiler, node, node->ref_text, &dynamic)))
+                return -1;
+            if (node->dynamic_ref_text && s_resolve_dynamic (compiler, node))
+                return -1;
+        }
+        if (zeb_schema_index_dynamic (compiler->index, s_add_anchor, compiler))
             return -1;
-        if (node->dynamic_ref_text && s_resolve_dynamic (compiler, node))
-            return -1;
-    }
+    } while (done < self->node_count);
     for (size_t index = 0; index < self->node_count; index++)
         if (self->nodes [index]->dynamic_name)
             s_dynamic_targets (self, self->nodes [index]);
@@ -874,6 +886,27 @@ s_check_cycles (zeb_schema_t *self, zeb_fault_t *fault)
     return rc;
 }
 
+//  The options' documents, parsed into documents (which keeps them for
+//  the compiler) and indexed by their URIs
+static int
+s_add_documents (s_compiler_t *compiler, json_t *documents)
+{
+    for (size_t index = 0; index < compiler->options->document_count; index++) {
+        const zeb_schema_document_t *document = &compiler->options->documents [index];
+        json_error_t json_error;
+        json_t *json = document->json && document->uri
+            ? json_loadb (document->json, document->len,
+                          JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &json_error)
+            : NULL;
+        if (!json)
+            return zeb_fault_set (compiler->fault, ZEB_EBADSCHEMA, "schema: document '%.80s' is "
+                                  "not JSON", document->uri? document->uri: "(no URI)");
+        json_array_append_new (documents, json);
+        zeb_schema_index_add_document (compiler->index, json, document->uri);
+    }
+    return 0;
+}
+
 zeb_schema_t *
 zeb_schema_new (const char *text, size_t len, zeb_fault_t *fault)
 {
@@ -907,13 +940,17 @@ zeb_schema_new_with (const char *text, size_t len, const zeb_schema_options_t *o
     s_compiler_t compiler = {
         self, fault, options, zeb_schema_index_new (json, ""), zhashx_new (), ""
     };
+    json_t *documents = json_array ();
     self->root = s_compile (&compiler, json);
+    if (self->root && s_add_documents (&compiler, documents))
+        self->root = NULL;
     if (self->root && s_resolve (&compiler))
         self->root = NULL;
     if (self->root && s_check_cycles (self, fault))
         self->root = NULL;
     zhashx_destroy (&compiler.compiled);
     zeb_schema_index_destroy (&compiler.index);
+    json_decref (documents);
     for (size_t index = 0; index < self->node_count; index++)
         self->nodes [index]->base = NULL;       //  the index's, gone
     json_decref (json);

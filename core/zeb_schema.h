@@ -70,10 +70,22 @@ typedef struct {
 #define ZEB_SCHEMA_DEPTH_DEFAULT    128
 #define ZEB_SCHEMA_DEPTH_MAX        1024
 
-//  How to compile; all zero is the default
+//  A document a schema may refer to by URI, besides itself (a shared
+//  definitions file, a test suite's remotes): its "$id"s and anchors
+//  resolve as the schema's own do
+typedef struct {
+    const char *uri;            //  absolute, no fragment: what "$ref" names it by
+    const char *json;           //  its text, len bytes
+    size_t len;
+} zeb_schema_document_t;
+
+//  How to compile; all zero is the default. Everything is borrowed, for
+//  the call only: the compiled schema keeps no pointer into it.
 typedef struct {
     bool format_assertion;      //  assert the formats zeb knows (else "format" is an annotation)
     size_t max_depth;           //  data levels, at most ZEB_SCHEMA_DEPTH_MAX; 0 = the default
+    const zeb_schema_document_t *documents;
+    size_t document_count;
 } zeb_schema_options_t;
 
 //  Compile a schema from JSON text. Returns NULL with fault set (code
@@ -84,7 +96,9 @@ typedef struct {
 zeb_schema_t *
     zeb_schema_new (const char *json, size_t len, zeb_fault_t *fault);
 
-//  The same, with options (NULL: the defaults)
+//  The same, with options (NULL: the defaults). A document of options
+//  that is not JSON fails with ZEB_EBADSCHEMA naming its URI; one that
+//  no reference reaches is not compiled.
 zeb_schema_t *
     zeb_schema_new_with (const char *json, size_t len, const zeb_schema_options_t *options,
                          zeb_fault_t *fault);

@@ -34,6 +34,10 @@ zeb_schema_index_t *
 void
     zeb_schema_index_destroy (zeb_schema_index_t **self_p);
 
+//  Index another document, by its URI
+void
+    zeb_schema_index_add_document (zeb_schema_index_t *self, json_t *json, const char *uri);
+
 //  Index a value reached other than through schema keywords (a pointer
 //  into an unknown keyword), with the base URI it is under
 void

@@ -296,6 +296,14 @@ zeb_schema_index_destroy (zeb_schema_index_t **self_p)
 }
 
 void
+zeb_schema_index_add_document (zeb_schema_index_t *self, json_t *json, const char *uri)
+{
+    if (!zhashx_lookup (self->resources, uri))
+        zhashx_insert (self->resources, uri, json);
+    s_index_walk (self, json, uri);
+}
+
+void
 zeb_schema_index_add (zeb_schema_index_t *self, json_t *json, const char *base)
 {
     s_index_walk (self, json, base);
@@ -353,7 +361,7 @@ zeb_schema_index_resolve (zeb_schema_index_t *self, const char *base, const char
     json_t *target = NULL;
     if (!root)
         zeb_fault_set (fault, ZEB_EBADSCHEMA, "schema: '$ref' '%.60s' names '%.60s', which is not "
-                       "this document (zeb fetches no other)", ref, resource);
+                       "this document nor one given with it (zeb fetches none)", ref, resource);
     else
     if (!fragment || !*fragment)
         target = root;

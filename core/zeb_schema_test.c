@@ -469,6 +469,39 @@ s_test_multiples (void)
     }
 }
 
+//  Documents handed over with the schema resolve as its own parts do
+static void
+s_test_documents (void)
+{
+    const char *defs = "{\"$id\":\"http://example.com/defs.json\",\"$defs\":{\"sku\":"
+                       "{\"type\":\"string\",\"pattern\":\"^S\"},\"n\":{\"$anchor\":\"n\",\"type\":\"integer\"}}}";
+    zeb_schema_document_t documents [] = { { "http://example.com/defs.json", defs, strlen (defs) } };
+    zeb_schema_options_t options = { .documents = documents, .document_count = 1 };
+    const char *text = "{\"$id\":\"http://example.com/order.json\",\"properties\":{"
+                       "\"sku\":{\"$ref\":\"defs.json#/$defs/sku\"},\"qty\":{\"$ref\":\"defs.json#n\"}}}";
+    zeb_fault_t fault;
+    assert (!zeb_schema_new (text, strlen (text), &fault));
+    assert (strstr (fault.text, "http://example.com/defs.json"));
+    zeb_schema_t *schema = zeb_schema_new_with (text, strlen (text), &options, &fault);
+    assert (schema);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zeb_schema_error_t error;
+    assert (s_test_pack ("{\"sku\":\"S1\",\"qty\":2}", &buffer) == 0);
+    assert (zeb_schema_validate (schema, buffer.data, buffer.size, &error) == 0);
+    assert (s_test_pack ("{\"sku\":\"X1\",\"qty\":2}", &buffer) == 0);
+    assert (zeb_schema_validate (schema, buffer.data, buffer.size, &error) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "pattern") && streq (error.path, "/sku"));
+    assert (s_test_pack ("{\"qty\":2.5}", &buffer) == 0);
+    assert (zeb_schema_validate (schema, buffer.data, buffer.size, &error) == ZEB_ESCHEMA);
+    assert (streq (error.keyword, "type") && streq (error.path, "/qty"));
+    zeb_schema_destroy (&schema);
+    msgpack_sbuffer_destroy (&buffer);
+    documents [0].len = 3;
+    assert (!zeb_schema_new_with (text, strlen (text), &options, &fault));
+    assert (fault.code == ZEB_EBADSCHEMA && strstr (fault.text, "not JSON"));
+}
+
 void
 zeb_schema_test (bool verbose)
 {
@@ -588,6 +621,7 @@ zeb_schema_test (bool verbose)
     s_test_bounds (verbose);
     s_test_depth (verbose);
     s_test_multiples ();
+    s_test_documents ();
     msgpack_sbuffer_destroy (&buffer);
     printf ("OK\n");
 }

@@ -11,6 +11,8 @@
     (schema not compiled) per file, and exits 1 if any case fails or is
     refused that is not on the list of expected exceptions below; 77 (ctest
     SKIP) if SUITE is missing. -v prints every case that does not pass.
+    If SUITE has a remotes/ folder, its files are documents the schemas
+    may refer to, as http://localhost:1234/PATH (the suite's convention).
     =========================================================================
 */
 
@@ -18,19 +20,14 @@
 #include <dirent.h>
 
 //  Expected exceptions: cases that need documents from outside the one
-//  schema, which zeb does not fetch (a schema is one document; there is
-//  no registry of documents by URI). Matched as "file/group" or
-//  "file/group/test" prefixes of a case's name.
-static const char *s_exceptions [] = {
-    //  http://localhost:1234/... served from the suite's remotes/ folder,
-    //  which the copy here does not hold
+//  schema. Matched as "file/group" or "file/group/test" prefixes of a
+//  case's name.
+//
+//  Those that the suite's remotes/ folder serves (as
+//  http://localhost:1234/...): excused only when the folder is absent.
+//  With it, its files are handed to zeb_schema_new_with as documents.
+static const char *s_remote_exceptions [] = {
     "refRemote.json/",
-    //  $ref to the draft 2020-12 meta-schema by its URI
-    "defs.json/validate definition against metaschema",
-    "ref.json/remote ref, containing refs itself",
-    //  Documents at http://localhost:1234/draft2020-12/...: custom
-    //  meta-schemas ("$schema" names them), and schemas a $ref names
-    "vocabulary.json/",
     "dynamicRef.json/strict-tree schema, guards against misspelled properties",
     "dynamicRef.json/tests for implementation dynamic anchor and reference link",
     "dynamicRef.json/$ref and $dynamicAnchor are independent of order",
@@ -38,17 +35,81 @@ static const char *s_exceptions [] = {
     NULL
 };
 
+//  Always: the draft 2020-12 meta-schemas, by their https URIs, which zeb
+//  does not carry; and custom meta-schemas ("$schema" naming one in
+//  remotes/), which would need $vocabulary processing of meta-schemas
+static const char *s_exceptions [] = {
+    "defs.json/validate definition against metaschema",
+    "ref.json/remote ref, containing refs itself",
+    "vocabulary.json/",
+    NULL
+};
+
 typedef struct {
     size_t pass, fail, refused, excused;
 } s_counts_t;
 
+static bool s_have_remotes;
+
 static bool
-s_excused (const char *name)
+s_matches (const char **list, const char *name)
 {
-    for (const char **exception = s_exceptions; *exception; exception++)
+    for (const char **exception = list; *exception; exception++)
         if (strncmp (name, *exception, strlen (*exception)) == 0)
             return true;
     return false;
+}
+
+static bool
+s_excused (const char *name)
+{
+    return s_matches (s_exceptions, name) || (!s_have_remotes && s_matches (s_remote_exceptions, name));
+}
+
+//  The documents of remotes/, every .json file below it by its URI
+#define S_MAX_DOCUMENTS 256
+static zeb_schema_document_t s_documents [S_MAX_DOCUMENTS];
+static size_t s_document_count;
+
+static void
+s_load_remotes (const char *folder, const char *relative)
+{
+    char path [1400];
+    snprintf (path, sizeof (path), "%s/%s", folder, relative);
+    DIR *dir = opendir (path);
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)) && s_document_count < S_MAX_DOCUMENTS) {
+        if (entry->d_name [0] == '.')
+            continue;
+        char name [1024];
+        snprintf (name, sizeof (name), "%s%s%s", relative, *relative? "/": "", entry->d_name);
+        size_t len = strlen (name);
+        if (len > 5 && streq (name + len - 5, ".json")) {
+            snprintf (path, sizeof (path), "%s/%s", folder, name);
+            zchunk_t *chunk = zchunk_slurp (path, 0);
+            if (chunk) {
+                zeb_schema_document_t *document = &s_documents [s_document_count++];
+                document->uri = zsys_sprintf ("http://localhost:1234/%s", name);
+                document->len = zchunk_size (chunk);
+                document->json = (const char *) zmalloc (document->len + 1);
+                memcpy ((char *) document->json, zchunk_data (chunk), document->len);
+                zchunk_destroy (&chunk);
+            }
+        }
+        else
+            s_load_remotes (folder, name);
+    }
+    if (dir)
+        closedir (dir);
+}
+
+static void
+s_free_remotes (void)
+{
+    for (size_t index = 0; index < s_document_count; index++) {
+        free ((char *) s_documents [index].uri);
+        free ((char *) s_documents [index].json);
+    }
 }
 
 //  One case: 1 pass, 0 fail, -1 refused
@@ -105,7 +166,8 @@ s_run_file (const char *path, const char *file, s_counts_t *counts, bool verbose
     json_array_foreach (groups, index, group) {
         char *text = json_dumps (json_object_get (group, "schema"), JSON_ENCODE_ANY);
         zeb_fault_t fault = { 0 };
-        zeb_schema_t *schema = text? zeb_schema_new (text, strlen (text), &fault): NULL;
+        zeb_schema_options_t options = { .documents = s_documents, .document_count = s_document_count };
+        zeb_schema_t *schema = text? zeb_schema_new_with (text, strlen (text), &options, &fault): NULL;
         free (text);
         const char *description = json_string_value (json_object_get (group, "description"));
         size_t test_index;
@@ -140,6 +202,16 @@ main (int argc, char *argv [])
                 "(configure with -DZEB_JSON_SCHEMA_SUITE=PATH)\n", folder);
         return 77;
     }
+    char remotes [1024];
+    snprintf (remotes, sizeof (remotes), "%s/remotes", suite);
+    DIR *remotes_dir = opendir (remotes);
+    s_have_remotes = remotes_dir != NULL;
+    if (remotes_dir) {
+        closedir (remotes_dir);
+        s_load_remotes (remotes, "");
+    }
+    printf ("schema_suite_test: %s, remotes/: %s (%zu documents)\n", folder,
+            s_have_remotes? "served": "absent, its cases expected to be refused", s_document_count);
     char *files [256];
     size_t count = 0;
     struct dirent *entry;
@@ -166,5 +238,6 @@ main (int argc, char *argv [])
     }
     printf ("%-32s pass %4zu  fail %3zu  refused %3zu  (expected exceptions %zu)\n", "TOTAL",
             total.pass, total.fail, total.refused, total.excused);
+    s_free_remotes ();
     return total.fail + total.refused > total.excused? 1: 0;
 }
