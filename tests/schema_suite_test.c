@@ -192,14 +192,15 @@ s_compare_names (const void *a, const void *b)
 int
 main (int argc, char *argv [])
 {
-    const char *suite = argc > 1? argv [1]: NULL;
+    const char *suite = argc > 1 && *argv [1]? argv [1]: NULL;
     bool verbose = argc > 2 && streq (argv [2], "-v");
     char folder [1024];
     snprintf (folder, sizeof (folder), "%s/tests/draft2020-12", suite? suite: "");
     DIR *dir = suite? opendir (folder): NULL;
     if (!dir) {
-        printf ("schema_suite_test: SKIPPED: no JSON Schema test suite at '%s' "
-                "(configure with -DZEB_JSON_SCHEMA_SUITE=PATH)\n", folder);
+        printf ("schema_suite_test: SKIPPED: no JSON Schema test suite %s%s%s "
+                "(configure with -DZEB_JSON_SCHEMA_SUITE=PATH)\n", suite? "at '": "given",
+                suite? folder: "", suite? "'": "");
         return 77;
     }
     char remotes [1024];
