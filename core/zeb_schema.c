@@ -29,6 +29,17 @@ static const struct {
     { "object", ZEB_MPK_JSON_OBJECT }
 };
 
+const char *
+zeb_schema_type_names (unsigned types, char *text, size_t size)
+{
+    text [0] = 0;
+    for (size_t index = 0; index < sizeof (s_types) / sizeof (s_types [0]); index++)
+        if (types & s_types [index].bit)
+            snprintf (text + strlen (text), size - strlen (text), "%s%s",
+                      text [0]? " or ": "", s_types [index].name);
+    return text;
+}
+
 //  ---------------------------------------------------------------------
 //  Compiling
 

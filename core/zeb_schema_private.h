@@ -250,6 +250,10 @@ zeb_schema_compare_name (const void *a, const void *b)
     return memcmp (x->name, y->name, x->len);
 }
 
+//  Type bits as names, "string or null", in text; returns text
+const char *
+    zeb_schema_type_names (unsigned types, char *text, size_t size);
+
 //  zeb_schema_validate.c: validate the value at the reader with the root
 int
     zeb_schema_walk (zeb_schema_t *self, const void *data, size_t size, zeb_schema_error_t *error);

@@ -297,27 +297,6 @@ s_malformed (s_context_t *context)
     return s_fail (context, "type", "the data is not well-formed msgpack");
 }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} s_types [] = {
-    { "null", ZEB_MPK_JSON_NULL }, { "boolean", ZEB_MPK_JSON_BOOLEAN },
-    { "integer", ZEB_MPK_JSON_INTEGER }, { "number", ZEB_MPK_JSON_NUMBER },
-    { "string", ZEB_MPK_JSON_STRING }, { "array", ZEB_MPK_JSON_ARRAY },
-    { "object", ZEB_MPK_JSON_OBJECT }
-};
-
-static const char *
-s_type_names (unsigned types, char *text, size_t size)
-{
-    text [0] = 0;
-    for (size_t index = 0; index < sizeof (s_types) / sizeof (s_types [0]); index++)
-        if (types & s_types [index].bit)
-            snprintf (text + strlen (text), size - strlen (text), "%s%s",
-                      text [0]? " or ": "", s_types [index].name);
-    return text;
-}
-
 //  A property's or item's value, one level down in the data
 static bool
 s_validate_child (s_node_t *schema, zeb_mpk_t *reader, s_context_t *context,
@@ -859,7 +838,7 @@ s_validate_node (s_node_t *node, zeb_mpk_t *reader, s_context_t *context, s_eval
     }
     char names [80];
     if (node->types && !(type & node->types))
-        return s_fail (context, "type", "%s expected", s_type_names (node->types, names, sizeof (names)));
+        return s_fail (context, "type", "%s expected", zeb_schema_type_names (node->types, names, sizeof (names)));
     if (node->const_value && !s_is_const (node, &start))
         return s_fail (context, "const", "must be the constant value");
     if (node->enum_values && !s_in_enum (node, &start))
