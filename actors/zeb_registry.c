@@ -1391,9 +1391,9 @@ zeb_registry_test (bool verbose)
     body = s_test_body ("not a type", "{}", NULL);
     json_decref (s_test_refused (dealer, "REGISTER", body, "INVALID_ATTRIBUTE"));
     free (body);
-    body = s_test_body ("custom.webhook.github", "{\"type\":\"object\",\"if\":true}", NULL);
+    body = s_test_body ("custom.webhook.github", "{\"type\":\"object\",\"definitions\":{}}", NULL);
     reply = s_test_refused (dealer, "REGISTER", body, "INVALID_SCHEMA");
-    assert (strstr (json_string_value (json_object_get (reply, "error")), "'if'"));
+    assert (strstr (json_string_value (json_object_get (reply, "error")), "'definitions'"));
     json_decref (reply);
     free (body);
     body = s_test_body ("custom.webhook.github", "{\"type\":\"object\"}", "{\"compatibility\":\"SIDEWAYS\"}");

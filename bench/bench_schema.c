@@ -1,13 +1,15 @@
 /*  =========================================================================
     bench_schema - zeb-bench schema: payload validation on one core
 
-    zeb-bench schema [-n COUNT] [--runs R] [--json]
+    zeb-bench schema [-n COUNT] [--runs R] [--formats assert|annotate] [--json]
 
     Validates a 10-property order payload (strings with a pattern and
     formats, numbers with bounds, an enum, an array) against its compiled
     schema COUNT times on one thread and prints validations/s, the median
     of R runs; beside it, in the same run, the ceiling of merely walking
-    the same msgpack bytes once (zeb_mpk_skip).
+    the same msgpack bytes once (zeb_mpk_skip). The formats are asserted
+    (uuid, date-time, email checked) unless --formats annotate, draft
+    2020-12's default and the node's.
     =========================================================================
 */
 
@@ -41,6 +43,7 @@ bench_schema_main (int argc, char *argv [])
 {
     size_t count = 2000000, runs = 5;
     bool json_output = false;
+    zeb_schema_options_t options = { .format_assertion = true };
     for (int index = 2; index < argc; index++) {
         if ((streq (argv [index], "-n") || streq (argv [index], "--count")) && index + 1 < argc)
             count = strtoull (argv [++index], NULL, 10);
@@ -50,15 +53,21 @@ bench_schema_main (int argc, char *argv [])
         else
         if (streq (argv [index], "--json"))
             json_output = true;
+        else
+        if (streq (argv [index], "--formats") && index + 1 < argc
+        &&  (streq (argv [index + 1], "assert") || streq (argv [index + 1], "annotate")))
+            options.format_assertion = streq (argv [++index], "assert");
         else {
-            fprintf (stderr, "usage: zeb-bench schema [-n COUNT] [--runs R] [--json]\n");
+            fprintf (stderr, "usage: zeb-bench schema [-n COUNT] [--runs R] "
+                             "[--formats assert|annotate] [--json]\n");
             return 2;
         }
     }
     if (count == 0 || runs == 0)
         return 2;
     zeb_fault_t fault;
-    zeb_schema_t *schema = zeb_schema_new (bench_order_schema, strlen (bench_order_schema), &fault);
+    zeb_schema_t *schema = zeb_schema_new_with (bench_order_schema, strlen (bench_order_schema),
+                                                &options, &fault);
     assert (schema);
     msgpack_sbuffer payload;
     msgpack_sbuffer_init (&payload);

@@ -4,6 +4,7 @@
 */
 
 #include "zeb_classes.h"
+#include "zeb_schema_private.h"
 #include <math.h>
 
 #define S_MAX_DEPTH     32
@@ -35,8 +36,16 @@ zeb_compat_mode_name (zeb_compat_mode_t mode)
 //  schema W allows? Backward: R is the new schema, W the old; forward: R
 //  is the old, W the new. Reasons are named after the change, old to new.
 
+//  A pair of schemas s_same is comparing
+typedef struct {
+    json_t *reader, *writer;
+} s_pair_t;
+
 typedef struct {
     json_t *root_r, *root_w;        //  whole documents, for $ref
+    zeb_schema_index_t *index_r, *index_w;
+    s_pair_t same [S_MAX_DEPTH];    //  the pairs s_same is inside
+    int same_depth;
     bool forward;
     int version;
     zeb_compat_reason_t *reasons;
@@ -67,24 +76,195 @@ s_enter (s_diff_t *diff, const char *first, const char *second)
     return mark;
 }
 
-//  Follow a pure "$ref" ("#" or "#/$defs/NAME") to its target
+//  The schema a "$ref" names, as zeb_schema resolves it (URIs, $id,
+//  anchors, JSON Pointers), or NULL if it names nothing in the document
 static json_t *
-s_resolve (json_t *root, json_t *schema)
+s_ref_target (zeb_schema_index_t *index, json_t *schema)
+{
+    const char *ref = json_string_value (json_object_get (schema, "$ref"));
+    const char *base = zeb_schema_index_base (index, schema);
+    char *uri;
+    bool dynamic;
+    json_t *target = ref? zeb_schema_index_resolve (index, base? base: "", ref, &uri, &dynamic, NULL)
+                        : NULL;
+    if (ref)
+        free (uri);
+    if (target && json_is_object (target) && !zeb_schema_index_base (index, target))
+        zeb_schema_index_add (index, target, base? base: "");
+    return target;
+}
+
+static bool
+    s_has_ref_with_siblings (json_t *schema);
+
+//  Follow a pure "$ref" to its target; one that resolves to nothing is
+//  left as it is, for s_covers to report
+static json_t *
+s_resolve (zeb_schema_index_t *index, json_t *schema)
 {
     for (int hops = 0; hops < 8 && json_is_object (schema); hops++) {
-        json_t *ref = json_object_get (schema, "$ref");
-        if (!json_is_string (ref))
+        if (!json_is_string (json_object_get (schema, "$ref")) || s_has_ref_with_siblings (schema))
             break;
-        const char *text = json_string_value (ref);
-        if (streq (text, "#"))
-            schema = root;
-        else
-        if (strncmp (text, "#/$defs/", 8) == 0)
-            schema = json_object_get (json_object_get (root, "$defs"), text + 8);
-        else
+        json_t *target = s_ref_target (index, schema);
+        if (!target)
             break;
+        schema = target;
     }
     return schema;
+}
+
+static bool
+    s_same (s_diff_t *diff, json_t *reader, json_t *writer);
+
+//  Two objects with the same keys and the same values; "$ref" is
+//  compared by what it names, values that are data (enum, const...) as
+//  JSON
+//  Keywords that do not change what a schema accepts
+static bool
+s_is_annotation (const char *key)
+{
+    static const char *annotations [] = {
+        "$comment", "title", "description", "default", "examples", "deprecated", "readOnly",
+        "writeOnly", "contentEncoding", "contentMediaType", "contentSchema"
+    };
+    for (size_t index = 0; index < sizeof (annotations) / sizeof (annotations [0]); index++)
+        if (streq (key, annotations [index]))
+            return true;
+    return false;
+}
+
+static size_t
+s_keyword_count (json_t *schema)
+{
+    size_t count = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach (schema, key, value)
+        count += !s_is_annotation (key);
+    return count;
+}
+
+//  Two objects with the same keys and the same values, annotations
+//  aside; "$ref" is compared by what it names, values that are data
+//  (enum, const) as JSON
+static bool
+s_same_object (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    if (s_keyword_count (reader) != s_keyword_count (writer))
+        return false;
+    if (json_object_get (reader, "$dynamicRef") || json_object_get (writer, "$dynamicRef"))
+        return false;               //  depends on the dynamic scope: not compared
+    const char *key;
+    json_t *value;
+    json_object_foreach (reader, key, value) {
+        if (s_is_annotation (key))
+            continue;
+        json_t *other = json_object_get (writer, key);
+        if (!other)
+            return false;
+        if (streq (key, "$ref")) {
+            json_t *r_target = s_ref_target (diff->index_r, reader);
+            json_t *w_target = s_ref_target (diff->index_w, writer);
+            if (!r_target || !w_target || !s_same (diff, r_target, w_target))
+                return false;
+        }
+        else
+        if (streq (key, "enum") || streq (key, "const")? !json_equal (value, other)
+                                                       : !s_same (diff, value, other))
+            return false;
+    }
+    return true;
+}
+
+//  Whether two schemas (or parts of them) accept the same instances as
+//  far as their text shows, following references on both sides. A pair
+//  met again inside its own comparison is taken as the same (recursion);
+//  past S_MAX_DEPTH nothing is.
+static bool
+s_same (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    if (json_typeof (reader) != json_typeof (writer))
+        return false;
+    if (!json_is_object (reader) && !json_is_array (reader))
+        return json_equal (reader, writer);
+    for (int index = 0; index < diff->same_depth; index++)
+        if (diff->same [index].reader == reader && diff->same [index].writer == writer)
+            return true;
+    if (diff->same_depth == S_MAX_DEPTH)
+        return false;
+    diff->same [diff->same_depth++] = (s_pair_t) { reader, writer };
+    bool same = true;
+    if (json_is_array (reader)) {
+        same = json_array_size (reader) == json_array_size (writer);
+        for (size_t index = 0; same && index < json_array_size (reader); index++)
+            same = s_same (diff, json_array_get (reader, index), json_array_get (writer, index));
+    }
+    else
+        same = s_same_object (diff, reader, writer);
+    diff->same_depth--;
+    return same;
+}
+
+//  Keywords the diff does not analyse: any difference in one (following
+//  references) is reported both ways, as COMBINATOR_CHANGED for the
+//  combinators, KEYWORD_CHANGED for the others
+static const char *s_combinators [] = { "anyOf", "oneOf", "allOf", "not", NULL };
+static const char *s_unanalysed [] = {
+    "if", "then", "else", "dependentSchemas", "dependentRequired", "propertyNames",
+    "contains", "minContains", "maxContains", "$dynamicRef", "$dynamicAnchor", NULL
+};
+
+//  Reports the first keyword of the list whose value differs; true if one did
+static bool
+s_unanalysed_changed (s_diff_t *diff, json_t *reader, json_t *writer, const char **keywords,
+                      const char *reason)
+{
+    for (const char **keyword = keywords; *keyword; keyword++) {
+        json_t *r_value = json_object_get (reader, *keyword);
+        json_t *w_value = json_object_get (writer, *keyword);
+        //  Where a $dynamicRef leads depends on the whole document, which differs
+        bool dynamic = streq (*keyword, "$dynamicRef");
+        if ((r_value || w_value)
+        &&  (dynamic || !r_value || !w_value || !s_same (diff, r_value, w_value))) {
+            size_t mark = s_enter (diff, *keyword, NULL);
+            s_report (diff, reason, reason);
+            diff->path [mark] = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+//  A node the diff cannot take apart: unevaluatedProperties and
+//  unevaluatedItems depend on every keyword beside them; patternProperties
+//  on the names properties and additionalProperties see. Reported, both
+//  ways, if anything in the node differs; true if so.
+static bool
+s_entangled_changed (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    static const char *whole [] = { "unevaluatedProperties", "unevaluatedItems", NULL };
+    for (const char **keyword = whole; *keyword; keyword++)
+        if ((json_object_get (reader, *keyword) || json_object_get (writer, *keyword))
+        &&  !s_same (diff, reader, writer)) {
+            size_t mark = s_enter (diff, *keyword, NULL);
+            s_report (diff, "KEYWORD_CHANGED", "KEYWORD_CHANGED");
+            diff->path [mark] = 0;
+            return true;
+        }
+    static const char *model [] = { "patternProperties", "properties", "additionalProperties", NULL };
+    if (json_object_get (reader, "patternProperties") || json_object_get (writer, "patternProperties")) {
+        for (const char **keyword = model; *keyword; keyword++) {
+            json_t *r_value = json_object_get (reader, *keyword);
+            json_t *w_value = json_object_get (writer, *keyword);
+            if ((r_value || w_value) && (!r_value || !w_value || !s_same (diff, r_value, w_value))) {
+                size_t mark = s_enter (diff, "patternProperties", NULL);
+                s_report (diff, "KEYWORD_CHANGED", "KEYWORD_CHANGED");
+                diff->path [mark] = 0;
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static bool
@@ -354,13 +534,13 @@ s_covers (s_diff_t *diff, json_t *reader, json_t *writer)
         return;                     //  recursive schemas: compared down to here
     }
     if (s_has_ref_with_siblings (reader) || s_has_ref_with_siblings (writer)) {
-        if (!json_equal (reader, writer))
+        if (!s_same (diff, reader, writer))
             s_report (diff, "COMBINATOR_CHANGED", "COMBINATOR_CHANGED");
         diff->depth--;
         return;
     }
-    reader = s_resolve (diff->root_r, reader);
-    writer = s_resolve (diff->root_w, writer);
+    reader = s_resolve (diff->index_r, reader);
+    writer = s_resolve (diff->index_w, writer);
     //  Boolean schemas: true accepts all, false nothing
     if (!reader || json_is_true (reader) || json_is_false (writer)
     ||  (json_is_object (reader) && json_object_size (reader) == 0)) {
@@ -372,26 +552,28 @@ s_covers (s_diff_t *diff, json_t *reader, json_t *writer)
         diff->depth--;
         return;
     }
+    //  A reference that names nothing zeb_schema resolves: compared whole
+    if (json_object_get (reader, "$ref") || json_object_get (writer, "$ref")) {
+        if (!s_same (diff, reader, writer))
+            s_report (diff, "KEYWORD_CHANGED", "KEYWORD_CHANGED");
+        diff->depth--;
+        return;
+    }
     if (!writer || json_is_true (writer))
         writer = json_object ();    //  allows everything
     else
         json_incref (writer);
-    //  Combinators are not analysed: any difference counts, both ways
-    const char *combinators [] = { "anyOf", "oneOf", "allOf", "not" };
-    for (size_t index = 0; index < 4; index++)
-        if (!json_equal (json_object_get (reader, combinators [index]),
-                         json_object_get (writer, combinators [index]))
-        &&  (json_object_get (reader, combinators [index]) || json_object_get (writer, combinators [index]))) {
-            s_report (diff, "COMBINATOR_CHANGED", "COMBINATOR_CHANGED");
-            break;
-        }
+    //  What is not analysed: any difference counts, both ways
+    s_unanalysed_changed (diff, reader, writer, s_combinators, "COMBINATOR_CHANGED");
+    s_unanalysed_changed (diff, reader, writer, s_unanalysed, "KEYWORD_CHANGED");
+    bool entangled = s_entangled_changed (diff, reader, writer);
     unsigned r_types = s_types (reader), w_types = s_types (writer);
     if ((w_types & ~r_types) != 0)
         s_report (diff, (w_types & r_types)? "TYPE_NARROWED": "TYPE_CHANGED",
                   (w_types & r_types)? "TYPE_WIDENED": "TYPE_CHANGED");
     unsigned both = r_types & w_types;
     s_covers_values (diff, reader, writer);
-    if (both & S_OBJECT)
+    if ((both & S_OBJECT) && !entangled)
         s_covers_object (diff, reader, writer);
     if (both & S_ARRAY)
         s_covers_array (diff, reader, writer);
@@ -408,10 +590,16 @@ static size_t
 s_pass (json_t *reader, json_t *writer, bool forward, int version,
         zeb_compat_reason_t *reasons, size_t found, size_t max)
 {
+    if (json_equal (reader, writer))
+        return 0;
     s_diff_t diff = { .root_r = reader, .root_w = writer, .forward = forward, .version = version,
                       .reasons = reasons? reasons + (found < max? found: max): NULL,
                       .max = found < max? max - found: 0 };
+    diff.index_r = zeb_schema_index_new (reader, "");
+    diff.index_w = zeb_schema_index_new (writer, "");
     s_covers (&diff, reader, writer);
+    zeb_schema_index_destroy (&diff.index_r);
+    zeb_schema_index_destroy (&diff.index_w);
     return diff.count;
 }
 
@@ -524,6 +712,46 @@ static const s_test_case_t s_cases [] = {
     //  Combinators are compared as a whole
     { "{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", "{\"anyOf\":[{\"type\":\"string\"}]}",
       ZEB_COMPAT_BACKWARD, "COMBINATOR_CHANGED@/" },
+    //  Keywords not analysed: any change, both ways, references followed
+    { "{\"type\":\"integer\"}", "{\"type\":\"integer\",\"if\":{\"minimum\":5},\"then\":{\"maximum\":10}}",
+      ZEB_COMPAT_BACKWARD, "KEYWORD_CHANGED@/if" },
+    { "{\"type\":\"object\"}", "{\"type\":\"object\",\"dependentRequired\":{\"a\":[\"b\"]}}",
+      ZEB_COMPAT_BACKWARD, "KEYWORD_CHANGED@/dependentRequired" },
+    { "{\"type\":\"array\",\"contains\":{\"type\":\"string\"}}",
+      "{\"type\":\"array\",\"contains\":{\"type\":\"string\"},\"minContains\":2}",
+      ZEB_COMPAT_BACKWARD, "KEYWORD_CHANGED@/minContains" },
+    { "{\"type\":\"object\",\"propertyNames\":{\"maxLength\":3}}", "{\"type\":\"object\"}",
+      ZEB_COMPAT_FORWARD, "KEYWORD_CHANGED@/propertyNames" },
+    { "{\"anyOf\":[{\"$ref\":\"#/$defs/a\"}],\"$defs\":{\"a\":{\"type\":\"string\"}}}",
+      "{\"anyOf\":[{\"$ref\":\"#/$defs/a\"}],\"$defs\":{\"a\":{\"type\":\"integer\"}}}",
+      ZEB_COMPAT_BACKWARD, "COMBINATOR_CHANGED@/anyOf" },
+    { "{\"anyOf\":[{\"$ref\":\"#/$defs/a\"}],\"$defs\":{\"a\":{\"type\":\"string\"}}}",
+      "{\"anyOf\":[{\"$ref\":\"#/$defs/b\"}],\"$defs\":{\"b\":{\"type\":\"string\",\"title\":\"b\"}}}",
+      ZEB_COMPAT_FULL, "" },
+    //  patternProperties decides what properties and additionalProperties see
+    { "{\"type\":\"object\",\"additionalProperties\":false,\"patternProperties\":{\"^x\":{\"type\":\"string\"}}}",
+      "{\"type\":\"object\",\"additionalProperties\":false,\"patternProperties\":{\"^x\":{\"type\":\"string\"}},"
+      "\"properties\":{\"xb\":{\"type\":\"integer\"}}}", ZEB_COMPAT_BACKWARD, "KEYWORD_CHANGED@/patternProperties" },
+    //  unevaluated* depend on the whole node, and on what $ref names
+    { "{\"properties\":{\"a\":true},\"unevaluatedProperties\":false}",
+      "{\"properties\":{\"a\":true,\"b\":{\"type\":\"string\"}},\"unevaluatedProperties\":false}",
+      ZEB_COMPAT_FORWARD, "KEYWORD_CHANGED@/unevaluatedProperties" },
+    { "{\"$ref\":\"#/$defs/base\",\"unevaluatedProperties\":false,\"$defs\":{\"base\":{\"properties\":{\"a\":true,\"b\":true}}}}",
+      "{\"$ref\":\"#/$defs/base\",\"unevaluatedProperties\":false,\"$defs\":{\"base\":{\"properties\":{\"a\":true}}}}",
+      ZEB_COMPAT_BACKWARD, "COMBINATOR_CHANGED@/" },
+    { "{\"properties\":{\"child\":{\"$ref\":\"#\"},\"n\":true},\"unevaluatedProperties\":false}",
+      "{\"title\":\"tree\",\"properties\":{\"child\":{\"$ref\":\"#\"},\"n\":true},\"unevaluatedProperties\":false}",
+      ZEB_COMPAT_FULL, "" },
+    //  References resolved as the validator does: pointers, nested $defs, anchors
+    { "{\"properties\":{\"x\":{\"$defs\":{\"a\":{\"type\":\"string\"}},\"$ref\":\"#/properties/x/$defs/a\"}}}",
+      "{\"properties\":{\"x\":{\"$defs\":{\"a\":{\"type\":\"string\",\"maxLength\":3}},\"$ref\":\"#/properties/x/$defs/a\"}}}",
+      ZEB_COMPAT_BACKWARD, "MAX_LENGTH_DECREASED@/properties/x" },
+    { "{\"$defs\":{\"a\":{\"$anchor\":\"s\",\"type\":\"string\"}},\"properties\":{\"x\":{\"$ref\":\"#s\"}}}",
+      "{\"$defs\":{\"a\":{\"$anchor\":\"s\",\"type\":\"string\",\"maxLength\":3}},\"properties\":{\"x\":{\"$ref\":\"#s\"}}}",
+      ZEB_COMPAT_BACKWARD, "MAX_LENGTH_DECREASED@/properties/x" },
+    { "{\"$dynamicAnchor\":\"t\",\"properties\":{\"c\":{\"$dynamicRef\":\"#t\"}}}",
+      "{\"$dynamicAnchor\":\"t\",\"properties\":{\"c\":{\"$dynamicRef\":\"#t\"}},\"required\":[]}",
+      ZEB_COMPAT_FULL, "KEYWORD_CHANGED@/properties/c/$dynamicRef KEYWORD_CHANGED@/properties/c/$dynamicRef" },
     //  Identical, and NONE
     { S_OPEN_AB, S_OPEN_AB, ZEB_COMPAT_FULL_TRANSITIVE, "" },
     { "{\"type\":\"string\"}", "{\"type\":\"integer\"}", ZEB_COMPAT_NONE, "" },

@@ -44,10 +44,20 @@
 
     Either way, as the direction found: TYPE_CHANGED (no type in common),
     CONST_CHANGED, MULTIPLE_OF_CHANGED, PATTERN_CHANGED and FORMAT_CHANGED
-    (patterns and formats are compared as text), and COMBINATOR_CHANGED
+    (patterns and formats are compared as text), COMBINATOR_CHANGED
     (anyOf, oneOf, allOf and not, and $ref beside other keywords, are not
-    analysed: any difference counts). Recursive schemas are compared down
-    to 32 levels.
+    analysed: any difference counts) and KEYWORD_CHANGED, the same for
+    if, then, else, dependentSchemas, dependentRequired, propertyNames,
+    contains, minContains, maxContains, $dynamicRef (any schema with one,
+    unless the documents are identical), patternProperties (with any
+    difference in properties or additionalProperties beside it),
+    unevaluatedProperties and unevaluatedItems (with any difference in
+    their node), and a $ref that names nothing. "Any difference" is
+    structural: references are followed on both sides, annotations
+    ignored, so renaming a definition is no change. References resolve
+    as zeb_schema resolves them ($id, anchors, JSON Pointers). Recursive
+    schemas are compared down to 32 levels. Identical documents are
+    compatible in every mode.
     =========================================================================
 */
 

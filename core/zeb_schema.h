@@ -8,24 +8,21 @@
     allocation, and reports the first failure: the instance path (a JSON
     Pointer, "/items/0/sku"), the keyword and a message.
 
-    Supported keywords: type (with "integer" as distinct from "number", and
-    arrays of types), properties, required, additionalProperties (boolean
-    or schema), items, prefixItems, enum, const, minimum, maximum,
-    exclusiveMinimum, exclusiveMaximum, multipleOf, minLength, maxLength
-    (code points), pattern, minItems, maxItems, uniqueItems, minProperties,
-    maxProperties, anyOf, oneOf, allOf, not, $ref (within the document:
-    "#" and "#/$defs/NAME"), $defs, and format (date-time, email, uri,
-    uuid); and the annotations $schema, $id, $comment, title, description,
-    default, examples, deprecated, readOnly, writeOnly, which do not affect
-    validation. Any other keyword, or another format, makes the schema
-    invalid, with an error naming it: nothing is silently ignored.
+    Supported: every keyword of draft 2020-12's core, applicator,
+    validation, unevaluated and format-annotation vocabularies, content*
+    as annotations (docs/SCHEMA.md). "format" is an annotation unless
+    compiled with format_assertion. References resolve within the
+    document only ($id, $anchor, $dynamicAnchor, JSON Pointers); one to
+    another document, or an unknown keyword, makes the schema invalid,
+    with an error naming it: nothing is silently ignored.
 
     Bounds. A schema that can apply itself to the same value without end,
-    a cycle of $ref through allOf, anyOf, oneOf, not and $ref alone, is
-    refused when compiled; recursion through properties, additionalProperties,
-    items or prefixItems is fine (it ends with the data). At most 256
-    schemas apply along one path into the data (a $ref and its target are
-    two), which bounds the C stack. And each validation has a work budget: it
+    a cycle through $ref, $dynamicRef, allOf, anyOf, oneOf, not, if, then,
+    else and dependentSchemas alone, is refused when compiled; recursion
+    through properties, items and the like is fine (it ends with the
+    data). Validation follows data max_depth levels deep (keyword "depth"
+    past it); at most 256 schemas apply to one value nested, 4096 along
+    one path in all, which bounds the C stack. And each validation has a work budget: it
     counts its steps (a subschema applied to a value is one step, unless
     it is true or false, a leaf; so is a comparison of two items for
     uniqueItems) and is allowed
@@ -68,6 +65,29 @@ typedef struct {
     char message [256];         //  for people: what was expected
 } zeb_schema_error_t;
 
+//  Data nesting a validation follows (ZEB_SCHEMA_DEPTH_DEFAULT unless
+//  set); deeper data fails with keyword "depth"
+#define ZEB_SCHEMA_DEPTH_DEFAULT    128
+#define ZEB_SCHEMA_DEPTH_MAX        1024
+
+//  A document a schema may refer to by URI, besides itself (a shared
+//  definitions file, a test suite's remotes): its "$id"s and anchors
+//  resolve as the schema's own do
+typedef struct {
+    const char *uri;            //  absolute, no fragment: what "$ref" names it by
+    const char *json;           //  its text, len bytes
+    size_t len;
+} zeb_schema_document_t;
+
+//  How to compile; all zero is the default. Everything is borrowed, for
+//  the call only: the compiled schema keeps no pointer into it.
+typedef struct {
+    bool format_assertion;      //  assert the formats zeb knows (else "format" is an annotation)
+    size_t max_depth;           //  data levels, at most ZEB_SCHEMA_DEPTH_MAX; 0 = the default
+    const zeb_schema_document_t *documents;
+    size_t document_count;
+} zeb_schema_options_t;
+
 //  Compile a schema from JSON text. Returns NULL with fault set (code
 //  ZEB_EBADSCHEMA) if the text is not JSON, not a schema, or uses a keyword
 //  or format outside the supported set; the message names it and where.
@@ -75,6 +95,13 @@ typedef struct {
 //  gives the cycle as schema locations ("# -> #/allOf/0 -> #").
 zeb_schema_t *
     zeb_schema_new (const char *json, size_t len, zeb_fault_t *fault);
+
+//  The same, with options (NULL: the defaults). A document of options
+//  that is not JSON fails with ZEB_EBADSCHEMA naming its URI; one that
+//  no reference reaches is not compiled.
+zeb_schema_t *
+    zeb_schema_new_with (const char *json, size_t len, const zeb_schema_options_t *options,
+                         zeb_fault_t *fault);
 
 //  Destroy a schema; safe with NULL, nulls the caller's pointer.
 void

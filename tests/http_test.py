@@ -443,6 +443,8 @@ def test_types(node):
           "an incompatible schema is 409 with reasons: %s %r" % (status, reply))
     status, _, reply = node.request("POST", "/api/events/types", {"eventType": "custom.x.y", "schema": {"type": "nonsense"}})
     check(status == 400 and is_error(reply, 400, "INVALID_SCHEMA"), "an invalid schema is 400: %s %r" % (status, reply))
+    status, _, reply = node.request("POST", "/api/events/types", {"eventType": "custom.x.y", "schema": {"definitions": {}}})
+    check(status == 400 and is_error(reply, 400, "INVALID_SCHEMA"), "an unsupported schema is 400: %s %r" % (status, reply))
     status, _, reply = node.request("POST", "/api/events/types", {"schema": {}})
     check(status == 400 and is_error(reply, 400, "MISSING_ATTRIBUTE"), "no eventType is 400: %s" % status)
     status, _, reply = node.request("GET", "/api/events/types")
