@@ -67,6 +67,7 @@ const zeb_config_key_t zeb_http_config [] = {
     { "http/tokens/*/token", "", ZEB_KEY_STR, 0, 0, NULL, "a bearer token" },
     { "http/tokens/*/scopes", "read", ZEB_KEY_STR, 0, 0, NULL,
       "its scopes, comma-separated: read, publish, admin" },
+    ZEB_HTTP_WS_CONFIG
     { NULL }
 };
 
@@ -133,6 +134,8 @@ static const s_route_t s_routes [] = {
     { "DELETE", "/api/deadletters/{id}", S_ADMIN, zeb_http_deadletter_delete, "Delete one for good" },
     { "GET",    "/api/openapi.json", 0, s_openapi, "This document (OpenAPI 3.1)" },
     { "GET",    "/healthz", 0, s_healthz, "The gateway answers" },
+    { "GET",    "/", 0, zeb_http_console, "The console (live events over /ws, automations, dead letters)" },
+    { "GET",    "/api/stats", S_READ, zeb_http_stats_get, "The gateway's counters (its STATS) as JSON" },
     { NULL }
 };
 
@@ -699,6 +702,7 @@ s_stop (void *state)
     if (self->server)
         mg_stop (self->server);         //  waits for every worker
     self->server = NULL;
+    zeb_http_ws_stop (self);
     zeb_http_sources_free (self);
     free (self->tokens);
     free (self->url);
@@ -732,7 +736,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     self->registry = s_endpoint_or_null (config, "http/registry");
     self->outbox = s_endpoint_or_null (config, "http/outbox");
     self->automation = s_endpoint_or_null (config, "http/automation");
-    if (zeb_http_sources_load (self, config, fault) || s_tokens_load (self, config, fault))
+    if (zeb_http_sources_load (self, config, fault) || s_tokens_load (self, config, fault)
+    ||  zeb_http_ws_configure (self, config, fault))
         return fault->code;
 
     //  HOST:PORT, or [V6]:PORT
@@ -760,6 +765,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
         "tcp_nodelay", "1",
         "enable_directory_listing", "no",
         "decode_url", "yes",
+        "websocket_timeout_ms", zeb_http_ws_ping_interval (self),
+        "enable_websocket_ping_pong", "yes",
         NULL
     };
     struct mg_callbacks callbacks;
@@ -782,6 +789,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
         return zeb_fault_set (fault, ZEB_ECONFIG, "http: cannot listen on %s: %s", endpoint,
                               *error_text? error_text: "CivetWeb refused");
     mg_set_request_handler (self->server, "/", s_serve, self);
+    if (zeb_http_ws_start (self, fault))
+        return fault->code;
     struct mg_server_port ports [4];
     int count = mg_get_server_ports (self->server, 4, ports);
     if (count < 1)
@@ -819,6 +828,7 @@ s_stats (void *state, zeb_pack_t *pack)
     zeb_pack_uint (pack, "sources", self->source_count);
     zeb_pack_uint (pack, "tokens", self->token_count);
     zeb_pack_str (pack, "url", self->url? self->url: "");
+    zeb_http_ws_stats (self, pack);
 }
 
 static const zeb_actor_link_t s_links [] = {
@@ -869,5 +879,6 @@ zeb_http_test (bool verbose)
                                               "/api/events/{sequence}"), "get"));
     json_decref (document);
     zeb_http_hook_test (verbose);
+    zeb_http_ws_test (verbose);
     printf ("OK\n");
 }

@@ -1,7 +1,8 @@
 /*  =========================================================================
     zeb_http_int - what the gateway's files share (zeb_http.c: the actor,
     the server, routing, replies and tokens; zeb_http_hook.c: webhook
-    sources and signatures; zeb_http_api.c: the REST routes)
+    sources and signatures; zeb_http_api.c: the REST routes;
+    zeb_http_ws.c: WebSockets, GET /ws, the console and GET /api/stats)
 
     Internal to the gateway. The actor's state (zeb_http_t) is written by
     the actor's thread before the server starts and after it stopped;
@@ -65,6 +66,8 @@ typedef struct {
     uint64_t published, unauthorized, forbidden, too_large, bad_requests;
 } zeb_http_counters_t;
 
+typedef struct _zeb_http_ws_t zeb_http_ws_t;
+
 typedef struct {
     zeb_actor_t *actor;
     struct mg_context *server;
@@ -79,6 +82,7 @@ typedef struct {
     zeb_http_token_t *tokens;
     size_t token_count;
     zeb_http_counters_t counters;
+    zeb_http_ws_t *ws;                  //  WebSockets (zeb_http_ws.c)
 } zeb_http_t;
 
 #define ZEB_HTTP_COUNT(http, name) \
@@ -219,5 +223,51 @@ int zeb_http_deadletters_replay (zeb_http_req_t *req);
 int zeb_http_deadletter_get (zeb_http_req_t *req);
 int zeb_http_deadletter_replay (zeb_http_req_t *req);
 int zeb_http_deadletter_delete (zeb_http_req_t *req);
+
+//  ---------------------------------------------------------------------
+//  WebSockets, the console, GET /api/stats (zeb_http_ws.c)
+
+//  Its configuration keys, inside zeb_http_config
+#define ZEB_HTTP_WS_CONFIG \
+    { "http/ws/idle_timeout", "60s", ZEB_KEY_DURATION, 100, 86400000, NULL, \
+      "a WebSocket silent this long (no message, no answer to the gateway's pings) is closed" }, \
+    { "http/ws/queue", "1024", ZEB_KEY_INT, 4, 1000000, NULL, \
+      "messages queued for one WebSocket; past it the client gets `lagged` and is disconnected" }, \
+    { "http/ws/max_subscriptions", "64", ZEB_KEY_INT, 1, 10000, NULL, \
+      "channels one WebSocket may subscribe to" }, \
+    { "http/ws/senders", "4", ZEB_KEY_INT, 1, 256, NULL, \
+      "threads writing queued messages to WebSockets (a stuck client holds one)" }, \
+    { "http/tokens/*/channels", "*", ZEB_KEY_STR, 0, 0, NULL, \
+      "channels its WebSockets may subscribe to, comma-separated (\"order.*,audit.log\")" },
+
+//  Before mg_start: read http/ws/* (after the tokens). Returns 0 or
+//  ZEB_ECONFIG with fault set. zeb_http_ws_stop frees what it made.
+int
+    zeb_http_ws_configure (zeb_http_t *http, zconfig_t *config, zeb_fault_t *fault);
+
+//  CivetWeb's websocket_timeout_ms for http/ws/idle_timeout (borrowed)
+const char *
+    zeb_http_ws_ping_interval (zeb_http_t *http);
+
+//  After mg_start: the feed and sender threads, the /ws handler. Returns
+//  0 or ZEB_ECONFIG with fault set. Without http/ingest, /ws is not served.
+int
+    zeb_http_ws_start (zeb_http_t *http, zeb_fault_t *fault);
+
+//  After mg_stop (every connection closed): threads joined, state freed.
+//  Safe when not configured, and twice.
+void
+    zeb_http_ws_stop (zeb_http_t *http);
+
+//  The "ws" map of the gateway's STATS
+void
+    zeb_http_ws_stats (zeb_http_t *http, zeb_pack_t *pack);
+
+int zeb_http_console (zeb_http_req_t *req);       //  GET /
+int zeb_http_stats_get (zeb_http_req_t *req);     //  GET /api/stats
+
+//  Self test of channels and messages (zeb_http_test calls it)
+void
+    zeb_http_ws_test (bool verbose);
 
 #endif
