@@ -609,7 +609,7 @@ EXPECTED_ROUTES = {
     ("post", "/api/automations/{id}/test"), ("post", "/api/automations/{id}/backtest"),
     ("get", "/api/deadletters"), ("get", "/api/deadletters/{id}"), ("post", "/api/deadletters/{id}/replay"),
     ("post", "/api/deadletters/replay"), ("delete", "/api/deadletters/{id}"),
-    ("get", "/api/openapi.json"), ("get", "/healthz")}
+    ("get", "/api/openapi.json"), ("get", "/healthz"), ("get", "/"), ("get", "/api/stats")}
 
 
 def test_routes(node):
@@ -639,6 +639,9 @@ def test_routes(node):
         status, _, reply = node.request(method.upper(), concrete, body, headers)
         check(status != 405 and not (status == 404 and isinstance(reply, dict) and reply.get("reason") == "UNKNOWN_ROUTE"),
               "%s %s is served: %s %r" % (method.upper(), concrete, status, reply))
+        if path == "/":             # the console: HTML
+            check(isinstance(reply, bytes) and reply.startswith(b"<!DOCTYPE html>"), "GET / is the console")
+            continue
         check(isinstance(reply, (dict, list)), "%s %s answers JSON: %r" % (method.upper(), concrete, reply))
 
 
