@@ -9,8 +9,9 @@
       (mg_websocket_write locks the connection, so it may share the
       connection with a sender).
     - One feed thread per gateway SUBs the bus for every type and FETCHes
-      from the log: live events (a gap in the bus's sequence is fetched
-      from the log, so the live stream has none), the replay of a
+      from the log: live events (a gap in the bus's sequence, and the
+      log's end once the bus is quiet, are fetched from the log, so the
+      live stream has no hole where the bus dropped events), the replay of a
       subscription that asked for fromSequence, in batches between live
       events. Each event becomes its `message` text once and a reference
       to it is queued on every connection one of whose subscriptions
@@ -49,16 +50,20 @@
 #define S_REPLAY_BATCH  500             //  events per FETCH of a replay
 #define S_REPAIR_MAX    100000          //  events of one bus gap fetched from the log
 #define S_SEND_BATCH    64              //  messages one sender takes at a time
-#define S_CLOSE_LAGGED  1008            //  close codes
-#define S_CLOSE_NORMAL  1000
+#define S_QUIET_MS      100             //  the bus quiet this long: look at the log's end
+#define S_CHECK_MS      1000            //  and at least this often when nothing comes
 
-//  One message, queued by reference on every connection it goes to
+//  One message, queued by reference on every connection it goes to. It
+//  is kept framed (an unmasked RFC 6455 header before the text), so that
+//  a sender writes a batch of them in one mg_write.
 typedef struct {
     int refs;
     int opcode;                         //  MG_WEBSOCKET_OPCODE_TEXT or _CONNECTION_CLOSE
     uint64_t sequence;                  //  of the event, 0 for a notice
-    size_t size;
-    char text [];
+    size_t size;                        //  of text
+    size_t head;                        //  header bytes before text in frame
+    char *text;                         //  frame + head, NUL-ended
+    char frame [];
 } s_msg_t;
 
 typedef struct _s_sub_t s_sub_t;
@@ -124,13 +129,33 @@ struct _zeb_http_ws_t {
 static s_msg_t *
 s_msg_new (int opcode, uint64_t sequence, const char *text, size_t size)
 {
-    s_msg_t *msg = (s_msg_t *) malloc (sizeof (s_msg_t) + size + 1);
+    s_msg_t *msg = (s_msg_t *) malloc (sizeof (s_msg_t) + 10 + size + 1);
     if (!msg)
         return NULL;
     msg->refs = 1;
     msg->opcode = opcode;
     msg->sequence = sequence;
     msg->size = size;
+    uint8_t *header = (uint8_t *) msg->frame;
+    header [0] = (uint8_t) (0x80 | opcode);
+    if (size < 126) {
+        header [1] = (uint8_t) size;
+        msg->head = 2;
+    }
+    else
+    if (size <= 0xffff) {
+        header [1] = 126;
+        header [2] = (uint8_t) (size >> 8);
+        header [3] = (uint8_t) size;
+        msg->head = 4;
+    }
+    else {
+        header [1] = 127;
+        for (int index = 0; index < 8; index++)
+            header [2 + index] = (uint8_t) ((uint64_t) size >> (56 - 8 * index));
+        msg->head = 10;
+    }
+    msg->text = msg->frame + msg->head;
     memcpy (msg->text, text, size);
     msg->text [size] = 0;
     return msg;
@@ -352,29 +377,46 @@ s_take (zeb_http_ws_t *ws, s_msg_t **batch, size_t *count)
     return self;
 }
 
+//  Write a batch as one buffer of frames (mg_websocket_write would make
+//  two writes of each message). Returns the sequence of the last event
+//  written, 0 if none; *failed on a write error. Releases the batch.
+static uint64_t
+s_write_batch (s_conn_t *self, s_msg_t **batch, size_t count, zchunk_t *out, bool *failed)
+{
+    zchunk_set (out, NULL, 0);
+    uint64_t last = 0, written = 0;
+    for (size_t index = 0; index < count; index++) {
+        s_msg_t *msg = batch [index];
+        zchunk_extend (out, msg->frame, msg->head + msg->size);
+        if (msg->sequence) {
+            last = msg->sequence;
+            written++;
+        }
+        s_msg_release (&batch [index]);
+    }
+    mg_lock_connection (self->conn);
+    int rc = mg_write (self->conn, zchunk_data (out), zchunk_size (out));
+    mg_unlock_connection (self->conn);
+    *failed = rc != (int) zchunk_size (out);
+    if (*failed)
+        return 0;
+    S_ADD (self->ws, events_sent, written);
+    return last;
+}
+
 static void *
 s_sender (void *arg)
 {
     zeb_http_ws_t *ws = (zeb_http_ws_t *) arg;
     s_msg_t *batch [S_SEND_BATCH];
     size_t count;
+    zchunk_t *out = zchunk_new (NULL, 65536);
     pthread_mutex_lock (&ws->lock);
     s_conn_t *self;
     while ((self = s_take (ws, batch, &count))) {
         pthread_mutex_unlock (&ws->lock);
         bool failed = false;
-        uint64_t written = 0, last = 0;
-        for (size_t index = 0; index < count; index++) {
-            s_msg_t *msg = batch [index];
-            if (!failed && mg_websocket_write (self->conn, msg->opcode, msg->text, msg->size) <= 0)
-                failed = true;
-            if (!failed && msg->sequence) {
-                written++;
-                last = msg->sequence;
-            }
-            s_msg_release (&batch [index]);
-        }
-        S_ADD (ws, events_sent, written);
+        uint64_t last = count? s_write_batch (self, batch, count, out, &failed): 0;
         pthread_mutex_lock (&ws->lock);
         self->busy = false;
         if (last)
@@ -393,6 +435,7 @@ s_sender (void *arg)
             (void) !write (ws->wake [1], "", 1);
     }
     pthread_mutex_unlock (&ws->lock);
+    zchunk_destroy (&out);
     return NULL;
 }
 
@@ -425,36 +468,56 @@ s_fan_out (zeb_http_ws_t *ws, zeb_event_t *event)
     s_msg_release (&msg);
 }
 
-//  Fetch [from, until) from the log and fan it out: a gap in the bus
+//  Fetch [from, until) from the log and fan it out: a gap in the bus.
+//  until UINT64_MAX: to the end of the log (events the bus dropped after
+//  the last one the feed got), at most S_REPAIR_MAX per call.
 static void
 s_repair (zeb_http_ws_t *ws, zeb_client_t *client, uint64_t from, uint64_t until)
 {
-    if (until - from > S_REPAIR_MAX) {
+    bool tail = until == UINT64_MAX;
+    if (!tail && until - from > S_REPAIR_MAX) {
         S_ADD (ws, events_missed, until - from - S_REPAIR_MAX);
         from = until - S_REPAIR_MAX;
     }
-    while (from < until) {
+    size_t fetched_count = 0;
+    while (from < until && fetched_count < S_REPAIR_MAX) {
         zeb_fetch_t fetched;
         memset (&fetched, 0, sizeof (fetched));
         size_t want = until - from < S_REPLAY_BATCH? (size_t) (until - from): S_REPLAY_BATCH;
         if (zeb_client_fetch (client, from, want, 0, NULL, &fetched)) {
-            S_ADD (ws, events_missed, until - from);
+            if (!tail)
+                S_ADD (ws, events_missed, until - from);
             return;
         }
+        size_t count = zlistx_size (fetched.events);
         pthread_mutex_lock (&ws->lock);
         for (zeb_event_t *event = (zeb_event_t *) zlistx_first (fetched.events); event;
              event = (zeb_event_t *) zlistx_next (fetched.events))
             if (zeb_event_sequence (event) < until) {
                 s_fan_out (ws, event);
                 S_COUNT (ws, gaps_repaired);
+                if (zeb_event_sequence (event) >= ws->live_next)
+                    ws->live_next = zeb_event_sequence (event) + 1;
             }
         pthread_mutex_unlock (&ws->lock);
-        bool stuck = fetched.next <= from;
+        bool stuck = fetched.next <= from || count == 0;
         from = fetched.next;
+        fetched_count += count;
         zeb_fetch_reset (&fetched);
         if (stuck)
             return;
     }
+}
+
+//  Where the live stream starts: after the log's last event
+static void
+s_live_start (zeb_http_ws_t *ws, zeb_client_t *client)
+{
+    zeb_fetch_t fetched;
+    memset (&fetched, 0, sizeof (fetched));
+    if (zeb_client_fetch (client, (uint64_t) 1 << 62, 1, 0, NULL, &fetched) == 0)
+        ws->live_next = fetched.last + 1;
+    zeb_fetch_reset (&fetched);
 }
 
 //  One event from the bus: the gap before it from the log, then it
@@ -558,6 +621,25 @@ s_feed_connect (zeb_http_ws_t *ws, zeb_client_t *client)
     return NULL;
 }
 
+//  Up to 1,000 events from the bus; true if there were any
+static bool
+s_bus_read (zeb_http_ws_t *ws, zeb_client_t *client, zsock_t *sub)
+{
+    size_t index;
+    for (index = 0; index < 1000 && (zsock_events (sub) & ZMQ_POLLIN); index++) {
+        zmsg_t *msg = zmsg_recv (sub);
+        zframe_t *body = msg && zmsg_size (msg) == 2? zmsg_last (msg): NULL;
+        zeb_fault_t fault;
+        zeb_event_t *event = body? zeb_event_decode (zframe_data (body), zframe_size (body),
+                                                     &fault): NULL;
+        if (event)
+            s_live (ws, client, event);
+        zeb_event_destroy (&event);
+        zmsg_destroy (&msg);
+    }
+    return index > 0;
+}
+
 static void *
 s_feed (void *arg)
 {
@@ -566,27 +648,32 @@ s_feed (void *arg)
     if (client)
         zeb_client_set_timeout (client, (int) ws->http->call_timeout);
     zsock_t *sub = client? s_feed_connect (ws, client): NULL;
-    bool busy = false;
+    if (sub)
+        s_live_start (ws, client);
+    bool busy = false, heard = false;
+    int64_t quiet_since = zeb_time_mono_us (), checked = quiet_since;
     while (sub && !__atomic_load_n (&ws->stopping, __ATOMIC_ACQUIRE)) {
         zmq_pollitem_t items [] = {
             { zsock_resolve (sub), 0, ZMQ_POLLIN, 0 },
             { NULL, ws->wake [0], ZMQ_POLLIN, 0 }
         };
-        if (zmq_poll (items, 2, busy? 10: 1000) < 0 && errno != EINTR)
+        if (zmq_poll (items, 2, busy? 10: S_QUIET_MS) < 0 && errno != EINTR)
             break;
         char drain [64];
         while (read (ws->wake [0], drain, sizeof (drain)) > 0)
             ;
-        for (size_t index = 0; index < 1000 && (zsock_events (sub) & ZMQ_POLLIN); index++) {
-            zmsg_t *msg = zmsg_recv (sub);
-            zframe_t *body = msg && zmsg_size (msg) == 2? zmsg_last (msg): NULL;
-            zeb_fault_t fault;
-            zeb_event_t *event = body? zeb_event_decode (zframe_data (body), zframe_size (body),
-                                                         &fault): NULL;
-            if (event)
-                s_live (ws, client, event);
-            zeb_event_destroy (&event);
-            zmsg_destroy (&msg);
+        if (s_bus_read (ws, client, sub)) {
+            heard = true;
+            quiet_since = zeb_time_mono_us ();
+        }
+        //  The bus drops events for a subscriber that falls behind, and a
+        //  drop at the end of a burst shows no gap: the log, once quiet
+        int64_t now = zeb_time_mono_us ();
+        if (now - quiet_since >= S_QUIET_MS * 1000
+        &&  (heard || now - checked >= S_CHECK_MS * 1000)) {
+            s_repair (ws, client, ws->live_next, UINT64_MAX);
+            heard = false;
+            checked = now;
         }
         busy = __atomic_load_n (&ws->replay_pending, __ATOMIC_ACQUIRE)? s_replay (ws, client): false;
     }
@@ -1072,6 +1159,17 @@ zeb_http_ws_test (bool verbose)
     assert (!s_channels_allow ("audit.log", "audit.log.x"));
     s_msg_t *msg = s_msg_new (MG_WEBSOCKET_OPCODE_TEXT, 7, "{}", 2);
     assert (msg && msg->size == 2 && streq (msg->text, "{}"));
+    assert (msg->head == 2 && (uint8_t) msg->frame [0] == 0x81 && msg->frame [1] == 2);
+    s_msg_release (&msg);
+    char large [70000];
+    memset (large, 'x', sizeof (large));
+    msg = s_msg_new (MG_WEBSOCKET_OPCODE_TEXT, 7, large, 300);
+    assert (msg->head == 4 && (uint8_t) msg->frame [1] == 126 && msg->frame [2] == 1
+            && (uint8_t) msg->frame [3] == 44);
+    s_msg_release (&msg);
+    msg = s_msg_new (MG_WEBSOCKET_OPCODE_TEXT, 7, large, sizeof (large));
+    assert (msg->head == 10 && (uint8_t) msg->frame [1] == 127 && msg->frame [7] == 1
+            && (uint8_t) msg->frame [8] == 0x11 && (uint8_t) msg->frame [9] == 0x70);
     s_msg_release (&msg);
     assert (!msg);
     zeb_event_t *event = zeb_event_new ("order.placed");

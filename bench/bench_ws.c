@@ -40,6 +40,7 @@ typedef struct {
     size_t used;
     uint64_t skip;                      //  payload bytes of a frame still to come
     size_t messages;                    //  text frames after `subscribed`
+    bool closed;                        //  the gateway closed it
 } s_ws_t;
 
 typedef struct {
@@ -169,6 +170,7 @@ s_client_run (void *arg)
             ssize_t n = read (conn->fd, conn->buffer + conn->used, sizeof (conn->buffer) - conn->used);
             if (n <= 0) {
                 items [index].fd = -1;
+                conn->closed = true;
                 continue;
             }
             conn->used += (size_t) n;
@@ -223,9 +225,21 @@ s_run (zeb_node_t *node, const s_options_t *options, int port, zeb_event_t *even
     pthread_join (thread, NULL);
     if (client.ok && failures == 0)
         rate = (double) (options->connections * options->events) / ((double) (client.last_us - start) / 1e6);
-    else
-        fprintf (stderr, "zeb-bench ws: %zu publish failures; every connection got its events: %s\n",
-                 failures, client.ok? "yes": "no");
+    else {
+        size_t least = SIZE_MAX, closed = 0;
+        for (size_t index = 0; index < opened; index++) {
+            if (client.conns [index].messages < least)
+                least = client.conns [index].messages;
+            closed += client.conns [index].closed;
+        }
+        fprintf (stderr, "zeb-bench ws: %zu publish failures; every connection got its events: %s "
+                 "(fewest %zu, %zu closed; the gateway: %lld in, %lld sent, %lld repaired, %lld "
+                 "write failures)\n", failures, client.ok? "yes": "no", least, closed,
+                 (long long) bench_stat (node, "http", "ws/events_in"),
+                 (long long) bench_stat (node, "http", "ws/events_sent"),
+                 (long long) bench_stat (node, "http", "ws/gaps_repaired"),
+                 (long long) bench_stat (node, "http", "ws/write_failures"));
+    }
 cleanup:
     for (size_t index = 0; index < opened; index++)
         close (client.conns [index].fd);
@@ -325,16 +339,19 @@ bench_ws_main (int argc, char *argv [])
     }
     int64_t lagged = bench_stat (node, "http", "ws/lagged");
     int64_t missed = bench_stat (node, "http", "ws/events_missed");
+    int64_t repaired = bench_stat (node, "http", "ws/gaps_repaired");
     failed |= lagged != 0 || missed != 0;
     double median = bench_median (rates, options.runs);
     if (options.json)
         printf ("{\"bench\":\"ws\",\"connections\":%zu,\"events\":%zu,\"size\":%zu,\"senders\":%zu,"
-                "\"delivered\":%.0f,\"lagged\":%lld,\"missed\":%lld}\n", options.connections,
-                options.events, options.size, options.senders, median, (long long) lagged,
-                (long long) missed);
+                "\"delivered\":%.0f,\"lagged\":%lld,\"missed\":%lld,\"repaired\":%lld}\n",
+                options.connections, options.events, options.size, options.senders, median,
+                (long long) lagged, (long long) missed, (long long) repaired);
     else
-        printf ("median of %zu: %.0f events/s delivered to %zu WebSockets; lagged %lld, missed %lld\n",
-                options.runs, median, options.connections, (long long) lagged, (long long) missed);
+        printf ("median of %zu: %.0f events/s delivered to %zu WebSockets; lagged %lld, missed %lld; "
+                "%lld events the bus dropped for the gateway were fetched from the log\n",
+                options.runs, median, options.connections, (long long) lagged, (long long) missed,
+                (long long) repaired);
     free (rates);
     zeb_event_destroy (&event);
     zeb_node_destroy (&node);

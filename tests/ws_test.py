@@ -333,6 +333,32 @@ def test_lagged():
         node.stop()
 
 
+def test_bus_gaps():
+    """The bus drops events for the gateway (bus/hwm 10): the feed fetches
+    them from the log, in the middle of a burst and at its end"""
+    node = Node(["bus/hwm=10", "http/ws/queue=100000"])
+    try:
+        node.welcome()
+        node.connect()
+        ws, _ = connect(node)
+        send(ws, {"action": "subscribe", "channel": "*"})
+        recv(ws)
+        first = None
+        for _ in range(10):
+            reply = publish(node, [{"type": "gap.event", "data": {"pad": "y" * 200}} for _ in range(500)])
+            first = first or reply["sequence"]
+        last = last_sequence(node)
+        got = collect(ws, last, 60)
+        check(got == list(range(first, last + 1)), "every event once, in order, though the bus dropped some: "
+              "%d of %d" % (len(got), last - first + 1))
+        counters = stats(node)
+        check(counters.get("gaps_repaired", 0) > 0 and counters.get("events_missed") == 0,
+              "the gaps were fetched from the log: %r" % counters)
+        ws.close()
+    finally:
+        node.stop()
+
+
 def test_resume_restart():
     """fromSequence across a SIGKILL of zebd and a restart on the same data"""
     node = Node()
@@ -412,7 +438,7 @@ def main():
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    for test in (test_tokens, test_idle_timeout, test_lagged, test_resume_restart):
+    for test in (test_tokens, test_idle_timeout, test_lagged, test_bus_gaps, test_resume_restart):
         t0 = time.monotonic()
         test()
         print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
