@@ -830,6 +830,33 @@ s_on_close (const struct mg_connection *conn, void *cbdata)
     mg_set_user_connection_data (conn, NULL);
 }
 
+//  Add a subscription to channel, or find it; with resume, replay it from
+//  start. False when the connection has too many. Under the lock.
+static bool
+s_sub_put (s_conn_t *self, const char *channel, bool resume, uint64_t start)
+{
+    s_sub_t *sub = self->subs;
+    while (sub && !streq (sub->pattern, channel))
+        sub = sub->next_sub;
+    if (!sub && self->sub_count >= self->ws->max_subscriptions)
+        return false;
+    if (!sub) {
+        sub = (s_sub_t *) zmalloc (sizeof (s_sub_t));
+        snprintf (sub->pattern, sizeof (sub->pattern), "%s", channel);
+        size_t len = strlen (channel);
+        sub->prefix = channel [len - 1] == '*'? len - 1: SIZE_MAX;
+        sub->next_sub = self->subs;
+        self->subs = sub;
+        self->sub_count++;
+    }
+    if (resume) {
+        sub->replaying = true;
+        sub->next = start? start: 1;
+        self->ws->replay_pending = true;
+    }
+    return true;
+}
+
 //  subscribe {channel, fromSequence?}
 static int
 s_subscribe (s_conn_t *self, json_t *message)
@@ -849,38 +876,24 @@ s_subscribe (s_conn_t *self, json_t *message)
         return s_write_error (self, 403, "FORBIDDEN", "the token may not subscribe to this channel");
     }
     uint64_t start = json_is_integer (from)? (uint64_t) json_integer_value (from): 0;
+    s_msg_t *confirm = s_msg_json (json_is_integer (from)
+        ? json_pack ("{s:s, s:s, s:I}", "type", "subscribed", "channel", channel,
+                     "fromSequence", (json_int_t) start)
+        : json_pack ("{s:s, s:s}", "type", "subscribed", "channel", channel), 0);
     pthread_mutex_lock (&ws->lock);
-    s_sub_t *sub = self->subs;
-    while (sub && !streq (sub->pattern, channel))
-        sub = sub->next_sub;
-    bool full = !sub && self->sub_count >= ws->max_subscriptions;
-    if (!sub && !full) {
-        sub = (s_sub_t *) zmalloc (sizeof (s_sub_t));
-        snprintf (sub->pattern, sizeof (sub->pattern), "%s", channel);
-        size_t len = strlen (channel);
-        sub->prefix = channel [len - 1] == '*'? len - 1: SIZE_MAX;
-        sub->next_sub = self->subs;
-        self->subs = sub;
-        self->sub_count++;
-    }
-    if (sub && json_is_integer (from)) {
-        sub->replaying = true;
-        sub->next = start? start: 1;
-        ws->replay_pending = true;
-    }
+    bool added = s_sub_put (self, channel, json_is_integer (from), start);
+    //  Queued, so that it goes before the events of the subscription
+    if (added && confirm)
+        s_enqueue (self, confirm);
     pthread_mutex_unlock (&ws->lock);
-    if (full)
+    s_msg_release (&confirm);
+    if (!added)
         return s_write_error (self, 429, "TOO_MANY", "too many subscriptions on this connection "
                               "(http/ws/max_subscriptions)");
     S_COUNT (ws, subscribes);
-    //  The confirmation goes first: queued events follow it
-    int rc = s_write (self->conn, json_is_integer (from)
-        ? json_pack ("{s:s, s:s, s:I}", "type", "subscribed", "channel", channel,
-                     "fromSequence", (json_int_t) start)
-        : json_pack ("{s:s, s:s}", "type", "subscribed", "channel", channel));
     if (json_is_integer (from))
         (void) !write (ws->wake [1], "", 1);
-    return rc;
+    return 0;
 }
 
 static int
@@ -890,6 +903,8 @@ s_unsubscribe (s_conn_t *self, json_t *message)
     const char *channel = json_string_value (json_object_get (message, "channel"));
     if (!channel)
         return s_write_error (self, 400, "INVALID_ATTRIBUTE", "unsubscribe needs a channel");
+    s_msg_t *answer = s_msg_json (json_pack ("{s:s, s:s}", "type", "unsubscribed",
+                                             "channel", channel), 0);
     pthread_mutex_lock (&ws->lock);
     s_sub_t **link = &self->subs;
     while (*link && !streq ((*link)->pattern, channel))
@@ -899,10 +914,14 @@ s_unsubscribe (s_conn_t *self, json_t *message)
         *link = gone->next_sub;
         self->sub_count--;
     }
+    //  Queued: after the events already queued for it
+    if (answer)
+        s_enqueue (self, answer);
     pthread_mutex_unlock (&ws->lock);
+    s_msg_release (&answer);
     free (gone);
     S_COUNT (ws, unsubscribes);
-    return s_write (self->conn, json_pack ("{s:s, s:s}", "type", "unsubscribed", "channel", channel));
+    return 0;
 }
 
 //  One text message from the client. Returns 0 to go on, -1 to close.
