@@ -110,6 +110,7 @@ struct _zeb_http_ws_t {
     size_t conn_count;
     s_conn_t *ready, *ready_tail;
     bool stopping;
+    bool live;                          //  the feed knows where live starts
     bool replay_pending;                //  some subscription replays
     int wake [2];                       //  a pipe that wakes the feed
     pthread_t feed;
@@ -509,15 +510,26 @@ s_repair (zeb_http_ws_t *ws, zeb_client_t *client, uint64_t from, uint64_t until
     }
 }
 
-//  Where the live stream starts: after the log's last event
+//  Where the live stream starts: after the log's last event. Retries
+//  until the log answers; then WebSockets are accepted (before, a
+//  subscription could miss events committed before the feed started).
 static void
 s_live_start (zeb_http_ws_t *ws, zeb_client_t *client)
 {
-    zeb_fetch_t fetched;
-    memset (&fetched, 0, sizeof (fetched));
-    if (zeb_client_fetch (client, (uint64_t) 1 << 62, 1, 0, NULL, &fetched) == 0)
-        ws->live_next = fetched.last + 1;
-    zeb_fetch_reset (&fetched);
+    while (!__atomic_load_n (&ws->stopping, __ATOMIC_ACQUIRE)) {
+        zeb_fetch_t fetched;
+        memset (&fetched, 0, sizeof (fetched));
+        int rc = zeb_client_fetch (client, (uint64_t) 1 << 62, 1, 0, NULL, &fetched);
+        if (rc == 0)
+            ws->live_next = fetched.last + 1;
+        zeb_fetch_reset (&fetched);
+        if (rc == 0) {
+            __atomic_store_n (&ws->live, true, __ATOMIC_RELEASE);
+            return;
+        }
+        struct pollfd item = { ws->wake [0], POLLIN, 0 };
+        poll (&item, 1, 500);
+    }
 }
 
 //  One event from the bus: the gap before it from the log, then it
@@ -717,8 +729,10 @@ s_refuse (const struct mg_connection *conn, int status, const char *reason, cons
                          status, reason, text);
     mg_printf ((struct mg_connection *) conn,
                "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
-               "%sConnection: close\r\n\r\n%s", status, status == 401? "Unauthorized": "Forbidden",
-               size, status == 401? "WWW-Authenticate: Bearer\r\n": "", body);
+               "%sConnection: close\r\n\r\n%s", status,
+               mg_get_response_code_text (conn, status), size,
+               status == 401? "WWW-Authenticate: Bearer\r\n": status == 503? "Retry-After: 1\r\n": "",
+               body);
     return 1;
 }
 
@@ -730,6 +744,11 @@ s_on_connect (const struct mg_connection *conn, void *cbdata)
     zeb_http_ws_t *ws = (zeb_http_ws_t *) cbdata;
     zeb_http_t *http = ws->http;
     ZEB_HTTP_COUNT (http, requests);
+    if (!__atomic_load_n (&ws->live, __ATOMIC_ACQUIRE)) {
+        S_COUNT (ws, connections_refused);
+        ZEB_HTTP_COUNT (http, unavailable);
+        return s_refuse (conn, 503, "UNREACHABLE", "the gateway has not reached the log yet");
+    }
     int token = -1;
     if (http->token_count) {
         token = s_token_find (http, conn);

@@ -37,8 +37,17 @@ def ws_url(node, query=""):
 
 
 def connect(node, query="", header=None, **options):
-    """A WebSocket to node, and its `connected` message"""
-    ws = websocket.create_connection(ws_url(node, query), timeout=10, header=header or [], **options)
+    """A WebSocket to node, and its `connected` message; while the
+    gateway's feed has not reached the log (503), again, for 15 s"""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            ws = websocket.create_connection(ws_url(node, query), timeout=10, header=header or [], **options)
+            break
+        except websocket.WebSocketBadStatusException as error:
+            if error.status_code != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)            # polling a condition, as wait_until does
     hello = json.loads(ws.recv())
     return ws, hello
 
@@ -235,7 +244,7 @@ def test_tokens():
                       and reply.get("reason") == "FORBIDDEN", "%s forbidden: %r" % (channel, reply))
         ws.close()
     finally:
-        node.stop()
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_idle_timeout():
@@ -276,7 +285,7 @@ def test_idle_timeout():
         talker.close()
         wait_until(lambda: stats(node).get("open") == 0, 10, "both connections gone")
     finally:
-        node.stop()
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_lagged():
@@ -330,7 +339,7 @@ def test_lagged():
         check(message is not None, "the fast client goes on after the slow one lagged")
         fast.close()
     finally:
-        node.stop()
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_bus_gaps():
@@ -356,7 +365,7 @@ def test_bus_gaps():
               "the gaps were fetched from the log: %r" % counters)
         ws.close()
     finally:
-        node.stop()
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_resume_restart():
@@ -389,7 +398,7 @@ def test_resume_restart():
               "resumed after the restart, no gap or duplicate: %r..%r" % (resumed[:2], resumed[-2:]))
         ws.close()
     finally:
-        node.stop()
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_two_gateways(node):
@@ -412,7 +421,7 @@ def test_two_gateways(node):
         for ws in clients:
             ws.close()
     finally:
-        second.stop()
+        check(second.stop() == 0, "the second zebd exits 0 on SIGTERM")
 
 
 def healthy(node):
