@@ -437,17 +437,22 @@ zeb_http_automation (zeb_http_req_t *req)
 //  ---------------------------------------------------------------------
 //  Tokens
 
+const char *
+zeb_http_list_next (const char **cursor, size_t *len)
+{
+    const char *item = *cursor + strspn (*cursor, ", ");
+    *len = strcspn (item, ", ");
+    *cursor = item + *len;
+    return *len? item: NULL;
+}
+
 static int
 s_scopes_parse (const char *text, int *scopes)
 {
     *scopes = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t len = strcspn (p, ", ");
-        if (len == 0)
-            break;
+    const char *cursor = text, *p;
+    size_t len;
+    while ((p = zeb_http_list_next (&cursor, &len))) {
         if (len == 4 && memcmp (p, "read", 4) == 0)
             *scopes |= ZEB_HTTP_SCOPE_READ;
         else
@@ -458,7 +463,6 @@ s_scopes_parse (const char *text, int *scopes)
             *scopes |= ZEB_HTTP_SCOPE_ADMIN | ZEB_HTTP_SCOPE_PUBLISH | ZEB_HTTP_SCOPE_READ;
         else
             return -1;
-        p += len;
     }
     return 0;
 }

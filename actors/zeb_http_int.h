@@ -158,6 +158,12 @@ bool
 const char *
     zeb_http_header (zeb_http_req_t *req, const char *name);
 
+//  The next item of a comma-separated list ("a, b,c"; spaces and commas
+//  separate): its first byte, *len its length; NULL at the end. *cursor
+//  (start it at the text) moves past the item.
+const char *
+    zeb_http_list_next (const char **cursor, size_t *len);
+
 //  This thread's client of ingest, the registry, the outbox, the
 //  automations; NULL having replied 503 when the node has none.
 zeb_client_t *

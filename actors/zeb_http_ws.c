@@ -255,22 +255,12 @@ s_channels_allow (const char *list, const char *pattern)
 {
     if (!list)
         return true;
-    const char *p = list;
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t len = strcspn (p, ", ");
-        if (len == 0)
-            break;
-        if (p [len - 1] == '*') {
-            if (strncmp (p, pattern, len - 1) == 0)
-                return true;
-        }
-        else
-        if (strlen (pattern) == len && memcmp (p, pattern, len) == 0)
+    const char *cursor = list, *p;
+    size_t len;
+    while ((p = zeb_http_list_next (&cursor, &len)))
+        if (p [len - 1] == '*'? strncmp (p, pattern, len - 1) == 0
+                              : strlen (pattern) == len && memcmp (p, pattern, len) == 0)
             return true;
-        p += len;
-    }
     return false;
 }
 

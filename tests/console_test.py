@@ -25,7 +25,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_test import Node, check, wait_until, FAILURES  # noqa: E402
+from http_test import Node, check, wait_until, finish  # noqa: E402
 import websocket                                        # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -189,10 +189,7 @@ def main():
             browser.close()
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    if FAILURES:
-        print("FAILED: %d checks (%.1f s)" % (len(FAILURES), time.monotonic() - started))
-        sys.exit(1)
-    print("OK (%.1f s)" % (time.monotonic() - started))
+    finish(started)
 
 
 if __name__ == "__main__":

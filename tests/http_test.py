@@ -167,6 +167,23 @@ class Node:
         return self.process.returncode
 
 
+def run_each(tests, *args):
+    """Each test with args, its outcome and time printed"""
+    for test in tests:
+        t0 = time.monotonic()
+        test(*args)
+        print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
+                                     (time.monotonic() - t0) * 1000))
+
+
+def finish(started):
+    """The verdict: exits 1 if a check failed"""
+    if FAILURES:
+        print("FAILED: %d checks (%.1f s)" % (len(FAILURES), time.monotonic() - started))
+        sys.exit(1)
+    print("OK (%.1f s)" % (time.monotonic() - started))
+
+
 def is_error(body, status, reason=None):
     return (isinstance(body, dict) and body.get("code") == status
             and isinstance(body.get("reason"), str) and isinstance(body.get("error"), str)
@@ -771,26 +788,14 @@ def main():
         check(isinstance(node.url, str) and node.url.startswith("http://127.0.0.1:"),
               "WELCOME names the gateway: %r" % welcome)
         node.connect()
-        for test in (test_github, test_stripe, test_standard, test_hmac, test_webhook_refusals,
-                     test_types, test_trigger, test_events, test_automations, test_deadletters,
-                     test_routes):
-            t0 = time.monotonic()
-            test(node)
-            print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
-                                         (time.monotonic() - t0) * 1000))
+        run_each((test_github, test_stripe, test_standard, test_hmac, test_webhook_refusals,
+                  test_types, test_trigger, test_events, test_automations, test_deadletters,
+                  test_routes), node)
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    for test in (test_tokens, test_unreachable, test_open_refused):
-        t0 = time.monotonic()
-        test()
-        print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
-                                     (time.monotonic() - t0) * 1000))
-    if FAILURES:
-        print("FAILED: %d checks (%.1f s)" % (len(FAILURES), time.monotonic() - started))
-        sys.exit(1)
-    print("OK (%.1f s)" % (time.monotonic() - started))
-
+    run_each((test_tokens, test_unreachable, test_open_refused))
+    finish(started)
 
 if __name__ == "__main__":
     main()

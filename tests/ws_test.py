@@ -14,6 +14,7 @@ the http actor against the first one's ingest) delivering the same
 events. No fixed sleeps: every wait is a condition with a deadline.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -25,11 +26,24 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_test                                        # noqa: E402
-from http_test import Node, check, free_ports, wait_until, FAILURES  # noqa: E402
+from http_test import Node, check, free_ports, wait_until, run_each, finish  # noqa: E402
 import websocket                                        # noqa: E402
 
 READER = "reader-token-0123456789"
 PUBLISHER = "publisher-token-0123456789"
+
+
+@contextlib.contextmanager
+def own_node(settings=()):
+    """A zebd of its own for one test: welcomed, connected, stopped after
+    (and checked to exit 0)"""
+    node = Node(list(settings))
+    try:
+        node.welcome()
+        node.connect()
+        yield node
+    finally:
+        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def ws_url(node, query=""):
@@ -248,10 +262,7 @@ def test_tokens():
 
 
 def test_idle_timeout():
-    node = Node(["http/ws/idle_timeout=1s"])
-    try:
-        node.welcome()
-        node.connect()
+    with own_node(["http/ws/idle_timeout=1s"]) as node:
         # A client that pings keeps its connection past the timeout
         talker, _ = connect(node)
         started = time.monotonic()
@@ -284,15 +295,10 @@ def test_idle_timeout():
         check(alive, "the talker, pinging, was kept open meanwhile")
         talker.close()
         wait_until(lambda: stats(node).get("open") == 0, 10, "both connections gone")
-    finally:
-        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_lagged():
-    node = Node(["http/ws/queue=256"])
-    try:
-        node.welcome()
-        node.connect()
+    with own_node(["http/ws/queue=256"]) as node:
         slow, _ = connect(node, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
         send(slow, {"action": "subscribe", "channel": "*"})
         check(recv(slow) == {"type": "subscribed", "channel": "*"}, "the slow client subscribed")
@@ -338,17 +344,12 @@ def test_lagged():
                 break
         check(message is not None, "the fast client goes on after the slow one lagged")
         fast.close()
-    finally:
-        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_bus_gaps():
     """The bus drops events for the gateway (bus/hwm 10): the feed fetches
     them from the log, in the middle of a burst and at its end"""
-    node = Node(["bus/hwm=10", "http/ws/queue=100000"])
-    try:
-        node.welcome()
-        node.connect()
+    with own_node(["bus/hwm=10", "http/ws/queue=100000"]) as node:
         ws, _ = connect(node)
         send(ws, {"action": "subscribe", "channel": "*"})
         recv(ws)
@@ -364,8 +365,6 @@ def test_bus_gaps():
         check(counters.get("gaps_repaired", 0) > 0 and counters.get("events_missed") == 0,
               "the gaps were fetched from the log: %r" % counters)
         ws.close()
-    finally:
-        check(node.stop() == 0, "zebd exits 0 on SIGTERM")
 
 
 def test_resume_restart():
@@ -439,24 +438,12 @@ def main():
     try:
         node.welcome()
         node.connect()
-        for test in (test_protocol, test_channels, test_resume_live, test_two_gateways):
-            t0 = time.monotonic()
-            test(node)
-            print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
-                                         (time.monotonic() - t0) * 1000))
+        run_each((test_protocol, test_channels, test_resume_live, test_two_gateways), node)
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    for test in (test_tokens, test_idle_timeout, test_lagged, test_bus_gaps, test_resume_restart):
-        t0 = time.monotonic()
-        test()
-        print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
-                                     (time.monotonic() - t0) * 1000))
-    if FAILURES:
-        print("FAILED: %d checks (%.1f s)" % (len(FAILURES), time.monotonic() - started))
-        sys.exit(1)
-    print("OK (%.1f s)" % (time.monotonic() - started))
-
+    run_each((test_tokens, test_idle_timeout, test_lagged, test_bus_gaps, test_resume_restart))
+    finish(started)
 
 if __name__ == "__main__":
     main()
