@@ -570,7 +570,7 @@ s_replay (zeb_http_ws_t *ws, zeb_client_t *client)
     pthread_mutex_lock (&ws->lock);
     s_sub_t *sub = s_replay_next (ws, &conn, &room, &blocked);
     uint64_t from = sub? sub->next: 0;
-    ws->replay_pending = sub || blocked;
+    __atomic_store_n (&ws->replay_pending, sub || blocked, __ATOMIC_RELEASE);
     pthread_mutex_unlock (&ws->lock);
     if (!sub)
         return blocked;
@@ -861,7 +861,7 @@ s_sub_put (s_conn_t *self, const char *channel, bool resume, uint64_t start)
     if (resume) {
         sub->replaying = true;
         sub->next = start? start: 1;
-        self->ws->replay_pending = true;
+        __atomic_store_n (&self->ws->replay_pending, true, __ATOMIC_RELEASE);
     }
     return true;
 }
