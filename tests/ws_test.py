@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import http_test                                        # noqa: E402
@@ -423,11 +424,40 @@ def test_two_gateways(node):
         check(second.stop() == 0, "the second zebd exits 0 on SIGTERM")
 
 
+def test_gateway_outlives_node():
+    """The second gateway's clients stay connected while the first zebd is
+    SIGKILLed and restarted; the events published after the restart reach
+    them, none lost (the feed reconnects and fetches what the bus missed)"""
+    with own_node() as node:
+        port = free_ports(1)[0]
+        second = Node(["http/ingest=" + node.ingest], actors="http", http_port=port)
+        try:
+            wait_until(lambda: second.process.poll() is not None or healthy(second), 15, "the second gateway")
+            ws, _ = connect(second)
+            send(ws, {"action": "subscribe", "channel": "outlive.*"})
+            recv(ws)
+            first = publish(node, [{"type": "outlive.event", "id": "o%d" % i} for i in range(10)])["sequence"]
+            got = collect(ws, first + 9)
+            node.process.kill()
+            node.process.wait()
+            node.conn.close()
+            node.process = subprocess.Popen(node.process.args, stdout=node.log, stderr=subprocess.STDOUT)
+            node.welcome()
+            node.connect()
+            last = publish(node, [{"type": "outlive.event", "id": "p%d" % i} for i in range(10)])["sequence"] + 9
+            got += collect(ws, last, 60)
+            check(got == list(range(first, last + 1)), "across the first zebd's restart, every event once: "
+                  "%d of %d" % (len(got), last - first + 1))
+            ws.close()
+        finally:
+            check(second.stop() == 0, "the second zebd exits 0 on SIGTERM")
+
+
 def healthy(node):
+    """The gateway serves (GET /healthz answers 200)"""
     try:
-        conn = socket.create_connection(("127.0.0.1", int(node.url.rsplit(":", 1)[1])), timeout=1)
-        conn.close()
-        return True
+        with urllib.request.urlopen(node.url + "/healthz", timeout=2) as reply:
+            return reply.status == 200
     except OSError:
         return False
 
@@ -442,7 +472,8 @@ def main():
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    run_each((test_tokens, test_idle_timeout, test_lagged, test_bus_gaps, test_resume_restart))
+    run_each((test_tokens, test_idle_timeout, test_lagged, test_bus_gaps, test_resume_restart,
+              test_gateway_outlives_node))
     finish(started)
 
 if __name__ == "__main__":
