@@ -239,6 +239,8 @@ int zeb_http_deadletter_delete (zeb_http_req_t *req);
       "a WebSocket silent this long (no message, no answer to the gateway's pings) is closed" }, \
     { "http/ws/queue", "1024", ZEB_KEY_INT, 4, 1000000, NULL, \
       "messages queued for one WebSocket; past it the client gets `lagged` and is disconnected" }, \
+    { "http/ws/lag_grace", "5s", ZEB_KEY_DURATION, 100, 600000, NULL, \
+      "a lagged WebSocket still open this long after its notice is cut (its client does not read)" }, \
     { "http/ws/max_subscriptions", "64", ZEB_KEY_INT, 1, 10000, NULL, \
       "channels one WebSocket may subscribe to" }, \
     { "http/ws/senders", "4", ZEB_KEY_INT, 1, 256, NULL, \

@@ -43,8 +43,12 @@
 #include "zeb_http_int.h"
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #define S_MAX_MESSAGE   65536           //  largest client message read
 #define S_REPLAY_BATCH  500             //  events per FETCH of a replay
@@ -86,6 +90,8 @@ struct _s_conn_t {
     s_msg_t **queue;                    //  ring of ws->queue_max
     size_t head, count;
     uint64_t last_written;              //  sequence of the last event written
+    int fd;                             //  its socket, -1 if not found
+    int64_t lagged_at;                  //  when it lagged (monotonic us), 0 if not
     bool listed, busy, closing, closed;
     s_conn_t *prev, *next;              //  ws->conns
     s_conn_t *ready_next;               //  ws->ready
@@ -94,12 +100,14 @@ struct _s_conn_t {
 typedef struct {
     uint64_t connections, connections_refused, disconnects, messages_in, bad_messages;
     uint64_t subscribes, unsubscribes, pings, events_in, events_sent, replayed;
-    uint64_t lagged, write_failures, gaps_repaired, events_missed;
+    uint64_t lagged, cut, write_failures, gaps_repaired, events_missed;
 } s_counters_t;
 
 struct _zeb_http_ws_t {
     zeb_http_t *http;
     int64_t idle_timeout;
+    int64_t lag_grace;                  //  ms a lagged connection may stay open
+    size_t lagging;                     //  connections lagged and not closed yet
     size_t queue_max, max_subscriptions, sender_count;
     char ping_text [24];                //  CivetWeb's websocket_timeout_ms
     char **token_channels;              //  per http->tokens: "a.*,b" (NULL: every channel)
@@ -312,6 +320,8 @@ s_lag (s_conn_t *self)
     S_COUNT (self->ws, lagged);
     s_queue_clear (self);
     self->closing = true;
+    self->lagged_at = zeb_time_mono_us ();
+    self->ws->lagging++;
     s_msg_t *notice = s_msg_json (json_pack ("{s:s, s:I, s:I, s:s}", "type", "lagged",
         "lastSequence", (json_int_t) self->last_written, "queue", (json_int_t) self->ws->queue_max,
         "reason", "the client reads slower than events arrive: resume with "
@@ -339,6 +349,27 @@ s_enqueue (s_conn_t *self, s_msg_t *msg)
     }
     s_append (self, msg);
     s_ready (self);
+}
+
+//  Cut the connections that lagged more than http/ws/lag_grace ago and
+//  are still open: their clients do not read, and the sender writing to
+//  them would wait for CivetWeb's write timeout. shutdown () ends the
+//  blocked write and CivetWeb's read loop, which then closes. Under the
+//  lock (the close handler sets closed under it, before CivetWeb closes
+//  the socket).
+static void
+s_lag_expire (zeb_http_ws_t *ws)
+{
+    int64_t now = zeb_time_mono_us ();
+    for (s_conn_t *conn = ws->conns; conn && ws->lagging; conn = conn->next)
+        if (conn->lagged_at && now - conn->lagged_at >= ws->lag_grace * 1000) {
+            conn->lagged_at = 0;
+            ws->lagging--;
+            if (conn->fd >= 0 && !conn->closed) {
+                shutdown (conn->fd, SHUT_RDWR);
+                S_COUNT (ws, cut);
+            }
+        }
 }
 
 //  ---------------------------------------------------------------------
@@ -678,6 +709,10 @@ s_feed (void *arg)
             checked = now;
         }
         busy = __atomic_load_n (&ws->replay_pending, __ATOMIC_ACQUIRE)? s_replay (ws, client): false;
+        pthread_mutex_lock (&ws->lock);
+        if (ws->lagging)
+            s_lag_expire (ws);
+        pthread_mutex_unlock (&ws->lock);
     }
     zsock_destroy (&sub);
     zeb_client_destroy (&client);
@@ -758,6 +793,53 @@ s_on_connect (const struct mg_connection *conn, void *cbdata)
     return 0;
 }
 
+//  The port of an address, and its text
+static int
+s_address (const struct sockaddr_storage *address, char *text, size_t size)
+{
+    if (address->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) address;
+        inet_ntop (AF_INET, &in->sin_addr, text, (socklen_t) size);
+        return ntohs (in->sin_port);
+    }
+    if (address->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) address;
+        inet_ntop (AF_INET6, &in6->sin6_addr, text, (socklen_t) size);
+        return ntohs (in6->sin6_port);
+    }
+    return -1;
+}
+
+//  The connection's socket. CivetWeb does not give it, and has no call
+//  by which another thread ends a connection: found once, among the
+//  process's open descriptors, by the peer's address and port and the
+//  local port (a TCP connection's own; no other socket has them while it
+//  is open). -1 if not found: a stuck client then holds its sender until
+//  CivetWeb's write times out.
+static int
+s_socket_find (const struct mg_request_info *info)
+{
+    DIR *dir = opendir ("/proc/self/fd");
+    struct dirent *entry;
+    int found = -1;
+    while (dir && found < 0 && (entry = readdir (dir))) {
+        int fd = atoi (entry->d_name);
+        struct sockaddr_storage peer, local;
+        socklen_t peer_size = sizeof (peer), local_size = sizeof (local);
+        char text [INET6_ADDRSTRLEN], ignored [INET6_ADDRSTRLEN];
+        if (fd < 3 || getpeername (fd, (struct sockaddr *) &peer, &peer_size)
+        ||  getsockname (fd, (struct sockaddr *) &local, &local_size))
+            continue;
+        if (s_address (&peer, text, sizeof (text)) == info->remote_port
+        &&  s_address (&local, ignored, sizeof (ignored)) == info->server_port
+        &&  streq (text, info->remote_addr))
+            found = fd;
+    }
+    if (dir)
+        closedir (dir);
+    return found;
+}
+
 //  After the handshake: registered, and told `connected`
 static void
 s_on_ready (struct mg_connection *conn, void *cbdata)
@@ -772,6 +854,7 @@ s_on_ready (struct mg_connection *conn, void *cbdata)
     }
     self->ws = ws;
     self->conn = conn;
+    self->fd = s_socket_find (mg_get_request_info (conn));
     self->token = (int) (intptr_t) mg_get_user_connection_data (conn) - 2;
     zeb_uuid_v7_str (self->id);
     S_COUNT (ws, connections);
@@ -809,6 +892,8 @@ s_on_close (const struct mg_connection *conn, void *cbdata)
     s_conn_t *self = (s_conn_t *) data;
     pthread_mutex_lock (&ws->lock);
     self->closed = true;
+    if (self->lagged_at)
+        ws->lagging--;
     while (self->busy)
         pthread_cond_wait (&ws->idle_cond, &ws->lock);
     if (self->listed) {
@@ -1009,6 +1094,7 @@ zeb_http_ws_configure (zeb_http_t *http, zconfig_t *config, zeb_fault_t *fault)
     ws->wake [0] = ws->wake [1] = -1;
     int64_t queue, subscriptions, senders;
     zeb_config_duration (config, "http/ws/idle_timeout", &ws->idle_timeout);
+    zeb_config_duration (config, "http/ws/lag_grace", &ws->lag_grace);
     zeb_config_int (config, "http/ws/queue", &queue);
     zeb_config_int (config, "http/ws/max_subscriptions", &subscriptions);
     zeb_config_int (config, "http/ws/senders", &senders);
@@ -1115,6 +1201,7 @@ zeb_http_ws_stats (zeb_http_t *http, zeb_pack_t *pack)
     S_STAT (events_sent);
     S_STAT (replayed);
     S_STAT (lagged);
+    S_STAT (cut);
     S_STAT (write_failures);
     S_STAT (gaps_repaired);
     S_STAT (events_missed);

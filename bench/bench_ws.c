@@ -200,10 +200,14 @@ s_run (zeb_node_t *node, const s_options_t *options, int port, zeb_event_t *even
 {
     s_client_t client = { NULL, options->connections, options->events, 0, false };
     client.conns = (s_ws_t *) calloc (options->connections, sizeof (s_ws_t));
+    //  Until the gateway's feed has reached the log, /ws answers 503
     size_t opened = 0;
-    for (; opened < options->connections; opened++)
-        if ((client.conns [opened].fd = s_ws_open (port)) < 0)
-            break;
+    int64_t deadline = zeb_time_mono_us () + 10 * 1000000LL;
+    while (opened < options->connections && zeb_time_mono_us () < deadline)
+        if ((client.conns [opened].fd = s_ws_open (port)) >= 0)
+            opened++;
+        else
+            zclock_sleep (10);
     double rate = -1;
     if (opened < options->connections) {
         fprintf (stderr, "zeb-bench ws: only %zu of %zu connections opened\n", opened,

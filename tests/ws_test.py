@@ -299,7 +299,7 @@ def test_idle_timeout():
 
 
 def test_lagged():
-    with own_node(["http/ws/queue=256"]) as node:
+    with own_node(["http/ws/queue=256", "http/ws/lag_grace=60s"]) as node:
         slow, _ = connect(node, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
         send(slow, {"action": "subscribe", "channel": "*"})
         check(recv(slow) == {"type": "subscribed", "channel": "*"}, "the slow client subscribed")
@@ -344,6 +344,30 @@ def test_lagged():
             if message is None:
                 break
         check(message is not None, "the fast client goes on after the slow one lagged")
+        fast.close()
+
+
+def test_stuck():
+    """A client that never reads: lagged, and cut http/ws/lag_grace after
+    (not CivetWeb's 30 s write timeout); the others are served meanwhile"""
+    with own_node(["http/ws/queue=64", "http/ws/lag_grace=500ms"]) as node:
+        stuck, _ = connect(node, sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+        send(stuck, {"action": "subscribe", "channel": "*"})
+        recv(stuck)
+        fast, _ = connect(node)
+        send(fast, {"action": "subscribe", "channel": "*"})
+        recv(fast)
+        deadline = time.monotonic() + 60
+        while stats(node).get("lagged", 0) == 0 and time.monotonic() < deadline:
+            last = publish(node, [{"type": "stuck.event", "data": {"pad": "z" * 4000}} for _ in range(50)])
+            collect(fast, last["sequence"] + 49)
+        lagged = time.monotonic()
+        check(wait_until(lambda: stats(node).get("cut") == 1 and stats(node).get("open") == 1, 10,
+                         "the stuck connection cut"), "the stuck client was cut: %r" % stats(node))
+        check(time.monotonic() - lagged < 10, "cut well before CivetWeb's write timeout")
+        last = publish(node, [{"type": "stuck.after"}])["sequence"]
+        check(collect(fast, last)[-1:] == [last], "the other client is served on")
+        stuck.close()
         fast.close()
 
 
@@ -472,7 +496,7 @@ def main():
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    run_each((test_tokens, test_idle_timeout, test_lagged, test_bus_gaps, test_resume_restart,
+    run_each((test_tokens, test_idle_timeout, test_lagged, test_stuck, test_bus_gaps, test_resume_restart,
               test_gateway_outlives_node))
     finish(started)
 
