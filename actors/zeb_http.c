@@ -77,6 +77,8 @@ const zeb_config_key_t zeb_http_config [] = {
       "requests/s allowed to this token (0: no limit; else 429 with Retry-After)" },
     { "http/tokens/*/burst", "0", ZEB_KEY_INT, 0, 10000000, NULL,
       "requests allowed at once above its rate (0: one second's worth)" },
+
+    ZEB_HTTP_WS_CONFIG
     { NULL }
 };
 
@@ -168,6 +170,9 @@ static const s_route_t s_routes [] = {
       "Every actor's counters (Prometheus text exposition)" },
     { "GET",    "/healthz", 0, s_healthz, "The gateway answers" },
     { "GET",    "/readyz", 0, zeb_http_readyz, "Every actor started and answers (else 503)" },
+
+    { "GET",    "/", 0, zeb_http_console, "The console (live events over /ws, automations, dead letters)" },
+    { "GET",    "/api/stats", S_READ, zeb_http_stats_get, "The gateway's counters (its STATS) as JSON" },
     { NULL }
 };
 
@@ -526,17 +531,22 @@ s_rate_check (zeb_http_req_t *req)
 //  ---------------------------------------------------------------------
 //  Tokens
 
+const char *
+zeb_http_list_next (const char **cursor, size_t *len)
+{
+    const char *item = *cursor + strspn (*cursor, ", ");
+    *len = strcspn (item, ", ");
+    *cursor = item + *len;
+    return *len? item: NULL;
+}
+
 static int
 s_scopes_parse (const char *text, int *scopes)
 {
     *scopes = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t len = strcspn (p, ", ");
-        if (len == 0)
-            break;
+    const char *cursor = text, *p;
+    size_t len;
+    while ((p = zeb_http_list_next (&cursor, &len))) {
         if (len == 4 && memcmp (p, "read", 4) == 0)
             *scopes |= ZEB_HTTP_SCOPE_READ;
         else
@@ -547,7 +557,6 @@ s_scopes_parse (const char *text, int *scopes)
             *scopes |= ZEB_HTTP_SCOPE_ADMIN | ZEB_HTTP_SCOPE_PUBLISH | ZEB_HTTP_SCOPE_READ;
         else
             return -1;
-        p += len;
     }
     return 0;
 }
@@ -798,6 +807,7 @@ s_stop (void *state)
     if (self->server)
         mg_stop (self->server);         //  waits for every worker
     self->server = NULL;
+    zeb_http_ws_stop (self);
     zeb_http_sources_free (self);
     free (self->tokens);
     free (self->url);
@@ -842,7 +852,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     zeb_config_int (config, "http/rate", &rate);
     zeb_config_int (config, "http/burst", &burst);
     s_bucket_init (&self->anonymous, rate, burst);
-    if (zeb_http_sources_load (self, config, fault) || s_tokens_load (self, config, fault))
+    if (zeb_http_sources_load (self, config, fault) || s_tokens_load (self, config, fault)
+    ||  zeb_http_ws_configure (self, config, fault))
         return fault->code;
 
     //  HOST:PORT, or [V6]:PORT
@@ -870,6 +881,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
         "tcp_nodelay", "1",
         "enable_directory_listing", "no",
         "decode_url", "yes",
+        "websocket_timeout_ms", zeb_http_ws_ping_interval (self),
+        "enable_websocket_ping_pong", "yes",
         NULL
     };
     struct mg_callbacks callbacks;
@@ -892,6 +905,8 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
         return zeb_fault_set (fault, ZEB_ECONFIG, "http: cannot listen on %s: %s", endpoint,
                               *error_text? error_text: "CivetWeb refused");
     mg_set_request_handler (self->server, "/", s_serve, self);
+    if (zeb_http_ws_start (self, fault))
+        return fault->code;
     struct mg_server_port ports [4];
     int count = mg_get_server_ports (self->server, 4, ports);
     if (count < 1)
@@ -915,6 +930,7 @@ s_stats (void *state, zeb_pack_t *pack)
     zeb_pack_uint (pack, "sources", self->server? zeb_http_sources_count (self): 0);
     zeb_pack_uint (pack, "tokens", self->token_count);
     zeb_pack_str (pack, "url", self->url? self->url: "");
+    zeb_http_ws_stats (self, pack);
 }
 
 //  "": every actor of the node started (/readyz)
@@ -976,5 +992,6 @@ zeb_http_test (bool verbose)
                                               "/api/events/{sequence}"), "get"));
     json_decref (document);
     zeb_http_hook_test (verbose);
+    zeb_http_ws_test (verbose);
     printf ("OK\n");
 }

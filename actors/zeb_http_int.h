@@ -1,7 +1,8 @@
 /*  =========================================================================
     zeb_http_int - what the gateway's files share (zeb_http.c: the actor,
     the server, routing, replies and tokens; zeb_http_hook.c: webhook
-    sources and signatures; zeb_http_api.c: the REST routes)
+    sources and signatures; zeb_http_api.c: the REST routes;
+    zeb_http_ws.c: WebSockets, GET /ws, the console and GET /api/stats)
 
     Internal to the gateway. The actor's state (zeb_http_t) is written by
     the actor's thread before the server starts and after it stopped;
@@ -84,6 +85,7 @@ typedef struct {
 //  The actors the gateway talks to, by index (zeb_http_node.c names them)
 #define ZEB_HTTP_PEERS          6       //  ingest, log, registry, outbox, automation, cron
 
+typedef struct _zeb_http_ws_t zeb_http_ws_t;
 
 typedef struct {
     zeb_actor_t *actor;
@@ -107,6 +109,7 @@ typedef struct {
     zeb_http_bucket_t anonymous;        //  requests without a token (http/rate)
     bool started;                       //  the node said every actor started (atomic)
     zeb_http_counters_t counters;
+    zeb_http_ws_t *ws;                  //  WebSockets (zeb_http_ws.c)
 } zeb_http_t;
 
 #define ZEB_HTTP_COUNT(http, name) \
@@ -183,6 +186,12 @@ bool
 //  A header (case-insensitive), or NULL
 const char *
     zeb_http_header (zeb_http_req_t *req, const char *name);
+
+//  The next item of a comma-separated list ("a, b,c"; spaces and commas
+//  separate): its first byte, *len its length; NULL at the end. *cursor
+//  (start it at the text) moves past the item.
+const char *
+    zeb_http_list_next (const char **cursor, size_t *len);
 
 //  This thread's client of ingest, the registry, the outbox, the
 //  automations; NULL having replied 503 when the node has none.
@@ -299,5 +308,52 @@ int zeb_http_readyz (zeb_http_req_t *req);
 //  The gateway's counters as a JSON object (its STATS' numbers)
 json_t *
     zeb_http_counters_json (zeb_http_t *http);
+
+//  WebSockets, the console, GET /api/stats (zeb_http_ws.c)
+
+//  Its configuration keys, inside zeb_http_config
+#define ZEB_HTTP_WS_CONFIG \
+    { "http/ws/idle_timeout", "60s", ZEB_KEY_DURATION, 100, 86400000, NULL, \
+      "a WebSocket silent this long (no message, no answer to the gateway's pings) is closed" }, \
+    { "http/ws/queue", "1024", ZEB_KEY_INT, 4, 1000000, NULL, \
+      "messages queued for one WebSocket; past it the client gets `lagged` and is disconnected" }, \
+    { "http/ws/lag_grace", "5s", ZEB_KEY_DURATION, 100, 600000, NULL, \
+      "a lagged WebSocket still open this long after its notice is cut (its client does not read)" }, \
+    { "http/ws/max_subscriptions", "64", ZEB_KEY_INT, 1, 10000, NULL, \
+      "channels one WebSocket may subscribe to" }, \
+    { "http/ws/senders", "4", ZEB_KEY_INT, 1, 256, NULL, \
+      "threads writing queued messages to WebSockets (a stuck client holds one)" }, \
+    { "http/tokens/*/channels", "*", ZEB_KEY_STR, 0, 0, NULL, \
+      "channels its WebSockets may subscribe to, comma-separated (\"order.*,audit.log\")" },
+
+//  Before mg_start: read http/ws/* (after the tokens). Returns 0 or
+//  ZEB_ECONFIG with fault set. zeb_http_ws_stop frees what it made.
+int
+    zeb_http_ws_configure (zeb_http_t *http, zconfig_t *config, zeb_fault_t *fault);
+
+//  CivetWeb's websocket_timeout_ms for http/ws/idle_timeout (borrowed)
+const char *
+    zeb_http_ws_ping_interval (zeb_http_t *http);
+
+//  After mg_start: the feed and sender threads, the /ws handler. Returns
+//  0 or ZEB_ECONFIG with fault set. Without http/ingest, /ws is not served.
+int
+    zeb_http_ws_start (zeb_http_t *http, zeb_fault_t *fault);
+
+//  After mg_stop (every connection closed): threads joined, state freed.
+//  Safe when not configured, and twice.
+void
+    zeb_http_ws_stop (zeb_http_t *http);
+
+//  The "ws" map of the gateway's STATS
+void
+    zeb_http_ws_stats (zeb_http_t *http, zeb_pack_t *pack);
+
+int zeb_http_console (zeb_http_req_t *req);       //  GET /
+int zeb_http_stats_get (zeb_http_req_t *req);     //  GET /api/stats
+
+//  Self test of channels and messages (zeb_http_test calls it)
+void
+    zeb_http_ws_test (bool verbose);
 
 #endif

@@ -22,19 +22,14 @@ static int
 s_list (const char *text, char list [][64], size_t *count, const char *key, zeb_fault_t *fault)
 {
     *count = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        size_t len = strcspn (p, ", ");
-        if (len == 0)
-            break;
+    const char *cursor = text, *p;
+    size_t len;
+    while ((p = zeb_http_list_next (&cursor, &len))) {
         if (len >= 64 || *count == ZEB_HTTP_MAX_HEADERS)
             return zeb_fault_set (fault, ZEB_ECONFIG, "%s: at most %d headers of at most 63 bytes",
                                   key, ZEB_HTTP_MAX_HEADERS);
         memcpy (list [*count], p, len);
         list [(*count)++][len] = 0;
-        p += len;
     }
     return 0;
 }

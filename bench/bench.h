@@ -96,4 +96,9 @@ int
 int
     bench_http_main (int argc, char *argv []);
 
+//  zeb-bench ws: WebSocket fan-out, events/s delivered to C connections
+//  (bench_ws.c).
+int
+    bench_ws_main (int argc, char *argv []);
+
 #endif

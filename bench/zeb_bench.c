@@ -1123,7 +1123,9 @@ s_usage (FILE *stream)
         "       zeb-bench automation [options]  publish -> rule -> webhook received, p99,\n"
         "                         beside a subscription without rules (--help)\n"
         "       zeb-bench http [options]  inbound webhooks/s with durable acks through the\n"
-        "                         HTTP gateway, beside its raw throughput (--help)\n"        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
+        "                         HTTP gateway, beside its raw throughput (--help)\n"
+        "       zeb-bench ws [options]    WebSocket fan-out: events/s delivered to 1,000\n"
+        "                         connections through the gateway (--help)\n"        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
         "  --sync-mode M     embedded node: always (default), batch or none\n"
@@ -1166,6 +1168,8 @@ main (int argc, char *argv [])
         return bench_automation_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "http"))
         return bench_http_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "ws"))
+        return bench_ws_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;

@@ -170,6 +170,23 @@ class Node:
         return self.process.returncode
 
 
+def run_each(tests, *args):
+    """Each test with args, its outcome and time printed"""
+    for test in tests:
+        t0 = time.monotonic()
+        test(*args)
+        print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
+                                     (time.monotonic() - t0) * 1000))
+
+
+def finish(started):
+    """The verdict: exits 1 if a check failed"""
+    if FAILURES:
+        print("FAILED: %d checks (%.1f s)" % (len(FAILURES), time.monotonic() - started))
+        sys.exit(1)
+    print("OK (%.1f s)" % (time.monotonic() - started))
+
+
 def is_error(body, status, reason=None):
     return (isinstance(body, dict) and body.get("code") == status
             and isinstance(body.get("reason"), str) and isinstance(body.get("error"), str)
@@ -727,7 +744,7 @@ EXPECTED_ROUTES = {
     ("get", "/api/cron"), ("post", "/api/cron"), ("get", "/api/cron/{name}"), ("put", "/api/cron/{name}"),
     ("delete", "/api/cron/{name}"), ("post", "/api/cron/{name}/enable"),
     ("post", "/api/cron/{name}/disable"), ("post", "/api/cron/{name}/run"),
-    ("get", "/api/openapi.json"), ("get", "/metrics"), ("get", "/healthz"), ("get", "/readyz")}
+    ("get", "/api/openapi.json"), ("get", "/metrics"), ("get", "/healthz"), ("get", "/readyz"), ("get", "/"), ("get", "/api/stats")}
 
 
 def test_routes(node):
@@ -758,6 +775,9 @@ def test_routes(node):
         status, _, reply = node.request(method.upper(), concrete, body, headers)
         check(status != 405 and not (status == 404 and isinstance(reply, dict) and reply.get("reason") == "UNKNOWN_ROUTE"),
               "%s %s is served: %s %r" % (method.upper(), concrete, status, reply))
+        if path == "/":             # the console: HTML
+            check(isinstance(reply, bytes) and reply.startswith(b"<!DOCTYPE html>"), "GET / is the console")
+            continue
         check(isinstance(reply, (dict, list)) or concrete == "/metrics",
               "%s %s answers JSON: %r" % (method.upper(), concrete, reply))
 
@@ -1035,25 +1055,14 @@ def main():
         check(isinstance(node.url, str) and node.url.startswith("http://127.0.0.1:"),
               "WELCOME names the gateway: %r" % welcome)
         node.connect()
-        for test in (test_github, test_stripe, test_standard, test_hmac, test_webhook_refusals,
-                     test_types, test_trigger, test_events, test_automations, test_deadletters,
-                     test_cron, test_metrics, test_readyz, test_routes):
-            t0 = time.monotonic()
-            test(node)
-            print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
-                                         (time.monotonic() - t0) * 1000))
+        run_each((test_github, test_stripe, test_standard, test_hmac, test_webhook_refusals,
+                  test_types, test_trigger, test_events, test_automations, test_deadletters,
+                  test_cron, test_metrics, test_readyz, test_routes), node)
     finally:
         status = node.stop()
         check(status == 0, "zebd exits 0 on SIGTERM: %s" % status)
-    for test in (test_sources, test_tokens, test_unreachable, test_open_refused):
-        t0 = time.monotonic()
-        test()
-        print(" * %s: %s (%d ms)" % (test.__name__, "FAILED" if FAILURES else "OK",
-                                     (time.monotonic() - t0) * 1000))
-    if FAILURES:
-        print("FAILED: %d checks (%.1f s)" % (len(FAILURES), time.monotonic() - started))
-        sys.exit(1)
-    print("OK (%.1f s)" % (time.monotonic() - started))
+    run_each((test_sources, test_tokens, test_unreachable, test_open_refused))
+    finish(started)
 
 
 if __name__ == "__main__":
