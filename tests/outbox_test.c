@@ -65,7 +65,7 @@ s_state_is (void *arg)
 {
     s_state_t *want = (s_state_t *) arg;
     char body [64];
-    snprintf (body, sizeof (body), "{\"id\":\"%s\"}", want->id);
+    snprintf (body, sizeof (body), "{\"id\":\"%.32s\"}", want->id);
     json_t *run = s_call ("RUN", body, "RUN");
     bool is = streq (json_string_value (json_object_get (run, "state")), want->state);
     json_decref (run);
@@ -78,7 +78,7 @@ s_wait_state (const char *id, const char *state, int timeout_ms)
     s_state_t want = { id, state };
     if (!test_wait_until (s_state_is, &want, timeout_ms)) {
         char body [64];
-        snprintf (body, sizeof (body), "{\"id\":\"%s\"}", id);
+        snprintf (body, sizeof (body), "{\"id\":\"%.32s\"}", id);
         json_t *run = s_call ("RUN", body, "RUN");
         char *text = json_dumps (run, JSON_COMPACT);
         fprintf (stderr, "run %s is not %s: %s\n", id, state, text);
@@ -91,7 +91,7 @@ static json_t *
 s_show (const char *id)
 {
     char body [64];
-    snprintf (body, sizeof (body), "{\"id\":\"%s\"}", id);
+    snprintf (body, sizeof (body), "{\"id\":\"%.32s\"}", id);
     return s_call ("RUN", body, "RUN");
 }
 
@@ -560,7 +560,7 @@ s_test_dlq (void)
     //  Replay: two attempts again, then success
     receiver_set_mode (receiver, RECEIVER_OK, 0);
     char body [64];
-    snprintf (body, sizeof (body), "{\"id\":\"%s\"}", id);
+    snprintf (body, sizeof (body), "{\"id\":\"%.32s\"}", id);
     json_t *reply = s_call ("DLQ_REPLAY", body, "REPLAYED");
     assert (json_integer_value (json_object_get (reply, "count")) == 1);
     json_decref (reply);
