@@ -83,7 +83,8 @@ typedef struct _s_peer_t s_peer_t;
 //  zeb_client_t, a redisContext, an s_nats_t); publish waits for the ack
 //  and returns 0 or -1; pipeline publishes until deadline_us with at most
 //  window unacknowledged, then waits for all, and returns the events
-//  acknowledged (failures: -1).
+//  acknowledged (failures: -1). stored is the count of events the peer
+//  holds (-1: unknown), checked against those acknowledged at the end.
 typedef struct {
     const char *name;
     const char *binary;             //  looked up on PATH (NULL: none needed)
@@ -94,6 +95,7 @@ typedef struct {
     int64_t (*pipeline) (void *connection, const void *data, size_t size, size_t window,
                          int64_t deadline_us);
     void (*disconnect) (void *connection);
+    int64_t (*stored) (void *connection);
 } s_kind_t;
 
 struct _s_peer_t {
@@ -372,6 +374,24 @@ s_zeb_disconnect (void *connection)
     zeb_client_destroy (&client);
 }
 
+//  ingest's stored count, from the node's STATS
+static int64_t
+s_zeb_stored (void *connection)
+{
+    int error = 0;
+    char *text = zeb_client_stats ((zeb_client_t *) connection, &error);
+    json_t *json = text? json_loads (text, 0, NULL): NULL;
+    //  {"ingest": ingest's STATS, "log": ...}; ingest keeps it in "ingest"
+    json_t *ingest = json_object_get (json, "ingest");
+    json_t *value = json_object_get (json_object_get (ingest, "ingest"), "stored");
+    if (!value)
+        value = json_object_get (ingest, "stored");
+    int64_t stored = json_is_integer (value)? (int64_t) json_integer_value (value): -1;
+    json_decref (json);
+    free (text);
+    return stored;
+}
+
 static int
 s_zebd_start (s_peer_t *self, const s_options_t *options)
 {
@@ -510,6 +530,17 @@ s_redis_pipeline (void *connection, const void *data, size_t size, size_t window
     return failed? -1: acked;
 }
 
+static int64_t
+s_redis_stored (void *connection)
+{
+    redisReply *reply = (redisReply *) redisCommand ((redisContext *) connection, "XLEN %s",
+                                                     S_STREAM_KEY);
+    int64_t stored = reply && reply->type == REDIS_REPLY_INTEGER? (int64_t) reply->integer: -1;
+    if (reply)
+        freeReplyObject (reply);
+    return stored;
+}
+
 static void
 s_redis_disconnect (void *connection)
 {
@@ -632,6 +663,18 @@ s_nats_pipeline (void *connection, const void *data, size_t size, size_t window,
     return atomic_load (&nats->failed)? -1: (int64_t) atomic_load (&nats->acked);
 }
 
+static int64_t
+s_nats_stored (void *connection)
+{
+    jsStreamInfo *info = NULL;
+    jsErrCode code = 0;
+    int64_t stored = -1;
+    if (js_GetStreamInfo (&info, ((s_nats_t *) connection)->js, "ZEBBENCH", NULL, &code) == NATS_OK)
+        stored = (int64_t) info->State.Msgs;
+    jsStreamInfo_Destroy (info);
+    return stored;
+}
+
 static void
 s_nats_disconnect (void *connection)
 {
@@ -646,15 +689,15 @@ s_nats_disconnect (void *connection)
 
 static const s_kind_t s_kinds [] = {
     { "zebd", "zebd", "yes: LMDB commit (2 syncs) before the ack, group commit",
-      s_zebd_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect },
+      s_zebd_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect, s_zeb_stored },
     { "zeb-embedded", NULL, "yes: as zebd, node in the bench's process",
-      s_embedded_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect },
+      s_embedded_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect, s_zeb_stored },
     { "redis", "redis-server", "yes: appendfsync always, one fdatasync per event-loop turn "
       "for all the clients of that turn",
-      s_redis_start, s_redis_connect, s_redis_publish, s_redis_pipeline, s_redis_disconnect },
+      s_redis_start, s_redis_connect, s_redis_publish, s_redis_pipeline, s_redis_disconnect, s_redis_stored },
     { "nats", "nats-server", "no: 2.9 JetStream acks before any fsync (sync_interval: always "
       "came in 2.10): an upper bound, not a durability peer",
-      s_nats_start, s_nats_connect, s_nats_publish, s_nats_pipeline, s_nats_disconnect },
+      s_nats_start, s_nats_connect, s_nats_publish, s_nats_pipeline, s_nats_disconnect, s_nats_stored },
 };
 
 //  ---------------------------------------------------------------------
@@ -842,6 +885,26 @@ s_zebd_path (const char *given)
     return path;
 }
 
+//  The last 2 KiB of the server's log in dir, on stderr (the directory
+//  goes with the peer)
+static void
+s_print_log_tail (const char *dir)
+{
+    char *path = zsys_sprintf ("%s/server.log", dir);
+    FILE *file = fopen (path, "r");
+    zstr_free (&path);
+    if (!file)
+        return;
+    char text [2048];
+    fseek (file, 0, SEEK_END);
+    long size = ftell (file);
+    fseek (file, size > (long) sizeof (text) - 1? size - (long) sizeof (text) + 1: 0, SEEK_SET);
+    size_t length = fread (text, 1, sizeof (text) - 1, file);
+    text [length] = 0;
+    fprintf (stderr, "%s\n", text);
+    fclose (file);
+}
+
 //  Start self's server (or node) in a directory under root and wait until
 //  it answers; on failure self->failed, and the caller still tears it down
 static void
@@ -856,8 +919,8 @@ s_peer_setup (s_peer_t *self, const char *root, const s_options_t *options)
         s_version (self->binary, self->version, sizeof (self->version));
     void *connection = s_await (self);
     if (!connection) {
-        fprintf (stderr, "zeb-bench peers: %s did not answer (log in %s): skipped\n",
-                 self->kind->name, self->dir);
+        fprintf (stderr, "zeb-bench peers: %s did not answer; the end of its log:\n", self->kind->name);
+        s_print_log_tail (self->dir);
         self->failed = true;
         return;
     }
@@ -866,14 +929,15 @@ s_peer_setup (s_peer_t *self, const char *root, const s_options_t *options)
     self->kind->disconnect (connection);
 }
 
-//  fsync and fdatasync calls in strace -c's table at path, -1 if none
+//  fsync and fdatasync calls in strace -c's table at path, -1 if there
+//  is no table
 static int64_t
 s_strace_syncs (const char *path)
 {
     FILE *file = fopen (path, "r");
     if (!file)
         return -1;
-    int64_t calls = -1;
+    int64_t calls = 0;
     char line [256];
     while (fgets (line, sizeof (line), file)) {
         char *tokens [8];
@@ -883,10 +947,24 @@ s_strace_syncs (const char *path)
              token = strtok_r (NULL, " \t\n", &saved))
             tokens [count++] = token;
         if (count >= 5 && (streq (tokens [count - 1], "fsync") || streq (tokens [count - 1], "fdatasync")))
-            calls = (calls < 0? 0: calls) + strtoll (tokens [3], NULL, 10);
+            calls += strtoll (tokens [3], NULL, 10);
     }
     fclose (file);
     return calls;
+}
+
+//  Events self holds against those it acknowledged: a peer that acks what
+//  it did not store would not be measured at all. true if they agree.
+static bool
+s_peer_check (s_peer_t *self)
+{
+    void *connection = self->kind->connect (self, 1);
+    int64_t stored = connection? self->kind->stored (connection): -1;
+    if (connection)
+        self->kind->disconnect (connection);
+    printf ("%-13s stored %lld events, acknowledged %lld%s\n", self->kind->name, (long long) stored,
+            (long long) self->acked, stored == self->acked? "": "  (MISMATCH)");
+    return stored == self->acked;
 }
 
 //  Stop self's server (and its tracer) or node, report its syncs when
@@ -904,7 +982,7 @@ s_peer_teardown (s_peer_t *self)
         int64_t syncs = s_strace_syncs (path);
         zstr_free (&path);
         if (syncs < 0)
-            printf ("strace, %s: no fsync or fdatasync call counted\n", self->kind->name);
+            printf ("strace, %s: no table written\n", self->kind->name);
         else
             printf ("strace, %s: %lld fsync+fdatasync calls for %lld events acked (%.4f per event)\n",
                     self->kind->name, (long long) syncs, (long long) self->acked,
@@ -1163,8 +1241,12 @@ bench_peers_main (int argc, char *argv [])
         if (rc == 0)
             printf ("  bare fdatasync: %.0f us\n", floor_us);
     }
-    if (rc == 0 && count)
+    if (rc == 0 && count) {
         s_print_summary (peers, count, &options, floor_count? bench_median (floors, floor_count): -1);
+        for (size_t index = 0; index < count; index++)
+            if (!s_peer_check (&peers [index]))
+                rc = -1;
+    }
     else
     if (rc)
         fprintf (stderr, "zeb-bench peers: %s\n", s_interrupted? "interrupted": "a peer failed");
