@@ -70,9 +70,14 @@
 #define S_STREAM_KEY    "zeb-bench"
 #define S_START_MS      15000           //  a server must answer within this
 
+#define S_PIPELINED     1               //  --scenarios: pipelined
+#define S_CLIENTS       2               //  clients
+#define S_LATENCY       4               //  latency
+
 typedef struct {
     double seconds;
     size_t runs, clients, window, size;
+    int scenarios;                  //  S_PIPELINED | S_CLIENTS | S_LATENCY
     bool embedded, strace;
     const char *zebd;
 } s_options_t;
@@ -1013,6 +1018,8 @@ s_usage (FILE *stream)
         "  --embedded      also an embedded zeb node, in this process over tcp\n"
         "  --strace        run each server under strace -f -c -e trace=fsync,fdatasync and\n"
         "                  count its syncs per event (slows the servers: rates are not figures)\n"
+        "  --scenarios L   of pipelined,clients,latency (default: all three); with --strace,\n"
+        "                  one at a time gives syncs per event of that scenario alone\n"
         "  --zebd PATH     the zebd to run (default: the one beside zeb-bench)\n");
 }
 
@@ -1051,6 +1058,16 @@ s_parse (int argc, char *argv [], s_options_t *options)
             else
             if (streq (arg, "--zebd"))
                 options->zebd = value;
+            else
+            if (streq (arg, "--scenarios")) {
+                options->scenarios = (strstr (value, "pipelined")? S_PIPELINED: 0)
+                                   | (strstr (value, "clients")? S_CLIENTS: 0)
+                                   | (strstr (value, "latency")? S_LATENCY: 0);
+                if (!options->scenarios) {
+                    fprintf (stderr, "zeb-bench peers: --scenarios of pipelined,clients,latency\n");
+                    return -1;
+                }
+            }
             else {
                 fprintf (stderr, "zeb-bench peers: unknown option '%s'\n", arg);
                 return -1;
@@ -1073,7 +1090,8 @@ s_ratio (double zeb, double peer)
 }
 
 static void
-s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, double floor_us)
+s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, double floor_us,
+                 double roundtrips)
 {
     size_t runs = options->runs;
     double pipelined [S_MAX_PEERS], synced [S_MAX_PEERS], p50 [S_MAX_PEERS], p99 [S_MAX_PEERS];
@@ -1099,6 +1117,9 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
                         s_ratio (synced [zeb], synced [peer]), s_ratio (p50 [zeb], p50 [peer]),
                         s_ratio (p99 [zeb], p99 [peer]));
     }
+    if (options->scenarios & S_CLIENTS)
+        printf ("ceiling: %zu libzmq DEALERs, each a round trip at a time to a ROUTER in this process, "
+                "nothing stored: %.0f/s (zebd's transport)\n", options->clients, roundtrips);
     printf ("floor: one bare fdatasync (4 KiB rewritten in a preallocated file, same filesystem): "
             "%.0f us, median of %zu\n", floor_us, runs * 100);
     printf ("1 sync client p50 beside it:");
@@ -1114,15 +1135,19 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
             if (peers [peer].kind->connect == s_redis_connect) {
                 double sync_ratio = s_ratio (synced [zeb], synced [peer]);
                 double pipe_ratio = s_ratio (pipelined [zeb], pipelined [peer]);
-                printf ("target: %s %zu sync clients >= 1.2x redis: %.2fx, %s\n", peers [zeb].kind->name,
-                        options->clients, sync_ratio, sync_ratio >= 1.2? "met": "NOT met");
-                printf ("target: %s 1 sync client p50 <= redis p50: %.0f against %.0f us, %s\n",
-                        peers [zeb].kind->name, p50 [zeb], p50 [peer],
-                        p50 [zeb] <= p50 [peer]? "met": "NOT met");
-                printf ("target: %s 1 pipelined client >= 5x redis: %.2fx, %s\n", peers [zeb].kind->name,
-                        pipe_ratio, pipe_ratio >= 5? "met": "NOT met");
+                if (options->scenarios & S_CLIENTS)
+                    printf ("target: %s %zu sync clients >= 1.2x redis: %.2fx, %s\n",
+                            peers [zeb].kind->name, options->clients, sync_ratio,
+                            sync_ratio >= 1.2? "met": "NOT met");
+                if (options->scenarios & S_LATENCY)
+                    printf ("target: %s 1 sync client p50 <= redis p50: %.0f against %.0f us, %s\n",
+                            peers [zeb].kind->name, p50 [zeb], p50 [peer],
+                            p50 [zeb] <= p50 [peer]? "met": "NOT met");
+                if (options->scenarios & S_PIPELINED)
+                    printf ("target: %s 1 pipelined client >= 5x redis: %.2fx, %s\n",
+                            peers [zeb].kind->name, pipe_ratio, pipe_ratio >= 5? "met": "NOT met");
             }
-            if (peers [peer].kind->connect == s_nats_connect) {
+            if (peers [peer].kind->connect == s_nats_connect && (options->scenarios & S_PIPELINED)) {
                 double pipe_ratio = s_ratio (pipelined [zeb], pipelined [peer]);
                 printf ("target: %s 1 pipelined client >= 3x nats: %.2fx, %s\n", peers [zeb].kind->name,
                         pipe_ratio, pipe_ratio >= 3? "met": "NOT met");
@@ -1137,9 +1162,12 @@ static int
 s_round (s_peer_t *peers, size_t count, size_t run, const s_options_t *options,
          const msgpack_sbuffer *payload)
 {
-    printf ("round %zu/%zu\n  pipelined, events/s:", run + 1, options->runs);
+    printf ("round %zu/%zu\n", run + 1, options->runs);
+    if (options->scenarios & S_PIPELINED)
+        printf ("  pipelined, events/s:");
     fflush (stdout);
-    for (size_t index = 0; index < count && !s_interrupted; index++) {
+    for (size_t index = 0; index < count && !s_interrupted && (options->scenarios & S_PIPELINED);
+         index++) {
         peers [index].pipelined [run] = s_run_pipelined (&peers [index], options, payload->data,
                                                          payload->size);
         printf ("  %s %.0f", peers [index].kind->name, peers [index].pipelined [run]);
@@ -1147,9 +1175,12 @@ s_round (s_peer_t *peers, size_t count, size_t run, const s_options_t *options,
         if (peers [index].pipelined [run] < 0)
             return -1;
     }
-    printf ("\n  %zu sync clients, events/s:", options->clients);
+    if (options->scenarios & S_CLIENTS)
+        printf ("%s  %zu sync clients, events/s:", options->scenarios & S_PIPELINED? "\n": "",
+                options->clients);
     fflush (stdout);
-    for (size_t index = 0; index < count && !s_interrupted; index++) {
+    for (size_t index = 0; index < count && !s_interrupted && (options->scenarios & S_CLIENTS);
+         index++) {
         double p50, p99;
         int rc = s_run_sync (&peers [index], options, options->clients, payload->data, payload->size,
                              &peers [index].synced [run], &p50, &p99);
@@ -1158,9 +1189,12 @@ s_round (s_peer_t *peers, size_t count, size_t run, const s_options_t *options,
         if (rc)
             return -1;
     }
-    printf ("\n  1 sync client, p50 / p99 us:");
+    if (options->scenarios & S_LATENCY)
+        printf ("%s  1 sync client, p50 / p99 us:",
+                options->scenarios & (S_PIPELINED | S_CLIENTS)? "\n": "");
     fflush (stdout);
-    for (size_t index = 0; index < count && !s_interrupted; index++) {
+    for (size_t index = 0; index < count && !s_interrupted && (options->scenarios & S_LATENCY);
+         index++) {
         double rate;
         int rc = s_run_sync (&peers [index], options, 1, payload->data, payload->size, &rate,
                              &peers [index].p50 [run], &peers [index].p99 [run]);
@@ -1177,8 +1211,8 @@ s_round (s_peer_t *peers, size_t count, size_t run, const s_options_t *options,
 int
 bench_peers_main (int argc, char *argv [])
 {
-    s_options_t options = { .seconds = 2, .runs = 3, .clients = 50,
-                            .window = ZEB_CLIENT_WINDOW, .size = 200 };
+    s_options_t options = { .seconds = 2, .runs = 3, .clients = 50, .window = ZEB_CLIENT_WINDOW,
+                            .size = 200, .scenarios = S_PIPELINED | S_CLIENTS | S_LATENCY };
     int rc = s_parse (argc, argv, &options);
     if (rc)
         return rc == BENCH_OPTION_HELP? 0: 2;
@@ -1232,17 +1266,26 @@ bench_peers_main (int argc, char *argv [])
     }
     double *floors = (double *) calloc (options.runs * 100, sizeof (double));
     size_t floor_count = 0;
+    double roundtrips [S_MAX_RUNS] = { 0 };
     size_t run = 0;
     for (; rc == 0 && run < options.runs; run++) {
         rc = s_round (peers, count, run, &options, &payload);
         double floor_us = s_fdatasync_floor (root, 100);
         if (floor_us >= 0)
             floors [floor_count++] = floor_us;
+        if (rc == 0 && (options.scenarios & S_CLIENTS)) {
+            roundtrips [run] = bench_zmq_roundtrip ("tcp", options.clients, options.clients * 1000,
+                                                    payload.size);
+            printf ("  bare fdatasync: %.0f us; libzmq round trips, %zu clients, nothing stored: %.0f/s\n",
+                    floor_us, options.clients, roundtrips [run]);
+        }
+        else
         if (rc == 0)
             printf ("  bare fdatasync: %.0f us\n", floor_us);
     }
     if (rc == 0 && count) {
-        s_print_summary (peers, count, &options, floor_count? bench_median (floors, floor_count): -1);
+        s_print_summary (peers, count, &options, floor_count? bench_median (floors, floor_count): -1,
+                         bench_median (roundtrips, options.runs));
         for (size_t index = 0; index < count; index++)
             if (!s_peer_check (&peers [index]))
                 rc = -1;
