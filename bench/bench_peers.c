@@ -52,6 +52,7 @@
 
 #include "zeb.h"
 #include "bench.h"
+#include "testutil.h"
 #include <hiredis/hiredis.h>
 #include <nats/nats.h>
 #include <fcntl.h>
@@ -108,7 +109,8 @@ struct _s_peer_t {
     char *dir;                      //  its temporary directory
     char *binary;                   //  path of the server, or NULL
     char version [128];
-    int port;
+    int port;                       //  where the server listens (zebd: ingest)
+    char port_text [16];
     pid_t pid;                      //  server (0: none)
     pid_t tracer;                   //  strace attached to it (0: none)
     zeb_node_t *node;               //  embedded node
@@ -128,25 +130,6 @@ s_on_signal (int signal)
 
 //  ---------------------------------------------------------------------
 //  Processes, ports and directories
-
-//  A TCP port of 127.0.0.1 that nothing listens on now (the kernel's
-//  choice for port 0), or -1
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = 0 };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof (address);
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof (address)) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
-}
 
 //  The path of an executable called name on PATH, or NULL. Caller owns it.
 static char *
@@ -216,15 +199,21 @@ s_spawn (char *argv [], const char *log, bool stopped)
     _exit (127);
 }
 
-//  Stop pid: SIGTERM, and SIGKILL if it has not exited within 5 s. Reaps it.
+//  Stop pid: let it exit by itself for grace_ms, then SIGTERM, and SIGKILL
+//  if it has not exited 5 s later. Reaps it.
 static void
-s_reap (pid_t pid)
+s_reap (pid_t pid, int grace_ms)
 {
     if (pid <= 0)
         return;
+    int64_t deadline = zclock_mono () + grace_ms;
+    while (waitpid (pid, NULL, WNOHANG) == 0 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    if (kill (pid, 0) != 0)
+        return;                         //  gone, and reaped
     kill (pid, SIGTERM);
     kill (pid, SIGCONT);
-    int64_t deadline = zclock_mono () + 5000;
+    deadline = zclock_mono () + 5000;
     while (waitpid (pid, NULL, WNOHANG) == 0) {
         if (zclock_mono () >= deadline) {
             kill (pid, SIGKILL);
@@ -309,17 +298,6 @@ s_await (s_peer_t *self)
     return NULL;
 }
 
-static void
-s_remove_tree (const char *path)
-{
-    zdir_t *tree = zdir_new (path, NULL);
-    if (tree) {
-        zdir_remove (tree, true);
-        zdir_destroy (&tree);
-    }
-    rmdir (path);
-}
-
 //  ---------------------------------------------------------------------
 //  zeb: zebd as a child, or the node embedded in this process
 
@@ -400,10 +378,7 @@ s_zeb_stored (void *connection)
 static int
 s_zebd_start (s_peer_t *self, const s_options_t *options)
 {
-    int ports [3] = { s_free_port (), s_free_port (), s_free_port () };
-    if (ports [0] < 0 || ports [1] < 0 || ports [2] < 0)
-        return -1;
-    self->port = ports [0];
+    int ports [3] = { self->port, test_free_port (), test_free_port () };
     snprintf (self->endpoint, sizeof (self->endpoint), "tcp://127.0.0.1:%d", ports [0]);
     char *data = zsys_sprintf ("%s/data", self->dir);
     char *ingest = zsys_sprintf ("ingest/endpoint=tcp://127.0.0.1:%d", ports [0]);
@@ -445,12 +420,7 @@ s_embedded_start (s_peer_t *self, const s_options_t *options)
 static int
 s_redis_start (s_peer_t *self, const s_options_t *options)
 {
-    self->port = s_free_port ();
-    if (self->port < 0)
-        return -1;
-    char port [16];
-    snprintf (port, sizeof (port), "%d", self->port);
-    char *argv [] = { self->binary, "--port", port, "--bind", "127.0.0.1", "--dir", self->dir,
+    char *argv [] = { self->binary, "--port", self->port_text, "--bind", "127.0.0.1", "--dir", self->dir,
                       "--appendonly", "yes", "--appendfsync", "always", "--save", "",
                       "--daemonize", "no", NULL };
     return s_start_server (self, argv, options->strace);
@@ -575,13 +545,8 @@ s_nats_on_ack (jsCtx *js, natsMsg *msg, jsPubAck *ack, jsPubAckErr *error, void 
 static int
 s_nats_start (s_peer_t *self, const s_options_t *options)
 {
-    self->port = s_free_port ();
-    if (self->port < 0)
-        return -1;
-    char port [16];
-    snprintf (port, sizeof (port), "%d", self->port);
     char *store = zsys_sprintf ("%s/store", self->dir);
-    char *argv [] = { self->binary, "-a", "127.0.0.1", "-p", port, "-js", "-sd", store, NULL };
+    char *argv [] = { self->binary, "-a", "127.0.0.1", "-p", self->port_text, "-js", "-sd", store, NULL };
     int rc = s_start_server (self, argv, options->strace);
     zstr_free (&store);
     return rc;
@@ -916,6 +881,8 @@ static void
 s_peer_setup (s_peer_t *self, const char *root, const s_options_t *options)
 {
     self->dir = zsys_sprintf ("%s/%s", root, self->kind->name);
+    self->port = test_free_port ();
+    snprintf (self->port_text, sizeof (self->port_text), "%d", self->port);
     if (mkdir (self->dir, 0700) || self->kind->start (self, options)) {
         self->failed = true;
         return;
@@ -978,11 +945,11 @@ static void
 s_peer_teardown (s_peer_t *self)
 {
     zeb_node_destroy (&self->node);
-    s_reap (self->pid);
+    s_reap (self->pid, 0);
     self->pid = 0;
     if (self->tracer > 0) {
         //  strace leaves when its tracee is gone, its table written
-        s_reap (self->tracer);
+        s_reap (self->tracer, 5000);
         char *path = zsys_sprintf ("%s/strace.txt", self->dir);
         int64_t syncs = s_strace_syncs (path);
         zstr_free (&path);
@@ -995,7 +962,7 @@ s_peer_teardown (s_peer_t *self)
         self->tracer = 0;
     }
     if (self->dir)
-        s_remove_tree (self->dir);
+        test_rmtree (self->dir);
     zstr_free (&self->dir);
     zstr_free (&self->binary);
 }
@@ -1107,15 +1074,18 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
                 synced [index], p50 [index], p99 [index], peer->kind->flush);
     }
     printf ("ratios zeb / peer (events/s: above 1 is zeb faster; latency: below 1 is zeb faster)\n");
+    char label [64];
     for (size_t zeb = 0; zeb < count; zeb++) {
         if (peers [zeb].kind->connect != s_zeb_connect)
             continue;
         for (size_t peer = 0; peer < count; peer++)
-            if (peers [peer].kind->connect != s_zeb_connect)
-                printf ("  %s / %-7s %17.2f %29.2f %21.2f / %-6.2f\n", peers [zeb].kind->name,
-                        peers [peer].kind->name, s_ratio (pipelined [zeb], pipelined [peer]),
+            if (peers [peer].kind->connect != s_zeb_connect) {
+                snprintf (label, sizeof (label), "%s / %s", peers [zeb].kind->name, peers [peer].kind->name);
+                printf ("  %-21s %11.2f %29.2f %21.2f / %-6.2f\n", label,
+                        s_ratio (pipelined [zeb], pipelined [peer]),
                         s_ratio (synced [zeb], synced [peer]), s_ratio (p50 [zeb], p50 [peer]),
                         s_ratio (p99 [zeb], p99 [peer]));
+            }
     }
     if (options->scenarios & S_CLIENTS)
         printf ("ceiling: %zu libzmq DEALERs, each a round trip at a time to a ROUTER in this process, "
@@ -1220,6 +1190,7 @@ bench_peers_main (int argc, char *argv [])
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
     signal (SIGPIPE, SIG_IGN);
+    zeb_set_quiet (true);                   //  the embedded node: warnings and errors only
 
     char temp [] = "/tmp/zeb-bench-peers-XXXXXX";
     const char *root = mkdtemp (temp);
@@ -1295,7 +1266,7 @@ bench_peers_main (int argc, char *argv [])
         fprintf (stderr, "zeb-bench peers: %s\n", s_interrupted? "interrupted": "a peer failed");
     for (size_t index = 0; index < count; index++)
         s_peer_teardown (&peers [index]);
-    s_remove_tree (root);
+    test_rmtree (root);
     free (floors);
     msgpack_sbuffer_destroy (&payload);
     nats_Close ();
