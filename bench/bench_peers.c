@@ -380,18 +380,15 @@ s_zebd_start (s_peer_t *self, const s_options_t *options)
 {
     int ports [3] = { self->port, test_free_port (), test_free_port () };
     snprintf (self->endpoint, sizeof (self->endpoint), "tcp://127.0.0.1:%d", ports [0]);
-    char *data = zsys_sprintf ("%s/data", self->dir);
-    char *ingest = zsys_sprintf ("ingest/endpoint=tcp://127.0.0.1:%d", ports [0]);
-    char *log = zsys_sprintf ("log/endpoint=tcp://127.0.0.1:%d", ports [1]);
-    char *bus = zsys_sprintf ("bus/endpoint=tcp://127.0.0.1:%d", ports [2]);
+    //  As strings that argv can point into: zebd's command line
+    char data [4096], ingest [64], log [64], bus [64];
+    snprintf (data, sizeof (data), "%s/data", self->dir);
+    snprintf (ingest, sizeof (ingest), "ingest/endpoint=tcp://127.0.0.1:%d", ports [0]);
+    snprintf (log, sizeof (log), "log/endpoint=tcp://127.0.0.1:%d", ports [1]);
+    snprintf (bus, sizeof (bus), "bus/endpoint=tcp://127.0.0.1:%d", ports [2]);
     char *argv [] = { self->binary, "-q", "-d", data, "-s", "node/actors=ingest,log",
                       "-s", ingest, "-s", log, "-s", bus, NULL };
-    int rc = s_start_server (self, argv, options->strace);
-    zstr_free (&data);
-    zstr_free (&ingest);
-    zstr_free (&log);
-    zstr_free (&bus);
-    return rc;
+    return s_start_server (self, argv, options->strace);
 }
 
 static int
