@@ -56,6 +56,7 @@
 #include <hiredis/hiredis.h>
 #include <nats/nats.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
@@ -987,6 +988,25 @@ s_usage (FILE *stream)
         "  --zebd PATH     the zebd to run (default: the one beside zeb-bench)\n");
 }
 
+//  The count that option arg sets, or NULL if it sets none
+static size_t *
+s_number_option (s_options_t *options, const char *arg)
+{
+    static const struct {
+        const char *letter, *name;
+        size_t offset;
+    } numbers [] = {
+        { "-r", "--runs", offsetof (s_options_t, runs) },
+        { "-c", "--clients", offsetof (s_options_t, clients) },
+        { "-w", "--window", offsetof (s_options_t, window) },
+        { "-s", "--size", offsetof (s_options_t, size) },
+    };
+    for (size_t index = 0; index < sizeof (numbers) / sizeof (numbers [0]); index++)
+        if (streq (arg, numbers [index].letter) || streq (arg, numbers [index].name))
+            return (size_t *) ((char *) options + numbers [index].offset);
+    return NULL;
+}
+
 static int
 s_parse (int argc, char *argv [], s_options_t *options)
 {
@@ -1005,20 +1025,12 @@ s_parse (int argc, char *argv [], s_options_t *options)
                 fprintf (stderr, "zeb-bench peers: --json is not supported\n");
                 return -1;
             }
+            size_t *number = s_number_option (options, arg);
+            if (number)
+                *number = strtoull (value, NULL, 10);
+            else
             if (streq (arg, "--seconds"))
                 options->seconds = atof (value);
-            else
-            if (streq (arg, "-r") || streq (arg, "--runs"))
-                options->runs = strtoull (value, NULL, 10);
-            else
-            if (streq (arg, "-c") || streq (arg, "--clients"))
-                options->clients = strtoull (value, NULL, 10);
-            else
-            if (streq (arg, "-w") || streq (arg, "--window"))
-                options->window = strtoull (value, NULL, 10);
-            else
-            if (streq (arg, "-s") || streq (arg, "--size"))
-                options->size = strtoull (value, NULL, 10);
             else
             if (streq (arg, "--zebd"))
                 options->zebd = value;
