@@ -38,8 +38,10 @@
 
     Also each round: the median of 100 bare fdatasyncs over 4 KiB rewritten
     in an already-written, preallocated file of the run's directory, the
-    physical floor for one synchronous ack. Prints medians over the rounds,
-    zeb / peer ratios and the issue's targets. --strace runs each server
+    physical floor for one synchronous ack, and libzmq's round trips for C
+    clients (bench_zmq_roundtrip). Prints medians over the rounds, zeb /
+    peer ratios and the issue's targets; at the end each peer's stored
+    count must equal the events it acknowledged. --scenarios picks some. --strace runs each server
     under `strace -f -c -e trace=fsync,fdatasync` and reports its sync
     calls per acknowledged event (ptrace slows every server down: do not
     read the rates of such a run).
@@ -87,13 +89,15 @@ typedef struct {
 typedef struct _s_peer_t s_peer_t;
 
 //  What a kind of peer does. A connection is the kind's own (a
-//  zeb_client_t, a redisContext, an s_nats_t); publish waits for the ack
+//  zeb_client_t, a redisContext, an s_nats_t); connect's window is 1 for
+//  a synchronous client, else the pipelined window; publish waits for the ack
 //  and returns 0 or -1; pipeline publishes until deadline_us with at most
 //  window unacknowledged, then waits for all, and returns the events
 //  acknowledged (failures: -1). stored is the count of events the peer
 //  holds (-1: unknown), checked against those acknowledged at the end.
 typedef struct {
     const char *name;
+    bool zeb;                       //  one of zeb's, measured against the others
     const char *binary;             //  looked up on PATH (NULL: none needed)
     const char *flush;              //  does the peer sync before its ack, here
     int (*start) (s_peer_t *self, const s_options_t *options);
@@ -656,14 +660,14 @@ s_nats_disconnect (void *connection)
 //  The kinds, in the order of each round
 
 static const s_kind_t s_kinds [] = {
-    { "zebd", "zebd", "yes: LMDB commit (2 syncs) before the ack, group commit",
+    { "zebd", true, "zebd", "yes: LMDB commit (2 syncs) before the ack, group commit",
       s_zebd_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect, s_zeb_stored },
-    { "zeb-embedded", NULL, "yes: as zebd, node in the bench's process",
+    { "zeb-embedded", true, NULL, "yes: as zebd, node in the bench's process",
       s_embedded_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect, s_zeb_stored },
-    { "redis", "redis-server", "yes: appendfsync always, one fdatasync per event-loop turn "
+    { "redis", false, "redis-server", "yes: appendfsync always, one fdatasync per event-loop turn "
       "for all the clients of that turn",
       s_redis_start, s_redis_connect, s_redis_publish, s_redis_pipeline, s_redis_disconnect, s_redis_stored },
-    { "nats", "nats-server", "no: 2.9 JetStream acks before any fsync (sync_interval: always "
+    { "nats", false, "nats-server", "no: 2.9 JetStream acks before any fsync (sync_interval: always "
       "came in 2.10): an upper bound, not a durability peer",
       s_nats_start, s_nats_connect, s_nats_publish, s_nats_pipeline, s_nats_disconnect, s_nats_stored },
 };
@@ -1085,10 +1089,10 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
     printf ("ratios zeb / peer (events/s: above 1 is zeb faster; latency: below 1 is zeb faster)\n");
     char label [64];
     for (size_t zeb = 0; zeb < count; zeb++) {
-        if (peers [zeb].kind->connect != s_zeb_connect)
+        if (!peers [zeb].kind->zeb)
             continue;
         for (size_t peer = 0; peer < count; peer++)
-            if (peers [peer].kind->connect != s_zeb_connect) {
+            if (!peers [peer].kind->zeb) {
                 snprintf (label, sizeof (label), "%s / %s", peers [zeb].kind->name, peers [peer].kind->name);
                 printf ("  %-21s %11.2f %29.2f %21.2f / %-6.2f\n", label,
                         s_ratio (pipelined [zeb], pipelined [peer]),
@@ -1108,7 +1112,7 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
     printf ("\n");
     //  The targets, for each zeb against the peers that are here
     for (size_t zeb = 0; zeb < count; zeb++) {
-        if (peers [zeb].kind->connect != s_zeb_connect)
+        if (!peers [zeb].kind->zeb)
             continue;
         for (size_t peer = 0; peer < count; peer++) {
             if (peers [peer].kind->connect == s_redis_connect) {
