@@ -1104,7 +1104,7 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
         printf ("ceiling: %zu libzmq DEALERs, each a round trip at a time to a ROUTER in this process, "
                 "nothing stored: %.0f/s (zebd's transport)\n", options->clients, roundtrips);
     printf ("floor: one bare fdatasync (4 KiB rewritten in a preallocated file, same filesystem): "
-            "%.0f us, median of %zu\n", floor_us, runs * 100);
+            "%.0f us, median of the rounds' medians of 100\n", floor_us);
     printf ("1 sync client p50 beside it:");
     for (size_t index = 0; index < count; index++)
         printf ("%s %s %.0f us (%.1fx)", index? ",": "", peers [index].kind->name, p50 [index],
