@@ -3,7 +3,8 @@
     the same run, on the same machine and disk
 
     zeb-bench peers [--seconds T] [--runs R] [--clients C] [--window W]
-                    [--size S] [--embedded] [--strace] [--zebd PATH]
+                    [--size S] [--scenarios L] [--embedded] [--strace]
+                    [--zebd PATH]
 
     Starts each peer as a child process on free ports of 127.0.0.1, with a
     temporary directory of its own (under one temporary directory of the
