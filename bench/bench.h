@@ -101,4 +101,10 @@ int
 int
     bench_ws_main (int argc, char *argv []);
 
+//  zeb-bench peers: zeb beside redis-server (appendfsync always) and
+//  nats-server (JetStream, file storage) started as children, in
+//  alternating rounds (bench_peers.c).
+int
+    bench_peers_main (int argc, char *argv []);
+
 #endif

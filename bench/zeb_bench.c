@@ -1125,7 +1125,10 @@ s_usage (FILE *stream)
         "       zeb-bench http [options]  inbound webhooks/s with durable acks through the\n"
         "                         HTTP gateway, beside its raw throughput (--help)\n"
         "       zeb-bench ws [options]    WebSocket fan-out: events/s delivered to 1,000\n"
-        "                         connections through the gateway (--help)\n"        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
+        "                         connections through the gateway (--help)\n"
+        "       zeb-bench peers [options]  zeb beside Redis (appendfsync always) and NATS\n"
+        "                         JetStream, started here on free ports (--help)\n"
+        "  --endpoint EP     publish to a running zebd (default: embedded node)\n"
         "  --transport T     embedded node over tcp (default), ipc or inproc\n"
         "  --data DIR        embedded node data directory (default: a new temp dir)\n"
         "  --sync-mode M     embedded node: always (default), batch or none\n"
@@ -1170,6 +1173,8 @@ main (int argc, char *argv [])
         return bench_http_main (argc, argv);
     if (argc >= 2 && streq (argv [1], "ws"))
         return bench_ws_main (argc, argv);
+    if (argc >= 2 && streq (argv [1], "peers"))
+        return bench_peers_main (argc, argv);
     if (argc < 2 || !streq (argv [1], "publish")) {
         s_usage (argc < 2? stderr: stdout);
         return argc >= 2 && (streq (argv [1], "-h") || streq (argv [1], "--help"))? 0: 2;
