@@ -57,6 +57,9 @@ const zeb_config_key_t zeb_ingest_config [] = {
     { "ingest/dedup_window",    "24h",   ZEB_KEY_DURATION, 0, 0, NULL, "how long an idempotency key is remembered" },
     { "ingest/validation",      "off",   ZEB_KEY_ENUM, 0, 0, "off|warn|enforce",
       "check event data against registered schemas" },
+    { "ingest/formats",         "annotate", ZEB_KEY_ENUM, 0, 0, "annotate|assert",
+      "\"format\" in those schemas: an annotation (draft 2020-12's default), or asserted "
+      "for the formats zeb knows (email, date-time, uuid, ...)" },
     { "ingest/registry",        "tcp://127.0.0.1:7703", ZEB_KEY_ENDPOINT, 0, 0, NULL,
       "the schema registry validation asks (default: the registry of this node)" },
     { "ingest/registry_changes", "",     ZEB_KEY_ENDPOINT, 0, 0, NULL,

@@ -32,6 +32,7 @@ typedef struct {
 
 struct _zeb_validator_t {
     s_mode_t mode;
+    zeb_schema_options_t options;   //  how schemas compile (ingest/formats)
     zeb_registry_client_t *registry;
     zsock_t *changes;               //  SUB: "SCHEMA" type version
     int64_t retry_ms;
@@ -66,6 +67,7 @@ zeb_validator_new (zconfig_t *config, zeb_fault_t *fault)
     zeb_validator_t *self = (zeb_validator_t *) zmalloc (sizeof (zeb_validator_t));
     assert (self);
     self->mode = streq (mode, "enforce")? S_ENFORCE: streq (mode, "warn")? S_WARN: S_OFF;
+    self->options.format_assertion = streq (zconfig_get (config, "ingest/formats", "annotate"), "assert");
     self->cache = zhashx_new ();
     zhashx_set_destructor (self->cache, s_entry_destroy);
     self->lookups = zhashx_new ();
@@ -198,7 +200,7 @@ s_answer (zeb_validator_t *self, zeb_registry_schema_t *reply)
         entry->mode = -1;
         if (reply->status == 0 && reply->schema) {
             zeb_fault_t fault;
-            entry->schema = zeb_schema_new (reply->schema, strlen (reply->schema), &fault);
+            entry->schema = zeb_schema_new_with (reply->schema, strlen (reply->schema), &self->options, &fault);
             if (!entry->schema)
                 zsys_warning ("ingest: the schema of %s does not compile here (%s): its events "
                               "are accepted unchecked", lookup->key, fault.text);
@@ -421,6 +423,24 @@ s_test_view (zeb_event_view_t *view, msgpack_sbuffer *buffer, const char *type, 
     assert (rc == 0);
 }
 
+//  A decoded event of type with data {"email": email}
+static void
+s_test_email (zeb_event_view_t *view, msgpack_sbuffer *buffer, const char *type, const char *email)
+{
+    msgpack_sbuffer_clear (buffer);
+    zeb_pack_t pack;
+    zeb_pack_init (&pack, buffer);
+    zeb_pack_map (&pack, NULL);
+    zeb_pack_str (&pack, "type", type);
+    zeb_pack_str (&pack, "source", "test");
+    zeb_pack_map (&pack, "data");
+    zeb_pack_str (&pack, "email", email);
+    zeb_pack_end (&pack);
+    zeb_pack_end (&pack);
+    int rc = zeb_event_view_decode (view, buffer->data, buffer->size, NULL);
+    assert (rc == 0);
+}
+
 //  Serve the validator's socket until no lookup is held, or 5 s
 static void
 s_test_settle (zeb_validator_t *validator)
@@ -488,6 +508,28 @@ zeb_validator_test (bool verbose)
     assert (counters.lookups == 2 && counters.validated == 2 && counters.refused == 1);
     assert (counters.unavailable == 0 && counters.timeouts == 0);
     zeb_validator_destroy (&validator);
+
+    //  "format": an annotation by default (draft 2020-12), asserted with
+    //  ingest/formats=assert
+    assert (zeb_registry_client_register (client, "user.signed",
+            "{\"type\":\"object\",\"properties\":{\"email\":{\"type\":\"string\",\"format\":\"email\"}}}",
+            NULL, NULL, NULL, &fault) == 0);
+    for (int assert_formats = 0; assert_formats < 2; assert_formats++) {
+        zconfig_put (config, "ingest/formats", assert_formats? "assert": "annotate");
+        validator = zeb_validator_new (config, &fault);
+        assert (validator);
+        s_test_email (&view, &buffer, "user.signed", "ada@example.com");
+        assert (zeb_validator_check (validator, &view, &fault) == 1);
+        s_test_settle (validator);
+        assert (zeb_validator_check (validator, &view, &fault) == 0);
+        s_test_email (&view, &buffer, "user.signed", "2962");
+        int rc = zeb_validator_check (validator, &view, &fault);
+        assert (rc == (assert_formats? ZEB_ESCHEMA: 0));
+        if (assert_formats)
+            assert (strstr (fault.text, "format"));
+        zeb_validator_destroy (&validator);
+    }
+    zconfig_put (config, "ingest/formats", "annotate");
 
     //  A registry that does not answer: the first miss is held until the
     //  timeout, then the outage is remembered: no event waits again
