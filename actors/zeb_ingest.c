@@ -50,7 +50,9 @@ const zeb_config_key_t zeb_ingest_config [] = {
       "always = fsync before ack; batch = ack, fsync every sync_interval; none" },
     { "ingest/sync_interval",   "100ms", ZEB_KEY_DURATION, 1, 3600000, NULL, "fsync period in batch mode" },
     { "ingest/batch",           "1024",  ZEB_KEY_INT, 1, 65536, NULL,
-      "most PUBLISH messages taken into one transaction (each may hold an array)" },
+      "most PUBLISH messages taken into one transaction; a message may be an array of up to "
+      "ingest/max_publish events (zeb_client coalesces up to 256), so a transaction may hold "
+      "more events than this" },
     { "ingest/max_event_size",  "1MiB",  ZEB_KEY_SIZE, 64, 1LL << 30, NULL, "largest encoded event accepted" },
     { "ingest/max_publish",     "1000",  ZEB_KEY_INT, 1, 100000, NULL, "most events in one PUBLISH array" },
     { "ingest/max_depth",       "64",    ZEB_KEY_INT, 1, 1024, NULL, "deepest nesting of arrays and maps in data" },
