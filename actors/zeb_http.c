@@ -904,9 +904,11 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     if (!self->server)
         return zeb_fault_set (fault, ZEB_ECONFIG, "http: cannot listen on %s: %s", endpoint,
                               *error_text? error_text: "CivetWeb refused");
-    mg_set_request_handler (self->server, "/", s_serve, self);
+    //  /ws first: a request that sees the gateway serve (healthz) must
+    //  find /ws served too, not routed to the REST handler as unknown
     if (zeb_http_ws_start (self, fault))
         return fault->code;
+    mg_set_request_handler (self->server, "/", s_serve, self);
     struct mg_server_port ports [4];
     int count = mg_get_server_ports (self->server, 4, ports);
     if (count < 1)
