@@ -97,6 +97,7 @@ typedef struct {
 
 static int s_openapi (zeb_http_req_t *req);
 static int s_healthz (zeb_http_req_t *req);
+static int s_ws_plain (zeb_http_req_t *req);
 
 #define S_READ      ZEB_HTTP_SCOPE_READ
 #define S_PUBLISH   ZEB_HTTP_SCOPE_PUBLISH
@@ -173,6 +174,8 @@ static const s_route_t s_routes [] = {
 
     { "GET",    "/", 0, zeb_http_console, "The console (live events over /ws, automations, dead letters)" },
     { "GET",    "/api/stats", S_READ, zeb_http_stats_get, "The gateway's counters (its STATS) as JSON" },
+    { "GET",    "/ws", 0, s_ws_plain,
+      "WebSocket of live events (docs/HTTP.md); without an Upgrade, 426 (or 503 with no ingest)" },
     { NULL }
 };
 
@@ -711,6 +714,17 @@ s_log_message (const struct mg_connection *conn, const char *message)
 {
     zsys_warning ("http: %s", message);
     return 1;
+}
+
+//  GET /ws that is not a WebSocket handshake (those go to zeb_http_ws.c)
+static int
+s_ws_plain (zeb_http_req_t *req)
+{
+    if (!req->http->ingest)
+        return zeb_http_reply_error (req, 503, "UNREACHABLE", "this gateway has no ingest: no /ws");
+    return zeb_http_reply_json (req, 426, json_pack ("{s:i, s:s, s:s}", "code", 426, "reason",
+                                "UPGRADE_REQUIRED", "error", "GET /ws is a WebSocket: send Upgrade: websocket"),
+                                "Upgrade: websocket\r\nConnection: Upgrade\r\n");
 }
 
 static int

@@ -744,7 +744,7 @@ EXPECTED_ROUTES = {
     ("get", "/api/cron"), ("post", "/api/cron"), ("get", "/api/cron/{name}"), ("put", "/api/cron/{name}"),
     ("delete", "/api/cron/{name}"), ("post", "/api/cron/{name}/enable"),
     ("post", "/api/cron/{name}/disable"), ("post", "/api/cron/{name}/run"),
-    ("get", "/api/openapi.json"), ("get", "/metrics"), ("get", "/healthz"), ("get", "/readyz"), ("get", "/"), ("get", "/api/stats")}
+    ("get", "/api/openapi.json"), ("get", "/metrics"), ("get", "/healthz"), ("get", "/readyz"), ("get", "/"), ("get", "/api/stats"), ("get", "/ws")}
 
 
 def test_routes(node):
@@ -756,6 +756,9 @@ def test_routes(node):
           "a wrong method is 405 with Allow: %s %r" % (status, response.getheader("Allow")))
     status, _, reply = node.request("GET", "/healthz")
     check(status == 200 and reply == {"ok": True}, "healthz: %s %r" % (status, reply))
+    status, response, reply = node.request("GET", "/ws")
+    check(status == 426 and is_error(reply, 426, "UPGRADE_REQUIRED") and response.getheader("Upgrade") == "websocket",
+          "GET /ws without an Upgrade: 426: %s %r" % (status, reply))
     status, _, document = node.request("GET", "/api/openapi.json")
     check(status == 200 and document.get("openapi", "").startswith("3.1"), "openapi.json: %s" % status)
     operations = {(method, path) for path, item in document.get("paths", {}).items() for method in item}
