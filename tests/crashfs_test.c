@@ -80,19 +80,7 @@
 #define S_SHOWN         3           //  failures printed per store read
 #define S_TEAR          512         //  torn writes keep a multiple of this
 
-
-//  ---------------------------------------------------------------------
-//  Seeded random numbers (splitmix64)
-
-static uint64_t
-s_random (uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
+//  Nanoseconds on the clock of the trace
 static uint64_t
 s_now_ns (void)
 {
@@ -247,10 +235,10 @@ s_rebuild (const s_trace_t *trace, size_t point, s_mode_t mode, uint64_t *rng, c
         if (changes && !durable) {
             pending++;
             keep = mode == M_ALL
-                || ((mode == M_RANDOM || mode == M_TORN) && (s_random (rng) & 1));
+                || ((mode == M_RANDOM || mode == M_TORN) && (test_random (rng) & 1));
             if (keep && mode == M_TORN && rec->op == ZEB_TRACE_WRITE && rec->size > S_TEAR
-            &&  s_random (rng) % 4 == 0)
-                torn = S_TEAR * (size_t) (s_random (rng) % ((rec->size - 1) / S_TEAR + 1));
+            &&  test_random (rng) % 4 == 0)
+                torn = S_TEAR * (size_t) (test_random (rng) % ((rec->size - 1) / S_TEAR + 1));
         }
         //  A file once opened exists (directory entries are taken as durable)
         if (rec->op == ZEB_TRACE_OPEN)
@@ -275,11 +263,11 @@ s_rebuild (const s_trace_t *trace, size_t point, s_mode_t mode, uint64_t *rng, c
     }
     //  The write under way when the power went (the next one, an O_DSYNC
     //  meta page write as well), torn: some 512-byte sectors of it landed
-    if (mode == M_TORN && point + 1 < trace->count && (s_random (rng) & 1)) {
+    if (mode == M_TORN && point + 1 < trace->count && (test_random (rng) & 1)) {
         const zeb_trace_rec_t *rec = &trace->ops [point + 1].rec;
         s_file_t *file = &files [rec->file];
         if (rec->op == ZEB_TRACE_WRITE && !s_is_lock (trace, rec->file) && file->exists) {
-            size_t length = S_TEAR * (size_t) (s_random (rng) % ((rec->size - 1) / S_TEAR + 1));
+            size_t length = S_TEAR * (size_t) (test_random (rng) % ((rec->size - 1) / S_TEAR + 1));
             if (length) {
                 if (rec->offset + length > file->size)
                     s_file_resize (file, (size_t) rec->offset + length);
