@@ -105,22 +105,13 @@ s_failure_count (void)
 }
 
 //  ---------------------------------------------------------------------
-//  Seeded random numbers (splitmix64): one stream per thread
-
-static uint64_t
-s_random (uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+//  Seeded random numbers (test_random): one stream per thread
 
 //  Uniform in [low, high]
 static int64_t
 s_between (uint64_t *state, int64_t low, int64_t high)
 {
-    return low + (int64_t) (s_random (state) % (uint64_t) (high - low + 1));
+    return low + (int64_t) (test_random (state) % (uint64_t) (high - low + 1));
 }
 
 //  A random delay: not synchronisation, only where a kill lands

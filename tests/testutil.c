@@ -70,6 +70,15 @@ test_now_ms (void)
     return zeb_time_mono_us () / 1000;
 }
 
+uint64_t
+test_random (uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
 bool
 test_wait_until (test_predicate_fn *predicate, void *arg, int timeout_ms)
 {

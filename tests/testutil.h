@@ -84,6 +84,11 @@ json_t *
 int64_t
     test_now_ms (void);
 
+//  Seeded random numbers (splitmix64): the next of the stream *state
+//  (seed it with any value; one state per thread).
+uint64_t
+    test_random (uint64_t *state);
+
 //  A condition a test waits for: true once it holds. arg is the caller's.
 //  It may block briefly itself (a receive with a short timeout) and may
 //  assert on what it sees.
