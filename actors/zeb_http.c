@@ -404,6 +404,23 @@ zeb_http_body_json (zeb_http_req_t *req, bool object)
     return json;
 }
 
+json_t *
+zeb_http_body_keyed (zeb_http_req_t *req, const char *key)
+{
+    json_t *body = zeb_http_body_json (req, true);
+    if (!body)
+        return NULL;
+    const char *given = json_string_value (json_object_get (body, key));
+    if (given && !streq (given, req->params [0])) {
+        zeb_http_reply_error (req, 400, "INVALID_ATTRIBUTE", "the body's %s '%s' is not the path's '%s'",
+                              key, given, req->params [0]);
+        json_decref (body);             //  after the reply: given is the body's
+        return NULL;
+    }
+    json_object_set_new (body, key, json_string (req->params [0]));
+    return body;
+}
+
 bool
 zeb_http_query (zeb_http_req_t *req, const char *name, char *value, size_t size)
 {

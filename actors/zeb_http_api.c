@@ -735,18 +735,8 @@ zeb_http_automations_post (zeb_http_req_t *req)
 int
 zeb_http_automation_put (zeb_http_req_t *req)
 {
-    json_t *rule = zeb_http_body_json (req, true);
-    if (!rule)
-        return req->status;
-    const char *id = json_string_value (json_object_get (rule, "id"));
-    if (id && !streq (id, req->params [0])) {
-        int status = zeb_http_reply_error (req, 400, "INVALID_ATTRIBUTE",
-                                           "the body's id '%s' is not the path's '%s'", id, req->params [0]);
-        json_decref (rule);             //  after the reply: id is the rule's
-        return status;
-    }
-    json_object_set_new (rule, "id", json_string (req->params [0]));
-    return s_put (req, rule, 201);
+    json_t *rule = zeb_http_body_keyed (req, "id");
+    return rule? s_put (req, rule, 201): req->status;
 }
 
 int

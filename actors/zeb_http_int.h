@@ -179,6 +179,12 @@ int
 json_t *
     zeb_http_body_json (zeb_http_req_t *req, bool object);
 
+//  The body as a JSON object named by the path (PUT /api/X/{key}): its
+//  field key set to the path's first parameter; NULL having replied 400
+//  when the body names another, or as zeb_http_body_json.
+json_t *
+    zeb_http_body_keyed (zeb_http_req_t *req, const char *key);
+
 //  A query parameter into value (size bytes): true if present
 bool
     zeb_http_query (zeb_http_req_t *req, const char *name, char *value, size_t size);

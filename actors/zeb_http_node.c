@@ -99,18 +99,9 @@ zeb_http_cron_post (zeb_http_req_t *req)
 int
 zeb_http_cron_put (zeb_http_req_t *req)
 {
-    json_t *trigger = zeb_http_body_json (req, true);
+    json_t *trigger = zeb_http_body_keyed (req, "name");
     if (!trigger)
         return req->status;
-    const char *name = json_string_value (json_object_get (trigger, "name"));
-    if (name && !streq (name, req->params [0])) {
-        int status = zeb_http_reply_error (req, 400, "INVALID_ATTRIBUTE",
-                                           "the body's name '%s' is not the path's '%s'",
-                                           name, req->params [0]);
-        json_decref (trigger);
-        return status;
-    }
-    json_object_set_new (trigger, "name", json_string (req->params [0]));
     return s_cron_call (req, "PUT", json_pack ("{s:o}", "trigger", trigger), 201);
 }
 

@@ -377,6 +377,15 @@ s_read_file (const char *path)
     return text;
 }
 
+//  A reply as JSON text on stdout: compact, or indented for people
+static void
+s_print_json (json_t *reply, size_t flags)
+{
+    char *text = json_dumps (reply, flags);
+    printf ("%s\n", text? text: "{}");
+    free (text);
+}
+
 //  zeb types [show|versions|register|check|compat|validation] ...
 //  Prints the registry's reply body as JSON, a NACK's too (exit 1).
 static int
@@ -457,9 +466,7 @@ s_types (zeb_client_t *client, s_options_t *options)
             fprintf (stderr, "zeb: %s: %s\n", endpoint, fault.text);
         return rc == ZEB_EPROTOCOL? 1: s_fail (rc, endpoint);
     }
-    char *text = json_dumps (reply, JSON_COMPACT);
-    printf ("%s\n", text? text: "{}");
-    free (text);
+    s_print_json (reply, JSON_COMPACT);
     json_decref (reply);
     return rc? 1: 0;            //  a NACK: its body is printed
 }
@@ -705,9 +712,7 @@ static void
 s_outbox_print (s_outbox_verb_t which, json_t *reply, const char *argument, bool json)
 {
     if (json) {
-        char *text = json_dumps (reply, JSON_COMPACT);
-        printf ("%s\n", text? text: "{}");
-        free (text);
+        s_print_json (reply, JSON_COMPACT);
         return;
     }
     long long count = s_member_int (reply, "count");
@@ -896,9 +901,7 @@ s_call_actor (zeb_client_t *client, s_options_t *options, const s_actor_t *actor
     zeb_actor_client_destroy (&calls);
     if (rc == 0) {
         if (options->json) {
-            char *text = json_dumps (reply, JSON_COMPACT);
-            printf ("%s\n", text? text: "{}");
-            free (text);
+            s_print_json (reply, JSON_COMPACT);
         }
         else
             actor->print (verb, reply);
@@ -908,9 +911,7 @@ s_call_actor (zeb_client_t *client, s_options_t *options, const s_actor_t *actor
             fprintf (stderr, "zeb: %s: %s\n", s_member (reply, "reason"), fault.text);
             s_print_warnings (json_object_get (reply, "warnings"));
             if (options->json) {
-                char *text = json_dumps (reply, JSON_COMPACT);
-                printf ("%s\n", text? text: "{}");
-                free (text);
+                s_print_json (reply, JSON_COMPACT);
             }
             rc = 1;
         }
@@ -1044,9 +1045,7 @@ s_print_automation (const char *verb, json_t *reply)
     }
     else {
         //  get, delete, enable, disable: the reply itself
-        char *text = json_dumps (reply, JSON_INDENT (2));
-        printf ("%s\n", text? text: "{}");
-        free (text);
+        s_print_json (reply, JSON_INDENT (2));
     }
 }
 
@@ -1195,9 +1194,7 @@ s_print_cron (const char *verb, json_t *reply)
     if (streq (verb, "run"))
         printf ("fired %s: %s\n", s_member (reply, "name"), s_member (reply, "eventType"));
     else {
-        char *text = json_dumps (reply, JSON_INDENT (2));
-        printf ("%s\n", text? text: "{}");
-        free (text);
+        s_print_json (reply, JSON_INDENT (2));
     }
 }
 
