@@ -218,7 +218,7 @@ s_test_refusals (void)
         json_t *reply = s_call (&node, "PUT", bad [index][0], "NACK");
         const char *error = json_string_value (json_object_get (reply, "error"));
         if (!error || !strstr (error, bad [index][1]))
-            fprintf (stderr, "%s: %s\n", bad [index][0], error);
+            fprintf (stderr, "%s: %s\n", bad [index][0], error? error: "(no error)");
         assert (error && strstr (error, bad [index][1]));
         json_decref (reply);
     }
