@@ -71,6 +71,8 @@ typedef struct {
     uint64_t retention_removed;
     uint64_t dedup_expired;
     uint64_t syncs;
+    uint64_t flushes;           //  for commits: journal records, checkpoints' LMDB syncs
+    uint64_t checkpoints;
 } zeb_writer_counters_t;
 
 #endif

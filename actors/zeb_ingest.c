@@ -81,6 +81,13 @@ const zeb_config_key_t zeb_ingest_config [] = {
       "kernel send buffer of each bus connection, SO_SNDBUF (0 = the OS's, autotuned)" },
     { "store/map_size",         "64MiB", ZEB_KEY_SIZE, 64LL << 10, 0, NULL, "initial LMDB map size; grows on demand" },
     { "store/max_size",         "0",     ZEB_KEY_SIZE, 0, 0, NULL, "largest the store may grow (0 = disk size)" },
+    { "store/journal",          "on",    ZEB_KEY_ENUM, 0, 0, "on|off",
+      "sync always: on = one flush per group commit (a journal record; LMDB is flushed at "
+      "checkpoints); off = LMDB flushes every commit itself (two flushes)" },
+    { "store/journal_size",     "64MiB", ZEB_KEY_SIZE, 64LL << 10, 1LL << 32, NULL,
+      "largest journal file (two of them); a checkpoint comes at 3/4 of it" },
+    { "store/checkpoint_interval", "1s", ZEB_KEY_DURATION, 1, 3600000, NULL,
+      "longest between checkpoints while commits come (bounds the journal to apply after a crash)" },
     { "retention/max_age",      "0",     ZEB_KEY_DURATION, 0, 0, NULL, "drop events older than this (0 = keep)" },
     { "retention/max_events",   "0",     ZEB_KEY_INT, 0, 0, NULL, "keep at most this many events (0 = all)" },
     { "retention/max_bytes",    "0",     ZEB_KEY_SIZE, 0, 0, NULL, "keep at most these bytes of events (0 = all)" },
@@ -231,6 +238,8 @@ s_stats (void *state, zeb_pack_t *pack)
     zeb_pack_uint (pack, "retention_removed", w.retention_removed);
     zeb_pack_uint (pack, "dedup_expired", w.dedup_expired);
     zeb_pack_uint (pack, "syncs", w.syncs);
+    zeb_pack_uint (pack, "flushes", w.flushes);
+    zeb_pack_uint (pack, "checkpoints", w.checkpoints);
     zeb_pack_uint (pack, "validated", v.validated);
     zeb_pack_uint (pack, "validation_refused", v.refused);
     zeb_pack_uint (pack, "validation_too_complex", v.too_complex);

@@ -28,6 +28,7 @@ typedef struct {
     int64_t sync_due;           //  ms, monotonic; 0 = nothing to sync
     int64_t retention_due;
     int64_t dedup_due;
+    int64_t checkpoint_wait;        //  ms until the store's next checkpoint, -1 none
     int64_t warn_due;               //  next failed-commit warning allowed
     uint64_t unwarned;              //  failed commits not yet reported
     zeb_writer_counters_t counters;
@@ -134,7 +135,8 @@ static int
 s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
 {
     int64_t max_events;
-    uint64_t max_bytes, map_size, max_size;
+    uint64_t max_bytes, map_size, max_size, journal_size;
+    int64_t checkpoint_interval;
     const char *sync = zeb_config_str (config, "ingest/sync");
     if (zeb_config_duration (config, "ingest/dedup_window", &self->dedup_window)
     ||  zeb_config_duration (config, "ingest/sync_interval", &self->sync_interval)
@@ -143,7 +145,9 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     ||  zeb_config_size (config, "retention/max_bytes", &max_bytes)
     ||  zeb_config_duration (config, "retention/interval", &self->retention_interval)
     ||  zeb_config_size (config, "store/map_size", &map_size)
-    ||  zeb_config_size (config, "store/max_size", &max_size))
+    ||  zeb_config_size (config, "store/max_size", &max_size)
+    ||  zeb_config_size (config, "store/journal_size", &journal_size)
+    ||  zeb_config_duration (config, "store/checkpoint_interval", &checkpoint_interval))
         return zeb_fault_set (fault, ZEB_ECONFIG, "invalid ingest, retention or store settings");
     if (max_size && max_size < (64 << 10))
         return zeb_fault_set (fault, ZEB_ECONFIG, "store/max_size = %llu: 0 (no limit) or at least 64KiB",
@@ -156,7 +160,10 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     if (self->sync_interval < 1)
         self->sync_interval = 1;
     char *path = zsys_sprintf ("%s/events", zeb_config_str (config, "node/data"));
-    zeb_store_options_t options = { map_size, max_size, self->sync, true };
+    zeb_store_options_t options = {
+        .map_size = map_size, .max_size = max_size, .sync = self->sync, .writer = true,
+        .no_journal = streq (zeb_config_str (config, "store/journal"), "off"),
+        .journal_size = journal_size, .checkpoint_interval = checkpoint_interval };
     self->store = zeb_store_new (path, &options, fault);
     zstr_free (&path);
     if (!self->store)
@@ -283,6 +290,7 @@ s_handle_batch (self_t *self, zeb_batch_t *batch)
                 self->sync_due = s_clock_ms () + self->sync_interval;
         }
     }
+    zeb_store_flushes (self->store, &self->counters.flushes, &self->counters.checkpoints);
     s_share_counters (self);
     atomic_store_explicit (&self->link->result, batch, memory_order_release);
     s_signal (self->link->result_fd);
@@ -317,6 +325,8 @@ s_housekeeping (self_t *self)
         self->counters.dedup_expired += removed;
         self->dedup_due = now + (removed == 2000? 10: 1000);
     }
+    self->checkpoint_wait = zeb_store_maintain (self->store);
+    zeb_store_flushes (self->store, &self->counters.flushes, &self->counters.checkpoints);
     return memcmp (&before, &self->counters, sizeof (before)) != 0;
 }
 
@@ -329,6 +339,8 @@ s_next_timeout (self_t *self)
     if (self->sync_due && self->sync_due < due)
         due = self->sync_due;
     int64_t wait = due - s_clock_ms ();
+    if (self->checkpoint_wait >= 0 && self->checkpoint_wait < wait)
+        wait = self->checkpoint_wait;
     return wait < 0? 0: (int) wait;
 }
 
@@ -394,6 +406,7 @@ zeb_writer_actor (zsock_t *pipe, void *args)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->checkpoint_wait = -1;
     self->link = (zeb_writer_link_t *) args;
     assert (self->link);
     zsock_set_rcvtimeo (pipe, 0);

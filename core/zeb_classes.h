@@ -27,6 +27,7 @@
 #include "zeb_compat.h"
 #include "zeb_config.h"
 #include "zeb_lmdb.h"
+#include "zeb_journal.h"
 #include "zeb_store.h"
 #include "zeb_proto.h"
 #include "zeb_client.h"

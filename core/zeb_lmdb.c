@@ -170,6 +170,22 @@ zeb_lmdb_open (const char *path, const zeb_lmdb_options_t *options, zeb_fault_t 
     return self;
 }
 
+bool
+zeb_lmdb_is_open (const char *path)
+{
+    assert (path);
+    char *real = realpath (path, NULL);
+    if (!real)
+        return false;
+    pthread_mutex_lock (&s_lock);
+    zeb_lmdb_t *self = s_open;
+    while (self && !streq (self->path, real))
+        self = self->next;
+    pthread_mutex_unlock (&s_lock);
+    free (real);
+    return self != NULL;
+}
+
 void
 zeb_lmdb_close (zeb_lmdb_t **self_p)
 {

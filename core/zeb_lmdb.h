@@ -74,6 +74,10 @@ MDB_dbi
 int
     zeb_lmdb_dbi_open (zeb_lmdb_t *self, const char *name, bool create, MDB_dbi *dbi);
 
+//  True if this process has the environment in directory path open.
+bool
+    zeb_lmdb_is_open (const char *path);
+
 //  The directory's real path (borrowed).
 const char *
     zeb_lmdb_path (zeb_lmdb_t *self);

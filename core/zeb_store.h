@@ -25,6 +25,21 @@
     one read, growth takes it exclusively. Readers in other processes adopt
     a grown map when LMDB tells them (MDB_MAP_RESIZED).
 
+    Durability (docs/DESIGN.md, "One flush per group"). A writer in sync
+    mode always keeps a journal (zeb_journal) beside LMDB: each commit that
+    stores something writes the group as one journal record, flushes it
+    once (fdatasync), then commits LMDB without a flush; readers see the
+    group at that commit, when it is durable. A checkpoint (every
+    checkpoint_interval under load, when the journal file is full, and on
+    close) flushes LMDB and records its durable state in the journal; a
+    read transaction held on that state keeps LMDB from reusing its pages
+    until the next checkpoint. Opening the writer recovers: LMDB is put
+    back to the newest checkpoint (its meta pages, kept in the journal)
+    and the journal's groups after it are applied again, so that every
+    commit that returned is there after a crash of the process or of the
+    machine, and none twice. Retention and key expiry are not journaled:
+    after a crash they are done again.
+
     Errors: ZEB_EFULL when the map is at max_size or the disk is full (the
     transaction is aborted, nothing is half-written, the store keeps working
     once space is freed); ZEB_ESTORAGE for anything else LMDB reports (also
@@ -50,6 +65,9 @@ typedef struct {
     uint64_t max_size;          //  growth limit, bytes (0 = unlimited)
     zeb_sync_t sync;
     bool writer;                //  take the directory's writer lock
+    bool no_journal;            //  sync always without the journal: two flushes per commit
+    uint64_t journal_size;      //  largest journal file, bytes (0 = 64 MiB)
+    int64_t checkpoint_interval;    //  ms between checkpoints under load (0 = 1000)
 } zeb_store_options_t;
 
 typedef struct {
@@ -131,6 +149,16 @@ void
 //  Flush everything committed to disk (fsync). Returns 0 or an error.
 int
     zeb_store_sync (zeb_store_t *self);
+
+//  The journal's housekeeping, for the writer between commits: takes a
+//  checkpoint when one is due. Returns the ms until the next is due, or
+//  -1 if none will be (no journal, or nothing committed since).
+int64_t
+    zeb_store_maintain (zeb_store_t *self);
+
+//  Flushes made for commits (journal and LMDB), and checkpoints, so far.
+void
+    zeb_store_flushes (zeb_store_t *self, uint64_t *flushes, uint64_t *checkpoints);
 
 //  Apply a retention policy: delete at most budget of the oldest events
 //  that break it, in one transaction. *removed gets the count. Returns 0

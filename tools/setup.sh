@@ -6,7 +6,7 @@ set -e
 
 packages="cmake make gcc pkg-config \
     libzmq3-dev libczmq-dev libmsgpack-dev liblmdb-dev \
-    libcurl4-openssl-dev libssl-dev libjansson-dev libpcre2-dev \
+    libcurl4-openssl-dev libssl-dev zlib1g-dev libjansson-dev libpcre2-dev \
     libhiredis-dev libnats-dev redis-server nats-server libcivetweb-dev \
     python3 python3-zmq python3-msgpack python3-prometheus-client python3-websocket chromium \
     clang libclang-rt-14-dev"

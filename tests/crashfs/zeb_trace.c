@@ -7,7 +7,7 @@
     Records, for regular files whose absolute path is under ZEB_TRACE_DIR
     (resolved with realpath once), every open/open64/openat/creat (with
     O_DSYNC/O_SYNC, O_CREAT, O_TRUNC), write, pwrite/pwrite64, writev,
-    pwritev, ftruncate, fsync, fdatasync, sync_file_range, close and rename,
+    pwritev/pwritev64, ftruncate, fsync, fdatasync, sync_file_range, close and rename,
     in the format of zeb_trace.h, one record per call that succeeded. The
     file offset of write and writev is read with lseek before the call
     (LMDB seeks, then writevs). Anything outside the directory, and any
@@ -73,6 +73,7 @@ static ssize_t (*real_pwrite) (int, const void *, size_t, off_t);
 static ssize_t (*real_pwrite64) (int, const void *, size_t, off64_t);
 static ssize_t (*real_writev) (int, const struct iovec *, int);
 static ssize_t (*real_pwritev) (int, const struct iovec *, int, off_t);
+static ssize_t (*real_pwritev64) (int, const struct iovec *, int, off64_t);
 static int (*real_ftruncate) (int, off_t);
 static int (*real_ftruncate64) (int, off64_t);
 static int (*real_fsync) (int);
@@ -95,6 +96,7 @@ s_init (void)
     real_pwrite64 = dlsym (RTLD_NEXT, "pwrite64");
     real_writev = dlsym (RTLD_NEXT, "writev");
     real_pwritev = dlsym (RTLD_NEXT, "pwritev");
+    real_pwritev64 = dlsym (RTLD_NEXT, "pwritev64");
     real_ftruncate = dlsym (RTLD_NEXT, "ftruncate");
     real_ftruncate64 = dlsym (RTLD_NEXT, "ftruncate64");
     real_fsync = dlsym (RTLD_NEXT, "fsync");
@@ -383,6 +385,14 @@ pwritev (int fd, const struct iovec *iov, int iovcnt, off_t offset)
     if (!s_active () || !s_fd (fd) || iovcnt < 1)
         return real_pwritev (fd, iov, iovcnt, offset);
     return s_write (fd, iov, iovcnt, offset, true);
+}
+
+ssize_t
+pwritev64 (int fd, const struct iovec *iov, int iovcnt, off64_t offset)
+{
+    if (!s_active () || !s_fd (fd) || iovcnt < 1)
+        return real_pwritev64 (fd, iov, iovcnt, offset);
+    return s_write (fd, iov, iovcnt, (off_t) offset, true);
 }
 
 static int
