@@ -661,7 +661,7 @@ s_nats_disconnect (void *connection)
 //  The kinds, in the order of each round
 
 static const s_kind_t s_kinds [] = {
-    { "zebd", true, "zebd", "yes: LMDB commit (2 syncs) before the ack, group commit",
+    { "zebd", true, "zebd", "yes: one journal flush per group commit before the ack (LMDB flushed at checkpoints)",
       s_zebd_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect, s_zeb_stored },
     { "zeb-embedded", true, NULL, "yes: as zebd, node in the bench's process",
       s_embedded_start, s_zeb_connect, s_zeb_publish, s_zeb_pipeline, s_zeb_disconnect, s_zeb_stored },
