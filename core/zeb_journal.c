@@ -431,7 +431,9 @@ static int
 s_test_collect (const uint8_t *body, size_t size, void *arg)
 {
     zlist_t *bodies = (zlist_t *) arg;
-    zlist_append (bodies, zsys_sprintf ("%.*s", (int) size, (const char *) body));
+    char copy [64];
+    snprintf (copy, sizeof (copy), "%.*s", (int) size, (const char *) body);
+    zlist_append (bodies, copy);        //  autofree: the list copies it
     return 0;
 }
 
