@@ -607,6 +607,12 @@ zeb_store_new (const char *path, const zeb_store_options_t *options, zeb_fault_t
     self->times = zeb_lmdb_dbi (self->lmdb, S_TIMES);
     self->meta = zeb_lmdb_dbi (self->lmdb, S_META);
     if (options->writer) {
+        //  Reader slots of processes that died (a writer's pin among them,
+        //  after a crash) would keep LMDB from reusing pages for good
+        int dead = 0;
+        mdb_reader_check (self->env, &dead);
+        if (dead)
+            zsys_info ("store: %d reader slots of dead processes cleared in %s", dead, path);
         mdb_env_set_flags (self->env, MDB_NOSYNC, options->sync != ZEB_SYNC_ALWAYS);
         if (self->journal && s_journal_recover (self, fault)) {
             zeb_store_destroy (&self);
