@@ -281,6 +281,13 @@ s_test_publish (void)
         zeb_ack_t ack = s_publish (client, "order.placed", NULL, n);
         assert (ack.sequence == (uint64_t) n && !ack.duplicate);
     }
+    //  One flush per group commit: ten synchronous publishes are ten
+    //  groups and ten journal flushes, beside the checkpoint of the start
+    int64_t batches = s_stat (client, "ingest", "batches", NULL);
+    int64_t flushes = s_stat (client, "ingest", "flushes", NULL);
+    int64_t checkpoints = s_stat (client, "ingest", "checkpoints", NULL);
+    assert (batches == 10 && checkpoints >= 1);
+    assert (flushes >= batches && flushes <= batches + 3 * checkpoints + 3);
     //  Pipelined: 11..2010, acked in order
     zeb_client_set_window (client, 256);
     for (int n = 11; n <= 2010; n++) {
