@@ -59,8 +59,9 @@ s_get_le64 (const uint8_t *p)
 static int
 s_io_error (zeb_journal_t *self, int index, const char *what)
 {
-    zsys_error ("journal: %s %s: %s", what, self->paths [index], strerror (errno));
-    return ZEB_ESTORAGE;
+    int error = errno;
+    zsys_error ("journal: %s %s: %s", what, self->paths [index], strerror (error));
+    return error == ENOSPC || error == EDQUOT || error == EFBIG? ZEB_EFULL: ZEB_ESTORAGE;
 }
 
 static int
@@ -142,8 +143,12 @@ s_read_file (zeb_journal_t *self, int index, size_t *size)
         ssize_t got = pread (self->fds [index], data + done, total - done, (off_t) done);
         if (got < 0 && errno == EINTR)
             continue;
-        if (got <= 0)
-            break;
+        if (got <= 0) {
+            //  A read error is not "no journal": the caller must not go on
+            s_io_error (self, index, "read");
+            free (data);
+            return NULL;
+        }
         done += (size_t) got;
     }
     *size = done;
@@ -156,9 +161,13 @@ s_read (zeb_journal_t *self)
 {
     for (int index = 0; index < 2; index++) {
         uint8_t header [ZEB_JOURNAL_HEADER];
-        if (self->sizes [index] < ZEB_JOURNAL_HEADER
-        ||  pread (self->fds [index], header, sizeof (header), 0) != (ssize_t) sizeof (header)
-        ||  memcmp (header, S_MAGIC, 4) || header [12] != ZEB_JOURNAL_CHECKPOINT)
+        if (self->sizes [index] < ZEB_JOURNAL_HEADER)
+            continue;
+        if (pread (self->fds [index], header, sizeof (header), 0) != (ssize_t) sizeof (header)) {
+            s_io_error (self, index, "read");
+            return ZEB_ESTORAGE;
+        }
+        if (memcmp (header, S_MAGIC, 4) || header [12] != ZEB_JOURNAL_CHECKPOINT)
             continue;
         uint64_t generation = s_get_le64 (header + 16);
         if (generation <= self->generation || generation % 2 != (uint64_t) index)
@@ -288,9 +297,12 @@ zeb_journal_new (const char *dir, uint64_t max_size, zeb_fault_t *fault)
     if (created) {
         //  The files' names are durable before anything relies on them
         int dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dirfd >= 0) {
-            fsync (dirfd);
+        int rc = dirfd < 0? -1: fsync (dirfd);
+        if (dirfd >= 0)
             close (dirfd);
+        if (rc) {
+            zeb_fault_set (fault, ZEB_ESTORAGE, "cannot flush %s: %s", dir, strerror (errno));
+            goto failed;
         }
     }
     if (s_read (self)) {

@@ -1,0 +1,110 @@
+/*  =========================================================================
+    zeb_store_int - the store's state, shared by its two files
+
+    Private to core/zeb_store.c (the log: appends, keys, reads, retention)
+    and core/zeb_store_journal.c (its durability: journal records,
+    checkpoints, recovery; docs/DESIGN.md "One flush per group").
+    =========================================================================
+*/
+
+#ifndef ZEB_STORE_INT_H_INCLUDED
+#define ZEB_STORE_INT_H_INCLUDED
+
+#include "zeb_journal.h"
+
+//  Databases, in the order zeb_lmdb opens them
+enum { S_EVENTS, S_DEDUP, S_DEDUPEXP, S_TIMES, S_META };
+
+//  A journal group record: first sequence, commit time, LMDB txnid (each
+//  8 bytes), then its entries, each a kind byte and its fields
+#define ZEB_STORE_RECORD_HEADER 24
+enum { ZEB_STORE_R_EVENT = 'E', ZEB_STORE_R_KEY = 'K', ZEB_STORE_R_WRITE = 'W' };
+
+typedef struct {
+    MDB_dbi dbi;
+    uint8_t len;
+    char name [64];
+} zeb_store_app_t;
+
+struct _zeb_store_t {
+    zeb_lmdb_t *lmdb;
+    MDB_env *env;
+    MDB_dbi events, dedup, dedupexp, times, meta;
+    zeb_sync_t sync;
+    int writer_fd;              //  writer lock file, or -1
+    MDB_txn *txn;               //  the open write transaction, or NULL
+    uint64_t next;              //  next sequence in this transaction
+    uint64_t first_appended;    //  first sequence appended in it
+    uint64_t bytes;             //  bytes of events, as of this transaction
+    int64_t last_time;          //  last key of the time index
+    bool over_limit;            //  this transaction may not append: past max_size
+    int64_t over_checked;       //  when over_limit was last worked out (ms)
+    //  The journal (a writer in sync mode always), NULL without
+    zeb_journal_t *journal;
+    MDB_txn *pin;               //  read transaction on the last checkpoint
+    uint64_t pin_txnid;         //  its transaction id
+    msgpack_sbuffer record;     //  the group record of this transaction
+    size_t record_entries;
+    bool replaying;             //  recovery: commits are not journaled again
+    bool recovered;             //  recovery done: checkpoints may follow
+    bool restore;               //  recovery puts LMDB back to the checkpoint
+    bool open_here;             //  a reader of this process had it open first
+    uint64_t checkpoint_txnid;  //  of the journal's checkpoint at open
+    uint64_t skip_txnid;        //  not restored: records LMDB already holds
+    bool keep_journal;          //  this run journals (else: applied, then removed)
+    bool fresh_journal;         //  journal files, no checkpoint: creation unfinished
+    bool need_checkpoint;       //  before the next transaction
+    int64_t checkpoint_interval;
+    int64_t checkpoint_due;     //  monotonic ms
+    uint64_t journal_limit;     //  checkpoint early past this many bytes
+    uint64_t flushes;           //  of LMDB by checkpoints (the journal counts its own)
+    uint64_t checkpoints;
+    zeb_store_app_t apps [ZEB_LMDB_MAX_NAMED];
+    int app_count;
+};
+
+//  zeb_store.c
+uint64_t
+    zeb_store_meta_get (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t fallback);
+int
+    zeb_store_map_full (zeb_store_t *self);
+
+//  zeb_store_journal.c: before LMDB opens (takes the journal, decides and
+//  does the meta restore), and after (applies the journal, checkpoints)
+int
+    zeb_store_journal_open (zeb_store_t *self, const char *path,
+                            const zeb_store_options_t *options, zeb_fault_t *fault);
+int
+    zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fault);
+//  A journal left by an earlier run is in path
+bool
+    zeb_store_journal_exists (const char *path);
+//  Flush LMDB and record its state; no write transaction open
+int
+    zeb_store_checkpoint (zeb_store_t *self);
+//  Start this transaction's record; record an entry of it
+void
+    zeb_store_record_start (zeb_store_t *self);
+void
+    zeb_store_record_event (zeb_store_t *self, const void *data, size_t size);
+void
+    zeb_store_record_key (zeb_store_t *self, const char *key, size_t len,
+                          uint64_t sequence, int64_t now);
+void
+    zeb_store_record_write (zeb_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
+                            const void *value, size_t value_size, bool remove);
+//  Write and flush the record of the open transaction (now, its txnid
+//  filled in). Returns 0, ZEB_EFULL, ZEB_ETOOBIG or ZEB_ESTORAGE.
+int
+    zeb_store_record_commit (zeb_store_t *self, int64_t now);
+//  Self test of the journal's part, run by zeb_store_test
+void
+    zeb_store_journal_test (void);
+//  The transaction's writes go to the journal
+static inline bool
+zeb_store_recording (zeb_store_t *self)
+{
+    return self->journal && !self->replaying;
+}
+
+#endif

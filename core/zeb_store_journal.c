@@ -1,0 +1,858 @@
+/*  =========================================================================
+    zeb_store_journal - the store's durability: one flush per group
+
+    Journal records of group commits, checkpoints of LMDB's state, and
+    recovery when the writer opens the store. The design and its limits
+    are in docs/DESIGN.md, "One flush per group: the journal"; the journal
+    files are zeb_journal's.
+    =========================================================================
+*/
+
+#include "zeb_classes.h"
+#include "zeb_store_int.h"
+#include <lmdb.h>
+
+//  Where LMDB 0.9 keeps a meta page's magic and txnid (MDB_meta after the
+//  16-byte page header): checked against LMDB's own figures at every
+//  checkpoint and in the checkpoint's own pages before a restore
+#define S_META_MAGIC_AT     16
+#define S_META_TXNID_AT     144
+#define S_META_MAGIC        0xBEEFC0DEU
+#define S_CHECKPOINT_HEADER 24          //  txnid, next sequence, page size, pad
+
+//  ---------------------------------------------------------------------
+//  Records
+
+static void
+s_put (zeb_store_t *self, const void *data, size_t size)
+{
+    msgpack_sbuffer_write (&self->record, (const char *) data, size);
+}
+
+static void
+s_put_u32 (zeb_store_t *self, uint32_t value)
+{
+    s_put (self, &value, sizeof (value));
+}
+
+static void
+s_put_u64 (zeb_store_t *self, uint64_t value)
+{
+    s_put (self, &value, sizeof (value));
+}
+
+void
+zeb_store_record_start (zeb_store_t *self)
+{
+    msgpack_sbuffer_clear (&self->record);
+    self->record_entries = 0;
+    if (zeb_store_recording (self)) {
+        s_put_u64 (self, self->next);
+        s_put_u64 (self, 0);                //  commit time, at commit
+        s_put_u64 (self, 0);                //  LMDB txnid, at commit
+    }
+}
+
+void
+zeb_store_record_event (zeb_store_t *self, const void *data, size_t size)
+{
+    uint8_t kind = ZEB_STORE_R_EVENT;
+    s_put (self, &kind, 1);
+    s_put_u32 (self, (uint32_t) size);
+    s_put (self, data, size);
+    self->record_entries++;
+}
+
+void
+zeb_store_record_key (zeb_store_t *self, const char *key, size_t len, uint64_t sequence, int64_t now)
+{
+    uint8_t kind = ZEB_STORE_R_KEY;
+    s_put (self, &kind, 1);
+    s_put_u64 (self, sequence);
+    s_put_u64 (self, (uint64_t) now);
+    s_put_u32 (self, (uint32_t) len);
+    s_put (self, key, len);
+    self->record_entries++;
+}
+
+void
+zeb_store_record_write (zeb_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
+                        const void *value, size_t value_size, bool remove)
+{
+    int index;
+    for (index = 0; index < self->app_count && self->apps [index].dbi != dbi; index++)
+        ;
+    assert (index < self->app_count);       //  a handle zeb_store_app_dbi gave
+    uint8_t kind = ZEB_STORE_R_WRITE, flag = remove;
+    s_put (self, &kind, 1);
+    s_put (self, &self->apps [index].len, 1);
+    s_put (self, self->apps [index].name, self->apps [index].len);
+    s_put (self, &flag, 1);
+    s_put_u32 (self, (uint32_t) key_size);
+    s_put (self, key, key_size);
+    s_put_u32 (self, remove? 0: (uint32_t) value_size);
+    if (!remove)
+        s_put (self, value, value_size);
+    self->record_entries++;
+}
+
+int
+zeb_store_record_commit (zeb_store_t *self, int64_t now)
+{
+    uint64_t txnid = (uint64_t) mdb_txn_id (self->txn);
+    memcpy (self->record.data + 8, &now, 8);
+    memcpy (self->record.data + 16, &txnid, 8);
+    int rc = zeb_journal_append (self->journal, self->record.data, self->record.size);
+    return rc? rc: zeb_journal_sync (self->journal);
+}
+
+//  ---------------------------------------------------------------------
+//  Checkpoints
+
+static uint64_t
+s_last_txnid (zeb_store_t *self)
+{
+    MDB_envinfo info;
+    mdb_env_info (self->env, &info);
+    return (uint64_t) info.me_last_txnid;
+}
+
+//  The newest txnid of two meta pages, or 0 if neither is LMDB's
+static uint64_t
+s_pages_txnid (const uint8_t *pages, size_t psize)
+{
+    uint64_t newest = 0;
+    for (int index = 0; index < 2; index++) {
+        uint32_t magic;
+        uint64_t id;
+        memcpy (&magic, pages + index * psize + S_META_MAGIC_AT, sizeof (magic));
+        memcpy (&id, pages + index * psize + S_META_TXNID_AT, sizeof (id));
+        if (magic == S_META_MAGIC && id > newest)
+            newest = id;
+    }
+    return newest;
+}
+
+static int
+s_pread_all (int fd, uint8_t *data, size_t size, off_t offset)
+{
+    size_t done = 0;
+    while (done < size) {
+        ssize_t got = pread (fd, data + done, size - done, offset + (off_t) done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        done += (size_t) got;
+    }
+    return 0;
+}
+
+//  Read data.mdb's two meta pages as they are on file, and check that the
+//  newer is LMDB's last transaction. Returns 0 or -1.
+static int
+s_read_meta (zeb_store_t *self, uint8_t *pages, size_t psize, uint64_t *txnid)
+{
+    int fd;
+    if (mdb_env_get_fd (self->env, &fd) || s_pread_all (fd, pages, 2 * psize, 0))
+        return -1;
+    *txnid = s_pages_txnid (pages, psize);
+    return *txnid && *txnid == s_last_txnid (self)? 0: -1;
+}
+
+int
+zeb_store_checkpoint (zeb_store_t *self)
+{
+    assert (!self->txn);
+    assert (self->journal);
+    self->need_checkpoint = true;           //  until this one is done
+    MDB_stat stat;
+    mdb_env_stat (self->env, &stat);
+    size_t psize = stat.ms_psize;
+    size_t size = S_CHECKPOINT_HEADER + 2 * psize;
+    uint8_t *body = (uint8_t *) malloc (size);
+    if (!body)
+        return ZEB_ERROR;
+    int rc = mdb_env_sync (self->env, 1);
+    if (rc) {
+        free (body);
+        return zeb_lmdb_error (rc, "checkpoint sync");
+    }
+    self->flushes++;
+    uint64_t txnid, next = 1;
+    if (s_read_meta (self, body + S_CHECKPOINT_HEADER, psize, &txnid)) {
+        free (body);
+        zsys_error ("store: cannot read LMDB's meta pages for a checkpoint");
+        return ZEB_ESTORAGE;
+    }
+    MDB_txn *txn;
+    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) == 0) {
+        next = zeb_store_meta_get (txn, self->meta, "next", 1);
+        mdb_txn_abort (txn);
+    }
+    uint32_t psize32 = (uint32_t) psize, pad = 0;
+    memcpy (body, &txnid, 8);
+    memcpy (body + 8, &next, 8);
+    memcpy (body + 16, &psize32, 4);
+    memcpy (body + 20, &pad, 4);
+    rc = zeb_journal_write_checkpoint (self->journal, body, size);
+    free (body);
+    if (rc)
+        return rc;
+    //  Only now may LMDB reuse the pages of the checkpoint before
+    if (self->pin) {
+        mdb_txn_reset (self->pin);
+        rc = mdb_txn_renew (self->pin);
+        if (rc)
+            mdb_txn_abort (self->pin);
+    }
+    else
+        rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->pin);
+    if (rc) {
+        self->pin = NULL;
+        return zeb_lmdb_error (rc, "checkpoint pin");
+    }
+    self->pin_txnid = txnid;
+    self->need_checkpoint = false;
+    self->checkpoints++;
+    self->checkpoint_due = zeb_time_mono_us () / 1000 + self->checkpoint_interval;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Recovery
+
+//  Put data.mdb's meta pages back as the checkpoint recorded them, before
+//  LMDB opens it: the commits after it were not flushed and are applied
+//  again from the journal. Returns 0 or an error with fault set.
+static int
+s_restore_meta (const char *path, const uint8_t *checkpoint, size_t size, zeb_fault_t *fault)
+{
+    uint64_t txnid;
+    uint32_t psize;
+    memcpy (&txnid, checkpoint, 8);
+    memcpy (&psize, checkpoint + 16, 4);
+    const uint8_t *saved = checkpoint + S_CHECKPOINT_HEADER;
+    if (psize < 512 || size != S_CHECKPOINT_HEADER + 2 * (size_t) psize
+    ||  s_pages_txnid (saved, psize) != txnid)
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "the journal's checkpoint in %s is not one this "
+                              "version of LMDB wrote: refusing to restore from it", path);
+    char *name = zsys_sprintf ("%s/data.mdb", path);
+    int fd = name? open (name, O_RDWR | O_CLOEXEC): -1;
+    int rc = 0;
+    uint8_t *pages = (uint8_t *) malloc (2 * (size_t) psize);
+    if (fd < 0 || !pages) {
+        rc = zeb_fault_set (fault, ZEB_ESTORAGE, "cannot open %s, which the journal's checkpoint "
+                            "describes: %s", name? name: path, strerror (errno));
+        goto done;
+    }
+    if (s_pread_all (fd, pages, 2 * (size_t) psize, 0) == 0) {
+        if (memcmp (pages, saved, 2 * (size_t) psize) == 0)
+            goto done;                      //  closed cleanly: nothing to do
+        //  Every meta page LMDB wrote since is newer than the checkpoint
+        //  (a page torn at 512 bytes keeps its magic and txnid together):
+        //  an older one is a data.mdb from before it (a backup put back)
+        uint64_t current = s_pages_txnid (pages, psize);
+        if (current && current + 1 < txnid) {
+            rc = zeb_fault_set (fault, ZEB_ESTORAGE, "%s is older (txn %llu) than its journal's "
+                                "checkpoint (txn %llu): move the journal files aside to use it",
+                                name, (unsigned long long) current, (unsigned long long) txnid);
+            goto done;
+        }
+    }
+    if (pwrite (fd, saved, 2 * (size_t) psize, 0) != (ssize_t) (2 * (size_t) psize) || fdatasync (fd))
+        rc = zeb_fault_set (fault, ZEB_ESTORAGE, "cannot restore %s: %s", name, strerror (errno));
+done:
+    free (pages);
+    if (fd >= 0)
+        close (fd);
+    zstr_free (&name);
+    return rc;
+}
+
+//  True if another process has LMDB's environment in path open: it holds
+//  a lock on byte 0 of lock.mdb for as long as it does. Call only while
+//  this process has the environment closed (closing a descriptor drops
+//  the process's POSIX locks on the file).
+static bool
+s_open_elsewhere (const char *path)
+{
+    char *name = zsys_sprintf ("%s/lock.mdb", path);
+    int fd = name? open (name, O_RDWR | O_CLOEXEC): -1;
+    zstr_free (&name);
+    if (fd < 0)
+        return false;
+    struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+    bool held = fcntl (fd, F_OFD_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+    close (fd);
+    return held;
+}
+
+static int
+s_sync_dir (const char *path)
+{
+    int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = fd < 0? -1: fsync (fd);
+    if (fd >= 0)
+        close (fd);
+    return rc;
+}
+
+bool
+zeb_store_journal_exists (const char *path)
+{
+    bool exists = false;
+    for (int index = 0; index < 2 && !exists; index++) {
+        char *name = zsys_sprintf ("%s/journal-%d", path, index);
+        exists = name && access (name, F_OK) == 0;
+        zstr_free (&name);
+    }
+    return exists;
+}
+
+int
+zeb_store_journal_open (zeb_store_t *self, const char *path, const zeb_store_options_t *options,
+                        zeb_fault_t *fault)
+{
+    self->journal = zeb_journal_new (path, options->journal_size, fault);
+    if (!self->journal)
+        return fault? fault->code: ZEB_ESTORAGE;
+    size_t size;
+    const uint8_t *checkpoint = zeb_journal_checkpoint (self->journal, &size);
+    self->fresh_journal = !checkpoint && zeb_journal_existed (self->journal);
+    if (!checkpoint)
+        return 0;
+    memcpy (&self->checkpoint_txnid, checkpoint, 8);
+    self->skip_txnid = self->checkpoint_txnid;
+    self->open_here = zeb_lmdb_is_open (path);
+    if (self->open_here || s_open_elsewhere (path)) {
+        //  Someone has it open, so the machine did not restart: LMDB's
+        //  state is the page cache's, whole. It stands; the journal adds
+        //  the records it lacks (after its last txnid: known once open)
+        self->restore = false;
+        return 0;
+    }
+    self->restore = true;
+    self->skip_txnid = 0;
+    return s_restore_meta (path, checkpoint, size, fault);
+}
+
+//  One journal group applied again
+typedef struct {
+    zeb_store_t *store;
+    uint64_t groups, events, skipped;
+} s_replay_t;
+
+typedef struct {
+    const uint8_t *at, *end;
+} s_cursor_t;
+
+static bool
+s_take (s_cursor_t *cursor, void *into, size_t size)
+{
+    if ((size_t) (cursor->end - cursor->at) < size)
+        return false;
+    if (into)
+        memcpy (into, cursor->at, size);
+    cursor->at += size;
+    return true;
+}
+
+static bool
+s_take_span (s_cursor_t *cursor, const uint8_t **span, size_t size)
+{
+    *span = cursor->at;
+    return s_take (cursor, NULL, size);
+}
+
+//  One entry of a record, parsed
+typedef struct {
+    uint8_t kind;
+    const uint8_t *data, *value, *name;
+    uint32_t size, value_size;
+    uint8_t name_len, remove;
+    uint64_t sequence;
+    int64_t stored;
+} s_entry_t;
+
+static bool
+s_take_entry (s_cursor_t *cursor, s_entry_t *entry)
+{
+    if (!s_take (cursor, &entry->kind, 1))
+        return false;
+    if (entry->kind == ZEB_STORE_R_EVENT)
+        return s_take (cursor, &entry->size, 4) && s_take_span (cursor, &entry->data, entry->size);
+    if (entry->kind == ZEB_STORE_R_KEY)
+        return s_take (cursor, &entry->sequence, 8) && s_take (cursor, &entry->stored, 8)
+            && s_take (cursor, &entry->size, 4) && s_take_span (cursor, &entry->data, entry->size);
+    if (entry->kind == ZEB_STORE_R_WRITE)
+        return s_take (cursor, &entry->name_len, 1) && s_take_span (cursor, &entry->name, entry->name_len)
+            && s_take (cursor, &entry->remove, 1)
+            && s_take (cursor, &entry->size, 4) && s_take_span (cursor, &entry->data, entry->size)
+            && s_take (cursor, &entry->value_size, 4)
+            && s_take_span (cursor, &entry->value, entry->value_size);
+    return false;
+}
+
+//  The application database of a write entry, opened (outside any
+//  transaction) before the record's transaction
+static int
+s_replay_dbis (zeb_store_t *self, s_cursor_t cursor)
+{
+    s_entry_t entry;
+    while (cursor.at < cursor.end) {
+        if (!s_take_entry (&cursor, &entry))
+            return ZEB_ESTORAGE;
+        MDB_dbi dbi;
+        int rc = entry.kind == ZEB_STORE_R_WRITE
+               ? zeb_store_app_dbi (self, (const char *) entry.name, entry.name_len, &dbi): 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static MDB_dbi
+s_app_dbi (zeb_store_t *self, const uint8_t *name, uint8_t len)
+{
+    for (int index = 0; index < self->app_count; index++)
+        if (self->apps [index].len == len && memcmp (self->apps [index].name, name, len) == 0)
+            return self->apps [index].dbi;
+    assert (false);                         //  opened by s_replay_dbis
+    return 0;
+}
+
+static int
+s_replay_group (const uint8_t *body, size_t size, void *arg)
+{
+    s_replay_t *replay = (s_replay_t *) arg;
+    zeb_store_t *self = replay->store;
+    s_cursor_t cursor = { body, body + size };
+    uint64_t first, txnid;
+    int64_t now;
+    if (!s_take (&cursor, &first, 8) || !s_take (&cursor, &now, 8) || !s_take (&cursor, &txnid, 8))
+        return ZEB_ESTORAGE;
+    if (txnid <= self->skip_txnid) {
+        replay->skipped++;                  //  LMDB has it already
+        return 0;
+    }
+    int rc = s_replay_dbis (self, cursor);
+    if (rc)
+        return rc;
+    do {
+        rc = zeb_store_begin (self);
+        if (rc)
+            return rc;
+        if (first > self->next) {
+            zsys_error ("store: the journal goes on at sequence %llu, the store at %llu",
+                        (unsigned long long) first, (unsigned long long) self->next);
+            zeb_store_abort (self);
+            return ZEB_ESTORAGE;
+        }
+        s_cursor_t entries = cursor;
+        uint64_t sequence = first;
+        s_entry_t entry;
+        while (rc == 0 && entries.at < entries.end) {
+            if (!s_take_entry (&entries, &entry))
+                rc = ZEB_ESTORAGE;
+            else
+            if (entry.kind == ZEB_STORE_R_EVENT) {
+                if (sequence++ >= self->next)
+                    rc = zeb_store_append (self, entry.data, entry.size);
+            }
+            else
+            if (entry.kind == ZEB_STORE_R_KEY)
+                rc = zeb_store_dedup_put (self, (const char *) entry.data, entry.size,
+                                          entry.sequence, entry.stored);
+            else
+                rc = zeb_store_app_put (self, s_app_dbi (self, entry.name, entry.name_len),
+                                        entry.data, entry.size, entry.value, entry.value_size,
+                                        entry.remove);
+        }
+        if (rc == 0)
+            rc = zeb_store_commit (self, now);
+        else
+        if (rc != ZEB_ERETRY)
+            zeb_store_abort (self);
+    } while (rc == ZEB_ERETRY);
+    if (rc == 0) {
+        replay->groups++;
+        replay->events += self->next > first? self->next - first: 0;
+    }
+    return rc;
+}
+
+//  Recovered, and this run does without the journal: LMDB holds it all,
+//  flushed by the checkpoint; the journal goes, so that a later run with
+//  one does not put LMDB back to a checkpoint older than this run's work
+static int
+s_journal_remove (zeb_store_t *self, const char *path, zeb_fault_t *fault)
+{
+    if (self->pin)
+        mdb_txn_abort (self->pin);
+    self->pin = NULL;
+    zeb_journal_destroy (&self->journal);
+    for (int index = 0; index < 2; index++) {
+        char *name = zsys_sprintf ("%s/journal-%d", path, index);
+        int rc = name? unlink (name): -1;
+        zstr_free (&name);
+        if (rc && errno != ENOENT)
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot remove the journal in %s: %s",
+                                  path, strerror (errno));
+    }
+    if (s_sync_dir (path))
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot flush %s: %s", path, strerror (errno));
+    mdb_env_set_flags (self->env, MDB_NOSYNC, self->sync != ZEB_SYNC_ALWAYS);
+    return 0;
+}
+
+int
+zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fault)
+{
+    MDB_stat stat;
+    mdb_env_stat (self->env, &stat);
+    uint8_t *pages = (uint8_t *) malloc (2 * stat.ms_psize);
+    uint64_t txnid;
+    bool layout = pages && s_read_meta (self, pages, stat.ms_psize, &txnid) == 0;
+    free (pages);
+    if (!layout)
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "store: LMDB's meta pages in %s are not as "
+                              "this version expects: set store/journal=off", path);
+    if (!self->restore && self->skip_txnid) {
+        //  Not restored: what LMDB holds stands, the journal adds the rest.
+        //  A reader of this process that opened it first may have done so
+        //  after a power loss, on pages the checkpoint no longer protects:
+        //  that is only safe if nothing was committed after the checkpoint
+        self->skip_txnid = s_last_txnid (self);
+        if (self->open_here && self->skip_txnid != self->checkpoint_txnid)
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s was opened by a reader before its "
+                                  "writer, after a crash: open the writer first", path);
+    }
+    //  Pin the state recovery starts from, as a checkpoint would
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->pin);
+    if (rc) {
+        self->pin = NULL;
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "store: cannot pin: %s", mdb_strerror (rc));
+    }
+    mdb_env_set_flags (self->env, MDB_NOSYNC, 1);
+    s_replay_t replay = { self, 0, 0, 0 };
+    self->replaying = true;
+    rc = zeb_journal_replay (self->journal, s_replay_group, &replay);
+    self->replaying = false;
+    if (rc)
+        return zeb_fault_set (fault, rc, "store: cannot apply the journal in %s again: %s "
+                              "(nothing is lost: it stays for the next attempt)", path,
+                              zeb_strerror (rc));
+    if (replay.groups)
+        zsys_info ("store: %llu events of %llu groups recovered from the journal in %s",
+                   (unsigned long long) replay.events, (unsigned long long) replay.groups, path);
+    rc = zeb_store_checkpoint (self);
+    if (rc)
+        return zeb_fault_set (fault, rc, "store: cannot checkpoint: %s", zeb_strerror (rc));
+    self->recovered = true;
+    if (!self->keep_journal)
+        return s_journal_remove (self, path, fault);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Self test, called by zeb_store_test
+
+#include <sys/wait.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+typedef struct {
+    uint64_t count;
+    char last [64];
+} s_test_read_t;
+
+static int
+s_test_visit (uint64_t sequence, const uint8_t *data, size_t size, void *arg)
+{
+    s_test_read_t *read = (s_test_read_t *) arg;
+    read->count++;
+    snprintf (read->last, sizeof (read->last), "%.*s", (int) size, (const char *) data);
+    return 0;
+}
+
+static int
+s_test_append (zeb_store_t *store, const char *text)
+{
+    int rc;
+    do {
+        rc = zeb_store_begin (store);
+        if (rc == 0)
+            rc = zeb_store_append (store, text, strlen (text));
+        if (rc == 0)
+            rc = zeb_store_commit (store, zeb_time_now ());
+    } while (rc == ZEB_ERETRY);
+    return rc;
+}
+
+//  How many keys the application database "app" holds, read with LMDB alone
+static size_t
+s_test_app_keys (const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat stat = { 0 };
+    assert (mdb_env_create (&env) == 0);
+    mdb_env_set_maxdbs (env, 64);
+    assert (mdb_env_open (env, dir, MDB_RDONLY, 0644) == 0);
+    assert (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn) == 0);
+    if (mdb_dbi_open (txn, "app/app", 0, &dbi) == 0)
+        mdb_stat (txn, dbi, &stat);
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return stat.ms_entries;
+}
+
+//  A child that stores one group of count application writes and one
+//  event, then dies by SIGKILL
+static void
+s_test_many_writes (const char *dir, const zeb_store_options_t *options, int count)
+{
+    fflush (stdout);
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        zeb_store_t *store = zeb_store_new (dir, options, NULL);
+        MDB_dbi dbi;
+        if (!store || zeb_store_app_dbi (store, "app", 3, &dbi) || zeb_store_begin (store))
+            _exit (2);
+        for (int index = 0; index < count; index++) {
+            char key [16];
+            snprintf (key, sizeof (key), "k%05d", index);
+            if (zeb_store_app_put (store, dbi, key, strlen (key), "v", 1, false))
+                _exit (3);
+        }
+        if (zeb_store_append (store, "with-writes", 11) || zeb_store_commit (store, 1000))
+            _exit (4);
+        kill (getpid (), SIGKILL);
+    }
+    int status;
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+}
+
+//  Copy a file whole
+static void
+s_test_copy (const char *from, const char *to)
+{
+    zfile_t *source = zfile_new (NULL, from);
+    assert (source && zfile_input (source) == 0);
+    FILE *out = fopen (to, "wb");
+    assert (out);
+    zchunk_t *chunk;
+    off_t offset = 0;
+    while ((chunk = zfile_read (source, 1 << 20, offset)) && zchunk_size (chunk)) {
+        assert (fwrite (zchunk_data (chunk), 1, zchunk_size (chunk), out) == zchunk_size (chunk));
+        offset += (off_t) zchunk_size (chunk);
+        zchunk_destroy (&chunk);
+    }
+    zchunk_destroy (&chunk);
+    fclose (out);
+    zfile_destroy (&source);
+}
+
+//  In a child: open the store, keep a copy of data.mdb as it is after the
+//  open's checkpoint, store groups of events with keys and an application
+//  write, then die without closing anything (no final checkpoint)
+static void
+s_test_journal_child (const char *dir, const zeb_store_options_t *options, int first_group)
+{
+    fflush (stdout);
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        zeb_store_t *store = zeb_store_new (dir, options, NULL);
+        if (!store)
+            _exit (2);
+        char *from = zsys_sprintf ("%s/data.mdb", dir);
+        char *to = zsys_sprintf ("%s/data.checkpoint", dir);
+        s_test_copy (from, to);
+        MDB_dbi dbi;
+        if (zeb_store_app_dbi (store, "app", 3, &dbi))
+            _exit (3);
+        for (int group = first_group; group < first_group + 20; group++) {
+            if (zeb_store_begin (store))
+                _exit (4);
+            for (int index = 0; index < 10; index++) {
+                char text [32];
+                snprintf (text, sizeof (text), "journal-%d-%d", group, index);
+                uint64_t sequence = zeb_store_next_sequence (store);
+                if (zeb_store_append (store, text, strlen (text))
+                ||  zeb_store_dedup_put (store, text, strlen (text), sequence, 5000 + group))
+                    _exit (5);
+            }
+            char value [16];
+            snprintf (value, sizeof (value), "%d", group);
+            if (zeb_store_app_put (store, dbi, "last", 4, value, strlen (value), false)
+            ||  zeb_store_commit (store, 5000 + group))
+                _exit (6);
+        }
+        kill (getpid (), SIGKILL);          //  a crash: nothing closed, nothing freed
+    }
+    int status;
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+}
+
+//  The store in dir holds groups 0..groups-1 whole, keys and the last write
+static void
+s_test_journal_check (const char *dir, const zeb_store_options_t *options, int groups)
+{
+    zeb_store_t *store = zeb_store_new (dir, options, NULL);
+    assert (store);
+    zeb_store_stats_t stats;
+    assert (zeb_store_stats (store, &stats) == 0);
+    assert (stats.first == 1 && stats.last == (uint64_t) groups * 10 && stats.count == stats.last);
+    s_test_read_t read = { 0, "" };
+    assert (zeb_store_read (store, 0, s_test_visit, &read, NULL) == 0);
+    char expected [32];
+    snprintf (expected, sizeof (expected), "journal-%d-9", groups - 1);
+    assert (read.count == stats.last && streq (read.last, expected));
+    assert (zeb_store_begin (store) == 0);
+    uint64_t sequence = 0;
+    assert (zeb_store_dedup_find (store, expected, strlen (expected), 0, &sequence) == 1);
+    assert (sequence == (uint64_t) groups * 10);
+    zeb_store_abort (store);
+    uint64_t time_sequence;
+    assert (zeb_store_seek_time (store, 5000 + groups - 1, &time_sequence) == 0);
+    assert (time_sequence == (uint64_t) (groups - 1) * 10 + 1);
+    MDB_dbi dbi;
+    assert (zeb_store_app_dbi (store, "app", 3, &dbi) == 0);
+    MDB_txn *txn;
+    assert (mdb_txn_begin (store->env, NULL, MDB_RDONLY, &txn) == 0);
+    MDB_val key = { 4, (void *) "last" }, value;
+    assert (mdb_get (txn, dbi, &key, &value) == 0);
+    char last [16];
+    snprintf (last, sizeof (last), "%d", groups - 1);
+    assert (value.mv_size == strlen (last) && memcmp (value.mv_data, last, value.mv_size) == 0);
+    mdb_txn_abort (txn);
+    uint64_t flushes, checkpoints;
+    zeb_store_flushes (store, &flushes, &checkpoints);
+    assert (checkpoints == 1 && flushes >= 2);       //  the open's
+    zeb_store_destroy (&store);
+}
+
+void
+zeb_store_journal_test (void)
+{
+    char dir [] = "/tmp/zeb-store-XXXXXX";
+    assert (mkdtemp (dir));
+    zeb_store_options_t options = { .map_size = 1 << 20, .sync = ZEB_SYNC_ALWAYS, .writer = true,
+                                    .checkpoint_interval = 3600000 };
+    //  A crash of the process: every commit that returned is there
+    s_test_journal_child (dir, &options, 0);
+    s_test_journal_check (dir, &options, 20);
+    //  A power loss: LMDB's file as its last flush left it (the open's
+    //  checkpoint), the journal as its flushes left it
+    s_test_journal_child (dir, &options, 20);
+    char *current = zsys_sprintf ("%s/data.mdb", dir);
+    char *checkpoint = zsys_sprintf ("%s/data.checkpoint", dir);
+    assert (rename (checkpoint, current) == 0);
+    s_test_journal_check (dir, &options, 40);
+    //  One flush per commit: each group above was one record
+    zeb_store_t *store = zeb_store_new (dir, &options, NULL);
+    uint64_t flushes, checkpoints, before;
+    zeb_store_flushes (store, &before, &checkpoints);
+    assert (s_test_append (store, "one") == 0);
+    assert (s_test_append (store, "two") == 0);
+    zeb_store_flushes (store, &flushes, &checkpoints);
+    assert (flushes == before + 2);
+    //  A checkpoint when one is due; then nothing to do until a commit
+    assert (zeb_store_maintain (store) > 0);
+    zeb_store_options_t soon = options;
+    soon.checkpoint_interval = 1;
+    zeb_store_destroy (&store);
+    store = zeb_store_new (dir, &soon, NULL);
+    assert (s_test_append (store, "three") == 0);
+    int64_t deadline = zeb_time_mono_us () + 5000000;
+    while (zeb_store_maintain (store) != -1)
+        assert (zeb_time_mono_us () < deadline);
+    zeb_store_flushes (store, &flushes, &checkpoints);
+    assert (checkpoints == 2);
+    zeb_store_destroy (&store);
+    //  Without the journal the same store opens, and the journal after
+    zeb_store_options_t plain = options;
+    plain.no_journal = true;
+    store = zeb_store_new (dir, &plain, NULL);
+    assert (store && s_test_append (store, "four") == 0);
+    zeb_store_destroy (&store);
+    store = zeb_store_new (dir, &options, NULL);
+    zeb_store_stats_t stats;
+    assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 404);
+    zeb_store_destroy (&store);
+    zstr_free (&current);
+    zstr_free (&checkpoint);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+
+    //  A group of more application writes than any small table holds,
+    //  acknowledged, then a crash: all of them after recovery
+    char dir2 [] = "/tmp/zeb-store-XXXXXX";
+    assert (mkdtemp (dir2));
+    s_test_many_writes (dir2, &options, 3000);
+    store = zeb_store_new (dir2, &options, NULL);
+    assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 1);
+    zeb_store_destroy (&store);
+    assert (s_test_app_keys (dir2) == 3000);
+
+    //  A reader in another process keeps LMDB's lock file alive across the
+    //  writer's crash: LMDB's state stands, the journal adds what it lacks
+    int ready [2], done [2];
+    assert (pipe (ready) == 0 && pipe (done) == 0);
+    fflush (stdout);
+    pid_t reader = fork ();
+    assert (reader >= 0);
+    if (reader == 0) {
+        zeb_store_options_t reading = { .sync = ZEB_SYNC_ALWAYS, .writer = false };
+        zeb_store_t *opened = zeb_store_new (dir2, &reading, NULL);
+        if (!opened || write (ready [1], "r", 1) != 1)
+            _exit (2);
+        char byte;
+        if (read (done [0], &byte, 1) < 0) {}      //  until the parent says
+        kill (getpid (), SIGKILL);
+    }
+    char byte;
+    assert (read (ready [0], &byte, 1) == 1);
+    s_test_many_writes (dir2, &options, 10);
+    store = zeb_store_new (dir2, &options, NULL);
+    assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 2);
+    zeb_store_destroy (&store);
+    assert (write (done [1], "x", 1) == 1);
+    int status;
+    waitpid (reader, &status, 0);
+    for (int index = 0; index < 2; index++) {
+        close (ready [index]);
+        close (done [index]);
+    }
+    assert (s_test_app_keys (dir2) == 3000);
+
+    //  A store without a journal whose first run with one stopped before
+    //  its first checkpoint (journal files, none in them) keeps its events
+    zeb_store_options_t bare = options;
+    bare.no_journal = true;
+    store = zeb_store_new (dir2, &bare, NULL);
+    assert (store && s_test_append (store, "kept") == 0);
+    zeb_store_destroy (&store);
+    for (int index = 0; index < 2; index++) {
+        char *name = zsys_sprintf ("%s/journal-%d", dir2, index);
+        FILE *file = fopen (name, "w");
+        assert (file);
+        fclose (file);
+        zstr_free (&name);
+    }
+    store = zeb_store_new (dir2, &options, NULL);
+    assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 3);
+    zeb_store_destroy (&store);
+    tree = zdir_new (dir2, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+}
