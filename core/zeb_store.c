@@ -282,6 +282,24 @@ zeb_store_map_full (zeb_store_t *self)
         int rc = zeb_store_checkpoint (self);
         return rc? rc: ZEB_ERETRY;
     }
+    if (zeb_store_recording (self) && self->pin && !self->full_refreshed) {
+        //  Pages the last commit freed are reusable once another commit
+        //  follows it (LMDB keeps the previous snapshot whole): a tiny one,
+        //  and a checkpoint past it, so that "full" means full at once
+        //  rather than after the next commits trickle in
+        self->full_refreshed = true;
+        MDB_txn *txn;
+        int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+        if (rc == 0) {
+            rc = s_meta_put (txn, self->meta, "full", (uint64_t) zeb_time_now ());
+            if (rc == 0)
+                rc = mdb_txn_commit (txn);
+            else
+                mdb_txn_abort (txn);
+        }
+        if (rc == 0 && zeb_store_checkpoint (self) == 0)
+            return ZEB_ERETRY;
+    }
     int grown = zeb_lmdb_grow (self->lmdb, self->replaying);
     return grown == 0? ZEB_ERETRY: grown;
 }
@@ -464,6 +482,8 @@ zeb_store_commit (zeb_store_t *self, int64_t now)
     }
     rc = mdb_txn_commit (self->txn);
     self->txn = NULL;
+    if (rc == 0 && journaled)
+        self->full_refreshed = false;           //  stored again: may fill again
     if (rc && journaled)
         zeb_store_checkpoint (self);            //  voids the record of a group not stored
     if (rc == MDB_MAP_FULL)

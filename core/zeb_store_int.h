@@ -54,6 +54,7 @@ struct _zeb_store_t {
     bool keep_journal;          //  this run journals (else: applied, then removed)
     bool fresh_journal;         //  journal files, no checkpoint: creation unfinished
     bool need_checkpoint;       //  before the next transaction
+    bool full_refreshed;        //  map full: the tiny commit that frees pages is done
     int64_t checkpoint_interval;
     int64_t checkpoint_due;     //  monotonic ms
     uint64_t journal_limit;     //  checkpoint early past this many bytes
