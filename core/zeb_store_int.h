@@ -48,7 +48,6 @@ struct _zeb_store_t {
     bool replaying;             //  recovery: commits are not journaled again
     bool recovered;             //  recovery done: checkpoints may follow
     bool restore;               //  recovery puts LMDB back to the checkpoint
-    bool open_here;             //  a reader of this process had it open first
     uint64_t checkpoint_txnid;  //  of the journal's checkpoint at open
     uint64_t skip_txnid;        //  not restored: records LMDB already holds
     bool keep_journal;          //  this run journals (else: applied, then removed)

@@ -18,7 +18,24 @@
 #define S_META_MAGIC_AT     16
 #define S_META_TXNID_AT     144
 #define S_META_MAGIC        0xBEEFC0DEU
-#define S_CHECKPOINT_HEADER 24          //  txnid, next sequence, page size, pad
+#define S_CHECKPOINT_HEADER 64          //  txnid, next sequence, page size, pad, boot id
+#define S_BOOT_AT           24
+#define S_BOOT_SIZE         40
+
+//  This boot of the machine (the kernel's random boot_id), for telling a
+//  crash of a process (the page cache whole) from a restart of the
+//  machine (only what was flushed). Empty if unknown.
+static void
+s_boot_id (char *id)
+{
+    memset (id, 0, S_BOOT_SIZE);
+    FILE *file = fopen ("/proc/sys/kernel/random/boot_id", "r");
+    if (file) {
+        if (!fgets (id, S_BOOT_SIZE, file))
+            id [0] = 0;
+        fclose (file);
+    }
+}
 
 //  ---------------------------------------------------------------------
 //  Records
@@ -195,6 +212,7 @@ zeb_store_checkpoint (zeb_store_t *self)
     memcpy (body + 8, &next, 8);
     memcpy (body + 16, &psize32, 4);
     memcpy (body + 20, &pad, 4);
+    s_boot_id ((char *) body + S_BOOT_AT);
     rc = zeb_journal_write_checkpoint (self->journal, body, size);
     free (body);
     if (rc)
@@ -324,11 +342,19 @@ zeb_store_journal_open (zeb_store_t *self, const char *path, const zeb_store_opt
         return 0;
     memcpy (&self->checkpoint_txnid, checkpoint, 8);
     self->skip_txnid = self->checkpoint_txnid;
-    self->open_here = zeb_lmdb_is_open (path);
-    if (self->open_here || s_open_elsewhere (path)) {
-        //  Someone has it open, so the machine did not restart: LMDB's
-        //  state is the page cache's, whole. It stands; the journal adds
-        //  the records it lacks (after its last txnid: known once open)
+    if (zeb_lmdb_is_open (path) || s_open_elsewhere (path)) {
+        //  Open already (a reader of this process, or another process):
+        //  its meta pages cannot be put back under it. Safe only if the
+        //  machine has not restarted since the checkpoint: then LMDB's
+        //  state is the page cache's, whole; it stands, and the journal
+        //  adds the records it lacks (after its last txnid, once open)
+        char boot [S_BOOT_SIZE];
+        s_boot_id (boot);
+        if (size < S_CHECKPOINT_HEADER || !boot [0]
+        ||  memcmp (boot, checkpoint + S_BOOT_AT, S_BOOT_SIZE))
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s was opened by a reader before its "
+                                  "writer after the machine restarted: stop the readers, start the "
+                                  "writer first", path);
         self->restore = false;
         return 0;
     }
@@ -519,14 +545,9 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
         return zeb_fault_set (fault, ZEB_ESTORAGE, "store: LMDB's meta pages in %s are not as "
                               "this version expects: set store/journal=off", path);
     if (!self->restore && self->skip_txnid) {
-        //  Not restored: what LMDB holds stands, the journal adds the rest.
-        //  A reader of this process that opened it first may have done so
-        //  after a power loss, on pages the checkpoint no longer protects:
-        //  that is only safe if nothing was committed after the checkpoint
+        //  Not restored (the same boot): what LMDB holds stands, the
+        //  journal adds the rest
         self->skip_txnid = s_last_txnid (self);
-        if (self->open_here && self->skip_txnid != self->checkpoint_txnid)
-            return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s was opened by a reader before its "
-                                  "writer, after a crash: open the writer first", path);
     }
     //  Pin the state recovery starts from, as a checkpoint would
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->pin);
