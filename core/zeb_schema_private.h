@@ -100,6 +100,13 @@ bool
 bool
     zeb_schema_double_multiple (double value, zeb_schema_decimal_t divisor);
 
+//  Whether value is a multiple of divisor (> 0, decimal its decimal form):
+//  exactly for integers; otherwise as the decimals the two are written as
+//  (0.01 has no exact binary form, but 19.99 is 1999 hundredths)
+bool
+    zeb_schema_number_multiple (zeb_mpk_number_t value, zeb_mpk_number_t divisor,
+                                zeb_schema_decimal_t decimal);
+
 //  ---------------------------------------------------------------------
 //  The compiled tree, which zeb_schema.c builds and zeb_schema_validate.c
 //  walks
@@ -130,6 +137,7 @@ typedef struct {
     pcre2_code *code;
     pcre2_match_data *match;
     char *text;
+    bool jit;                       //  compiled to machine code: pcre2_jit_match may run it
 } zeb_schema_pattern_t;
 
 typedef struct {
@@ -150,6 +158,14 @@ typedef struct {
     bool set;
     zeb_mpk_number_t number;
 } zeb_schema_bound_t;
+
+//  A property in the fast walk's table: its name's first and last 8
+//  bytes (zero-padded), compared as words
+typedef struct {
+    uint64_t head, tail;
+    uint32_t len;
+    uint32_t index;                 //  in the node's properties, + 1; 0 = empty
+} zeb_schema_slot_t;
 
 //  A schema resource ("$id", or the document) and its dynamic anchors
 typedef struct {
@@ -204,6 +220,15 @@ struct _zeb_schema_node_t {
     zeb_schema_node_t *unevaluated_properties, *unevaluated_items;
     bool tracks;                    //  has either: collects what its keywords evaluated
     bool in_place;                  //  has a subschema applied to the same value
+    //  The fast walk (zeb_schema_fast.c)
+    int fast;                       //  0 not looked at, 1 being looked at, 2 it takes the node, 3 not
+    zeb_schema_slot_t *slots;       //  properties by a hash of their names
+    uint64_t slot_seed;             //  slot = (hash x seed) >> shift
+    unsigned slot_shift;
+    size_t required_elsewhere;      //  names in "required" that are not in "properties"
+    zeb_schema_name_t *enum_strings;            //  the enum's strings (into enum_values)
+    size_t enum_string_count;
+    bool enum_others;               //  the enum has values that are not strings
     //  Compiling
     zeb_schema_resource_t *resource;
     char *ref_text, *dynamic_ref_text;          //  as written, resolved after compiling
@@ -218,6 +243,7 @@ struct _zeb_schema_t {
     size_t node_count, node_capacity;
     zhashx_t *resources;            //  URI -> zeb_schema_resource_t
     bool dynamic;                   //  a "$dynamicRef" is dynamic: track the scope
+    bool fast;                      //  the fast walk takes the root
     size_t max_depth;               //  of the data
     size_t steps;                   //  taken by the last validation
 };
@@ -257,5 +283,24 @@ const char *
 //  zeb_schema_validate.c: validate the value at the reader with the root
 int
     zeb_schema_walk (zeb_schema_t *self, const void *data, size_t size, zeb_schema_error_t *error);
+
+//  zeb_schema_fast.c: a walk for the schemas most events have, whose
+//  keywords are checked on the msgpack bytes without recursion through
+//  the general machinery. It only ever answers "valid": on anything else
+//  (a failure, a keyword it does not take, malformed bytes) the full walk
+//  runs and gives the answer and the error.
+
+//  After compiling: build the fast walk's tables, set self->fast
+void
+    zeb_schema_fast_prepare (zeb_schema_t *self);
+
+//  Free a node's fast walk tables
+void
+    zeb_schema_fast_free (zeb_schema_node_t *node);
+
+//  True if data is one msgpack value valid against the schema (self->steps
+//  then set); false if it is not or the fast walk cannot tell
+bool
+    zeb_schema_fast_valid (zeb_schema_t *self, const void *data, size_t size);
 
 #endif
