@@ -149,7 +149,11 @@ static s_node_t *
 s_node_new (s_compiler_t *compiler, json_t *json)
 {
     zeb_schema_t *schema = compiler->schema;
-    s_node_t *node = (s_node_t *) zmalloc (sizeof (s_node_t));
+    //  On a cache line: the fast walk reads the first line of most nodes only
+    size_t size = (sizeof (s_node_t) + 63) / 64 * 64;
+    s_node_t *node = (s_node_t *) aligned_alloc (64, size);
+    assert (node);
+    memset (node, 0, size);
     node->where = strdup (compiler->where);
     node->min_properties = node->max_properties = -1;
     node->min_items = node->max_items = -1;

@@ -29,6 +29,14 @@
 
 enum { S_UNSEEN, S_SEEING, S_FAST, S_SLOW };
 
+//  A node's keywords, as its bits in checks: one test skips all those absent
+#define S_CHECK_SIZE        (1 << 0)    //  min/maxProperties, min/maxItems
+#define S_CHECK_PREFIX      (1 << 1)    //  prefixItems
+#define S_CHECK_ELSEWHERE   (1 << 2)    //  "required" names not in "properties"
+#define S_CHECK_CONSTANT    (1 << 3)    //  enum, const
+#define S_CHECK_STRING      (1 << 4)    //  min/maxLength, pattern, an asserted format
+#define S_CHECK_NUMBER      (1 << 5)    //  the bounds, multipleOf
+
 //  ---------------------------------------------------------------------
 //  Names by hash
 
@@ -77,10 +85,11 @@ s_lay_out (s_node_t *node, size_t size)
         const uint8_t *name = (const uint8_t *) property->name;
         uint32_t len = (uint32_t) property->len;
         zeb_schema_slot_t entry = {
-            s_head_word (name, len, name + len), s_tail_word (name, len), len, (uint32_t) index + 1
+            s_head_word (name, len, name + len), s_tail_word (name, len), property->schema, len,
+            (int16_t) property->required, (uint16_t) index
         };
         uint32_t slot = s_slot (node, entry.head, entry.tail, len);
-        for (; node->slots [slot].index; slot = (slot + 1) & (uint32_t) (size - 1))
+        for (; node->slots [slot].schema; slot = (slot + 1) & (uint32_t) (size - 1))
             collisions++;
         node->slots [slot] = entry;
     }
@@ -90,8 +99,8 @@ s_lay_out (s_node_t *node, size_t size)
 static void
 s_prepare_slots (s_node_t *node)
 {
-    uint32_t bits = 2;              //  a table at most a quarter full
-    while ((1u << bits) < 4 * node->property_count)
+    uint32_t bits = 2;              //  a table at most half full
+    while ((1u << bits) < 2 * node->property_count)
         bits++;
     size_t size = (size_t) 1 << bits;
     node->slots = (zeb_schema_slot_t *) zmalloc (size * sizeof (zeb_schema_slot_t));
@@ -120,19 +129,17 @@ s_same (const uint8_t *a, const char *b, uint32_t len)
 }
 
 //  The property named so (a name within a buffer ending at end), or NULL
-static inline s_property_t *
+static inline const zeb_schema_slot_t *
 s_find (const s_node_t *node, const uint8_t *name, uint32_t len, const uint8_t *end)
 {
     uint64_t head = s_head_word (name, len, end), tail = s_tail_word (name, len);
     uint32_t mask = (uint32_t) (~0ULL >> node->slot_shift);
-    for (uint32_t slot = s_slot (node, head, tail, len); node->slots [slot].index;
+    for (uint32_t slot = s_slot (node, head, tail, len); node->slots [slot].schema;
          slot = (slot + 1) & mask) {
         const zeb_schema_slot_t *entry = &node->slots [slot];
-        if (entry->head == head && entry->tail == tail && entry->len == len) {
-            s_property_t *property = &node->properties [entry->index - 1];
-            if (len <= 16 || memcmp (name + 8, property->name + 8, len - 16) == 0)
-                return property;
-        }
+        if (entry->head == head && entry->tail == tail && entry->len == len
+        &&  (len <= 16 || memcmp (name + 8, node->properties [entry->index].name + 8, len - 16) == 0))
+            return entry;
     }
     return NULL;
 }
@@ -187,7 +194,7 @@ s_prepare_node (s_node_t *node)
     bool fast = !node->in_place && !node->tracks && !node->ref && !node->dynamic_ref
              && !node->pattern_property_count && !node->property_names
              && !node->dependent_required_count && !node->dependent_schema_count
-             && !node->contains && !node->unique_items;
+             && !node->contains && !node->unique_items && node->property_count <= UINT16_MAX;
     for (size_t index = 0; fast && index < node->property_count; index++)
         fast = s_prepare_node (node->properties [index].schema);
     fast = fast && (!node->additional || s_prepare_node (node->additional))
@@ -195,13 +202,25 @@ s_prepare_node (s_node_t *node)
     if (fast) {
         if (node->property_count)
             s_prepare_slots (node);
-        for (size_t index = 0; index < node->required_count; index++)
-            node->required_elsewhere += !node->property_count
-                || !s_find (node, (const uint8_t *) node->required [index].name,
-                        (uint32_t) node->required [index].len,
-                        (const uint8_t *) node->required [index].name + node->required [index].len);
+        for (size_t index = 0; index < node->required_count; index++) {
+            const s_name_t *name = &node->required [index];
+            if (!node->slots || !s_find (node, (const uint8_t *) name->name, (uint32_t) name->len,
+                                         (const uint8_t *) name->name + name->len))
+                node->checks |= S_CHECK_ELSEWHERE;
+        }
         if (node->enum_values)
             s_prepare_enum (node);
+        node->checks |= (node->min_properties >= 0 || node->max_properties >= 0
+                         || node->min_items >= 0 || node->max_items >= 0? S_CHECK_SIZE: 0)
+                      | (node->prefix_items.count? S_CHECK_PREFIX: 0)
+                      | (node->enum_values || node->const_value? S_CHECK_CONSTANT: 0)
+                      | (node->min_length >= 0 || node->max_length >= 0 || node->pattern.code
+                         || node->format? S_CHECK_STRING: 0)
+                      | (node->minimum.set || node->maximum.set || node->exclusive_minimum.set
+                         || node->exclusive_maximum.set || node->multiple_of.set? S_CHECK_NUMBER: 0);
+        node->required_all = (uint32_t) node->required_count;
+        node->fast_additional = node->additional;
+        node->fast_items = node->items;
     }
     node->fast = fast? S_FAST: S_SLOW;
     return fast;
@@ -244,6 +263,17 @@ static inline uint64_t
 s_be (const uint8_t *p, size_t bytes)
 {
     uint64_t value = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (bytes == 8) {
+        memcpy (&value, p, 8);
+        return __builtin_bswap64 (value);
+    }
+    if (bytes == 4) {
+        uint32_t word;
+        memcpy (&word, p, 4);
+        return __builtin_bswap32 (word);
+    }
+#endif
     for (size_t index = 0; index < bytes; index++)
         value = value << 8 | p [index];
     return value;
@@ -370,7 +400,7 @@ s_skip (const uint8_t **at, const uint8_t *end)
     return true;
 }
 
-static bool
+static inline bool
     s_value (const s_node_t *node, const uint8_t **at, s_walk_t *walk, size_t depth);
 
 //  A count within bounds, -1 being none
@@ -380,7 +410,10 @@ s_within (uint64_t count, int64_t min, int64_t max)
     return (min < 0 || count >= (uint64_t) min) && (max < 0 || count <= (uint64_t) max);
 }
 
-static bool
+//  The keywords of each kind are out of line: s_value, inlined into the
+//  loops over properties and items, stays small for the scalars most
+//  values are, with no call for those that have no keywords of their kind
+static bool __attribute__ ((noinline))
 s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk_t *walk,
           size_t depth)
 {
@@ -389,12 +422,20 @@ s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk
     const uint8_t *p = head->body;
     for (uint32_t entry = 0; entry < count; entry++) {
         s_head_t key;
+        if (p < walk->end && (*p & 0xe0) == 0xa0) {
+            key.count = *p & 0x1f;  //  a short name, as most are
+            key.body = p + 1;
+            if (key.count > (size_t) (walk->end - key.body))
+                return false;
+        }
+        else
         if (!s_head (p, walk->end, &key) || key.type != ZEB_MPK_JSON_STRING)
             return false;
         p = key.body + key.count;
-        s_property_t *property = node->slots? s_find (node, key.body, key.count, walk->end): NULL;
+        const zeb_schema_slot_t *property = node->slots? s_find (node, key.body, key.count, walk->end)
+                                                      : NULL;
         int required = property? property->required: -1;
-        if (!property && node->required_elsewhere) {
+        if (!property && (node->checks & S_CHECK_ELSEWHERE)) {
             s_name_t probe = { (const char *) key.body, key.count };
             s_name_t *found = (s_name_t *) bsearch (&probe, node->required, node->required_count,
                                                     sizeof (s_name_t), zeb_schema_compare_name);
@@ -402,12 +443,12 @@ s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk
         }
         if (required >= 0)
             seen [required / 64] |= 1ULL << (required % 64);
-        s_node_t *schema = property? property->schema: node->additional;
+        s_node_t *schema = property? property->schema: node->fast_additional;
         if (schema? !s_value (schema, &p, walk, depth + 1): !s_skip (&p, walk->end))
             return false;
     }
-    for (size_t word = 0; word * 64 < node->required_count; word++) {
-        size_t left = node->required_count - word * 64;
+    for (size_t word = 0; word * 64 < node->required_all; word++) {
+        size_t left = node->required_all - word * 64;
         uint64_t all = left >= 64? ~0ULL: (1ULL << left) - 1;
         if (seen [word] != all)
             return false;
@@ -416,15 +457,15 @@ s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk
     return true;
 }
 
-static bool
+static bool __attribute__ ((noinline))
 s_array (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk_t *walk,
          size_t depth)
 {
     uint32_t count = head->count;
     const uint8_t *p = head->body;
     for (uint32_t index = 0; index < count; index++) {
-        s_node_t *schema = index < node->prefix_items.count? node->prefix_items.nodes [index]
-                                                            : node->items;
+        s_node_t *schema = (node->checks & S_CHECK_PREFIX) && index < node->prefix_items.count
+                         ? node->prefix_items.nodes [index]: node->fast_items;
         if (schema? !s_value (schema, &p, walk, depth + 1): !s_skip (&p, walk->end))
             return false;
     }
@@ -432,12 +473,31 @@ s_array (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk_
     return true;
 }
 
-static bool
+//  Whether text is ASCII, a word at a time
+static inline bool
+s_ascii (const char *text, uint32_t len)
+{
+    uint64_t high = 0;
+    uint32_t index = 0;
+    for (; index + 8 <= len; index += 8) {
+        uint64_t word;
+        memcpy (&word, text + index, 8);
+        high |= word;
+    }
+    for (; index < len; index++)
+        high |= (uint8_t) text [index];
+    return (high & 0x8080808080808080ULL) == 0;
+}
+
+static bool __attribute__ ((noinline))
 s_string (const s_node_t *node, const s_head_t *head)
 {
     const char *text = (const char *) head->body;
     uint32_t len = head->count;
-    if (node->min_length >= 0 || node->max_length >= 0) {
+    //  A string has from len / 4 to len code points: most need no count
+    bool short_enough = node->max_length < 0 || len <= (uint64_t) node->max_length;
+    bool long_enough = node->min_length < 0 || len / 4 >= (uint64_t) node->min_length;
+    if (!short_enough || !long_enough) {
         size_t points = 0;
         for (uint32_t index = 0; index < len; index++)
             points += ((uint8_t) text [index] & 0xC0) != 0x80;
@@ -449,7 +509,7 @@ s_string (const s_node_t *node, const s_head_t *head)
         //  text that is not UTF-8 is left to the full walk
         const zeb_schema_pattern_t *pattern = &node->pattern;
         int rc = pattern->jit
-               ? (zeb_mpk_utf8_valid (text, len)
+               ? (s_ascii (text, len) || zeb_mpk_utf8_valid (text, len)
                   ? pcre2_jit_match (pattern->code, (PCRE2_SPTR) text, len, 0, 0, pattern->match, NULL)
                   : -1)
                : pcre2_match (pattern->code, (PCRE2_SPTR) text, len, 0, 0, pattern->match, NULL);
@@ -459,7 +519,7 @@ s_string (const s_node_t *node, const s_head_t *head)
     return !node->format || zeb_schema_format_check (node->format, text, len);
 }
 
-static bool
+static bool __attribute__ ((noinline))
 s_number (const s_node_t *node, zeb_mpk_number_t value)
 {
     zeb_mpk_order_t order;
@@ -482,7 +542,7 @@ s_number (const s_node_t *node, zeb_mpk_number_t value)
 }
 
 //  const and enum, on the whole value at start
-static bool
+static bool __attribute__ ((noinline))
 s_constant (const s_node_t *node, const uint8_t *start, const s_head_t *head, s_walk_t *walk)
 {
     zeb_mpk_t value = { start, walk->end }, copy = value;
@@ -521,7 +581,7 @@ s_constant (const s_node_t *node, const uint8_t *start, const s_head_t *head, s_
 }
 
 //  Whether the value at *at is valid against node, *at then past it
-static bool
+static inline __attribute__ ((always_inline)) bool
 s_value (const s_node_t *node, const uint8_t **at, s_walk_t *walk, size_t depth)
 {
     if (depth > walk->max_depth)
@@ -534,25 +594,27 @@ s_value (const s_node_t *node, const uint8_t **at, s_walk_t *walk, size_t depth)
         return false;
     if (node->types && !(head.type & node->types))
         return false;
-    if ((node->enum_values || node->const_value) && !s_constant (node, *at, &head, walk))
+    unsigned checks = node->checks;
+    if ((checks & S_CHECK_CONSTANT) && !s_constant (node, *at, &head, walk))
         return false;
     switch (head.type) {
         case ZEB_MPK_JSON_OBJECT:
-            return s_within (head.count, node->min_properties, node->max_properties)
+            return (!(checks & S_CHECK_SIZE)
+                    || s_within (head.count, node->min_properties, node->max_properties))
                 && s_object (node, &head, at, walk, depth);
         case ZEB_MPK_JSON_ARRAY:
-            return s_within (head.count, node->min_items, node->max_items)
+            return (!(checks & S_CHECK_SIZE) || s_within (head.count, node->min_items, node->max_items))
                 && s_array (node, &head, at, walk, depth);
         case ZEB_MPK_JSON_STRING:
             *at = head.body + head.count;
-            return s_string (node, &head);
+            return !(checks & S_CHECK_STRING) || s_string (node, &head);
         case ZEB_MPK_JSON_NULL:
         case ZEB_MPK_JSON_BOOLEAN:
             *at = head.body;
             return true;
         default:
             *at = head.body;
-            return s_number (node, head.number);
+            return !(checks & S_CHECK_NUMBER) || s_number (node, head.number);
     }
 }
 

@@ -159,12 +159,15 @@ typedef struct {
     zeb_mpk_number_t number;
 } zeb_schema_bound_t;
 
-//  A property in the fast walk's table: its name's first and last 8
-//  bytes (zero-padded), compared as words
+//  A property in the fast walk's table, 32 bytes: its name's first and
+//  last 8 bytes (zero-padded), compared as words, and what the walk needs
+//  of the property, so that a lookup reads one cache line
 typedef struct {
     uint64_t head, tail;
+    zeb_schema_node_t *schema;      //  NULL: the slot is empty
     uint32_t len;
-    uint32_t index;                 //  in the node's properties, + 1; 0 = empty
+    int16_t required;               //  index in "required", or -1
+    uint16_t index;                 //  in the node's properties
 } zeb_schema_slot_t;
 
 //  A schema resource ("$id", or the document) and its dynamic anchors
@@ -177,6 +180,15 @@ typedef struct {
 struct _zeb_schema_node_t {
     int always;                     //  boolean schema: 1 true, -1 false, 0 neither
     unsigned types;                 //  allowed JSON types; 0 = any
+    //  The fast walk's (zeb_schema_fast.c), first: most nodes need only
+    //  this cache line of it
+    unsigned checks;                //  which keywords the node has (S_CHECK_* there)
+    int fast;                       //  0 not looked at, 1 being looked at, 2 it takes the node, 3 not
+    zeb_schema_slot_t *slots;       //  properties by a hash of their names
+    uint64_t slot_seed;             //  slot = (hash x seed) >> shift
+    unsigned slot_shift;
+    uint32_t required_all;          //  names in "required"
+    zeb_schema_node_t *fast_additional, *fast_items;
     //  Objects
     zeb_schema_property_t *properties;          //  sorted by name
     size_t property_count;
@@ -220,12 +232,7 @@ struct _zeb_schema_node_t {
     zeb_schema_node_t *unevaluated_properties, *unevaluated_items;
     bool tracks;                    //  has either: collects what its keywords evaluated
     bool in_place;                  //  has a subschema applied to the same value
-    //  The fast walk (zeb_schema_fast.c)
-    int fast;                       //  0 not looked at, 1 being looked at, 2 it takes the node, 3 not
-    zeb_schema_slot_t *slots;       //  properties by a hash of their names
-    uint64_t slot_seed;             //  slot = (hash x seed) >> shift
-    unsigned slot_shift;
-    size_t required_elsewhere;      //  names in "required" that are not in "properties"
+    //  The fast walk's, beyond the first line
     zeb_schema_name_t *enum_strings;            //  the enum's strings (into enum_values)
     size_t enum_string_count;
     bool enum_others;               //  the enum has values that are not strings
