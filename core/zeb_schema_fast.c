@@ -339,8 +339,8 @@ s_head (const uint8_t *p, const uint8_t *end, s_head_t *head)
             }
             else
                 memcpy (&value, &bits, 8);
-            head->type = isfinite (value) && value == floor (value)
-                       ? ZEB_MPK_JSON_INTEGER | ZEB_MPK_JSON_NUMBER: ZEB_MPK_JSON_NUMBER;
+            //  INTEGER too if it has no fraction: asked only where it matters
+            head->type = ZEB_MPK_JSON_NUMBER;
             head->number = (zeb_mpk_number_t) { .kind = ZEB_MPK_NUMBER_FLOAT, .f = value };
             head->body = p + bytes;
             return true;
@@ -519,26 +519,37 @@ s_string (const s_node_t *node, const s_head_t *head)
     return !node->format || zeb_schema_format_check (node->format, text, len);
 }
 
+//  zeb_mpk_compare_numbers, inline where both are integers of one sign
+static inline zeb_mpk_order_t
+s_compare (zeb_mpk_number_t a, zeb_mpk_number_t b)
+{
+    if (a.kind == ZEB_MPK_NUMBER_UINT && b.kind == ZEB_MPK_NUMBER_UINT)
+        return a.u < b.u? ZEB_MPK_LESS: a.u > b.u? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
+    if (a.kind == ZEB_MPK_NUMBER_INT && b.kind == ZEB_MPK_NUMBER_INT)
+        return a.i < b.i? ZEB_MPK_LESS: a.i > b.i? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
+    return zeb_mpk_compare_numbers (a, b);
+}
+
 static bool __attribute__ ((noinline))
 s_number (const s_node_t *node, zeb_mpk_number_t value)
 {
     zeb_mpk_order_t order;
     if (node->minimum.set
-    &&  (order = zeb_mpk_compare_numbers (value, node->minimum.number)) != ZEB_MPK_GREATER
-    &&  order != ZEB_MPK_EQUAL)
+    &&  (order = s_compare (value, node->minimum.number)) != ZEB_MPK_GREATER && order != ZEB_MPK_EQUAL)
         return false;
     if (node->maximum.set
-    &&  (order = zeb_mpk_compare_numbers (value, node->maximum.number)) != ZEB_MPK_LESS
-    &&  order != ZEB_MPK_EQUAL)
+    &&  (order = s_compare (value, node->maximum.number)) != ZEB_MPK_LESS && order != ZEB_MPK_EQUAL)
         return false;
-    if (node->exclusive_minimum.set
-    &&  zeb_mpk_compare_numbers (value, node->exclusive_minimum.number) != ZEB_MPK_GREATER)
+    if (node->exclusive_minimum.set && s_compare (value, node->exclusive_minimum.number) != ZEB_MPK_GREATER)
         return false;
-    if (node->exclusive_maximum.set
-    &&  zeb_mpk_compare_numbers (value, node->exclusive_maximum.number) != ZEB_MPK_LESS)
+    if (node->exclusive_maximum.set && s_compare (value, node->exclusive_maximum.number) != ZEB_MPK_LESS)
         return false;
-    return !node->multiple_of.set
-        || zeb_schema_number_multiple (value, node->multiple_of.number, node->multiple_decimal);
+    if (!node->multiple_of.set)
+        return true;
+    //  A float against a divisor with a fraction: decimals, whatever the value
+    if (value.kind == ZEB_MPK_NUMBER_FLOAT && node->multiple_decimal.exponent < 0)
+        return zeb_schema_double_multiple (value.f, node->multiple_decimal);
+    return zeb_schema_number_multiple (value, node->multiple_of.number, node->multiple_decimal);
 }
 
 //  const and enum, on the whole value at start
@@ -580,6 +591,14 @@ s_constant (const s_node_t *node, const uint8_t *start, const s_head_t *head, s_
     return false;
 }
 
+//  A float with no fractional part, which JSON Schema counts as an integer
+static inline bool
+s_integral_float (const s_head_t *head)
+{
+    return head->number.kind == ZEB_MPK_NUMBER_FLOAT && isfinite (head->number.f)
+        && head->number.f == floor (head->number.f);
+}
+
 //  Whether the value at *at is valid against node, *at then past it
 static inline __attribute__ ((always_inline)) bool
 s_value (const s_node_t *node, const uint8_t **at, s_walk_t *walk, size_t depth)
@@ -592,7 +611,8 @@ s_value (const s_node_t *node, const uint8_t **at, s_walk_t *walk, size_t depth)
     s_head_t head;
     if (!s_head (*at, walk->end, &head))
         return false;
-    if (node->types && !(head.type & node->types))
+    if (node->types && !(head.type & node->types)
+    &&  !((node->types & ZEB_MPK_JSON_INTEGER) && s_integral_float (&head)))
         return false;
     unsigned checks = node->checks;
     if ((checks & S_CHECK_CONSTANT) && !s_constant (node, *at, &head, walk))
