@@ -73,6 +73,18 @@ s_slot (const s_node_t *node, uint64_t head, uint64_t tail, uint32_t len)
     return (uint32_t) ((mixed * node->slot_seed) >> node->slot_shift);
 }
 
+//  A schema of scalar types and nothing else: its types, which the walk
+//  checks by the tag byte of the value, without reading the node
+static uint8_t
+s_leaf (const s_node_t *node)
+{
+    unsigned scalars = ZEB_MPK_JSON_NULL | ZEB_MPK_JSON_BOOLEAN | ZEB_MPK_JSON_INTEGER
+                     | ZEB_MPK_JSON_NUMBER | ZEB_MPK_JSON_STRING;
+    bool leaf = !node->always && node->fast == S_FAST && !node->checks && node->types
+             && !(node->types & ~scalars);
+    return leaf? (uint8_t) node->types: 0;
+}
+
 //  Lay the properties out by hash, with the multiplier that leaves fewest
 //  collisions (linear probing takes the rest, so any is correct)
 static size_t
@@ -85,8 +97,8 @@ s_lay_out (s_node_t *node, size_t size)
         const uint8_t *name = (const uint8_t *) property->name;
         uint32_t len = (uint32_t) property->len;
         zeb_schema_slot_t entry = {
-            s_head_word (name, len, name + len), s_tail_word (name, len), property->schema, len,
-            (int16_t) property->required, (uint16_t) index
+            s_head_word (name, len, name + len), s_tail_word (name, len), property->schema,
+            (uint16_t) len, (int16_t) property->required, (uint16_t) index, s_leaf (property->schema)
         };
         uint32_t slot = s_slot (node, entry.head, entry.tail, len);
         for (; node->slots [slot].schema; slot = (slot + 1) & (uint32_t) (size - 1))
@@ -195,6 +207,8 @@ s_prepare_node (s_node_t *node)
              && !node->pattern_property_count && !node->property_names
              && !node->dependent_required_count && !node->dependent_schema_count
              && !node->contains && !node->unique_items && node->property_count <= UINT16_MAX;
+    for (size_t index = 0; fast && index < node->property_count; index++)
+        fast = node->properties [index].len <= UINT16_MAX;
     for (size_t index = 0; fast && index < node->property_count; index++)
         fast = s_prepare_node (node->properties [index].schema);
     fast = fast && (!node->additional || s_prepare_node (node->additional))
@@ -410,6 +424,45 @@ s_within (uint64_t count, int64_t min, int64_t max)
     return (min < 0 || count >= (uint64_t) min) && (max < 0 || count <= (uint64_t) max);
 }
 
+//  A value of one of the types (a leaf's) by its tag byte, *at then past
+//  it; false, *at unmoved, if it is not or the tag does not tell (a
+//  float, for instance, is left to s_value)
+static inline bool
+s_leaf_value (uint8_t types, const uint8_t **at, s_walk_t *walk)
+{
+    const uint8_t *p = *at;
+    if (p >= walk->end)
+        return false;
+    uint8_t tag = *p;
+    size_t size;                    //  of the whole value
+    unsigned type;
+    if (tag >= 0xa0 && tag <= 0xbf) {
+        type = ZEB_MPK_JSON_STRING;
+        size = 1 + (tag & 0x1f);
+    }
+    else
+    if (tag <= 0x7f || tag >= 0xe0) {
+        type = ZEB_MPK_JSON_INTEGER | ZEB_MPK_JSON_NUMBER;
+        size = 1;
+    }
+    else
+    if (tag == 0xc2 || tag == 0xc3 || tag == 0xc0) {
+        type = tag == 0xc0? ZEB_MPK_JSON_NULL: ZEB_MPK_JSON_BOOLEAN;
+        size = 1;
+    }
+    else
+    if (tag == 0xd9 && walk->end - p >= 2) {
+        type = ZEB_MPK_JSON_STRING;
+        size = 2 + (size_t) p [1];
+    }
+    else
+        return false;
+    if (!(type & types) || size > (size_t) (walk->end - p))
+        return false;
+    *at = p + size;
+    return true;
+}
+
 //  The keywords of each kind are out of line: s_value, inlined into the
 //  loops over properties and items, stays small for the scalars most
 //  values are, with no call for those that have no keywords of their kind
@@ -443,6 +496,10 @@ s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk
         }
         if (required >= 0)
             seen [required / 64] |= 1ULL << (required % 64);
+        if (property && property->leaf && depth < walk->max_depth && s_leaf_value (property->leaf, &p, walk)) {
+            walk->steps++;
+            continue;
+        }
         s_node_t *schema = property? property->schema: node->fast_additional;
         if (schema? !s_value (schema, &p, walk, depth + 1): !s_skip (&p, walk->end))
             return false;
@@ -519,7 +576,8 @@ s_string (const s_node_t *node, const s_head_t *head)
     return !node->format || zeb_schema_format_check (node->format, text, len);
 }
 
-//  zeb_mpk_compare_numbers, inline where both are integers of one sign
+//  zeb_mpk_compare_numbers, inline where both are integers of one sign,
+//  or a float and an integer a double holds exactly (|b| <= 2^53)
 static inline zeb_mpk_order_t
 s_compare (zeb_mpk_number_t a, zeb_mpk_number_t b)
 {
@@ -527,6 +585,12 @@ s_compare (zeb_mpk_number_t a, zeb_mpk_number_t b)
         return a.u < b.u? ZEB_MPK_LESS: a.u > b.u? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
     if (a.kind == ZEB_MPK_NUMBER_INT && b.kind == ZEB_MPK_NUMBER_INT)
         return a.i < b.i? ZEB_MPK_LESS: a.i > b.i? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
+    if (a.kind == ZEB_MPK_NUMBER_FLOAT && b.kind != ZEB_MPK_NUMBER_FLOAT
+    &&  (b.kind == ZEB_MPK_NUMBER_UINT? b.u <= (1ULL << 53): b.i >= -(1LL << 53))) {
+        double bound = b.kind == ZEB_MPK_NUMBER_UINT? (double) b.u: (double) b.i;
+        return a.f < bound? ZEB_MPK_LESS: a.f > bound? ZEB_MPK_GREATER
+             : a.f == bound? ZEB_MPK_EQUAL: ZEB_MPK_UNORDERED;
+    }
     return zeb_mpk_compare_numbers (a, b);
 }
 
