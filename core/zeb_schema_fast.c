@@ -235,6 +235,7 @@ s_prepare_node (s_node_t *node)
         node->required_all = (uint32_t) node->required_count;
         node->fast_additional = node->additional;
         node->fast_items = node->items;
+        node->items_leaf = node->items? s_leaf (node->items): 0;
     }
     node->fast = fast? S_FAST: S_SLOW;
     return fast;
@@ -521,8 +522,13 @@ s_array (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk_
     uint32_t count = head->count;
     const uint8_t *p = head->body;
     for (uint32_t index = 0; index < count; index++) {
-        s_node_t *schema = (node->checks & S_CHECK_PREFIX) && index < node->prefix_items.count
-                         ? node->prefix_items.nodes [index]: node->fast_items;
+        bool prefix = (node->checks & S_CHECK_PREFIX) && index < node->prefix_items.count;
+        if (!prefix && node->items_leaf && depth < walk->max_depth
+        &&  s_leaf_value (node->items_leaf, &p, walk)) {
+            walk->steps++;
+            continue;
+        }
+        s_node_t *schema = prefix? node->prefix_items.nodes [index]: node->fast_items;
         if (schema? !s_value (schema, &p, walk, depth + 1): !s_skip (&p, walk->end))
             return false;
     }
@@ -576,17 +582,25 @@ s_string (const s_node_t *node, const s_head_t *head)
     return !node->format || zeb_schema_format_check (node->format, text, len);
 }
 
-//  zeb_mpk_compare_numbers, inline where both are integers of one sign,
-//  or a float and an integer a double holds exactly (|b| <= 2^53)
+//  zeb_mpk_compare_numbers, inline where both are integers, or a float and
+//  an integer a double holds exactly (|b| <= 2^53), as bounds mostly are
 static inline zeb_mpk_order_t
 s_compare (zeb_mpk_number_t a, zeb_mpk_number_t b)
 {
-    if (a.kind == ZEB_MPK_NUMBER_UINT && b.kind == ZEB_MPK_NUMBER_UINT)
-        return a.u < b.u? ZEB_MPK_LESS: a.u > b.u? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
-    if (a.kind == ZEB_MPK_NUMBER_INT && b.kind == ZEB_MPK_NUMBER_INT)
-        return a.i < b.i? ZEB_MPK_LESS: a.i > b.i? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
+    if (a.kind != ZEB_MPK_NUMBER_FLOAT && b.kind != ZEB_MPK_NUMBER_FLOAT) {
+        bool a_negative = a.kind == ZEB_MPK_NUMBER_INT && a.i < 0;
+        bool b_negative = b.kind == ZEB_MPK_NUMBER_INT && b.i < 0;
+        if (a_negative != b_negative)
+            return a_negative? ZEB_MPK_LESS: ZEB_MPK_GREATER;
+        if (a_negative)
+            return a.i < b.i? ZEB_MPK_LESS: a.i > b.i? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
+        uint64_t x = a.kind == ZEB_MPK_NUMBER_UINT? a.u: (uint64_t) a.i;
+        uint64_t y = b.kind == ZEB_MPK_NUMBER_UINT? b.u: (uint64_t) b.i;
+        return x < y? ZEB_MPK_LESS: x > y? ZEB_MPK_GREATER: ZEB_MPK_EQUAL;
+    }
     if (a.kind == ZEB_MPK_NUMBER_FLOAT && b.kind != ZEB_MPK_NUMBER_FLOAT
-    &&  (b.kind == ZEB_MPK_NUMBER_UINT? b.u <= (1ULL << 53): b.i >= -(1LL << 53))) {
+    &&  (b.kind == ZEB_MPK_NUMBER_UINT? b.u <= (1ULL << 53)
+                                      : b.i >= -(1LL << 53) && b.i <= (1LL << 53))) {
         double bound = b.kind == ZEB_MPK_NUMBER_UINT? (double) b.u: (double) b.i;
         return a.f < bound? ZEB_MPK_LESS: a.f > bound? ZEB_MPK_GREATER
              : a.f == bound? ZEB_MPK_EQUAL: ZEB_MPK_UNORDERED;

@@ -190,6 +190,7 @@ struct _zeb_schema_node_t {
     unsigned slot_shift;
     uint32_t required_all;          //  names in "required"
     zeb_schema_node_t *fast_additional, *fast_items;
+    uint8_t items_leaf;             //  the types of items, if it checks nothing else; 0 if not
     //  Objects
     zeb_schema_property_t *properties;          //  sorted by name
     size_t property_count;

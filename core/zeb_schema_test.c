@@ -561,6 +561,29 @@ s_test_fast (bool verbose)
     assert (zeb_schema_validate (schema, bad, sizeof (bad), &error)
             == zeb_schema_walk (schema, bad, sizeof (bad), &full));
     zeb_schema_destroy (&schema);
+    //  Bounds compared exactly, past 2^53 and across signs and kinds
+    const char *bounds = "{\"properties\":{\"a\":{\"minimum\":9007199254740993},"
+                         "\"b\":{\"maximum\":-1},\"c\":{\"exclusiveMinimum\":-2,\"maximum\":3}}}";
+    static const struct {
+        const char *data;
+        int rc;
+    } numbers [] = {
+        { "{\"a\":9007199254740992.0}", ZEB_ESCHEMA }, { "{\"a\":9007199254740993}", 0 },
+        { "{\"a\":9223372036854775807}", 0 }, { "{\"b\":-1}", 0 }, { "{\"b\":0}", ZEB_ESCHEMA },
+        { "{\"b\":-1.5}", 0 }, { "{\"c\":-2}", ZEB_ESCHEMA }, { "{\"c\":-1}", 0 },
+        { "{\"c\":3.0}", 0 }, { "{\"c\":3.5}", ZEB_ESCHEMA }, { "{\"c\":-2.0}", ZEB_ESCHEMA }
+    };
+    schema = zeb_schema_new (bounds, strlen (bounds), &fault);
+    assert (schema && schema->fast);
+    for (size_t index = 0; index < sizeof (numbers) / sizeof (numbers [0]); index++) {
+        assert (s_test_pack (numbers [index].data, &buffer) == 0);
+        int rc = zeb_schema_validate (schema, buffer.data, buffer.size, &error);
+        if (rc != numbers [index].rc)
+            printf ("bounds %zu: rc %d '%s' at '%s': %s\n", index, rc, error.keyword, error.path, error.message);
+        assert (rc == numbers [index].rc);
+        assert (zeb_schema_fast_valid (schema, buffer.data, buffer.size) == (rc == 0));
+    }
+    zeb_schema_destroy (&schema);
     //  Schemas the fast walk does not take
     const char *others [] = {
         "{\"$ref\":\"#/$defs/a\",\"$defs\":{\"a\":{}}}", "{\"properties\":{\"a\":{\"anyOf\":[{}]}}}",
