@@ -208,9 +208,8 @@ s_prepare_node (s_node_t *node)
              && !node->dependent_required_count && !node->dependent_schema_count
              && !node->contains && !node->unique_items && node->property_count <= UINT16_MAX;
     for (size_t index = 0; fast && index < node->property_count; index++)
-        fast = node->properties [index].len <= UINT16_MAX;
-    for (size_t index = 0; fast && index < node->property_count; index++)
-        fast = s_prepare_node (node->properties [index].schema);
+        fast = node->properties [index].len <= UINT16_MAX
+            && s_prepare_node (node->properties [index].schema);
     fast = fast && (!node->additional || s_prepare_node (node->additional))
         && (!node->items || s_prepare_node (node->items)) && s_prepare_list (&node->prefix_items);
     if (fast) {
@@ -673,7 +672,8 @@ s_constant (const s_node_t *node, const uint8_t *start, const s_head_t *head, s_
 static inline bool
 s_integral_float (const s_head_t *head)
 {
-    return head->number.kind == ZEB_MPK_NUMBER_FLOAT && isfinite (head->number.f)
+    return head->type == ZEB_MPK_JSON_NUMBER && head->number.kind == ZEB_MPK_NUMBER_FLOAT
+        && isfinite (head->number.f)
         && head->number.f == floor (head->number.f);
 }
 
