@@ -29,6 +29,11 @@
 
 enum { S_UNSEEN, S_SEEING, S_FAST, S_SLOW };
 
+//  A slot's "required" bit for a property that is not required: one past
+//  the 256 names "required" may have, in a word of its own, so that every
+//  property sets a bit without a branch
+#define S_NOT_REQUIRED      256
+
 //  A node's keywords, as its bits in checks: one test skips all those absent
 #define S_CHECK_SIZE        (1 << 0)    //  min/maxProperties, min/maxItems
 #define S_CHECK_PREFIX      (1 << 1)    //  prefixItems
@@ -98,7 +103,8 @@ s_lay_out (s_node_t *node, size_t size)
         uint32_t len = (uint32_t) property->len;
         zeb_schema_slot_t entry = {
             s_head_word (name, len, name + len), s_tail_word (name, len), property->schema,
-            (uint16_t) len, (int16_t) property->required, (uint16_t) index, s_leaf (property->schema)
+            (uint16_t) len, (uint16_t) (property->required < 0? S_NOT_REQUIRED: property->required),
+            (uint16_t) index, s_leaf (property->schema)
         };
         uint32_t slot = s_slot (node, entry.head, entry.tail, len);
         for (; node->slots [slot].schema; slot = (slot + 1) & (uint32_t) (size - 1))
@@ -471,7 +477,7 @@ s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk
           size_t depth)
 {
     uint32_t count = head->count;
-    uint64_t seen [4] = { 0 };      //  "required" has at most 256 names
+    uint64_t seen [5] = { 0 };      //  "required" has at most 256 names, then S_NOT_REQUIRED
     const uint8_t *p = head->body;
     for (uint32_t entry = 0; entry < count; entry++) {
         s_head_t key;
@@ -487,15 +493,14 @@ s_object (const s_node_t *node, const s_head_t *head, const uint8_t **at, s_walk
         p = key.body + key.count;
         const zeb_schema_slot_t *property = node->slots? s_find (node, key.body, key.count, walk->end)
                                                       : NULL;
-        int required = property? property->required: -1;
+        unsigned required = property? property->required: S_NOT_REQUIRED;
         if (!property && (node->checks & S_CHECK_ELSEWHERE)) {
             s_name_t probe = { (const char *) key.body, key.count };
             s_name_t *found = (s_name_t *) bsearch (&probe, node->required, node->required_count,
                                                     sizeof (s_name_t), zeb_schema_compare_name);
-            required = found? (int) (found - node->required): -1;
+            required = found? (unsigned) (found - node->required): S_NOT_REQUIRED;
         }
-        if (required >= 0)
-            seen [required / 64] |= 1ULL << (required % 64);
+        seen [required / 64] |= 1ULL << (required % 64);
         if (property && property->leaf && depth < walk->max_depth && s_leaf_value (property->leaf, &p, walk)) {
             walk->steps++;
             continue;

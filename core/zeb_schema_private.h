@@ -166,7 +166,7 @@ typedef struct {
     uint64_t head, tail;
     zeb_schema_node_t *schema;      //  NULL: the slot is empty
     uint16_t len;
-    int16_t required;               //  index in "required", or -1
+    uint16_t required;              //  index in "required", or 256: not required
     uint16_t index;                 //  in the node's properties
     uint8_t leaf;                   //  the schema's types, if it checks nothing else; 0 if not
 } zeb_schema_slot_t;
