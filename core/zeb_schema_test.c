@@ -522,6 +522,10 @@ s_test_fast (bool verbose)
         { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
           "\"a_rather_long_property_namg\":1}", ZEB_ESCHEMA },
         { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"a_rather_lonX_property_name\":1}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"elsewhere\":0,\"a_rather_lonX_property_name\":null}",
+          ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
           "\"orderid\":1}", ZEB_ESCHEMA },
         { "[1]", ZEB_ESCHEMA }
     };
