@@ -6,7 +6,10 @@
     patterns compiled by PCRE2, `$ref` resolved to nodes. Validation walks
     an event's msgpack data directly, with no JSON conversion and no heap
     allocation, and reports the first failure: the instance path (a JSON
-    Pointer, "/items/0/sku"), the keyword and a message.
+    Pointer, "/items/0/sku"), the keyword and a message. Valid data of a
+    schema made only of the common keywords (a tree: no $ref, no
+    combinators) is answered by a faster walk, which only says "valid";
+    every other case, and every error, is the full walk's (docs/SCHEMA.md).
 
     Supported: every keyword of draft 2020-12's core, applicator,
     validation, unevaluated and format-annotation vocabularies, content*

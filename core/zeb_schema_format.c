@@ -316,3 +316,46 @@ zeb_schema_double_multiple (double value, zeb_schema_decimal_t divisor)
     zeb_schema_decimal (value, &decimal);
     return zeb_schema_decimal_multiple (decimal, divisor);
 }
+
+//  A number as an exact integer, if it is one (3.0 included) within range
+static bool
+s_integral (zeb_mpk_number_t number, __int128 *integer)
+{
+    if (number.kind == ZEB_MPK_NUMBER_INT)
+        *integer = number.i;
+    else
+    if (number.kind == ZEB_MPK_NUMBER_UINT)
+        *integer = number.u;
+    else
+    if (isfinite (number.f) && number.f == floor (number.f) && fabs (number.f) < 9.2e18)
+        *integer = (__int128) number.f;
+    else
+        return false;
+    return true;
+}
+
+//  An integer (int or uint) as a decimal
+static zeb_schema_decimal_t
+s_decimal_of (zeb_mpk_number_t number)
+{
+    uint64_t magnitude = number.kind == ZEB_MPK_NUMBER_UINT? number.u
+                       : number.i < 0? 0 - (uint64_t) number.i: (uint64_t) number.i;
+    zeb_schema_decimal_t decimal = { magnitude, 0 };
+    while (decimal.mantissa && decimal.mantissa % 10 == 0) {
+        decimal.mantissa /= 10;
+        decimal.exponent++;
+    }
+    return decimal;
+}
+
+bool
+zeb_schema_number_multiple (zeb_mpk_number_t value, zeb_mpk_number_t divisor,
+                            zeb_schema_decimal_t decimal)
+{
+    __int128 a, b;
+    if (s_integral (value, &a) && s_integral (divisor, &b))
+        return a % b == 0;
+    if (value.kind == ZEB_MPK_NUMBER_FLOAT)
+        return zeb_schema_double_multiple (value.f, decimal);
+    return zeb_schema_decimal_multiple (s_decimal_of (value), decimal);
+}

@@ -100,6 +100,13 @@ bool
 bool
     zeb_schema_double_multiple (double value, zeb_schema_decimal_t divisor);
 
+//  Whether value is a multiple of divisor (> 0, decimal its decimal form):
+//  exactly for integers; otherwise as the decimals the two are written as
+//  (0.01 has no exact binary form, but 19.99 is 1999 hundredths)
+bool
+    zeb_schema_number_multiple (zeb_mpk_number_t value, zeb_mpk_number_t divisor,
+                                zeb_schema_decimal_t decimal);
+
 //  ---------------------------------------------------------------------
 //  The compiled tree, which zeb_schema.c builds and zeb_schema_validate.c
 //  walks
@@ -130,6 +137,7 @@ typedef struct {
     pcre2_code *code;
     pcre2_match_data *match;
     char *text;
+    bool jit;                       //  compiled to machine code: pcre2_jit_match may run it
 } zeb_schema_pattern_t;
 
 typedef struct {
@@ -151,6 +159,18 @@ typedef struct {
     zeb_mpk_number_t number;
 } zeb_schema_bound_t;
 
+//  A property in the fast walk's table, 32 bytes: its name's first and
+//  last 8 bytes (zero-padded), compared as words, and what the walk needs
+//  of the property, so that a lookup reads one cache line
+typedef struct {
+    uint64_t head, tail;
+    zeb_schema_node_t *schema;      //  NULL: the slot is empty
+    uint16_t len;
+    uint16_t required;              //  index in "required", or 256: not required
+    uint16_t index;                 //  in the node's properties
+    uint8_t leaf;                   //  the schema's types, if it checks nothing else; 0 if not
+} zeb_schema_slot_t;
+
 //  A schema resource ("$id", or the document) and its dynamic anchors
 typedef struct {
     char *uri;
@@ -161,6 +181,16 @@ typedef struct {
 struct _zeb_schema_node_t {
     int always;                     //  boolean schema: 1 true, -1 false, 0 neither
     unsigned types;                 //  allowed JSON types; 0 = any
+    //  The fast walk's (zeb_schema_fast.c), first: most nodes need only
+    //  this cache line of it
+    unsigned checks;                //  which keywords the node has (S_CHECK_* there)
+    int fast;                       //  0 not looked at, 1 being looked at, 2 it takes the node, 3 not
+    zeb_schema_slot_t *slots;       //  properties by a hash of their names
+    uint64_t slot_seed;             //  slot = (hash x seed) >> shift
+    unsigned slot_shift;
+    uint32_t required_all;          //  names in "required"
+    zeb_schema_node_t *fast_additional, *fast_items;
+    uint8_t items_leaf;             //  the types of items, if it checks nothing else; 0 if not
     //  Objects
     zeb_schema_property_t *properties;          //  sorted by name
     size_t property_count;
@@ -204,6 +234,10 @@ struct _zeb_schema_node_t {
     zeb_schema_node_t *unevaluated_properties, *unevaluated_items;
     bool tracks;                    //  has either: collects what its keywords evaluated
     bool in_place;                  //  has a subschema applied to the same value
+    //  The fast walk's, beyond the first line
+    zeb_schema_name_t *enum_strings;            //  the enum's strings (into enum_values)
+    size_t enum_string_count;
+    bool enum_others;               //  the enum has values that are not strings
     //  Compiling
     zeb_schema_resource_t *resource;
     char *ref_text, *dynamic_ref_text;          //  as written, resolved after compiling
@@ -218,6 +252,7 @@ struct _zeb_schema_t {
     size_t node_count, node_capacity;
     zhashx_t *resources;            //  URI -> zeb_schema_resource_t
     bool dynamic;                   //  a "$dynamicRef" is dynamic: track the scope
+    bool fast;                      //  the fast walk takes the root
     size_t max_depth;               //  of the data
     size_t steps;                   //  taken by the last validation
 };
@@ -257,5 +292,24 @@ const char *
 //  zeb_schema_validate.c: validate the value at the reader with the root
 int
     zeb_schema_walk (zeb_schema_t *self, const void *data, size_t size, zeb_schema_error_t *error);
+
+//  zeb_schema_fast.c: a walk for the schemas most events have, whose
+//  keywords are checked on the msgpack bytes without recursion through
+//  the general machinery. It only ever answers "valid": on anything else
+//  (a failure, a keyword it does not take, malformed bytes) the full walk
+//  runs and gives the answer and the error.
+
+//  After compiling: build the fast walk's tables, set self->fast
+void
+    zeb_schema_fast_prepare (zeb_schema_t *self);
+
+//  Free a node's fast walk tables
+void
+    zeb_schema_fast_free (zeb_schema_node_t *node);
+
+//  True if data is one msgpack value valid against the schema (self->steps
+//  then set); false if it is not or the fast walk cannot tell
+bool
+    zeb_schema_fast_valid (zeb_schema_t *self, const void *data, size_t size);
 
 #endif

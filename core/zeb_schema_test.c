@@ -286,6 +286,10 @@ s_test_check (const char *schema_text, const char *data_text, zeb_schema_error_t
     int rc = zeb_schema_validate (schema, buffer.data, buffer.size, error);
     *steps = zeb_schema_steps (schema);
     assert (*steps <= zeb_schema_budget (schema, buffer.size));
+    //  The full walk alone gives the same answer, in as many steps
+    zeb_schema_error_t full;
+    assert (zeb_schema_walk (schema, buffer.data, buffer.size, &full) == rc);
+    assert (rc || zeb_schema_steps (schema) == *steps);
     if (verbose)
         fprintf (stderr, "%.60s: rc %d, %zu steps of %zu, '%s' at '%s': %s\n", schema_text, rc, *steps,
                  zeb_schema_budget (schema, buffer.size), error->keyword, error->path, error->message);
@@ -406,6 +410,10 @@ s_test_cases (const s_test_case_t *cases, size_t count, const zeb_schema_options
             fprintf (stderr, "case %zu: %s on %s: rc %d, '%s' at '%s': %s\n", index, test->schema,
                      test->instance, rc, error.keyword, error.path, error.message);
         assert (ok);
+        //  The fast walk says "valid" only where the full one does
+        zeb_schema_error_t full;
+        assert (!zeb_schema_fast_valid (schema, buffer.data, buffer.size) || rc == 0);
+        assert (zeb_schema_walk (schema, buffer.data, buffer.size, &full) == rc);
         zeb_schema_destroy (&schema);
     }
     msgpack_sbuffer_destroy (&buffer);
@@ -469,6 +477,134 @@ s_test_multiples (void)
     }
 }
 
+//  The fast walk: it answers valid instances of the schemas it takes, the
+//  full walk everything else, and the two never disagree
+static void
+s_test_fast (bool verbose)
+{
+    const char *text =
+        "{\"type\":\"object\",\"additionalProperties\":false,\"minProperties\":2,"
+        "\"required\":[\"orderId\",\"total\",\"a_rather_long_property_name\",\"elsewhere\"],"
+        "\"properties\":{\"orderId\":{\"type\":\"string\",\"pattern\":\"^O-[0-9]{4,}$\"},"
+        "\"total\":{\"type\":\"number\",\"minimum\":0,\"multipleOf\":0.01},"
+        "\"currency\":{\"enum\":[\"EUR\",\"USD\",1]},\"code\":{\"const\":[1,\"a\"]},"
+        "\"quantity\":{\"type\":\"integer\",\"exclusiveMaximum\":1000},"
+        "\"a_rather_long_property_name\":{\"type\":[\"string\",\"null\"],\"maxLength\":3},"
+        "\"a_rather_long_property_namf\":true,\"elsewhere\":{},"
+        "\"tags\":{\"type\":\"array\",\"prefixItems\":[{\"type\":\"string\"}],"
+        "\"items\":{\"type\":\"integer\"},\"maxItems\":3}}}";
+    static const struct {
+        const char *data;
+        int rc;
+    } cases [] = {
+        { "{\"orderId\":\"O-1234\",\"total\":19.99,\"a_rather_long_property_name\":\"\u00e9t\u00e9\","
+          "\"elsewhere\":[1,{\"x\":null}],\"currency\":1,\"code\":[1.0,\"a\"],\"quantity\":999,"
+          "\"a_rather_long_property_namf\":{},\"tags\":[\"t\",1,2]}", 0 },
+        { "{\"orderId\":\"O-1234\",\"total\":0,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"currency\":\"USD\"}", 0 },
+        { "{\"orderId\":\"O-123\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":19.999,\"a_rather_long_property_name\":null,\"elsewhere\":0}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":-1,\"a_rather_long_property_name\":null,\"elsewhere\":0}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":\"abcd\",\"elsewhere\":0}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"currency\":\"GBP\"}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"currency\":2}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"code\":[1,\"b\"]}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"quantity\":1000}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"tags\":[1]}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"tags\":[\"a\",1,2,3]}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"a_rather_long_property_namg\":1}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"a_rather_lonX_property_name\":1}", ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"elsewhere\":0,\"a_rather_lonX_property_name\":null}",
+          ZEB_ESCHEMA },
+        { "{\"orderId\":\"O-1234\",\"total\":1,\"a_rather_long_property_name\":null,\"elsewhere\":0,"
+          "\"orderid\":1}", ZEB_ESCHEMA },
+        { "[1]", ZEB_ESCHEMA }
+    };
+    zeb_fault_t fault;
+    zeb_schema_t *schema = zeb_schema_new (text, strlen (text), &fault);
+    assert (schema && schema->fast);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
+        assert (s_test_pack (cases [index].data, &buffer) == 0);
+        zeb_schema_error_t error, full;
+        int rc = zeb_schema_validate (schema, buffer.data, buffer.size, &error);
+        if (verbose || rc != cases [index].rc)
+            printf ("fast %zu: rc %d '%s' at '%s': %s\n", index, rc, error.keyword, error.path, error.message);
+        assert (rc == cases [index].rc);
+        assert (zeb_schema_fast_valid (schema, buffer.data, buffer.size) == (rc == 0));
+        assert (zeb_schema_walk (schema, buffer.data, buffer.size, &full) == rc);
+        assert (rc == 0 || (streq (full.keyword, error.keyword) && streq (full.path, error.path)));
+        //  Cut short or followed by a byte: malformed, for both walks
+        for (size_t size = 0; size <= buffer.size + 1; size++) {
+            char bytes [512];
+            assert (buffer.size < sizeof (bytes));
+            memcpy (bytes, buffer.data, buffer.size);
+            bytes [buffer.size] = 0;
+            int cut = zeb_schema_validate (schema, bytes, size, &error);
+            assert (cut == (size == buffer.size? rc: ZEB_EMALFORMED));
+            assert (!zeb_schema_fast_valid (schema, bytes, size) || size == buffer.size);
+        }
+    }
+    //  Text that is not UTF-8 under a pattern: the full walk's answer
+    const uint8_t bad [] = { 0x84, 0xa7, 'o', 'r', 'd', 'e', 'r', 'I', 'd', 0xa6, 'O', '-', '1', '2', '3', 0xff,
+                             0xa5, 't', 'o', 't', 'a', 'l', 0x01, 0xa9, 'e', 'l', 's', 'e', 'w', 'h', 'e', 'r', 'e', 0xc0,
+                             0xbb, 'a', '_', 'r', 'a', 't', 'h', 'e', 'r', '_', 'l', 'o', 'n', 'g', '_', 'p', 'r', 'o',
+                             'p', 'e', 'r', 't', 'y', '_', 'n', 'a', 'm', 'e', 0xc0 };
+    zeb_schema_error_t error, full;
+    assert (!zeb_schema_fast_valid (schema, bad, sizeof (bad)));
+    assert (zeb_schema_validate (schema, bad, sizeof (bad), &error)
+            == zeb_schema_walk (schema, bad, sizeof (bad), &full));
+    zeb_schema_destroy (&schema);
+    //  Bounds compared exactly, past 2^53 and across signs and kinds
+    const char *bounds = "{\"properties\":{\"a\":{\"minimum\":9007199254740993},"
+                         "\"b\":{\"maximum\":-1},\"c\":{\"exclusiveMinimum\":-2,\"maximum\":3}}}";
+    static const struct {
+        const char *data;
+        int rc;
+    } numbers [] = {
+        { "{\"a\":9007199254740992.0}", ZEB_ESCHEMA }, { "{\"a\":9007199254740993}", 0 },
+        { "{\"a\":9223372036854775807}", 0 }, { "{\"b\":-1}", 0 }, { "{\"b\":0}", ZEB_ESCHEMA },
+        { "{\"b\":-1.5}", 0 }, { "{\"c\":-2}", ZEB_ESCHEMA }, { "{\"c\":-1}", 0 },
+        { "{\"c\":3.0}", 0 }, { "{\"c\":3.5}", ZEB_ESCHEMA }, { "{\"c\":-2.0}", ZEB_ESCHEMA }
+    };
+    schema = zeb_schema_new (bounds, strlen (bounds), &fault);
+    assert (schema && schema->fast);
+    for (size_t index = 0; index < sizeof (numbers) / sizeof (numbers [0]); index++) {
+        assert (s_test_pack (numbers [index].data, &buffer) == 0);
+        int rc = zeb_schema_validate (schema, buffer.data, buffer.size, &error);
+        if (rc != numbers [index].rc)
+            printf ("bounds %zu: rc %d '%s' at '%s': %s\n", index, rc, error.keyword, error.path, error.message);
+        assert (rc == numbers [index].rc);
+        assert (zeb_schema_fast_valid (schema, buffer.data, buffer.size) == (rc == 0));
+    }
+    zeb_schema_destroy (&schema);
+    //  Schemas the fast walk does not take
+    const char *others [] = {
+        "{\"$ref\":\"#/$defs/a\",\"$defs\":{\"a\":{}}}", "{\"properties\":{\"a\":{\"anyOf\":[{}]}}}",
+        "{\"items\":{\"uniqueItems\":true}}", "{\"patternProperties\":{\"a\":{}}}",
+        "{\"unevaluatedProperties\":false}", "{\"contains\":{}}", "{\"dependentRequired\":{\"a\":[]}}"
+    };
+    for (size_t index = 0; index < sizeof (others) / sizeof (others [0]); index++) {
+        schema = zeb_schema_new (others [index], strlen (others [index]), &fault);
+        assert (schema && !schema->fast);
+        assert (s_test_pack ("{}", &buffer) == 0);
+        assert (!zeb_schema_fast_valid (schema, buffer.data, buffer.size));
+        assert (zeb_schema_validate (schema, buffer.data, buffer.size, &error) == 0);
+        zeb_schema_destroy (&schema);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+}
+
 //  Documents handed over with the schema resolve as its own parts do
 static void
 s_test_documents (void)
@@ -513,6 +649,7 @@ zeb_schema_test (bool verbose)
     zeb_schema_options_t asserting = { .format_assertion = true };
     s_test_cases (s_cases, sizeof (s_cases) / sizeof (s_cases [0]), &asserting, verbose);
     s_test_cases (s_probes, sizeof (s_probes) / sizeof (s_probes [0]), NULL, verbose);
+    s_test_fast (verbose);
     for (size_t index = 0; index < sizeof (s_bad_schemas) / sizeof (s_bad_schemas [0]); index++) {
         const char *text = s_bad_schemas [index][0];
         memset (&fault, 0, sizeof (fault));

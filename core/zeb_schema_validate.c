@@ -157,25 +157,6 @@ s_show (zeb_mpk_number_t number, char *text, size_t size)
     return text;
 }
 
-//  A number as an exact integer, if it is one (3.0 included) within range
-static bool
-s_integral (zeb_mpk_number_t number, __int128 *integer)
-{
-    if (number.kind == ZEB_MPK_NUMBER_INT)
-        *integer = number.i;
-    else
-    if (number.kind == ZEB_MPK_NUMBER_UINT)
-        *integer = number.u;
-    else
-    if (isfinite (number.f) && number.f == floor (number.f) && fabs (number.f) < 9.2e18)
-        *integer = (__int128) number.f;
-    else
-        return false;
-    return true;
-}
-
-
-
 //  ---------------------------------------------------------------------
 //  What was evaluated: a bit per property (by its position in the map) or
 //  item of one value, kept only where unevaluated* needs it. NULL in
@@ -253,34 +234,6 @@ s_code_points (const char *text, uint32_t len)
     for (uint32_t index = 0; index < len; index++)
         count += ((uint8_t) text [index] & 0xC0) != 0x80;
     return count;
-}
-
-//  An integer (int or uint) as a decimal
-static zeb_schema_decimal_t
-s_decimal_of (zeb_mpk_number_t number)
-{
-    uint64_t magnitude = number.kind == ZEB_MPK_NUMBER_UINT? number.u
-                       : number.i < 0? 0 - (uint64_t) number.i: (uint64_t) number.i;
-    zeb_schema_decimal_t decimal = { magnitude, 0 };
-    while (decimal.mantissa && decimal.mantissa % 10 == 0) {
-        decimal.mantissa /= 10;
-        decimal.exponent++;
-    }
-    return decimal;
-}
-
-//  Whether value is a multiple of divisor (> 0): exactly for integers;
-//  otherwise as the decimals the two are written as (0.01 has no exact
-//  binary form, but 19.99 is 1999 hundredths)
-static bool
-s_multiple (zeb_mpk_number_t value, const s_node_t *node)
-{
-    __int128 a, b;
-    if (s_integral (value, &a) && s_integral (node->multiple_of.number, &b))
-        return a % b == 0;
-    if (value.kind == ZEB_MPK_NUMBER_FLOAT)
-        return zeb_schema_double_multiple (value.f, node->multiple_decimal);
-    return zeb_schema_decimal_multiple (s_decimal_of (value), node->multiple_decimal);
 }
 
 //  Validate the value at the reader. On success the reader has moved past
@@ -613,7 +566,8 @@ s_validate_number (s_node_t *node, zeb_mpk_t *reader, s_context_t *context)
     if (node->exclusive_maximum.set && s_order (value, &node->exclusive_maximum) != ZEB_MPK_LESS)
         return s_fail (context, "exclusiveMaximum", "must be less than %s",
                        s_show (node->exclusive_maximum.number, text, sizeof (text)));
-    if (node->multiple_of.set && !s_multiple (value, node))
+    if (node->multiple_of.set
+    &&  !zeb_schema_number_multiple (value, node->multiple_of.number, node->multiple_decimal))
         return s_fail (context, "multipleOf", "must be a multiple of %s",
                        s_show (node->multiple_of.number, text, sizeof (text)));
     return true;

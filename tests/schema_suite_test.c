@@ -7,8 +7,11 @@
     SUITE is a checkout of json-schema-org/JSON-Schema-Test-Suite (the
     folder holding tests/draft2020-12/). Each case's schema is compiled
     with zeb_schema_new and each instance converted with
-    zeb_json_to_msgpack and validated. Prints pass, fail and refused
-    (schema not compiled) per file, and exits 1 if any case fails or is
+    zeb_json_to_msgpack and validated; each answer is also checked against
+    the full walk alone (a "valid" from the fast walk must be the full
+    walk's too, with the same steps). Prints pass, fail and refused
+    (schema not compiled) per file, and how many instances the fast walk
+    answered, and exits 1 if any case fails or is
     refused that is not on the list of expected exceptions below; 77 (ctest
     SKIP) if SUITE is missing. -v prints every case that does not pass.
     If SUITE has a remotes/ folder, its files are documents the schemas
@@ -17,6 +20,7 @@
 */
 
 #include "zeb_classes.h"
+#include "zeb_schema_private.h"
 #include <dirent.h>
 
 //  Expected exceptions: cases that need documents from outside the one
@@ -50,6 +54,7 @@ typedef struct {
 } s_counts_t;
 
 static bool s_have_remotes;
+static size_t s_fast_answers;       //  instances the fast walk said were valid
 
 static bool
 s_matches (const char **list, const char *name)
@@ -128,6 +133,13 @@ s_run_case (zeb_schema_t *schema, json_t *test)
         int rc = zeb_schema_validate (schema, buffer.data, buffer.size, &error);
         bool valid = json_is_true (json_object_get (test, "valid"));
         result = (rc == 0) == valid && (rc == 0 || rc == ZEB_ESCHEMA);
+        //  The fast walk only ever says "valid", and only where the full one does
+        bool fast = zeb_schema_fast_valid (schema, buffer.data, buffer.size);
+        size_t steps = zeb_schema_steps (schema);
+        int full = zeb_schema_walk (schema, buffer.data, buffer.size, &error);
+        if (full != rc || (fast && (full != 0 || steps != zeb_schema_steps (schema))))
+            result = 0;
+        s_fast_answers += fast;
     }
     msgpack_sbuffer_destroy (&buffer);
     return result;
@@ -239,6 +251,7 @@ main (int argc, char *argv [])
     }
     printf ("%-32s pass %4zu  fail %3zu  refused %3zu  (expected exceptions %zu)\n", "TOTAL",
             total.pass, total.fail, total.refused, total.excused);
+    printf ("the fast walk answered %zu instances, the full walk agreeing\n", s_fast_answers);
     s_free_remotes ();
     return total.fail + total.refused > total.excused? 1: 0;
 }

@@ -11,13 +11,16 @@
     a schema whose validation takes exponential time in its size is a
     denial of service, since anyone who may register schemas writes them);
     a refused schema says why with ZEB_EBADSCHEMA; validation answers 0 or
-    ZEB_ESCHEMA with a null-terminated path, keyword and message; and
+    ZEB_ESCHEMA with a null-terminated path, keyword and message;
     validating twice gives the same answer (the schema keeps no state
-    between validations but PCRE2's match data).
+    between validations but PCRE2's match data); and the full walk alone
+    gives the same answer as zeb_schema_validate, which the fast walk
+    answered only if it said "valid".
     =========================================================================
 */
 
 #include "fuzz.h"
+#include "zeb_schema_private.h"
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
@@ -58,6 +61,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                    && s_terminated (error.keyword, sizeof (error.keyword))
                    && s_terminated (error.message, sizeof (error.message)));
         S_ORACLE (zeb_schema_validate (schema, packed.data, packed.size, NULL) == rc);
+        S_ORACLE (zeb_schema_walk (schema, packed.data, packed.size, &error) == rc);
+        S_ORACLE (!zeb_schema_fast_valid (schema, packed.data, packed.size) || rc == 0);
     }
     //  Bytes that are not one msgpack value are refused, never read past
     if (packed.size > 1)
