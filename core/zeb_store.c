@@ -11,6 +11,7 @@
 #include <signal.h>
 
 #define S_CHECKPOINT_MS     1000
+#define S_WRITE_OUT_MS      20          //  between asking the kernel to write pages out
 
 
 static inline void
@@ -519,9 +520,19 @@ zeb_store_maintain (zeb_store_t *self)
     mdb_env_info (self->env, &info);
     if (self->pin_txnid == (uint64_t) info.me_last_txnid && !self->need_checkpoint)
         return -1;                  //  nothing committed since the last one
-    int64_t wait = self->checkpoint_due - zeb_time_mono_us () / 1000;
-    if (wait > 0 && !self->need_checkpoint)
-        return wait;
+    int64_t now = zeb_time_mono_us () / 1000;
+    int64_t wait = self->checkpoint_due - now;
+    if (wait > 0 && !self->need_checkpoint) {
+        //  Have the kernel write LMDB's pages out as they come, without
+        //  waiting, so that the checkpoint's flush finds little left to
+        //  write and holds the commits behind it for less
+        int fd;
+        if (now - self->written_out >= S_WRITE_OUT_MS && mdb_env_get_fd (self->env, &fd) == 0) {
+            sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+            self->written_out = now;
+        }
+        return wait < S_WRITE_OUT_MS? wait: S_WRITE_OUT_MS;
+    }
     if (zeb_store_checkpoint (self))
         return 1000;                //  failed (logged): try again later
     return -1;

@@ -56,6 +56,7 @@ struct _zeb_store_t {
     bool full_refreshed;        //  map full: the tiny commit that frees pages is done
     int64_t checkpoint_interval;
     int64_t checkpoint_due;     //  monotonic ms
+    int64_t written_out;        //  when LMDB's pages were last sent to the disk (ms)
     uint64_t journal_limit;     //  checkpoint early past this many bytes
     uint64_t flushes;           //  of LMDB by checkpoints (the journal counts its own)
     uint64_t checkpoints;
