@@ -12,6 +12,7 @@
 
 #define S_CHECKPOINT_MS     1000
 #define S_WRITE_OUT_MS      20          //  between asking the kernel to write pages out
+#define S_WRITE_OUT_BYTES   (1 << 20)   //  ...and once this much was journaled since
 
 
 static inline void
@@ -523,13 +524,21 @@ zeb_store_maintain (zeb_store_t *self)
     int64_t now = zeb_time_mono_us () / 1000;
     int64_t wait = self->checkpoint_due - now;
     if (wait > 0 && !self->need_checkpoint) {
-        //  Have the kernel write LMDB's pages out as they come, without
-        //  waiting, so that the checkpoint's flush finds little left to
-        //  write and holds the commits behind it for less
+        //  Under load, have the kernel write LMDB's pages out as they
+        //  come, without waiting, so that the checkpoint's flush finds
+        //  little left to write and holds the commits behind it for less.
+        //  Not the meta pages (every commit rewrites one, and a write to a
+        //  page under writeback waits for the disk), and not for a trickle
+        //  (a page just sent out and written again soon costs that wait).
         int fd;
-        if (now - self->written_out >= S_WRITE_OUT_MS && mdb_env_get_fd (self->env, &fd) == 0) {
-            sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        uint64_t used = zeb_journal_used (self->journal);
+        if (now - self->written_out >= S_WRITE_OUT_MS
+        &&  used - self->written_used >= S_WRITE_OUT_BYTES && mdb_env_get_fd (self->env, &fd) == 0) {
+            MDB_stat stat;
+            mdb_env_stat (self->env, &stat);
+            sync_file_range (fd, 2 * (off_t) stat.ms_psize, 0, SYNC_FILE_RANGE_WRITE);
             self->written_out = now;
+            self->written_used = used;
         }
         return wait < S_WRITE_OUT_MS? wait: S_WRITE_OUT_MS;
     }

@@ -57,6 +57,7 @@ struct _zeb_store_t {
     int64_t checkpoint_interval;
     int64_t checkpoint_due;     //  monotonic ms
     int64_t written_out;        //  when LMDB's pages were last sent to the disk (ms)
+    uint64_t written_used;      //  the journal's bytes in use then
     uint64_t journal_limit;     //  checkpoint early past this many bytes
     uint64_t flushes;           //  of LMDB by checkpoints (the journal counts its own)
     uint64_t checkpoints;

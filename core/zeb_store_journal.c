@@ -231,6 +231,7 @@ zeb_store_checkpoint (zeb_store_t *self)
         return zeb_lmdb_error (rc, "checkpoint pin");
     }
     self->pin_txnid = txnid;
+    self->written_used = 0;                 //  the journal starts over
     self->need_checkpoint = false;
     self->checkpoints++;
     self->checkpoint_due = zeb_time_mono_us () / 1000 + self->checkpoint_interval;
