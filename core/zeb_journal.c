@@ -208,10 +208,10 @@ s_grow (zeb_journal_t *self, int index, uint64_t need)
 {
     uint64_t size = self->sizes [index];
     uint64_t target = size < S_GROW_MIN? S_GROW_MIN: size * 2 > size + S_GROW_MAX? size + S_GROW_MAX: size * 2;
-    if (target < need)
-        target = need;
     if (target > self->max_size)
         target = self->max_size;
+    if (target < need)
+        target = need;              //  one record larger than max_size
     static const uint8_t zeros [S_ZEROS];
     for (uint64_t at = size; at < target; ) {
         size_t chunk = target - at < S_ZEROS? (size_t) (target - at): S_ZEROS;
@@ -404,8 +404,10 @@ zeb_journal_append (zeb_journal_t *self, const void *body, size_t size)
     assert (self);
     assert (self->generation);
     uint64_t need = ZEB_JOURNAL_HEADER + size;
-    if (self->offset + need > self->max_size)
-        return ZEB_JOURNAL_HEADER + self->checkpoint_size + need > self->max_size? ZEB_ETOOBIG: ZEB_EFULL;
+    //  Past max_size: the other file, unless this is the generation's
+    //  first record (then the file grows for it, past max_size)
+    if (self->offset + need > self->max_size && self->used)
+        return ZEB_ERETRY;
     int rc = s_write (self, (int) (self->generation % 2), self->offset, ZEB_JOURNAL_GROUP,
                       self->generation, body, size);
     if (rc == 0) {
@@ -548,12 +550,12 @@ zeb_journal_test (bool verbose)
     int rc = 0, appended = 0;
     while ((rc = zeb_journal_append (journal, block, sizeof (block))) == 0)
         appended++;
-    assert (rc == ZEB_EFULL && appended == 3);
+    assert (rc == ZEB_ERETRY && appended == 3);
     char big [5000];
     memset (big, 'y', sizeof (big));
     assert (zeb_journal_write_checkpoint (journal, "base-5", 6) == 0);
-    assert (zeb_journal_append (journal, big, sizeof (big)) == ZEB_ETOOBIG);
-    assert (zeb_journal_append (journal, block, sizeof (block)) == 0);
+    assert (zeb_journal_append (journal, big, sizeof (big)) == 0);     //  first: grows
+    assert (zeb_journal_append (journal, block, sizeof (block)) == ZEB_ERETRY);
     assert (zeb_journal_flushes (journal) >= 2);
     zeb_journal_destroy (&journal);
     zeb_journal_destroy (&journal);

@@ -28,11 +28,12 @@
     Files grow ahead of the writes, by zeroed blocks that are flushed
     before records land in them, and are reused from offset 0 after the
     next checkpoint but one, so that a record's flush finds its blocks
-    allocated. A file never grows past max_size; a record that does not
-    fit is ZEB_EFULL (checkpoint, which switches files, and append again),
-    or ZEB_ETOOBIG if it would not fit an empty file either.
+    allocated. A file grows past max_size only for the first record of a
+    generation that is larger; any other record that does not fit is
+    ZEB_ERETRY (checkpoint, which switches files, and append again).
 
-    Errors: ZEB_ESTORAGE for failed I/O (logged with errno's text).
+    Errors: ZEB_EFULL when the disk is full (ENOSPC, EDQUOT, EFBIG),
+    ZEB_ESTORAGE for other failed I/O (logged with errno's text).
     =========================================================================
 */
 
@@ -86,8 +87,8 @@ int
     zeb_journal_write_checkpoint (zeb_journal_t *self, const void *body, size_t size);
 
 //  Append a group record of the current generation (written, not flushed).
-//  Needs a checkpoint written first. Returns 0, ZEB_EFULL (checkpoint,
-//  then append again), ZEB_ETOOBIG or ZEB_ESTORAGE.
+//  Needs a checkpoint written first. Returns 0, ZEB_ERETRY (checkpoint,
+//  then append again), ZEB_EFULL or ZEB_ESTORAGE.
 int
     zeb_journal_append (zeb_journal_t *self, const void *body, size_t size);
 

@@ -116,11 +116,11 @@ zeb_store_new (const char *path, const zeb_store_options_t *options, zeb_fault_t
     zeb_lmdb_options_t lmdb = { options->map_size, options->max_size,
                                 { "events", "dedup", "dedupexp", "times", "meta", NULL } };
     self->lmdb = zeb_lmdb_open (path, &lmdb, fault);
-    if (!self->lmdb && self->fresh_journal) {
-        //  Journal files and no checkpoint: the store's creation did not
-        //  complete (the journal comes first), nothing was acknowledged,
-        //  and LMDB refuses the data.mdb a power loss then left. Set
-        //  aside, not removed, and made again.
+    if (!self->lmdb && self->fresh_journal && zeb_store_never_committed (path)) {
+        //  Journal files and no checkpoint, and a data.mdb LMDB refuses
+        //  that never held a commit: the store's creation did not complete
+        //  (the journal comes first), nothing was acknowledged. Set aside,
+        //  not removed, and made again.
         char *name = zsys_sprintf ("%s/data.mdb", path);
         char *aside = zsys_sprintf ("%s/data.mdb.unfinished", path);
         if (name && aside && rename (name, aside) == 0) {
@@ -284,7 +284,7 @@ zeb_store_map_full (zeb_store_t *self)
         int rc = zeb_store_checkpoint (self);
         return rc? rc: ZEB_ERETRY;
     }
-    if (zeb_store_recording (self) && self->pin && !self->full_refreshed) {
+    if (zeb_store_recording (self) && self->pin && !self->full_refreshed && !self->need_checkpoint) {
         //  Pages the last commit freed are reusable once another commit
         //  follows it (LMDB keeps the previous snapshot whole): a tiny one,
         //  and a checkpoint past it, so that "full" means full at once
@@ -458,22 +458,12 @@ zeb_store_commit (zeb_store_t *self, int64_t now)
         //  The group is durable once its record is flushed; LMDB's commit
         //  after it is not flushed (and readers see nothing before it)
         rc = zeb_store_record_commit (self, now);
-        if (rc == ZEB_EFULL) {
-            self->need_checkpoint = true;       //  the other file, then again
+        if (rc == ZEB_ERETRY) {
+            //  The file is full: the other one (a checkpoint), then again;
+            //  a group larger than a file is its generation's first record
+            self->need_checkpoint = true;
             zeb_store_abort (self);
             return ZEB_ERETRY;
-        }
-        if (rc == ZEB_ETOOBIG) {
-            //  Larger than a journal file: this group is made durable by
-            //  LMDB's own two flushes (visible once durable), and a
-            //  checkpoint takes it in before it is acknowledged
-            mdb_env_set_flags (self->env, MDB_NOSYNC, 0);
-            rc = mdb_txn_commit (self->txn);
-            self->txn = NULL;
-            mdb_env_set_flags (self->env, MDB_NOSYNC, 1);
-            if (rc == MDB_MAP_FULL)
-                return zeb_store_map_full (self);
-            return rc? s_error (rc, "mdb_txn_commit"): zeb_store_checkpoint (self);
         }
         if (rc) {
             self->need_checkpoint = true;       //  the record may be there: void it

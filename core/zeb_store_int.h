@@ -78,6 +78,10 @@ int
                             const zeb_store_options_t *options, zeb_fault_t *fault);
 int
     zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fault);
+//  data.mdb in path holds no commit beyond LMDB's creation (or is not
+//  there, or not LMDB's)
+bool
+    zeb_store_never_committed (const char *path);
 //  A journal left by an earlier run is in path
 bool
     zeb_store_journal_exists (const char *path);

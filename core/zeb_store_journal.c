@@ -318,6 +318,25 @@ s_sync_dir (const char *path)
 }
 
 bool
+zeb_store_never_committed (const char *path)
+{
+    char *name = zsys_sprintf ("%s/data.mdb", path);
+    int fd = name? open (name, O_RDONLY | O_CLOEXEC): -1;
+    zstr_free (&name);
+    if (fd < 0)
+        return true;
+    size_t psize = (size_t) sysconf (_SC_PAGESIZE);
+    uint8_t *pages = (uint8_t *) calloc (2, psize);
+    ssize_t got = pages? pread (fd, pages, 2 * psize, 0): -1;
+    close (fd);
+    //  LMDB writes its first meta pages with txnid 0 and commits the
+    //  databases' creation as txnid 1: past that, something was stored
+    bool never = got < 0 || !pages || s_pages_txnid (pages, psize) <= 1;
+    free (pages);
+    return never;
+}
+
+bool
 zeb_store_journal_exists (const char *path)
 {
     bool exists = false;
@@ -546,9 +565,27 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
         return zeb_fault_set (fault, ZEB_ESTORAGE, "store: LMDB's meta pages in %s are not as "
                               "this version expects: set store/journal=off", path);
     if (!self->restore && self->skip_txnid) {
-        //  Not restored (the same boot): what LMDB holds stands, the
-        //  journal adds the rest
-        self->skip_txnid = s_last_txnid (self);
+        //  Not restored (the same boot, the page cache whole): LMDB holds
+        //  every commit that returned, so a record past its last txnid
+        //  belongs to a commit that never happened and was never
+        //  acknowledged. None is applied (a commit now could reuse pages
+        //  the dead writer's pin held); a checkpoint of LMDB as it is
+        //  comes first
+        self->skip_txnid = UINT64_MAX;
+    }
+    else
+    if (self->restore) {
+        //  LMDB must be at the checkpoint: a process that opened it
+        //  between the probe and the restore would have LMDB's lock table
+        //  follow the meta pages as they were before
+        MDB_txn *txn;
+        int began = mdb_txn_begin (self->env, NULL, 0, &txn);
+        uint64_t next = began == 0? (uint64_t) mdb_txn_id (txn): 0;
+        if (began == 0)
+            mdb_txn_abort (txn);
+        if (next != self->checkpoint_txnid + 1)
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s was opened by another process "
+                                  "during its recovery: stop it, start the writer first", path);
     }
     //  Pin the state recovery starts from, as a checkpoint would
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->pin);
@@ -568,6 +605,9 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
     if (replay.groups)
         zsys_info ("store: %llu events of %llu groups recovered from the journal in %s",
                    (unsigned long long) replay.events, (unsigned long long) replay.groups, path);
+    if (replay.skipped && self->skip_txnid == UINT64_MAX)
+        zsys_info ("store: %llu groups of the journal in %s were never committed (never "
+                   "acknowledged): not applied", (unsigned long long) replay.skipped, path);
     rc = zeb_store_checkpoint (self);
     if (rc)
         return zeb_fault_set (fault, rc, "store: cannot checkpoint: %s", zeb_strerror (rc));
@@ -777,6 +817,17 @@ zeb_store_journal_test (void)
     s_test_journal_child (dir, &options, 20);
     char *current = zsys_sprintf ("%s/data.mdb", dir);
     char *checkpoint = zsys_sprintf ("%s/data.checkpoint", dir);
+    //  ...whose meta pages did reach the disk: they name pages that did
+    //  not, and only the restore from the journal makes it open
+    size_t psize = (size_t) sysconf (_SC_PAGESIZE);
+    uint8_t *metas = (uint8_t *) malloc (2 * psize);
+    int fd = open (current, O_RDONLY);
+    assert (fd >= 0 && pread (fd, metas, 2 * psize, 0) == (ssize_t) (2 * psize));
+    close (fd);
+    fd = open (checkpoint, O_WRONLY);
+    assert (fd >= 0 && pwrite (fd, metas, 2 * psize, 0) == (ssize_t) (2 * psize));
+    close (fd);
+    free (metas);
     assert (rename (checkpoint, current) == 0);
     s_test_journal_check (dir, &options, 40);
     //  One flush per commit: each group above was one record

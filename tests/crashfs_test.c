@@ -527,10 +527,23 @@ main (int argc, char *argv [])
     }
     printf (" * trace: %zu operations on %u files, %zu writes, %zu fsync/fdatasync, "
             "%zu O_DSYNC writes\n", trace.count, trace.files, writes, syncs, dsyncs);
-    //  sync=always: each commit flushed its pages and wrote its meta page
-    if (flushes < S_EVENTS)
-        printf ("FAIL: %zu flushes for %d commits\n", flushes, S_EVENTS);
-    int failures = flushes < S_EVENTS;
+    //  sync=always: each commit flushed once, to the journal, whose files
+    //  are in the trace, switched (checkpoints every 20 ms), and flushed
+    size_t journal_syncs [2] = { 0, 0 };
+    for (size_t index = 0; index < trace.count; index++) {
+        const char *path = trace.paths [trace.ops [index].rec.file];
+        const char *slash = path? strrchr (path, '/'): NULL;
+        if (trace.ops [index].rec.op == ZEB_TRACE_SYNC && slash && strncmp (slash + 1, "journal-", 8) == 0)
+            journal_syncs [slash [9] == '1']++;
+    }
+    printf (" * journal flushes: %zu and %zu in its two files\n", journal_syncs [0], journal_syncs [1]);
+    int failures = 0;
+    if (flushes < S_EVENTS || journal_syncs [0] + journal_syncs [1] < S_EVENTS
+    ||  !journal_syncs [0] || !journal_syncs [1]) {
+        printf ("FAIL: %zu flushes, %zu of the journal, for %d commits\n", flushes,
+                journal_syncs [0] + journal_syncs [1], S_EVENTS);
+        failures++;
+    }
 
     //  Crash points: just after and just before every flush, every
     //  S_STRIDE-th operation besides, and the end of the trace
