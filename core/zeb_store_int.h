@@ -50,6 +50,7 @@ struct _zeb_store_t {
     bool restore;               //  recovery puts LMDB back to the checkpoint
     uint64_t checkpoint_txnid;  //  of the journal's checkpoint at open
     uint64_t skip_txnid;        //  not restored: records LMDB already holds
+    uint64_t lmdb_txnid;        //  LMDB's last txnid when recovery began
     bool keep_journal;          //  this run journals (else: applied, then removed)
     bool fresh_journal;         //  journal files, no checkpoint: creation unfinished
     bool need_checkpoint;       //  before the next transaction
@@ -100,7 +101,8 @@ void
     zeb_store_record_write (zeb_store_t *self, MDB_dbi dbi, const void *key, size_t key_size,
                             const void *value, size_t value_size, bool remove);
 //  Write and flush the record of the open transaction (now, its txnid
-//  filled in). Returns 0, ZEB_EFULL, ZEB_ETOOBIG or ZEB_ESTORAGE.
+//  filled in). Returns 0, ZEB_ERETRY (the file is full: checkpoint, then
+//  again), ZEB_EFULL (the disk) or ZEB_ESTORAGE.
 int
     zeb_store_record_commit (zeb_store_t *self, int64_t now);
 //  Self test of the journal's part, run by zeb_store_test

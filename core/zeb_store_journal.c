@@ -331,7 +331,8 @@ zeb_store_never_committed (const char *path)
     close (fd);
     //  LMDB writes its first meta pages with txnid 0 and commits the
     //  databases' creation as txnid 1: past that, something was stored
-    bool never = got < 0 || !pages || s_pages_txnid (pages, psize) <= 1;
+    //  A read that fails says nothing: keep the file
+    bool never = pages && got >= 0 && (got < (ssize_t) (2 * psize) || s_pages_txnid (pages, psize) <= 1);
     free (pages);
     return never;
 }
@@ -362,14 +363,24 @@ zeb_store_journal_open (zeb_store_t *self, const char *path, const zeb_store_opt
         return 0;
     memcpy (&self->checkpoint_txnid, checkpoint, 8);
     self->skip_txnid = self->checkpoint_txnid;
+    //  A restore that began and did not reach its checkpoint has put
+    //  LMDB back behind commits that were acknowledged: only another
+    //  restore and its replay bring them back
+    char *marker = zsys_sprintf ("%s/recovering", path);
+    bool interrupted = marker && access (marker, F_OK) == 0;
     if (zeb_lmdb_is_open (path) || s_open_elsewhere (path)) {
         //  Open already (a reader of this process, or another process):
         //  its meta pages cannot be put back under it. Safe only if the
-        //  machine has not restarted since the checkpoint: then LMDB's
-        //  state is the page cache's, whole; it stands, and the journal
-        //  adds the records it lacks (after its last txnid, once open)
+        //  machine has not restarted since the checkpoint and no restore
+        //  was under way: then LMDB's state is the page cache's, whole,
+        //  as the journal's writer left it, and it stands
         char boot [S_BOOT_SIZE];
         s_boot_id (boot);
+        zstr_free (&marker);
+        if (interrupted)
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "store: the recovery of %s was interrupted "
+                                  "and a reader has it open: stop the readers, start the writer first",
+                                  path);
         if (size < S_CHECKPOINT_HEADER || !boot [0]
         ||  memcmp (boot, checkpoint + S_BOOT_AT, S_BOOT_SIZE))
             return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s was opened by a reader before its "
@@ -380,6 +391,15 @@ zeb_store_journal_open (zeb_store_t *self, const char *path, const zeb_store_opt
     }
     self->restore = true;
     self->skip_txnid = 0;
+    //  The marker is durable before the meta pages change
+    int fd = marker? open (marker, O_CREAT | O_WRONLY | O_CLOEXEC, 0644): -1;
+    int rc = fd < 0 || fsync (fd) || s_sync_dir (path);
+    if (fd >= 0)
+        close (fd);
+    zstr_free (&marker);
+    if (rc)
+        return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot mark %s as recovering: %s", path,
+                              strerror (errno));
     return s_restore_meta (path, checkpoint, size, fault);
 }
 
@@ -479,7 +499,8 @@ s_replay_group (const uint8_t *body, size_t size, void *arg)
     if (!s_take (&cursor, &first, 8) || !s_take (&cursor, &now, 8) || !s_take (&cursor, &txnid, 8))
         return ZEB_ESTORAGE;
     if (txnid <= self->skip_txnid) {
-        replay->skipped++;                  //  LMDB has it already
+        //  LMDB has it already, or (the same boot) never committed it
+        replay->skipped += txnid > self->lmdb_txnid;
         return 0;
     }
     int rc = s_replay_dbis (self, cursor);
@@ -563,7 +584,7 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
     free (pages);
     if (!layout)
         return zeb_fault_set (fault, ZEB_ESTORAGE, "store: LMDB's meta pages in %s are not as "
-                              "this version expects: set store/journal=off", path);
+                              "this version expects, or the store changed under its recovery", path);
     if (!self->restore && self->skip_txnid) {
         //  Not restored (the same boot, the page cache whole): LMDB holds
         //  every commit that returned, so a record past its last txnid
@@ -572,6 +593,7 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
         //  the dead writer's pin held); a checkpoint of LMDB as it is
         //  comes first
         self->skip_txnid = UINT64_MAX;
+        self->lmdb_txnid = s_last_txnid (self);
     }
     else
     if (self->restore) {
@@ -583,6 +605,8 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
         uint64_t next = began == 0? (uint64_t) mdb_txn_id (txn): 0;
         if (began == 0)
             mdb_txn_abort (txn);
+        if (began)
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s: %s", path, mdb_strerror (began));
         if (next != self->checkpoint_txnid + 1)
             return zeb_fault_set (fault, ZEB_ESTORAGE, "store: %s was opened by another process "
                                   "during its recovery: stop it, start the writer first", path);
@@ -612,6 +636,14 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
     if (rc)
         return zeb_fault_set (fault, rc, "store: cannot checkpoint: %s", zeb_strerror (rc));
     self->recovered = true;
+    if (self->restore) {
+        char *marker = zsys_sprintf ("%s/recovering", path);
+        int gone = marker? unlink (marker): -1;
+        zstr_free (&marker);
+        if (gone || s_sync_dir (path))
+            return zeb_fault_set (fault, ZEB_ESTORAGE, "cannot unmark %s as recovering: %s", path,
+                                  strerror (errno));
+    }
     if (!self->keep_journal)
         return s_journal_remove (self, path, fault);
     return 0;

@@ -176,7 +176,9 @@ def main():
 
         # History: ?from=1 replays the log into the page
         browser.open(node.url + "/?from=%d" % before)
-        history = wait_until(lambda: [r for r in rows(browser) if r[1] == "console.early"], 20, "the history")
+        early = lambda: [r for r in rows(browser) if r[1] == "console.early"]
+        #  All three: the rows come in as the replay's messages do
+        history = wait_until(lambda: early() if len(early()) >= 3 else None, 20, "the history")
         check(sorted(int(r[0]) for r in history or []) == [before, before + 1, before + 2],
               "?from replays the earlier events: %r" % history)
         if screenshot:
