@@ -15,7 +15,8 @@
     tests/crashfs/zeb_trace.c, which records every open, write, truncate
     and flush of the files of its store (data/events), with the bytes
     written and the time each call returned. The test publishes S_EVENTS
-    events synchronously, noting each ACK's sequence and the time it came
+    events synchronously (every S_TXN_EVERY-th in a TXN with an
+    application write, which must be there exactly when its event is), noting each ACK's sequence and the time it came
     (CLOCK_MONOTONIC, the clock of the trace), then kills zebd.
 
     A crash point is a place in the trace: just after a flush (an fsync or
@@ -76,6 +77,7 @@
 #   define S_FLUSH_SAMPLE   1
 #endif
 #define S_SUBSETS       4           //  none, all, random, random torn
+#define S_TXN_EVERY     10          //  every 10th event is a TXN with an application write
 #define S_START_MS      15000
 #define S_SHOWN         3           //  failures printed per store read
 #define S_TEAR          512         //  torn writes keep a multiple of this
@@ -335,6 +337,42 @@ s_visit (uint64_t sequence, const uint8_t *data, size_t size, void *arg)
     return 0;
 }
 
+//  The application writes of the TXNs: each is there if and only if its
+//  event is (stored together), with its value. Returns failures.
+static int
+s_check_writes (const char *dir, uint64_t last, const char *what)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int failures = 0;
+    if (mdb_env_create (&env))
+        return 1;
+    mdb_env_set_maxdbs (env, 64);
+    if (mdb_env_open (env, dir, MDB_RDONLY | MDB_NOLOCK, 0644) || mdb_txn_begin (env, NULL, MDB_RDONLY, &txn)) {
+        printf ("FAIL %s: the store does not open for its application writes\n", what);
+        mdb_env_close (env);
+        return 1;
+    }
+    bool has_db = mdb_dbi_open (txn, "app/crashfs", 0, &dbi) == 0;
+    for (uint64_t number = S_TXN_EVERY; number <= S_EVENTS && failures < S_SHOWN; number += S_TXN_EVERY) {
+        char key [32], value [16];
+        snprintf (key, sizeof (key), "cfs-%llu", (unsigned long long) number);
+        snprintf (value, sizeof (value), "%llu", (unsigned long long) number);
+        MDB_val k = { strlen (key), key }, v;
+        bool found = has_db && mdb_get (txn, dbi, &k, &v) == 0;
+        if (found != (number <= last)
+        ||  (found && (v.mv_size != strlen (value) || memcmp (v.mv_data, value, v.mv_size)))) {
+            printf ("FAIL %s: application write %s %s, its event %s\n", what, key,
+                    found? "there": "missing", number <= last? "stored": "not stored");
+            failures++;
+        }
+    }
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    return failures;
+}
+
 //  Open and read the store in dir; every event ACKed before the crash
 //  point (the first acked of them) must be there. Returns failures, or
 //  S_NO_OPEN if the store does not open (printed as a failure if
@@ -374,6 +412,7 @@ s_check_store (const char *dir, uint64_t acked, const char *what, uint64_t *last
         check.failures++;
     }
     zeb_store_destroy (&store);
+    check.failures += s_check_writes (dir, stats.last, what);
     *last = stats.last;
     return check.failures;
 }
@@ -492,13 +531,23 @@ main (int argc, char *argv [])
     //  Publish, noting when each ACK came
     uint64_t ack_ns [S_EVENTS];
     zeb_client_t *client = zeb_client_new (zebd.ingest);
-    assert (client);
+    zeb_txn_t *txn = zeb_txn_new (zebd.ingest, "crashfs");
+    assert (client && txn);
     for (int number = 0; number < S_EVENTS; number++) {
         char key [32];
         snprintf (key, sizeof (key), "cfs-%d", number + 1);
         zeb_event_t *event = test_event_new ("crashfs.tick", "crashfs", number, key);
         zeb_ack_t ack;
-        zeb_client_publish (client, event, &ack);
+        if ((number + 1) % S_TXN_EVERY == 0) {
+            //  A TXN: the event and an application write, stored together
+            char value [16];
+            snprintf (value, sizeof (value), "%d", number + 1);
+            zeb_txn_put (txn, key, strlen (key), value, strlen (value));
+            zeb_txn_publish (txn, event);
+            zeb_txn_commit (txn, &ack);
+        }
+        else
+            zeb_client_publish (client, event, &ack);
         ack_ns [number] = s_now_ns ();
         if (ack.status != 0 || ack.sequence != (uint64_t) number + 1) {
             printf ("FAIL: publish %d: status %d (%s), sequence %llu\n", number, ack.status,
@@ -508,6 +557,7 @@ main (int argc, char *argv [])
         zeb_event_destroy (&event);
     }
     zeb_client_destroy (&client);
+    zeb_txn_destroy (&txn);
     test_zebd_kill (&zebd);
     int64_t published = test_now_ms ();
 
