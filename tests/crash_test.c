@@ -867,6 +867,10 @@ main (int argc, char *argv [])
     pthread_create (&watchdog, NULL, s_watchdog, &shared);
 
     test_zebd_init (&shared.zebd, argv [1]);
+    //  The store's journal (one flush per group) checkpoints and switches
+    //  files often, so that kills fall in checkpoints and in recoveries
+    test_zebd_set (&shared.zebd, "store/checkpoint_interval=50ms");
+    test_zebd_set (&shared.zebd, "store/journal_size=256KiB");
     printf ("crash_test: seed %llu, %d kills, client timeout %d ms, data %s, ingest %s\n",
             (unsigned long long) shared.seed, S_KILLS, S_TIMEOUT_MS, shared.zebd.data,
             shared.zebd.ingest);
