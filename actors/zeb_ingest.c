@@ -84,7 +84,7 @@ const zeb_config_key_t zeb_ingest_config [] = {
     { "store/journal",          "on",    ZEB_KEY_ENUM, 0, 0, "on|off",
       "sync always: on = one flush per group commit (a journal record; LMDB is flushed at "
       "checkpoints); off = LMDB flushes every commit itself (two flushes)" },
-    { "store/journal_size",     "64MiB", ZEB_KEY_SIZE, 64LL << 10, 1LL << 32, NULL,
+    { "store/journal_size",     "8MiB", ZEB_KEY_SIZE, 64LL << 10, 1LL << 32, NULL,
       "largest journal file (two of them); a checkpoint comes at 3/4 of it" },
     { "store/checkpoint_interval", "1s", ZEB_KEY_DURATION, 1, 3600000, NULL,
       "longest between checkpoints while commits come (bounds the journal to apply after a crash)" },

@@ -44,7 +44,7 @@
 extern "C" {
 #endif
 
-#define ZEB_JOURNAL_MAX_SIZE    (64ULL << 20)   //  default limit of one file
+#define ZEB_JOURNAL_MAX_SIZE    (8ULL << 20)    //  default limit of one file
 #define ZEB_JOURNAL_HEADER      24              //  bytes before a record's body
 
 typedef enum {

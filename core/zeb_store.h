@@ -66,7 +66,7 @@ typedef struct {
     zeb_sync_t sync;
     bool writer;                //  take the directory's writer lock
     bool no_journal;            //  sync always without the journal: two flushes per commit
-    uint64_t journal_size;      //  largest journal file, bytes (0 = 64 MiB)
+    uint64_t journal_size;      //  largest journal file, bytes (0 = 8 MiB)
     int64_t checkpoint_interval;    //  ms between checkpoints under load (0 = 1000)
 } zeb_store_options_t;
 
