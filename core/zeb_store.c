@@ -41,8 +41,8 @@ s_error (int rc, const char *what)
     return zeb_lmdb_error (rc, what);
 }
 
-uint64_t
-zeb_store_meta_get (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t fallback)
+static uint64_t
+s_meta_get (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t fallback)
 {
     MDB_val key = { strlen (name), (void *) name }, value;
     if (mdb_get (txn, meta, &key, &value) == 0 && value.mv_size == 8)
@@ -57,6 +57,25 @@ s_meta_put (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t number)
     s_put_be64 (bytes, number);
     MDB_val key = { strlen (name), (void *) name }, value = { 8, bytes };
     return mdb_put (txn, meta, &key, &value, 0);
+}
+
+//  A commit of one meta key and nothing else, outside any transaction:
+//  LMDB reuses the pages a commit freed only once another commit follows
+//  it (it keeps the previous snapshot whole), and this is that commit.
+//  Returns an LMDB code.
+static int
+s_tiny_commit (zeb_store_t *self, const char *name, int64_t now)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = s_meta_put (txn, self->meta, name, (uint64_t) now);
+        if (rc == 0)
+            rc = mdb_txn_commit (txn);
+        else
+            mdb_txn_abort (txn);
+    }
+    return rc;
 }
 
 //  ---------------------------------------------------------------------
@@ -241,8 +260,8 @@ zeb_store_begin (zeb_store_t *self)
         self->txn = NULL;
         return s_error (rc, "mdb_txn_begin");
     }
-    self->next = zeb_store_meta_get (self->txn, self->meta, "next", 1);
-    self->bytes = zeb_store_meta_get (self->txn, self->meta, "bytes", 0);
+    self->next = s_meta_get (self->txn, self->meta, "next", 1);
+    self->bytes = s_meta_get (self->txn, self->meta, "bytes", 0);
     self->first_appended = self->next;
     self->last_time = INT64_MIN;
     zeb_store_record_start (self);
@@ -290,16 +309,7 @@ zeb_store_map_full (zeb_store_t *self)
         //  and a checkpoint past it, so that "full" means full at once
         //  rather than after the next commits trickle in
         self->full_refreshed = true;
-        MDB_txn *txn;
-        int rc = mdb_txn_begin (self->env, NULL, 0, &txn);
-        if (rc == 0) {
-            rc = s_meta_put (txn, self->meta, "full", (uint64_t) zeb_time_now ());
-            if (rc == 0)
-                rc = mdb_txn_commit (txn);
-            else
-                mdb_txn_abort (txn);
-        }
-        if (rc == 0 && zeb_store_checkpoint (self) == 0)
+        if (s_tiny_commit (self, "full", zeb_time_now ()) == 0 && zeb_store_checkpoint (self) == 0)
             return ZEB_ERETRY;
     }
     int grown = zeb_lmdb_grow (self->lmdb, self->replaying);
@@ -664,15 +674,7 @@ zeb_store_retain (zeb_store_t *self, const zeb_retention_t *policy, int64_t now,
             }
         }
         if (mrc == 0 && !refreshed) {
-            mrc = mdb_txn_begin (self->env, NULL, 0, &self->txn);
-            if (mrc == 0)
-                mrc = s_meta_put (self->txn, self->meta, "retained", (uint64_t) now);
-            if (mrc == 0)
-                mrc = mdb_txn_commit (self->txn);
-            else
-            if (self->txn)
-                mdb_txn_abort (self->txn);
-            self->txn = NULL;
+            mrc = s_tiny_commit (self, "retained", now);
             refreshed = mrc == 0;
         }
         if (mrc == 0) {
@@ -743,9 +745,9 @@ static void
 s_stats (zeb_store_t *self, MDB_txn *txn, zeb_store_stats_t *stats)
 {
     memset (stats, 0, sizeof (*stats));
-    uint64_t next = zeb_store_meta_get (txn, self->meta, "next", 1);
+    uint64_t next = s_meta_get (txn, self->meta, "next", 1);
     stats->last = next - 1;
-    stats->bytes = zeb_store_meta_get (txn, self->meta, "bytes", 0);
+    stats->bytes = s_meta_get (txn, self->meta, "bytes", 0);
     MDB_cursor *cursor;
     if (mdb_cursor_open (txn, self->events, &cursor) == 0) {
         MDB_val key, value;
@@ -821,7 +823,7 @@ zeb_store_seek_time (zeb_store_t *self, int64_t time_ms, uint64_t *sequence)
             *sequence = s_get_be64 (value.mv_data);
         else
         if (rc == MDB_NOTFOUND) {
-            *sequence = zeb_store_meta_get (txn, self->meta, "next", 1);
+            *sequence = s_meta_get (txn, self->meta, "next", 1);
             rc = 0;
         }
         mdb_cursor_close (cursor);
@@ -870,8 +872,8 @@ s_collect (uint64_t sequence, const uint8_t *data, size_t size, void *arg)
     return 0;
 }
 
-static int
-s_append_text (zeb_store_t *store, const char *text)
+int
+zeb_store_test_append (zeb_store_t *store, const char *text)
 {
     int rc;
     do {
@@ -978,7 +980,7 @@ zeb_store_test (bool verbose)
     policy = (zeb_retention_t) { 0, 0, 1 };
     assert (zeb_store_retain (store, &policy, now, 10000, &removed) == 0);
     assert (zeb_store_stats (store, &stats) == 0 && stats.count == 0 && stats.last == 1000);
-    assert (s_append_text (store, "after-empty") == 0);
+    assert (zeb_store_test_append (store, "after-empty") == 0);
     memset (&collect, 0, sizeof (collect));
     assert (zeb_store_read (reader, 0, s_collect, &collect, NULL) == 0);
     assert (collect.count == 1 && collect.first == 1001);
@@ -989,7 +991,7 @@ zeb_store_test (bool verbose)
     memset (big, 'x', sizeof (big) - 1);
     big [sizeof (big) - 1] = 0;
     for (int index = 0; index < 40; index++)
-        assert (s_append_text (store, big) == 0);
+        assert (zeb_store_test_append (store, big) == 0);
     assert (zeb_store_stats (store, &stats) == 0 && stats.map_size > map_before);
     zeb_store_destroy (&reader);
     zeb_store_destroy (&store);
@@ -1010,7 +1012,7 @@ zeb_store_test (bool verbose)
     assert (store);
     int rc = 0;
     int stored = 0;
-    while ((rc = s_append_text (store, big)) == 0)
+    while ((rc = zeb_store_test_append (store, big)) == 0)
         stored++;
     assert (rc == ZEB_EFULL);
     assert (stored > 5 && stored < 17);
@@ -1018,7 +1020,7 @@ zeb_store_test (bool verbose)
     policy = (zeb_retention_t) { 0, 2, 0 };
     assert (zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed) == 0);
     assert (removed == (size_t) stored - 2);
-    assert (s_append_text (store, big) == 0);
+    assert (zeb_store_test_append (store, big) == 0);
     assert (zeb_store_stats (store, &stats) == 0);
     assert (stats.map_size <= small.max_size + (1 << 20));
     zeb_store_destroy (&store);
@@ -1029,19 +1031,19 @@ zeb_store_test (bool verbose)
     store = zeb_store_new (dir2, &grown, &fault);
     assert (store);
     for (int index = 0; index < 30; index++)
-        assert (s_append_text (store, big) == 0);
+        assert (zeb_store_test_append (store, big) == 0);
     zeb_store_destroy (&store);
     store = zeb_store_new (dir2, &small, &fault);
     assert (store);
-    assert (s_append_text (store, big) == ZEB_EFULL);
-    assert (s_append_text (store, "small too") == ZEB_EFULL);
+    assert (zeb_store_test_append (store, big) == ZEB_EFULL);
+    assert (zeb_store_test_append (store, "small too") == ZEB_EFULL);
     policy = (zeb_retention_t) { 0, 1, 0 };
     rc = zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed);
     if (rc || removed <= 20)
         printf ("retention in a full map: rc %d (%s), %zu removed\n", rc, zeb_strerror (rc), removed);
     assert (rc == 0 && removed > 20);
     assert (zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed) == 0);
-    assert (s_append_text (store, big) == 0);
+    assert (zeb_store_test_append (store, big) == 0);
     zeb_store_destroy (&store);
 
     zeb_store_journal_test ();

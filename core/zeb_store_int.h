@@ -67,8 +67,6 @@ struct _zeb_store_t {
 };
 
 //  zeb_store.c
-uint64_t
-    zeb_store_meta_get (MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t fallback);
 int
     zeb_store_map_full (zeb_store_t *self);
 
@@ -105,6 +103,10 @@ void
 //  again), ZEB_EFULL (the disk) or ZEB_ESTORAGE.
 int
     zeb_store_record_commit (zeb_store_t *self, int64_t now);
+//  For the self tests: append text as one event in a transaction of its
+//  own, again while the map grows. Returns 0 or an error.
+int
+    zeb_store_test_append (zeb_store_t *store, const char *text);
 //  Self test of the journal's part, run by zeb_store_test
 void
     zeb_store_journal_test (void);

@@ -18,7 +18,7 @@
 #define S_META_MAGIC_AT     16
 #define S_META_TXNID_AT     144
 #define S_META_MAGIC        0xBEEFC0DEU
-#define S_CHECKPOINT_HEADER 64          //  txnid, next sequence, page size, pad, boot id
+#define S_CHECKPOINT_HEADER 64          //  txnid, 8 zero, page size, 4 zero, boot id
 #define S_BOOT_AT           24
 #define S_BOOT_SIZE         40
 
@@ -196,22 +196,16 @@ zeb_store_checkpoint (zeb_store_t *self)
         return zeb_lmdb_error (rc, "checkpoint sync");
     }
     self->flushes++;
-    uint64_t txnid, next = 1;
+    uint64_t txnid;
     if (s_read_meta (self, body + S_CHECKPOINT_HEADER, psize, &txnid)) {
         free (body);
         zsys_error ("store: cannot read LMDB's meta pages for a checkpoint");
         return ZEB_ESTORAGE;
     }
-    MDB_txn *txn;
-    if (mdb_txn_begin (self->env, NULL, MDB_RDONLY, &txn) == 0) {
-        next = zeb_store_meta_get (txn, self->meta, "next", 1);
-        mdb_txn_abort (txn);
-    }
-    uint32_t psize32 = (uint32_t) psize, pad = 0;
+    uint32_t psize32 = (uint32_t) psize;
+    memset (body, 0, S_CHECKPOINT_HEADER);
     memcpy (body, &txnid, 8);
-    memcpy (body + 8, &next, 8);
     memcpy (body + 16, &psize32, 4);
-    memcpy (body + 20, &pad, 4);
     s_boot_id ((char *) body + S_BOOT_AT);
     rc = zeb_journal_write_checkpoint (self->journal, body, size);
     free (body);
@@ -670,20 +664,6 @@ s_test_visit (uint64_t sequence, const uint8_t *data, size_t size, void *arg)
     return 0;
 }
 
-static int
-s_test_append (zeb_store_t *store, const char *text)
-{
-    int rc;
-    do {
-        rc = zeb_store_begin (store);
-        if (rc == 0)
-            rc = zeb_store_append (store, text, strlen (text));
-        if (rc == 0)
-            rc = zeb_store_commit (store, zeb_time_now ());
-    } while (rc == ZEB_ERETRY);
-    return rc;
-}
-
 //  How many keys the application database "app" holds, read with LMDB alone
 static size_t
 s_test_app_keys (const char *dir)
@@ -703,33 +683,85 @@ s_test_app_keys (const char *dir)
     return stat.ms_entries;
 }
 
-//  A child that stores one group of count application writes and one
-//  event, then dies by SIGKILL
+//  The work of a child that then crashes: returns 0, or an exit status
+typedef int (s_test_work_fn) (zeb_store_t *store, const char *dir, int arg);
+
+//  In a child: open the store in dir, do work, then die by SIGKILL, with
+//  nothing closed (no final checkpoint). The parent waits for that death.
 static void
-s_test_many_writes (const char *dir, const zeb_store_options_t *options, int count)
+s_test_crash (const char *dir, const zeb_store_options_t *options, s_test_work_fn *work, int arg)
 {
     fflush (stdout);
     pid_t pid = fork ();
     assert (pid >= 0);
     if (pid == 0) {
         zeb_store_t *store = zeb_store_new (dir, options, NULL);
-        MDB_dbi dbi;
-        if (!store || zeb_store_app_dbi (store, "app", 3, &dbi) || zeb_store_begin (store))
-            _exit (2);
-        for (int index = 0; index < count; index++) {
-            char key [16];
-            snprintf (key, sizeof (key), "k%05d", index);
-            if (zeb_store_app_put (store, dbi, key, strlen (key), "v", 1, false))
-                _exit (3);
-        }
-        if (zeb_store_append (store, "with-writes", 11) || zeb_store_commit (store, 1000))
-            _exit (4);
+        int status = store? work (store, dir, arg): 2;
+        if (status)
+            _exit (status);
         kill (getpid (), SIGKILL);
     }
     int status;
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
     assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+}
+
+//  A reader of the store in another process, holding LMDB's lock file
+//  until stopped
+typedef struct {
+    pid_t pid;
+    int ready [2], done [2];
+} s_test_reader_t;
+
+static void
+s_test_reader_start (s_test_reader_t *self, const char *dir)
+{
+    assert (pipe (self->ready) == 0 && pipe (self->done) == 0);
+    fflush (stdout);
+    self->pid = fork ();
+    assert (self->pid >= 0);
+    char byte;
+    if (self->pid == 0) {
+        zeb_store_options_t reading = { .sync = ZEB_SYNC_ALWAYS, .writer = false };
+        zeb_store_t *opened = zeb_store_new (dir, &reading, NULL);
+        if (!opened || write (self->ready [1], "r", 1) != 1)
+            _exit (2);
+        if (read (self->done [0], &byte, 1) < 0) {}    //  until the parent says
+        kill (getpid (), SIGKILL);
+    }
+    assert (read (self->ready [0], &byte, 1) == 1);
+}
+
+static void
+s_test_reader_stop (s_test_reader_t *self)
+{
+    assert (write (self->done [1], "x", 1) == 1);
+    int status;
+    waitpid (self->pid, &status, 0);
+    for (int index = 0; index < 2; index++) {
+        close (self->ready [index]);
+        close (self->done [index]);
+    }
+}
+
+//  One group of count application writes and one event
+static int
+s_test_many_writes (zeb_store_t *store, const char *dir, int count)
+{
+    (void) dir;
+    MDB_dbi dbi;
+    if (zeb_store_app_dbi (store, "app", 3, &dbi) || zeb_store_begin (store))
+        return 3;
+    for (int index = 0; index < count; index++) {
+        char key [16];
+        snprintf (key, sizeof (key), "k%05d", index);
+        if (zeb_store_app_put (store, dbi, key, strlen (key), "v", 1, false))
+            return 4;
+    }
+    if (zeb_store_append (store, "with-writes", 11) || zeb_store_commit (store, 1000))
+        return 5;
+    return 0;
 }
 
 //  Copy a file whole
@@ -752,48 +784,37 @@ s_test_copy (const char *from, const char *to)
     zfile_destroy (&source);
 }
 
-//  In a child: open the store, keep a copy of data.mdb as it is after the
-//  open's checkpoint, store groups of events with keys and an application
-//  write, then die without closing anything (no final checkpoint)
-static void
-s_test_journal_child (const char *dir, const zeb_store_options_t *options, int first_group)
+//  Keep a copy of data.mdb as it is after the open's checkpoint, then
+//  store 20 groups of events with keys and an application write
+static int
+s_test_groups (zeb_store_t *store, const char *dir, int first_group)
 {
-    fflush (stdout);
-    pid_t pid = fork ();
-    assert (pid >= 0);
-    if (pid == 0) {
-        zeb_store_t *store = zeb_store_new (dir, options, NULL);
-        if (!store)
-            _exit (2);
-        char *from = zsys_sprintf ("%s/data.mdb", dir);
-        char *to = zsys_sprintf ("%s/data.checkpoint", dir);
-        s_test_copy (from, to);
-        MDB_dbi dbi;
-        if (zeb_store_app_dbi (store, "app", 3, &dbi))
-            _exit (3);
-        for (int group = first_group; group < first_group + 20; group++) {
-            if (zeb_store_begin (store))
-                _exit (4);
-            for (int index = 0; index < 10; index++) {
-                char text [32];
-                snprintf (text, sizeof (text), "journal-%d-%d", group, index);
-                uint64_t sequence = zeb_store_next_sequence (store);
-                if (zeb_store_append (store, text, strlen (text))
-                ||  zeb_store_dedup_put (store, text, strlen (text), sequence, 5000 + group))
-                    _exit (5);
-            }
-            char value [16];
-            snprintf (value, sizeof (value), "%d", group);
-            if (zeb_store_app_put (store, dbi, "last", 4, value, strlen (value), false)
-            ||  zeb_store_commit (store, 5000 + group))
-                _exit (6);
+    char *from = zsys_sprintf ("%s/data.mdb", dir);
+    char *to = zsys_sprintf ("%s/data.checkpoint", dir);
+    s_test_copy (from, to);
+    zstr_free (&from);
+    zstr_free (&to);
+    MDB_dbi dbi;
+    if (zeb_store_app_dbi (store, "app", 3, &dbi))
+        return 3;
+    for (int group = first_group; group < first_group + 20; group++) {
+        if (zeb_store_begin (store))
+            return 4;
+        for (int index = 0; index < 10; index++) {
+            char text [32];
+            snprintf (text, sizeof (text), "journal-%d-%d", group, index);
+            uint64_t sequence = zeb_store_next_sequence (store);
+            if (zeb_store_append (store, text, strlen (text))
+            ||  zeb_store_dedup_put (store, text, strlen (text), sequence, 5000 + group))
+                return 5;
         }
-        kill (getpid (), SIGKILL);          //  a crash: nothing closed, nothing freed
+        char value [16];
+        snprintf (value, sizeof (value), "%d", group);
+        if (zeb_store_app_put (store, dbi, "last", 4, value, strlen (value), false)
+        ||  zeb_store_commit (store, 5000 + group))
+            return 6;
     }
-    int status;
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+    return 0;
 }
 
 //  The store in dir holds groups 0..groups-1 whole, keys and the last write
@@ -842,11 +863,11 @@ zeb_store_journal_test (void)
     zeb_store_options_t options = { .map_size = 1 << 20, .sync = ZEB_SYNC_ALWAYS, .writer = true,
                                     .checkpoint_interval = 3600000 };
     //  A crash of the process: every commit that returned is there
-    s_test_journal_child (dir, &options, 0);
+    s_test_crash (dir, &options, s_test_groups, 0);
     s_test_journal_check (dir, &options, 20);
     //  A power loss: LMDB's file as its last flush left it (the open's
     //  checkpoint), the journal as its flushes left it
-    s_test_journal_child (dir, &options, 20);
+    s_test_crash (dir, &options, s_test_groups, 20);
     char *current = zsys_sprintf ("%s/data.mdb", dir);
     char *checkpoint = zsys_sprintf ("%s/data.checkpoint", dir);
     //  ...whose meta pages did reach the disk: they name pages that did
@@ -866,8 +887,8 @@ zeb_store_journal_test (void)
     zeb_store_t *store = zeb_store_new (dir, &options, NULL);
     uint64_t flushes, checkpoints, before;
     zeb_store_flushes (store, &before, &checkpoints);
-    assert (s_test_append (store, "one") == 0);
-    assert (s_test_append (store, "two") == 0);
+    assert (zeb_store_test_append (store, "one") == 0);
+    assert (zeb_store_test_append (store, "two") == 0);
     zeb_store_flushes (store, &flushes, &checkpoints);
     assert (flushes == before + 2);
     //  A checkpoint when one is due; then nothing to do until a commit
@@ -876,7 +897,7 @@ zeb_store_journal_test (void)
     soon.checkpoint_interval = 1;
     zeb_store_destroy (&store);
     store = zeb_store_new (dir, &soon, NULL);
-    assert (s_test_append (store, "three") == 0);
+    assert (zeb_store_test_append (store, "three") == 0);
     int64_t deadline = zeb_time_mono_us () + 5000000;
     while (zeb_store_maintain (store) != -1)
         assert (zeb_time_mono_us () < deadline);
@@ -887,7 +908,7 @@ zeb_store_journal_test (void)
     zeb_store_options_t plain = options;
     plain.no_journal = true;
     store = zeb_store_new (dir, &plain, NULL);
-    assert (store && s_test_append (store, "four") == 0);
+    assert (store && zeb_store_test_append (store, "four") == 0);
     zeb_store_destroy (&store);
     store = zeb_store_new (dir, &options, NULL);
     zeb_store_stats_t stats;
@@ -903,7 +924,7 @@ zeb_store_journal_test (void)
     //  acknowledged, then a crash: all of them after recovery
     char dir2 [] = "/tmp/zeb-store-XXXXXX";
     assert (mkdtemp (dir2));
-    s_test_many_writes (dir2, &options, 3000);
+    s_test_crash (dir2, &options, s_test_many_writes, 3000);
     store = zeb_store_new (dir2, &options, NULL);
     assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 1);
     zeb_store_destroy (&store);
@@ -911,33 +932,13 @@ zeb_store_journal_test (void)
 
     //  A reader in another process keeps LMDB's lock file alive across the
     //  writer's crash: LMDB's state stands, the journal adds what it lacks
-    int ready [2], done [2];
-    assert (pipe (ready) == 0 && pipe (done) == 0);
-    fflush (stdout);
-    pid_t reader = fork ();
-    assert (reader >= 0);
-    if (reader == 0) {
-        zeb_store_options_t reading = { .sync = ZEB_SYNC_ALWAYS, .writer = false };
-        zeb_store_t *opened = zeb_store_new (dir2, &reading, NULL);
-        if (!opened || write (ready [1], "r", 1) != 1)
-            _exit (2);
-        char byte;
-        if (read (done [0], &byte, 1) < 0) {}      //  until the parent says
-        kill (getpid (), SIGKILL);
-    }
-    char byte;
-    assert (read (ready [0], &byte, 1) == 1);
-    s_test_many_writes (dir2, &options, 10);
+    s_test_reader_t reader;
+    s_test_reader_start (&reader, dir2);
+    s_test_crash (dir2, &options, s_test_many_writes, 10);
     store = zeb_store_new (dir2, &options, NULL);
     assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 2);
     zeb_store_destroy (&store);
-    assert (write (done [1], "x", 1) == 1);
-    int status;
-    waitpid (reader, &status, 0);
-    for (int index = 0; index < 2; index++) {
-        close (ready [index]);
-        close (done [index]);
-    }
+    s_test_reader_stop (&reader);
     assert (s_test_app_keys (dir2) == 3000);
 
     //  A store without a journal whose first run with one stopped before
@@ -945,7 +946,7 @@ zeb_store_journal_test (void)
     zeb_store_options_t bare = options;
     bare.no_journal = true;
     store = zeb_store_new (dir2, &bare, NULL);
-    assert (store && s_test_append (store, "kept") == 0);
+    assert (store && zeb_store_test_append (store, "kept") == 0);
     zeb_store_destroy (&store);
     for (int index = 0; index < 2; index++) {
         char *name = zsys_sprintf ("%s/journal-%d", dir2, index);
@@ -966,32 +967,15 @@ zeb_store_journal_test (void)
     //  A restore that was under way (its mark left) while a reader has
     //  the store open: refused, since LMDB's state may be the restore's;
     //  once the reader is gone the restore runs again, and the mark goes
-    s_test_many_writes (dir2, &options, 10);
+    s_test_crash (dir2, &options, s_test_many_writes, 10);
     char *mark = zsys_sprintf ("%s/recovering", dir2);
     FILE *marked = fopen (mark, "w");
     assert (marked);
     fclose (marked);
-    assert (pipe (ready) == 0 && pipe (done) == 0);
-    fflush (stdout);
-    reader = fork ();
-    assert (reader >= 0);
-    if (reader == 0) {
-        zeb_store_options_t reading = { .sync = ZEB_SYNC_ALWAYS, .writer = false };
-        zeb_store_t *opened = zeb_store_new (dir2, &reading, NULL);
-        if (!opened || write (ready [1], "r", 1) != 1)
-            _exit (2);
-        if (read (done [0], &byte, 1) < 0) {}
-        kill (getpid (), SIGKILL);
-    }
-    assert (read (ready [0], &byte, 1) == 1);
+    s_test_reader_start (&reader, dir2);
     zeb_fault_t fault = { 0 };
     assert (zeb_store_new (dir2, &options, &fault) == NULL && strstr (fault.text, "interrupted"));
-    assert (write (done [1], "x", 1) == 1);
-    waitpid (reader, &status, 0);
-    for (int index = 0; index < 2; index++) {
-        close (ready [index]);
-        close (done [index]);
-    }
+    s_test_reader_stop (&reader);
     store = zeb_store_new (dir2, &options, NULL);
     assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 4);
     assert (access (mark, F_OK) != 0);
