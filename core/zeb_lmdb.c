@@ -258,8 +258,11 @@ zeb_lmdb_grow (zeb_lmdb_t *self, bool force)
         if (self->map_size < self->max_size)
             size = self->max_size;
         else
-        if (force && self->map_size < self->max_size + S_DELETE_SLACK)
+        if (force && self->map_size < self->max_size)
             size = self->max_size + S_DELETE_SLACK;
+        else
+        if (force)
+            size = self->map_size + S_DELETE_SLACK;     //  a map over max_size too
         else
             rc = ZEB_EFULL;
     }
@@ -418,6 +421,13 @@ zeb_lmdb_test (bool verbose)
     zeb_lmdb_read_end (lmdb, txn);
     //  A forced growth leaves slack for deletes, and shrinks back
     assert (zeb_lmdb_grow (lmdb, true) == 0 && zeb_lmdb_map_size (lmdb) > (8 << 20));
+    zeb_lmdb_shrink (lmdb);
+    assert (zeb_lmdb_map_size (lmdb) == (8 << 20));
+    //  ...and again, each time past what the map has, for a map already
+    //  over max_size (a store reopened smaller than it is)
+    assert (zeb_lmdb_grow (lmdb, true) == 0 && zeb_lmdb_map_size (lmdb) == (9 << 20));
+    assert (zeb_lmdb_grow (lmdb, true) == 0 && zeb_lmdb_map_size (lmdb) == (10 << 20));
+    assert (zeb_lmdb_grow (lmdb, false) == ZEB_EFULL && zeb_lmdb_map_size (lmdb) == (10 << 20));
     zeb_lmdb_shrink (lmdb);
     assert (zeb_lmdb_map_size (lmdb) == (8 << 20));
 

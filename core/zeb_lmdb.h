@@ -106,8 +106,10 @@ typedef int (zeb_lmdb_write_fn) (MDB_txn *txn, void *arg);
 int
     zeb_lmdb_write (zeb_lmdb_t *self, zeb_lmdb_write_fn *fn, void *arg);
 
-//  Grow the map (doubling, up to max_size). With force, allow a slack of
-//  1 MiB past max_size: deleting needs a few free pages to free many.
+//  Grow the map (doubling, up to max_size). With force, by a slack of
+//  1 MiB past max_size, or past the map when it is over max_size already
+//  (reopened smaller than it is): deleting needs a few free pages to free
+//  many, and a recovery restores groups that were accepted.
 //  Call with no transaction open in this thread. Returns 0 or ZEB_EFULL.
 int
     zeb_lmdb_grow (zeb_lmdb_t *self, bool force);

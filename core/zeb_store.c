@@ -1040,7 +1040,7 @@ zeb_store_test (bool verbose)
     policy = (zeb_retention_t) { 0, 1, 0 };
     rc = zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed);
     if (rc || removed <= 20)
-        printf ("retention in a full map: rc %d (%s), %zu removed\n", rc, zeb_strerror (rc), removed);
+        fprintf (stderr, "retention in a full map: rc %d (%s), %zu removed\n", rc, zeb_strerror (rc), removed);
     assert (rc == 0 && removed > 20);
     assert (zeb_store_retain (store, &policy, zeb_time_now (), 1000, &removed) == 0);
     assert (zeb_store_test_append (store, big) == 0);
