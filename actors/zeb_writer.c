@@ -32,7 +32,11 @@ typedef struct {
     int64_t warn_due;               //  next failed-commit warning allowed
     uint64_t unwarned;              //  failed commits not yet reported
     zeb_writer_counters_t counters;
+    bool journaled;                 //  commits go through the store's journal
 } self_t;
+
+static void
+    s_commit_batch (self_t *self, zeb_batch_t *batch);
 
 //  ---------------------------------------------------------------------
 //  The link
@@ -48,6 +52,7 @@ zeb_writer_link_new (void)
     atomic_init (&self->request, NULL);
     atomic_init (&self->result, NULL);
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->store_lock, NULL);
     if (self->request_fd < 0 || self->result_fd < 0)
         zeb_writer_link_destroy (&self);
     return self;
@@ -64,6 +69,7 @@ zeb_writer_link_destroy (zeb_writer_link_t **self_p)
         if (self->result_fd >= 0)
             close (self->result_fd);
         pthread_mutex_destroy (&self->lock);
+        pthread_mutex_destroy (&self->store_lock);
         free (self);
         *self_p = NULL;
     }
@@ -101,6 +107,32 @@ zeb_writer_link_take (zeb_writer_link_t *self)
     assert (self);
     s_clear (self->result_fd);
     return atomic_exchange_explicit (&self->result, NULL, memory_order_acq_rel);
+}
+
+bool
+zeb_writer_link_commit (zeb_writer_link_t *self, zeb_batch_t *batch)
+{
+    assert (self);
+    assert (batch);
+    if (atomic_load_explicit (&self->request, memory_order_acquire)
+    ||  pthread_mutex_trylock (&self->store_lock))
+        return false;
+    self_t *writer = (self_t *) self->writer;
+    if (!writer) {
+        pthread_mutex_unlock (&self->store_lock);
+        return false;
+    }
+    bool sync_armed = writer->sync_due != 0;
+    s_commit_batch (writer, batch);
+    //  The writer sleeps until its next timer: when it had none (nothing
+    //  to checkpoint, no batch-mode sync due), wake it to set one
+    bool wake = (writer->journaled && writer->checkpoint_wait < 0) || (!sync_armed && writer->sync_due);
+    if (wake)
+        writer->checkpoint_wait = 0;        //  once, until its tick resets it
+    pthread_mutex_unlock (&self->store_lock);
+    if (wake)
+        s_signal (self->request_fd);
+    return true;
 }
 
 zeb_writer_counters_t
@@ -168,9 +200,13 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     zstr_free (&path);
     if (!self->store)
         return fault? fault->code: ZEB_ESTORAGE;
+    self->journaled = self->sync == ZEB_SYNC_ALWAYS && !options.no_journal;
     int64_t now = s_clock_ms ();
     self->retention_due = now + self->retention_interval;
     self->dedup_due = now + 1000;
+    pthread_mutex_lock (&self->link->store_lock);
+    self->link->writer = self;              //  ingest may commit in its thread now
+    pthread_mutex_unlock (&self->link->store_lock);
     return 0;
 }
 
@@ -259,8 +295,9 @@ s_store_batch (self_t *self, zeb_batch_t *batch)
     return rc;
 }
 
+//  Store a batch and count it, in whichever thread holds the store lock
 static void
-s_handle_batch (self_t *self, zeb_batch_t *batch)
+s_commit_batch (self_t *self, zeb_batch_t *batch)
 {
     int64_t started = zeb_time_mono_us ();
     batch->result = batch->item_count || batch->txn_count? s_store_batch (self, batch): 0;
@@ -292,6 +329,15 @@ s_handle_batch (self_t *self, zeb_batch_t *batch)
     }
     zeb_store_flushes (self->store, &self->counters.flushes, &self->counters.checkpoints);
     s_share_counters (self);
+}
+
+//  A batch ingest handed over: stored, and handed back
+static void
+s_handle_batch (self_t *self, zeb_batch_t *batch)
+{
+    pthread_mutex_lock (&self->link->store_lock);
+    s_commit_batch (self, batch);
+    pthread_mutex_unlock (&self->link->store_lock);
     atomic_store_explicit (&self->link->result, batch, memory_order_release);
     s_signal (self->link->result_fd);
 }
@@ -393,9 +439,12 @@ static int
 s_tick (void *arg)
 {
     self_t *self = (self_t *) arg;
+    pthread_mutex_lock (&self->link->store_lock);
     if (self->store && s_housekeeping (self))
         s_share_counters (self);
-    return atomic_load_explicit (&self->link->request, memory_order_acquire)? 0: s_next_timeout (self);
+    int timeout = atomic_load_explicit (&self->link->request, memory_order_acquire)? 0: s_next_timeout (self);
+    pthread_mutex_unlock (&self->link->store_lock);
+    return timeout;
 }
 
 //  The loop waits on two plain descriptors: the pipe's ZMQ_FD and the
@@ -418,6 +467,9 @@ zeb_writer_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     zeb_loop_run (loop);
     zeb_loop_destroy (&loop);
+    pthread_mutex_lock (&self->link->store_lock);
+    self->link->writer = NULL;
+    pthread_mutex_unlock (&self->link->store_lock);
     zeb_store_destroy (&self->store);   //  syncs in batch mode
     free (self);
 }
@@ -785,6 +837,70 @@ s_test_full (zeb_writer_link_t *link, const char *dir)
     assert (read.count == 6 && read.last == 6 && read.in_order);
 }
 
+//  Commit in the caller's thread until the writer takes it, at most
+//  S_TEST_WAIT_MS (its housekeeping may hold the store a moment)
+static int
+s_test_commit_inline (zeb_writer_link_t *link, zeb_batch_t *batch)
+{
+    int64_t deadline = s_clock_ms () + S_TEST_WAIT_MS;
+    while (!zeb_writer_link_commit (link, batch)) {
+        assert (s_clock_ms () < deadline);
+        zclock_sleep (1);
+    }
+    assert (zeb_writer_link_take (link) == NULL);     //  nothing handed back
+    return batch->result;
+}
+
+//  A batch committed in the caller's thread, the writer idle: stored,
+//  numbered and counted as the writer's own; not while the store is in
+//  use or before START; the writer then checkpoints (sync always) or syncs
+//  (batch) after it as after its own commits
+static void
+s_test_inline (const char *dir, const char *mode)
+{
+    zeb_writer_link_t *link = zeb_writer_link_new ();
+    assert (link);
+    zeb_batch_t batch;
+    s_test_batch_init (&batch, 2, zeb_time_now ());
+    s_test_batch_add (&batch, "inline.test", "key-1", 10);
+    s_test_batch_add (&batch, "inline.test", NULL, 10);
+    assert (!zeb_writer_link_commit (link, &batch));    //  no writer
+    char sync [32];
+    snprintf (sync, sizeof (sync), "ingest/sync=%s", mode);
+    zactor_t *writer = s_test_writer (link, true, dir, sync, "ingest/sync_interval=10ms",
+                                      "store/checkpoint_interval=10ms", "retention/interval=1h", NULL);
+    pthread_mutex_lock (&link->store_lock);             //  the store in use
+    assert (!zeb_writer_link_commit (link, &batch));
+    pthread_mutex_unlock (&link->store_lock);
+    zeb_writer_counters_t before = zeb_writer_link_counters (link);
+    assert (s_test_commit_inline (link, &batch) == 0);
+    assert (batch.items [0].sequence == 1 && batch.items [1].sequence == 2);
+    zeb_writer_counters_t after = zeb_writer_link_counters (link);
+    assert (after.batches == before.batches + 1 && after.commit_failures == 0);
+    if (streq (mode, "always")) {
+        assert (after.flushes > before.flushes);        //  the journal record
+        s_test_await_counter (link, S_COUNTER (checkpoints), after.checkpoints + 1);
+    }
+    if (streq (mode, "batch"))
+        s_test_await_counter (link, S_COUNTER (syncs), before.syncs + 1);
+    //  Then the writer's way and this one again, one numbering
+    s_test_batch_free (&batch);
+    s_test_batch_init (&batch, 2, zeb_time_now ());
+    s_test_batch_add (&batch, "inline.test", "key-1", 10);
+    s_test_batch_add (&batch, "inline.test", NULL, 10);
+    assert (s_test_commit (link, &batch) == 0);
+    assert (batch.items [0].duplicate && batch.items [0].sequence == 1);
+    assert (batch.items [1].sequence == 3);
+    assert (s_test_commit_inline (link, &batch) == 0);
+    assert (batch.items [0].duplicate && batch.items [1].sequence == 4);
+    s_test_batch_free (&batch);
+    zactor_destroy (&writer);
+    assert (!zeb_writer_link_commit (link, &batch));    //  the writer gone
+    s_test_read_t read = s_test_read (dir);
+    assert (read.count == 4 && read.last == 4 && read.in_order);
+    zeb_writer_link_destroy (&link);
+}
+
 //  Housekeeping between batches: retention removes the oldest events,
 //  expired idempotency keys are forgotten
 static void
@@ -855,6 +971,12 @@ zeb_writer_test (bool verbose)
     s_test_full (link, dir);
     s_test_rmtree (dir);
     zeb_writer_link_destroy (&link);
+
+    for (size_t index = 0; index < 3; index++) {
+        assert (mkdtemp (strcpy (dir, "/tmp/zeb-writer-XXXXXX")));
+        s_test_inline (dir, modes [index]);
+        s_test_rmtree (dir);
+    }
 
     link = zeb_writer_link_new ();
     assert (mkdtemp (strcpy (dir, "/tmp/zeb-writer-XXXXXX")));
