@@ -235,6 +235,31 @@ s_unanalysed_changed (s_diff_t *diff, json_t *reader, json_t *writer, const char
     return false;
 }
 
+//  A "$schema" other than draft 2020-12's meta-schema brings that
+//  meta-schema's vocabularies, which decide what the keywords mean: a
+//  change of it is reported both ways
+static bool
+s_standard_meta (json_t *schema)
+{
+    const char *uri = json_string_value (json_object_get (schema, "$schema"));
+    return !uri || streq (uri, "https://json-schema.org/draft/2020-12/schema")
+        || streq (uri, "https://json-schema.org/draft/2020-12/schema#");
+}
+
+static void
+s_meta_changed (s_diff_t *diff, json_t *reader, json_t *writer)
+{
+    if (s_standard_meta (reader) && s_standard_meta (writer))
+        return;
+    json_t *r_value = json_object_get (reader, "$schema");
+    json_t *w_value = json_object_get (writer, "$schema");
+    if (!r_value || !w_value || !json_equal (r_value, w_value)) {
+        size_t mark = s_enter (diff, "$schema", NULL);
+        s_report (diff, "KEYWORD_CHANGED", "KEYWORD_CHANGED");
+        diff->path [mark] = 0;
+    }
+}
+
 //  A node the diff cannot take apart: unevaluatedProperties and
 //  unevaluatedItems depend on every keyword beside them; patternProperties
 //  on the names properties and additionalProperties see. Reported, both
@@ -566,6 +591,7 @@ s_covers (s_diff_t *diff, json_t *reader, json_t *writer)
     //  What is not analysed: any difference counts, both ways
     s_unanalysed_changed (diff, reader, writer, s_combinators, "COMBINATOR_CHANGED");
     s_unanalysed_changed (diff, reader, writer, s_unanalysed, "KEYWORD_CHANGED");
+    s_meta_changed (diff, reader, writer);
     bool entangled = s_entangled_changed (diff, reader, writer);
     unsigned r_types = s_types (reader), w_types = s_types (writer);
     if ((w_types & ~r_types) != 0)
@@ -752,6 +778,14 @@ static const s_test_case_t s_cases [] = {
     { "{\"$dynamicAnchor\":\"t\",\"properties\":{\"c\":{\"$dynamicRef\":\"#t\"}}}",
       "{\"$dynamicAnchor\":\"t\",\"properties\":{\"c\":{\"$dynamicRef\":\"#t\"}},\"required\":[]}",
       ZEB_COMPAT_FULL, "KEYWORD_CHANGED@/properties/c/$dynamicRef KEYWORD_CHANGED@/properties/c/$dynamicRef" },
+    //  "$schema": the standard meta-schema named or not is the same; another
+    //  one (its vocabularies decide what keywords mean) is a change
+    { "{\"type\":\"object\"}",
+      "{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"type\":\"object\"}",
+      ZEB_COMPAT_FULL, "" },
+    { "{\"type\":\"object\",\"required\":[\"a\"]}",
+      "{\"$schema\":\"https://json-schema.org/draft/2020-12/meta/applicator\",\"type\":\"object\",\"required\":[\"a\"]}",
+      ZEB_COMPAT_FULL, "KEYWORD_CHANGED@/$schema KEYWORD_CHANGED@/$schema" },
     //  Identical, and NONE
     { S_OPEN_AB, S_OPEN_AB, ZEB_COMPAT_FULL_TRANSITIVE, "" },
     { "{\"type\":\"string\"}", "{\"type\":\"integer\"}", ZEB_COMPAT_NONE, "" },

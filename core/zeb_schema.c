@@ -50,7 +50,25 @@ typedef struct {
     zeb_schema_index_t *index;
     zhashx_t *compiled;             //  "%p" of a schema's JSON -> its node
     char where [256];               //  JSON Pointer into the schema
+    json_t *documents;              //  what the index borrows besides the schema
+    bool meta_added;                //  the built-in meta-schemas are indexed
+    unsigned vocabularies;          //  S_VOCAB_* in effect where compiling
 } s_compiler_t;
+
+//  The vocabularies of draft 2020-12. "$schema" naming a meta-schema
+//  other than the standard one brings that meta-schema's "$vocabulary";
+//  keywords of a vocabulary it leaves out are then ignored.
+#define S_VOCAB_CORE                1
+#define S_VOCAB_APPLICATOR          2
+#define S_VOCAB_UNEVALUATED         4
+#define S_VOCAB_VALIDATION          8
+#define S_VOCAB_META_DATA           16
+#define S_VOCAB_FORMAT_ANNOTATION   32
+#define S_VOCAB_FORMAT_ASSERTION    64
+#define S_VOCAB_CONTENT             128
+#define S_VOCAB_STANDARD            (S_VOCAB_CORE | S_VOCAB_APPLICATOR | S_VOCAB_UNEVALUATED \
+                                   | S_VOCAB_VALIDATION | S_VOCAB_META_DATA \
+                                   | S_VOCAB_FORMAT_ANNOTATION | S_VOCAB_CONTENT)
 
 static int
 s_refuse (s_compiler_t *compiler, const char *format, ...) CHECK_PRINTF (2);
@@ -380,7 +398,7 @@ s_compile_format (s_compiler_t *compiler, json_t *json, s_node_t *node)
         return s_refuse (compiler, "'format' must be a string");
     //  An annotation unless asserted; a format zeb does not know is one
     //  either way
-    if (compiler->options->format_assertion)
+    if (compiler->options->format_assertion || (compiler->vocabularies & S_VOCAB_FORMAT_ASSERTION))
         node->format = zeb_schema_format_lookup (name);
     return 0;
 }
@@ -589,42 +607,157 @@ s_compile_scalar (s_compiler_t *compiler, json_t *json, s_node_t *node)
     return 0;
 }
 
-//  Keywords a schema object may use; anything else is refused
-static const char *s_keywords [] = {
-    //  Core
-    "$schema", "$id", "$ref", "$defs", "$anchor", "$dynamicRef", "$dynamicAnchor",
-    "$vocabulary", "$comment",
-    //  Applicators
-    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas",
-    "prefixItems", "items", "contains", "properties", "patternProperties",
-    "additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties",
-    //  Validation
-    "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
-    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
-    "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties",
-    "required", "dependentRequired",
+//  Keywords a schema object may use, by vocabulary; anything else is
+//  refused
+typedef struct {
+    const char *name;
+    unsigned vocabulary;
+} s_keyword_t;
+
+static const s_keyword_t s_keywords [] = {
+    { "$schema", S_VOCAB_CORE }, { "$id", S_VOCAB_CORE }, { "$ref", S_VOCAB_CORE },
+    { "$defs", S_VOCAB_CORE }, { "$anchor", S_VOCAB_CORE }, { "$dynamicRef", S_VOCAB_CORE },
+    { "$dynamicAnchor", S_VOCAB_CORE }, { "$vocabulary", S_VOCAB_CORE }, { "$comment", S_VOCAB_CORE },
+    { "allOf", S_VOCAB_APPLICATOR }, { "anyOf", S_VOCAB_APPLICATOR }, { "oneOf", S_VOCAB_APPLICATOR },
+    { "not", S_VOCAB_APPLICATOR }, { "if", S_VOCAB_APPLICATOR }, { "then", S_VOCAB_APPLICATOR },
+    { "else", S_VOCAB_APPLICATOR }, { "dependentSchemas", S_VOCAB_APPLICATOR },
+    { "prefixItems", S_VOCAB_APPLICATOR }, { "items", S_VOCAB_APPLICATOR },
+    { "contains", S_VOCAB_APPLICATOR }, { "properties", S_VOCAB_APPLICATOR },
+    { "patternProperties", S_VOCAB_APPLICATOR }, { "additionalProperties", S_VOCAB_APPLICATOR },
+    { "propertyNames", S_VOCAB_APPLICATOR },
+    { "unevaluatedItems", S_VOCAB_UNEVALUATED }, { "unevaluatedProperties", S_VOCAB_UNEVALUATED },
+    { "type", S_VOCAB_VALIDATION }, { "enum", S_VOCAB_VALIDATION }, { "const", S_VOCAB_VALIDATION },
+    { "multipleOf", S_VOCAB_VALIDATION }, { "maximum", S_VOCAB_VALIDATION },
+    { "exclusiveMaximum", S_VOCAB_VALIDATION }, { "minimum", S_VOCAB_VALIDATION },
+    { "exclusiveMinimum", S_VOCAB_VALIDATION }, { "maxLength", S_VOCAB_VALIDATION },
+    { "minLength", S_VOCAB_VALIDATION }, { "pattern", S_VOCAB_VALIDATION },
+    { "maxItems", S_VOCAB_VALIDATION }, { "minItems", S_VOCAB_VALIDATION },
+    { "uniqueItems", S_VOCAB_VALIDATION }, { "maxContains", S_VOCAB_VALIDATION },
+    { "minContains", S_VOCAB_VALIDATION }, { "maxProperties", S_VOCAB_VALIDATION },
+    { "minProperties", S_VOCAB_VALIDATION }, { "required", S_VOCAB_VALIDATION },
+    { "dependentRequired", S_VOCAB_VALIDATION },
     //  Annotations: accepted, no effect on validation ("format" unless asserted)
-    "format", "title", "description", "default", "examples", "deprecated", "readOnly",
-    "writeOnly", "contentEncoding", "contentMediaType", "contentSchema"
+    { "format", S_VOCAB_FORMAT_ANNOTATION | S_VOCAB_FORMAT_ASSERTION },
+    { "title", S_VOCAB_META_DATA }, { "description", S_VOCAB_META_DATA },
+    { "default", S_VOCAB_META_DATA }, { "examples", S_VOCAB_META_DATA },
+    { "deprecated", S_VOCAB_META_DATA }, { "readOnly", S_VOCAB_META_DATA },
+    { "writeOnly", S_VOCAB_META_DATA },
+    { "contentEncoding", S_VOCAB_CONTENT }, { "contentMediaType", S_VOCAB_CONTENT },
+    { "contentSchema", S_VOCAB_CONTENT }
 };
 
+#define S_KEYWORDS  (sizeof (s_keywords) / sizeof (s_keywords [0]))
+
+static const struct {
+    const char *uri;
+    unsigned vocabulary;
+} s_vocabularies [] = {
+    { "https://json-schema.org/draft/2020-12/vocab/core", S_VOCAB_CORE },
+    { "https://json-schema.org/draft/2020-12/vocab/applicator", S_VOCAB_APPLICATOR },
+    { "https://json-schema.org/draft/2020-12/vocab/unevaluated", S_VOCAB_UNEVALUATED },
+    { "https://json-schema.org/draft/2020-12/vocab/validation", S_VOCAB_VALIDATION },
+    { "https://json-schema.org/draft/2020-12/vocab/meta-data", S_VOCAB_META_DATA },
+    { "https://json-schema.org/draft/2020-12/vocab/format-annotation", S_VOCAB_FORMAT_ANNOTATION },
+    { "https://json-schema.org/draft/2020-12/vocab/format-assertion", S_VOCAB_FORMAT_ASSERTION },
+    { "https://json-schema.org/draft/2020-12/vocab/content", S_VOCAB_CONTENT }
+};
+
+//  The built-in meta-schemas, indexed once a reference names json-schema.org
+//  (documents given with the same URIs win)
+static void
+s_add_meta (s_compiler_t *compiler)
+{
+    if (compiler->meta_added)
+        return;
+    compiler->meta_added = true;
+    size_t count;
+    const zeb_schema_document_t *documents = zeb_schema_meta_documents (&count);
+    for (size_t index = 0; index < count; index++) {
+        if (zeb_schema_index_document (compiler->index, documents [index].uri))
+            continue;
+        json_t *json = json_loadb (documents [index].json, documents [index].len, 0, NULL);
+        assert (json);              //  built in, checked by the self test
+        json_array_append_new (compiler->documents, json);
+        zeb_schema_index_add_document (compiler->index, json, documents [index].uri);
+    }
+}
+
+//  The vocabularies a meta-schema other than the standard one declares:
+//  its "$vocabulary", in which a vocabulary zeb does not know may only be
+//  optional (false). Without one, the standard vocabularies.
+static int
+s_meta_vocabularies (s_compiler_t *compiler, const char *uri)
+{
+    if (strstr (uri, "json-schema.org/"))
+        s_add_meta (compiler);
+    char *resource = strdup (uri);
+    char *hash = strchr (resource, '#');
+    if (hash && hash [1] == 0)
+        *hash = 0;
+    json_t *meta = zeb_schema_index_document (compiler->index, resource);
+    free (resource);
+    if (!meta)
+        return s_refuse (compiler, "'$schema' names '%.80s': a meta-schema of draft 2020-12 "
+                         "must be the standard one or a document given with the schema", uri);
+    json_t *declared = json_object_get (meta, "$vocabulary");
+    if (!declared) {
+        compiler->vocabularies = S_VOCAB_STANDARD;
+        return 0;
+    }
+    if (!json_is_object (declared))
+        return s_refuse (compiler, "meta-schema '%.80s': '$vocabulary' must be an object", uri);
+    unsigned vocabularies = S_VOCAB_CORE;
+    const char *name;
+    json_t *required;
+    json_object_foreach (declared, name, required) {
+        size_t index;
+        for (index = 0; index < sizeof (s_vocabularies) / sizeof (s_vocabularies [0]); index++)
+            if (streq (name, s_vocabularies [index].uri))
+                break;
+        if (index < sizeof (s_vocabularies) / sizeof (s_vocabularies [0]))
+            vocabularies |= s_vocabularies [index].vocabulary;
+        else
+        if (json_is_true (required))
+            return s_refuse (compiler, "meta-schema '%.80s' requires vocabulary '%.80s', which "
+                             "zeb does not implement", uri, name);
+    }
+    compiler->vocabularies = vocabularies;
+    return 0;
+}
+
+//  Checks the keywords and sets the vocabularies in effect from "$schema";
+//  keywords of vocabularies not in effect are taken out of the schema
+//  (kept alive in documents: an index may point into them)
 static int
 s_check_keywords (s_compiler_t *compiler, json_t *json)
 {
-    const char *key;
     json_t *value;
-    json_object_foreach (json, key, value) {
-        size_t index;
-        for (index = 0; index < sizeof (s_keywords) / sizeof (s_keywords [0]); index++)
-            if (streq (key, s_keywords [index]))
-                break;
-        if (index == sizeof (s_keywords) / sizeof (s_keywords [0]))
-            return s_refuse (compiler, "keyword '%s' is not supported", key);
-    }
     if ((value = json_object_get (json, "$schema"))) {
         const char *uri = json_string_value (value);
-        if (!uri || !strstr (uri, "json-schema.org/draft/2020-12/schema"))
+        if (!uri)
+            return s_refuse (compiler, "'$schema' must be a string");
+        if (strstr (uri, "json-schema.org/draft/2020-12/schema"))
+            compiler->vocabularies = S_VOCAB_STANDARD;
+        else
+        if (strstr (uri, "json-schema.org/") && !strstr (uri, "json-schema.org/draft/2020-12/"))
             return s_refuse (compiler, "'$schema' must name draft 2020-12, the draft supported");
+        else
+        if (s_meta_vocabularies (compiler, uri))
+            return -1;
+    }
+    const char *key;
+    void *safe;
+    json_object_foreach_safe (json, safe, key, value) {
+        size_t index;
+        for (index = 0; index < S_KEYWORDS; index++)
+            if (streq (key, s_keywords [index].name))
+                break;
+        if (index == S_KEYWORDS)
+            return s_refuse (compiler, "keyword '%s' is not supported", key);
+        if (!(s_keywords [index].vocabulary & compiler->vocabularies)) {
+            json_array_append (compiler->documents, value);
+            json_object_del (json, key);
+        }
     }
     return 0;
 }
@@ -695,6 +828,7 @@ s_compile (s_compiler_t *compiler, json_t *json)
         return node;
     }
     json_t *value;
+    unsigned vocabularies = compiler->vocabularies;
     if (s_check_keywords (compiler, json)
     ||  s_compile_refs (compiler, json, node)
     ||  ((value = json_object_get (json, "type")) && s_compile_types (compiler, value, node))
@@ -702,7 +836,8 @@ s_compile (s_compiler_t *compiler, json_t *json)
     ||  s_compile_array (compiler, json, node)
     ||  s_compile_scalar (compiler, json, node)
     ||  s_compile_in_place (compiler, json, node))
-        return NULL;
+        node = NULL;
+    compiler->vocabularies = vocabularies;
     return node;
 }
 
@@ -714,6 +849,8 @@ static s_node_t *
 s_target (s_compiler_t *compiler, s_node_t *node, const char *ref, bool *dynamic)
 {
     char *uri;
+    if (strstr (ref, "json-schema.org/draft/2020-12/"))
+        s_add_meta (compiler);
     json_t *target = zeb_schema_index_resolve (compiler->index, node->base? node->base: "", ref,
                                                &uri, dynamic, compiler->fault);
     s_node_t *resolved = NULL;
@@ -902,10 +1039,10 @@ s_check_cycles (zeb_schema_t *self, zeb_fault_t *fault)
     return rc;
 }
 
-//  The options' documents, parsed into documents (which keeps them for
-//  the compiler) and indexed by their URIs
+//  The options' documents, parsed into the compiler's documents (which keeps them
+//  for the index) and indexed by their URIs
 static int
-s_add_documents (s_compiler_t *compiler, json_t *documents)
+s_add_documents (s_compiler_t *compiler)
 {
     for (size_t index = 0; index < compiler->options->document_count; index++) {
         const zeb_schema_document_t *document = &compiler->options->documents [index];
@@ -917,7 +1054,7 @@ s_add_documents (s_compiler_t *compiler, json_t *documents)
         if (!json)
             return zeb_fault_set (compiler->fault, ZEB_EBADSCHEMA, "schema: document '%.80s' is "
                                   "not JSON", document->uri? document->uri: "(no URI)");
-        json_array_append_new (documents, json);
+        json_array_append_new (compiler->documents, json);
         zeb_schema_index_add_document (compiler->index, json, document->uri);
     }
     return 0;
@@ -954,12 +1091,10 @@ zeb_schema_new_with (const char *text, size_t len, const zeb_schema_options_t *o
     zhashx_set_destructor (self->resources, s_resource_free);
     self->max_depth = options->max_depth? options->max_depth: ZEB_SCHEMA_DEPTH_DEFAULT;
     s_compiler_t compiler = {
-        self, fault, options, zeb_schema_index_new (json, ""), zhashx_new (), ""
+        self, fault, options, zeb_schema_index_new (json, ""), zhashx_new (), "",
+        json_array (), false, S_VOCAB_STANDARD
     };
-    json_t *documents = json_array ();
-    self->root = s_compile (&compiler, json);
-    if (self->root && s_add_documents (&compiler, documents))
-        self->root = NULL;
+    self->root = s_add_documents (&compiler)? NULL: s_compile (&compiler, json);
     if (self->root && s_resolve (&compiler))
         self->root = NULL;
     if (self->root && s_check_cycles (self, fault))
@@ -968,7 +1103,7 @@ zeb_schema_new_with (const char *text, size_t len, const zeb_schema_options_t *o
         zeb_schema_fast_prepare (self);
     zhashx_destroy (&compiler.compiled);
     zeb_schema_index_destroy (&compiler.index);
-    json_decref (documents);
+    json_decref (compiler.documents);
     for (size_t index = 0; index < self->node_count; index++)
         self->nodes [index]->base = NULL;       //  the index's, gone
     json_decref (json);

@@ -6,6 +6,9 @@
     "$anchor" and "$dynamicAnchor" name a schema within one, and a JSON
     Pointer fragment names any value of a resource.
 
+    zeb_schema_meta.c: the draft 2020-12 meta-schemas, which references
+    to json-schema.org resolve to.
+
     zeb_schema_format.c: the formats that can be asserted, and the
     decimal arithmetic of multipleOf.
     =========================================================================
@@ -38,6 +41,11 @@ void
 void
     zeb_schema_index_add_document (zeb_schema_index_t *self, json_t *json, const char *uri);
 
+//  The root of the resource or document of that URI (no fragment), or
+//  NULL. Borrowed.
+json_t *
+    zeb_schema_index_document (zeb_schema_index_t *self, const char *uri);
+
 //  Index a value reached other than through schema keywords (a pointer
 //  into an unknown keyword), with the base URI it is under
 void
@@ -60,6 +68,11 @@ json_t *
 typedef int (zeb_schema_anchor_fn) (void *arg, const char *uri, const char *name, json_t *schema);
 int
     zeb_schema_index_dynamic (zeb_schema_index_t *self, zeb_schema_anchor_fn *fn, void *arg);
+
+//  The draft 2020-12 meta-schema and its vocabularies' meta-schemas
+//  (zeb_schema_meta.c), by their URIs
+const zeb_schema_document_t *
+    zeb_schema_meta_documents (size_t *count);
 
 //  ---------------------------------------------------------------------
 //  Formats and numbers

@@ -303,6 +303,12 @@ zeb_schema_index_add_document (zeb_schema_index_t *self, json_t *json, const cha
     s_index_walk (self, json, uri);
 }
 
+json_t *
+zeb_schema_index_document (zeb_schema_index_t *self, const char *uri)
+{
+    return (json_t *) zhashx_lookup (self->resources, uri);
+}
+
 void
 zeb_schema_index_add (zeb_schema_index_t *self, json_t *json, const char *base)
 {

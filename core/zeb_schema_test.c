@@ -638,6 +638,88 @@ s_test_documents (void)
     assert (fault.code == ZEB_EBADSCHEMA && strstr (fault.text, "not JSON"));
 }
 
+//  Whether instance (JSON) is valid against a compiled schema
+static int
+s_test_valid (zeb_schema_t *schema, const char *instance)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert (s_test_pack (instance, &buffer) == 0);
+    zeb_schema_error_t error;
+    int rc = zeb_schema_validate (schema, buffer.data, buffer.size, &error);
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+//  The built-in meta-schemas: a schema checked against draft 2020-12's,
+//  and custom meta-schemas whose "$vocabulary" decides what is asserted
+static void
+s_test_meta (void)
+{
+    size_t count;
+    const zeb_schema_document_t *documents = zeb_schema_meta_documents (&count);
+    assert (count == 9);
+    for (size_t index = 0; index < count; index++) {
+        json_t *json = json_loadb (documents [index].json, documents [index].len, 0, NULL);
+        assert (json && streq (json_string_value (json_object_get (json, "$id")), documents [index].uri));
+        json_decref (json);
+    }
+    zeb_fault_t fault;
+    const char *meta = "{\"$ref\":\"https://json-schema.org/draft/2020-12/schema\"}";
+    zeb_schema_t *schema = zeb_schema_new (meta, strlen (meta), &fault);
+    assert (schema);
+    assert (s_test_valid (schema, "{\"type\":\"object\",\"properties\":{\"a\":{\"minimum\":1}}}") == 0);
+    assert (s_test_valid (schema, "true") == 0);
+    assert (s_test_valid (schema, "{\"type\":\"thing\"}") == ZEB_ESCHEMA);
+    assert (s_test_valid (schema, "{\"properties\":{\"a\":{\"minLength\":-1}}}") == ZEB_ESCHEMA);
+    assert (s_test_valid (schema, "{\"$defs\":{\"x\":{\"required\":\"a\"}}}") == ZEB_ESCHEMA);
+    zeb_schema_destroy (&schema);
+
+    //  A meta-schema without the validation vocabulary: "minimum" is ignored,
+    //  applicators still apply
+    const char *plain = "{\"$id\":\"http://example.com/plain\",\"$vocabulary\":{"
+        "\"https://json-schema.org/draft/2020-12/vocab/core\":true,"
+        "\"https://json-schema.org/draft/2020-12/vocab/applicator\":true,"
+        "\"http://example.com/vocab/mine\":false},"
+        "\"allOf\":[{\"$ref\":\"https://json-schema.org/draft/2020-12/meta/core\"},"
+        "{\"$ref\":\"https://json-schema.org/draft/2020-12/meta/applicator\"}]}";
+    const char *asserting = "{\"$id\":\"http://example.com/asserting\",\"$vocabulary\":{"
+        "\"https://json-schema.org/draft/2020-12/vocab/core\":true,"
+        "\"https://json-schema.org/draft/2020-12/vocab/validation\":true,"
+        "\"https://json-schema.org/draft/2020-12/vocab/format-assertion\":true}}";
+    const char *unknown = "{\"$id\":\"http://example.com/unknown\",\"$vocabulary\":{"
+        "\"https://json-schema.org/draft/2020-12/vocab/core\":true,"
+        "\"http://example.com/vocab/mine\":true}}";
+    zeb_schema_document_t given [] = {
+        { "http://example.com/plain", plain, strlen (plain) },
+        { "http://example.com/asserting", asserting, strlen (asserting) },
+        { "http://example.com/unknown", unknown, strlen (unknown) }
+    };
+    zeb_schema_options_t options = { .documents = given, .document_count = 3 };
+    const char *text = "{\"$schema\":\"http://example.com/plain\",\"properties\":{"
+                       "\"n\":{\"minimum\":10},\"no\":false}}";
+    schema = zeb_schema_new_with (text, strlen (text), &options, &fault);
+    assert (schema);
+    assert (s_test_valid (schema, "{\"n\":1}") == 0);
+    assert (s_test_valid (schema, "{\"no\":1}") == ZEB_ESCHEMA);
+    zeb_schema_destroy (&schema);
+    //  Without the documents the meta-schema is unknown: refused, not guessed
+    assert (!zeb_schema_new (text, strlen (text), &fault));
+    assert (fault.code == ZEB_EBADSCHEMA && strstr (fault.text, "http://example.com/plain"));
+    //  format-assertion in the meta-schema asserts formats
+    text = "{\"$schema\":\"http://example.com/asserting\",\"format\":\"email\",\"type\":\"string\"}";
+    schema = zeb_schema_new_with (text, strlen (text), &options, &fault);
+    assert (schema);
+    assert (s_test_valid (schema, "\"a@example.com\"") == 0);
+    assert (s_test_valid (schema, "\"2962\"") == ZEB_ESCHEMA);
+    assert (s_test_valid (schema, "1") == ZEB_ESCHEMA);
+    zeb_schema_destroy (&schema);
+    //  A vocabulary zeb does not know, required: refused with its name
+    text = "{\"$schema\":\"http://example.com/unknown\"}";
+    assert (!zeb_schema_new_with (text, strlen (text), &options, &fault));
+    assert (strstr (fault.text, "http://example.com/vocab/mine"));
+}
+
 void
 zeb_schema_test (bool verbose)
 {
@@ -759,6 +841,7 @@ zeb_schema_test (bool verbose)
     s_test_depth (verbose);
     s_test_multiples ();
     s_test_documents ();
+    s_test_meta ();
     msgpack_sbuffer_destroy (&buffer);
     printf ("OK\n");
 }

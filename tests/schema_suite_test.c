@@ -24,27 +24,21 @@
 #include <dirent.h>
 
 //  Expected exceptions: cases that need documents from outside the one
-//  schema. Matched as "file/group" or "file/group/test" prefixes of a
-//  case's name.
-//
-//  Those that the suite's remotes/ folder serves (as
-//  http://localhost:1234/...): excused only when the folder is absent.
-//  With it, its files are handed to zeb_schema_new_with as documents.
+//  schema, which the suite's remotes/ folder serves (as
+//  http://localhost:1234/...). Matched as "file/group" or
+//  "file/group/test" prefixes of a case's name, and excused only when
+//  the folder is absent: with it, its files are handed to
+//  zeb_schema_new_with as documents and every case must pass. (The
+//  draft 2020-12 meta-schemas, which some cases refer to by their
+//  https://json-schema.org/ URIs, are built into zeb.)
 static const char *s_remote_exceptions [] = {
     "refRemote.json/",
     "dynamicRef.json/strict-tree schema, guards against misspelled properties",
     "dynamicRef.json/tests for implementation dynamic anchor and reference link",
     "dynamicRef.json/$ref and $dynamicAnchor are independent of order",
     "dynamicRef.json/$ref to $dynamicRef finds detached $dynamicAnchor",
-    NULL
-};
-
-//  Always: the draft 2020-12 meta-schemas, by their https URIs, which zeb
-//  does not carry; and custom meta-schemas ("$schema" naming one in
-//  remotes/), which would need $vocabulary processing of meta-schemas
-static const char *s_exceptions [] = {
-    "defs.json/validate definition against metaschema",
-    "ref.json/remote ref, containing refs itself",
+    //  Custom meta-schemas ("$schema" naming one in remotes/), whose
+    //  "$vocabulary" decides which keywords apply
     "vocabulary.json/",
     NULL
 };
@@ -68,7 +62,7 @@ s_matches (const char **list, const char *name)
 static bool
 s_excused (const char *name)
 {
-    return s_matches (s_exceptions, name) || (!s_have_remotes && s_matches (s_remote_exceptions, name));
+    return !s_have_remotes && s_matches (s_remote_exceptions, name);
 }
 
 //  The documents of remotes/, every .json file below it by its URI
