@@ -56,6 +56,9 @@ const zeb_config_key_t zeb_ingest_config [] = {
     { "ingest/inline_commit",   "64",    ZEB_KEY_INT, 0, 65536, NULL,
       "a batch of at most this many events that finds the store's writer idle is committed "
       "in ingest's thread, saving two thread wake-ups per ack (0 = always hand over)" },
+    { "ingest/spin_us",         "0",     ZEB_KEY_INT, 0, 10000, NULL,
+      "microseconds ingest's thread polls without sleeping before each wait: a message "
+      "that comes meanwhile does not have to wake it (costs up to this much CPU per wake-up)" },
     { "ingest/max_event_size",  "1MiB",  ZEB_KEY_SIZE, 64, 1LL << 30, NULL, "largest encoded event accepted" },
     { "ingest/max_publish",     "1000",  ZEB_KEY_INT, 1, 100000, NULL, "most events in one PUBLISH array" },
     { "ingest/max_depth",       "64",    ZEB_KEY_INT, 1, 1024, NULL, "deepest nesting of arrays and maps in data" },
@@ -1126,6 +1129,9 @@ s_start (void *state, zeb_actor_t *actor, zconfig_t *config, zeb_fault_t *fault)
     zeb_config_int (config, "ingest/batch", &batch);
     zeb_config_int (config, "ingest/inline_commit", &inline_items);
     self->inline_items = (size_t) inline_items;
+    int64_t spin_us;
+    zeb_config_int (config, "ingest/spin_us", &spin_us);
+    zeb_loop_set_spin (self->loop, spin_us);
     zeb_config_int (config, "ingest/max_publish", &max_publish);
     zeb_config_int (config, "ingest/hwm", &hwm);
     zeb_config_int (config, "ingest/max_depth", &max_depth);

@@ -21,6 +21,7 @@ struct _zeb_loop_t {
     size_t count;
     zeb_loop_tick_fn *tick;
     void *tick_arg;
+    int64_t spin;                   //  us to poll without sleeping first
 };
 
 zeb_loop_t *
@@ -132,6 +133,29 @@ zeb_loop_set_tick (zeb_loop_t *self, zeb_loop_tick_fn *fn, void *arg)
     self->tick_arg = arg;
 }
 
+void
+zeb_loop_set_spin (zeb_loop_t *self, int64_t usecs)
+{
+    assert (self);
+    self->spin = usecs > 0? usecs: 0;
+}
+
+//  Wait as poll (2) does; with a spin, look without sleeping for up to
+//  that long first, so that what comes meanwhile finds the thread awake
+static int
+s_wait (zeb_loop_t *self, struct pollfd *fds, nfds_t count, int timeout)
+{
+    if (timeout == 0 || self->spin == 0)
+        return poll (fds, count, timeout);
+    int64_t until = zeb_time_mono_us () + self->spin;
+    do {
+        int rc = poll (fds, count, 0);
+        if (rc != 0)
+            return rc;
+    } while (zeb_time_mono_us () < until);
+    return poll (fds, count, timeout);
+}
+
 int
 zeb_loop_run (zeb_loop_t *self)
 {
@@ -166,7 +190,7 @@ zeb_loop_run (zeb_loop_t *self)
             fds [count] = (struct pollfd) { reader->fd, POLLIN, 0 };
             which [count++] = index;
         }
-        int rc = poll (fds, (nfds_t) count, busy? 0: timeout);
+        int rc = s_wait (self, fds, (nfds_t) count, busy? 0: timeout);
         if (rc < 0 && errno != EINTR)
             zsys_error ("loop: poll: %s", strerror (errno));     //  ENOMEM: try again
         for (size_t index = 0; rc > 0 && index < count; index++)
@@ -216,6 +240,22 @@ s_test_tick (void *arg)
     return 1000;
 }
 
+//  Sends 20 messages to the endpoint in args, 300 us apart: with a spin
+//  of 200 us, some come while the loop spins and some while it sleeps
+static void
+s_test_pacer (zsock_t *pipe, void *args)
+{
+    zsock_t *push = zsock_new_push ((const char *) args);
+    zsock_signal (pipe, 0);
+    for (int index = 0; push && index < 20; index++) {
+        zstr_send (push, "paced");
+        usleep (300);
+    }
+    char *command = zstr_recv (pipe);       //  $TERM
+    zstr_free (&command);
+    zsock_destroy (&push);
+}
+
 void
 zeb_loop_test (bool verbose)
 {
@@ -253,6 +293,18 @@ zeb_loop_test (bool verbose)
     zeb_loop_pause (loop, pull, false);
     zeb_loop_run (loop);
     assert (test.received == 11);
+
+    //  A spin loses nothing, whether a message comes while the loop
+    //  spins or after it has gone to sleep; a negative spin is none
+    zeb_loop_set_spin (loop, -5);
+    assert (loop->spin == 0);
+    zeb_loop_set_spin (loop, 200);
+    test.stop_after = 31;
+    zactor_t *pacer = zactor_new (s_test_pacer, endpoint);
+    assert (pacer);
+    zeb_loop_run (loop);
+    assert (test.received == 31);
+    zactor_destroy (&pacer);
 
     //  Full: ZEB_LOOP_MAX readers at most
     while (zeb_loop_add_fd (loop, test.efd, s_test_fd, &test) == 0)

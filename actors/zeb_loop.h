@@ -87,6 +87,13 @@ void
 void
     zeb_loop_set_tick (zeb_loop_t *self, zeb_loop_tick_fn *fn, void *arg);
 
+//  Before each wait, poll without sleeping for up to usecs (0, the
+//  default: sleep at once). Costs CPU while idle for up to usecs after
+//  each wake-up; saves the wake-up of a thread that sleeps when the next
+//  message comes within that time.
+void
+    zeb_loop_set_spin (zeb_loop_t *self, int64_t usecs);
+
 //  Run until a reader returns -1. Returns 0.
 int
     zeb_loop_run (zeb_loop_t *self);

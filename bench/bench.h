@@ -15,9 +15,12 @@ double
 
 //  Request/reply round trips per second: clients threads, each with a
 //  DEALER sending size-byte messages one at a time to a ROUTER that
-//  answers each at once; count round trips in all.
+//  answers each at once; count round trips in all. With direct, each
+//  client speaks ZMTP itself (zeb_zmtp, as zeb_producer does; tcp only)
+//  instead of through a libzmq DEALER.
 double
-    bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t size);
+    bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t size,
+                         bool direct);
 
 //  Durable LMDB puts per second: count values of size bytes appended in
 //  fsync'd transactions of batch puts, in a fresh environment under dir.

@@ -93,6 +93,7 @@ typedef struct {
     size_t count;
     size_t size;
     pthread_barrier_t *start;
+    bool direct;
 } s_dealer_args_t;
 
 //  Read one whole reply, every frame of it. A frame left unread would be
@@ -111,10 +112,34 @@ s_recv_reply (void *socket)
     }
 }
 
+//  The same client, speaking ZMTP itself
+static void
+s_direct_client (s_dealer_args_t *self)
+{
+    zeb_zmtp_t *connection = zeb_zmtp_connect (self->endpoint, "DEALER", 5000, NULL);
+    char *payload = (char *) calloc (1, self->size);
+    zeb_zmtp_frame_t hello [1] = { { "HELLO", 5 } };
+    zeb_zmtp_frame_t publish [2] = { { "PUBLISH", 7 }, { payload, self->size } };
+    zeb_zmtp_msg_t reply;
+    if (connection && zeb_zmtp_send (connection, hello, 1, 5000) == 0)
+        zeb_zmtp_recv (connection, &reply, 5000);
+    pthread_barrier_wait (self->start);
+    for (size_t index = 0; connection && index < self->count; index++)
+        if (zeb_zmtp_send (connection, publish, 2, 5000) || zeb_zmtp_recv (connection, &reply, 5000))
+            zeb_zmtp_destroy (&connection);     //  the count comes short: the ROUTER waits
+    pthread_barrier_wait (self->start);
+    free (payload);
+    zeb_zmtp_destroy (&connection);
+}
+
 static void *
 s_dealer_thread (void *args)
 {
     s_dealer_args_t *self = (s_dealer_args_t *) args;
+    if (self->direct) {
+        s_direct_client (self);
+        return NULL;
+    }
     void *socket = zmq_socket (zsys_init (), ZMQ_DEALER);
     int linger = 0;
     zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof (linger));
@@ -136,8 +161,11 @@ s_dealer_thread (void *args)
 }
 
 double
-bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t size)
+bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t size,
+                     bool direct)
 {
+    if (direct && !streq (transport, "tcp"))
+        return 0;
     void *router = zmq_socket (zsys_init (), ZMQ_ROUTER);
     int linger = 0;
     zmq_setsockopt (router, ZMQ_LINGER, &linger, sizeof (linger));
@@ -152,7 +180,7 @@ bench_zmq_roundtrip (const char *transport, size_t clients, size_t count, size_t
     s_dealer_args_t *args = (s_dealer_args_t *) calloc (clients, sizeof (s_dealer_args_t));
     for (size_t index = 0; index < clients; index++) {
         args [index] = (s_dealer_args_t) { endpoint, count / clients + (index < count % clients),
-                                           size, &start };
+                                           size, &start, direct };
         pthread_create (&threads [index], NULL, s_dealer_thread, &args [index]);
     }
     //  Echo: every request gets [identity]["ACK"][small body] at once,

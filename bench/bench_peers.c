@@ -34,13 +34,16 @@
                   hiredis (redisAppendCommand); js_PublishAsync with
                   PublishAsync.MaxPending W, then js_PublishAsyncComplete
       sync C      C threads (default 50), one connection each, each waiting
-                  for its ack before the next: total events/s
+                  for its ack before the next: total events/s. zeb's are
+                  zeb_producers (direct ZMTP, one write and one read per
+                  ack), or zeb_clients with --client-sync
       sync 1      1 such client: ack latency p50 and p99
 
     Also each round: the median of 100 bare fdatasyncs over 4 KiB rewritten
     in an already-written, preallocated file of the run's directory, the
-    physical floor for one synchronous ack, and libzmq's round trips for C
-    clients (bench_zmq_roundtrip). Prints medians over the rounds, zeb /
+    physical floor for one synchronous ack, and the round trips of C
+    clients to a ROUTER that stores nothing (bench_zmq_roundtrip), libzmq
+    DEALERs and direct ZMTP clients: the transports' ceilings. Prints medians over the rounds, zeb /
     peer ratios and the issue's targets; at the end each peer's stored
     count must equal the events it acknowledged. --scenarios picks some. --strace runs each server
     under `strace -f -c -e trace=fsync,fdatasync` and reports its sync
@@ -307,26 +310,51 @@ s_await (s_peer_t *self)
 //  ---------------------------------------------------------------------
 //  zeb: zebd as a child, or the node embedded in this process
 
+//  A zeb connection: a zeb_producer for a synchronous client (unless
+//  --client-sync), a zeb_client for the pipelined one and for STATS
+typedef struct {
+    zeb_client_t *client;
+    zeb_producer_t *producer;
+} s_zeb_t;
+
+static bool s_client_sync;          //  --client-sync: zeb_client for sync clients too
+
 static void *
 s_zeb_connect (s_peer_t *self, size_t window)
 {
-    zeb_client_t *client = zeb_client_new (self->endpoint);
-    if (!client)
-        return NULL;
-    zeb_client_set_window (client, window);
-    zeb_client_set_timeout (client, window > 1? 30000: 5000);
-    if (zeb_client_connect (client)) {
-        zeb_client_destroy (&client);
+    s_zeb_t *zeb = (s_zeb_t *) calloc (1, sizeof (s_zeb_t));
+    assert (zeb);
+    if (window == 1 && !s_client_sync) {
+        zeb->producer = zeb_producer_new (self->endpoint);
+        if (zeb->producer && zeb_producer_connect (zeb->producer) == 0)
+            return zeb;
+        zeb_producer_destroy (&zeb->producer);
+        free (zeb);
         return NULL;
     }
-    return client;
+    zeb->client = zeb_client_new (self->endpoint);
+    if (!zeb->client) {
+        free (zeb);
+        return NULL;
+    }
+    zeb_client_set_window (zeb->client, window);
+    zeb_client_set_timeout (zeb->client, window > 1? 30000: 5000);
+    if (zeb_client_connect (zeb->client)) {
+        zeb_client_destroy (&zeb->client);
+        free (zeb);
+        return NULL;
+    }
+    return zeb;
 }
 
 static int
 s_zeb_publish (void *connection, const void *data, size_t size)
 {
+    s_zeb_t *zeb = (s_zeb_t *) connection;
     zeb_ack_t ack;
-    return zeb_client_publish_raw ((zeb_client_t *) connection, data, size, &ack) == 0? 0: -1;
+    int rc = zeb->producer? zeb_producer_publish_raw (zeb->producer, data, size, &ack)
+                          : zeb_client_publish_raw (zeb->client, data, size, &ack);
+    return rc == 0? 0: -1;
 }
 
 typedef struct {
@@ -346,7 +374,8 @@ s_zeb_on_ack (const zeb_ack_t *ack, void *arg)
 static int64_t
 s_zeb_pipeline (void *connection, const void *data, size_t size, size_t window, int64_t deadline_us)
 {
-    zeb_client_t *client = (zeb_client_t *) connection;
+    zeb_client_t *client = ((s_zeb_t *) connection)->client;
+    assert (client);
     s_counts_t counts = { 0, 0 };
     for (size_t sent = 0; sent % 64 || zeb_time_mono_us () < deadline_us; sent++)
         if (zeb_client_publish_raw_async (client, data, size, s_zeb_on_ack, &counts))
@@ -358,9 +387,12 @@ s_zeb_pipeline (void *connection, const void *data, size_t size, size_t window, 
 static void
 s_zeb_disconnect (void *connection)
 {
-    zeb_client_t *client = (zeb_client_t *) connection;
-    zeb_client_flush (client, 5000);
-    zeb_client_destroy (&client);
+    s_zeb_t *zeb = (s_zeb_t *) connection;
+    if (zeb->client)
+        zeb_client_flush (zeb->client, 5000);
+    zeb_client_destroy (&zeb->client);
+    zeb_producer_destroy (&zeb->producer);
+    free (zeb);
 }
 
 //  ingest's stored count, from the node's STATS
@@ -368,7 +400,8 @@ static int64_t
 s_zeb_stored (void *connection)
 {
     int error = 0;
-    char *text = zeb_client_stats ((zeb_client_t *) connection, &error);
+    zeb_client_t *client = ((s_zeb_t *) connection)->client;
+    char *text = client? zeb_client_stats (client, &error): NULL;
     json_t *json = text? json_loads (text, 0, NULL): NULL;
     //  {"ingest": ingest's STATS, "log": ...}; ingest keeps it in "ingest"
     json_t *ingest = json_object_get (json, "ingest");
@@ -933,7 +966,7 @@ s_strace_syncs (const char *path)
 static bool
 s_peer_check (s_peer_t *self)
 {
-    void *connection = self->kind->connect (self, 1);
+    void *connection = self->kind->connect (self, 2);
     int64_t stored = connection? self->kind->stored (connection): -1;
     if (connection)
         self->kind->disconnect (connection);
@@ -986,6 +1019,8 @@ s_usage (FILE *stream)
         "  -w, --window W  unacknowledged publishes of the pipelined client (default 4000)\n"
         "  -s, --size S    payload bytes: one zeb event of that encoded size (default 200)\n"
         "  --embedded      also an embedded zeb node, in this process over tcp\n"
+        "  --client-sync   zeb's synchronous clients are zeb_clients (libzmq), not\n"
+        "                  zeb_producers (direct ZMTP)\n"
         "  --strace        run each server under strace -f -c -e trace=fsync,fdatasync and\n"
         "                  count its syncs per event (slows the servers: rates are not figures)\n"
         "  --scenarios L   of pipelined,clients,latency (default: all three); with --strace,\n"
@@ -1022,6 +1057,9 @@ s_parse (int argc, char *argv [], s_options_t *options)
         else
         if (streq (arg, "--strace"))
             options->strace = true;
+        else
+        if (streq (arg, "--client-sync"))
+            s_client_sync = true;
         else {
             int kind = bench_option (argc, argv, &index, &value, "zeb-bench peers", s_usage);
             if (kind == BENCH_OPTION_HELP || kind < 0)
@@ -1072,7 +1110,7 @@ s_ratio (double zeb, double peer)
 
 static void
 s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, double floor_us,
-                 double roundtrips)
+                 double roundtrips, double direct_roundtrips)
 {
     size_t runs = options->runs;
     double pipelined [S_MAX_PEERS], synced [S_MAX_PEERS], p50 [S_MAX_PEERS], p99 [S_MAX_PEERS];
@@ -1101,9 +1139,13 @@ s_print_summary (s_peer_t *peers, size_t count, const s_options_t *options, doub
                         s_ratio (p99 [zeb], p99 [peer]));
             }
     }
-    if (options->scenarios & S_CLIENTS)
+    if (options->scenarios & S_CLIENTS) {
         printf ("ceiling: %zu libzmq DEALERs, each a round trip at a time to a ROUTER in this process, "
-                "nothing stored: %.0f/s (zebd's transport)\n", options->clients, roundtrips);
+                "nothing stored: %.0f/s (zeb_client's transport)\n", options->clients, roundtrips);
+        printf ("ceiling: %zu direct ZMTP clients (zeb_zmtp), the same to the same ROUTER: "
+                "%.0f/s (zeb_producer's transport%s)\n", options->clients, direct_roundtrips,
+                s_client_sync? ", not used in this run": "");
+    }
     printf ("floor: one bare fdatasync (4 KiB rewritten in a preallocated file, same filesystem): "
             "%.0f us, median of the rounds' medians of 100\n", floor_us);
     printf ("1 sync client p50 beside it:");
@@ -1252,6 +1294,7 @@ bench_peers_main (int argc, char *argv [])
     double *floors = (double *) calloc (options.runs * 100, sizeof (double));
     size_t floor_count = 0;
     double roundtrips [S_MAX_RUNS] = { 0 };
+    double direct_roundtrips [S_MAX_RUNS] = { 0 };
     size_t run = 0;
     for (; rc == 0 && run < options.runs; run++) {
         rc = s_round (peers, count, run, &options, &payload);
@@ -1260,9 +1303,12 @@ bench_peers_main (int argc, char *argv [])
             floors [floor_count++] = floor_us;
         if (rc == 0 && (options.scenarios & S_CLIENTS)) {
             roundtrips [run] = bench_zmq_roundtrip ("tcp", options.clients, options.clients * 1000,
-                                                    payload.size);
-            printf ("  bare fdatasync: %.0f us; libzmq round trips, %zu clients, nothing stored: %.0f/s\n",
-                    floor_us, options.clients, roundtrips [run]);
+                                                    payload.size, false);
+            direct_roundtrips [run] = bench_zmq_roundtrip ("tcp", options.clients,
+                                                           options.clients * 1000, payload.size, true);
+            printf ("  bare fdatasync: %.0f us; round trips to a ROUTER, %zu clients, nothing stored: "
+                    "libzmq %.0f/s, direct %.0f/s\n", floor_us, options.clients, roundtrips [run],
+                    direct_roundtrips [run]);
         }
         else
         if (rc == 0)
@@ -1270,7 +1316,8 @@ bench_peers_main (int argc, char *argv [])
     }
     if (rc == 0 && count) {
         s_print_summary (peers, count, &options, floor_count? bench_median (floors, floor_count): -1,
-                         bench_median (roundtrips, options.runs));
+                         bench_median (roundtrips, options.runs),
+                         bench_median (direct_roundtrips, options.runs));
         for (size_t index = 0; index < count; index++)
             if (!s_peer_check (&peers [index]))
                 rc = -1;

@@ -1382,7 +1382,7 @@ main (int argc, char *argv [])
         //  Synchronous clients wait for each reply: it is round trips.
         for (size_t run = 0; run < runs; run++)
             samples [run] = options.synchronous
-                          ? bench_zmq_roundtrip (transport, options.clients, count, event.size)
+                          ? bench_zmq_roundtrip (transport, options.clients, count, event.size, false)
                           : bench_zmq_pushpull (transport, count * 5, event.size);
         zmq_rate = bench_median (samples, runs);
         //  The disk's ceiling: pipelined, batches of 1,000 puts per commit;

@@ -189,14 +189,13 @@ zeb_client_set_coalesce (zeb_client_t *self, size_t max_events)
 
 //  The outcome of a reply to a message of one event, or the NACK of any
 //  message. For an array the application sent, the first event's sequence.
-static void
-s_ack_parse (zeb_proto_reply_t *reply, zeb_ack_t *ack)
+void
+zeb_ack_parse (const void *command, size_t command_size, const void *body, size_t size,
+               zeb_ack_t *ack)
 {
     memset (ack, 0, sizeof (*ack));
     ack->index = -1;
-    size_t size;
-    const void *body = zeb_proto_reply_body (reply, &size);
-    if (zeb_proto_reply_is (reply, ZEB_CMD_ACK)) {
+    if (command_size == 3 && memcmp (command, ZEB_CMD_ACK, 3) == 0) {
         if (zeb_proto_get_uint (body, size, "sequence", &ack->sequence) == 0)
             zeb_proto_get_bool (body, size, "duplicate", &ack->duplicate);
         else {
@@ -215,7 +214,7 @@ s_ack_parse (zeb_proto_reply_t *reply, zeb_ack_t *ack)
         }
     }
     else
-    if (zeb_proto_reply_is (reply, ZEB_CMD_NACK)) {
+    if (command_size == 4 && memcmp (command, ZEB_CMD_NACK, 4) == 0) {
         zeb_fault_t fault = { 0 };
         if (zeb_proto_parse_nack (body, size, &fault, &ack->index)) {
             fault.code = ZEB_EPROTOCOL;
@@ -228,6 +227,16 @@ s_ack_parse (zeb_proto_reply_t *reply, zeb_ack_t *ack)
         ack->status = ZEB_EPROTOCOL;
         snprintf (ack->error, sizeof (ack->error), "unexpected reply to PUBLISH");
     }
+}
+
+static void
+s_ack_parse (zeb_proto_reply_t *reply, zeb_ack_t *ack)
+{
+    size_t size;
+    const void *body = zeb_proto_reply_body (reply, &size);
+    const void *command = reply->count >= 1? zmq_msg_data (&reply->parts [0]): "";
+    size_t command_size = reply->count >= 1? zmq_msg_size (&reply->parts [0]): 0;
+    zeb_ack_parse (command, command_size, body, size, ack);
 }
 
 //  Read an array ACK's sequences and duplicates into the client's scratch

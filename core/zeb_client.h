@@ -66,6 +66,12 @@ typedef struct {
     char error [200];           //  the node's reason, for a NACK
 } zeb_ack_t;
 
+//  Read a reply to PUBLISH (its command and body frames) into ack: ACK,
+//  NACK, or ZEB_EPROTOCOL for anything else. latency_us is left 0.
+void
+    zeb_ack_parse (const void *command, size_t command_size, const void *body, size_t size,
+                   zeb_ack_t *ack);
+
 //  Ack callback for pipelined publishing
 typedef void (zeb_ack_fn) (const zeb_ack_t *ack, void *arg);
 

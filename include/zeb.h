@@ -2,7 +2,8 @@
     zeb - a brokerless event automation framework on ZeroMQ
 
     The public API; include this one header. Applications use zeb_event
-    (the envelope), zeb_client (publish, subscribe, fetch), zeb_consumer
+    (the envelope), zeb_client (publish, subscribe, fetch), zeb_producer
+    (publish and wait, over a direct connection), zeb_consumer
     (read the log by cursor from inside a poll loop), zeb_registry_client
     (schemas), zeb_outbox_client (runs, dead letters, execution logs) and
     zeb_node (run zeb's actors in-process). Everything else
@@ -31,6 +32,7 @@
 #include "zeb_json.h"
 #include "zeb_config.h"
 #include "zeb_client.h"
+#include "zeb_producer.h"
 #include "zeb_consumer.h"
 #include "zeb_registry_client.h"
 #include "zeb_txn.h"

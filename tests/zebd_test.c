@@ -524,7 +524,9 @@ static void
 s_test_badinput (void)
 {
     test_zebd_t zebd;
-    s_new_zebd (&zebd, "ingest/max_event_size=4KiB", "ingest/inline_commit=0", NULL);
+    //  Spinning before each wait (ingest/spin_us) must change nothing here
+    s_new_zebd (&zebd, "ingest/max_event_size=4KiB", "ingest/inline_commit=0",
+                "ingest/spin_us=50", NULL);
     zeb_client_t *good = s_client (&zebd);
     zsock_t *bad = s_raw_dealer (&zebd);
     msgpack_sbuffer buffer;

@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"fuzz_publish fuzz_json fuzz_schema fuzz_config fuzz_rule"}
+targets=${*:-"fuzz_publish fuzz_json fuzz_schema fuzz_config fuzz_rule fuzz_zmtp"}
 build=build-fuzz
 jobs=$(nproc 2>/dev/null || echo 2)
 

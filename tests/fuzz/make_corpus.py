@@ -283,10 +283,27 @@ def rules():
     }
 
 
+def zmtp():
+    """fuzz_zmtp: what a node sends a zeb_producer: greeting, READY, frames"""
+    greeting = bytes([0xFF] + [0] * 7 + [1, 0x7F, 3, 1]) + b"NULL" + bytes(16) + bytes(32)
+    ready = b"\x05READY\x0bSocket-Type\x00\x00\x00\x06ROUTER\x08Identity\x00\x00\x00\x00"
+    command = bytes([4, len(ready)]) + ready
+    ack = bytes([1, 3]) + b"ACK" + bytes([1, 2]) + b"\x80\x01" + bytes([0, 9]) + b"P" + bytes(8)
+    ping = b"\x04PING\x00\x0actx"
+    error = b"\x05ERROR\x07go away"
+    return {
+        "handshake.bin": greeting + command + ack,
+        "ping.bin": greeting + command + bytes([4, len(ping)]) + ping + ack,
+        "long.bin": greeting + command + bytes([2, 0, 0, 0, 0, 0, 0, 1, 0]) + bytes(256),
+        "error.bin": greeting + bytes([4, len(error)]) + error,
+    }
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     sets = {"fuzz_publish": events(), "fuzz_json": json_docs(),
-            "fuzz_schema": schemas(), "fuzz_config": configs(), "fuzz_rule": rules()}
+            "fuzz_schema": schemas(), "fuzz_config": configs(), "fuzz_rule": rules(),
+            "fuzz_zmtp": zmtp()}
     for target, files in sets.items():
         directory = os.path.join(here, "corpus", target)
         os.makedirs(directory, exist_ok=True)
