@@ -384,7 +384,7 @@ s_add_run (self_t *self, zeb_pack_t *runs, zeb_rule_t *rule, const zeb_event_vie
     }
     char sequence [24], hex [33];
     snprintf (sequence, sizeof (sequence), "%" PRIu64, view->sequence);
-    zeb_outbox_run_id (zeb_rule_id (rule), sequence, hex);
+    zeb_outbox_run_id (zeb_rule_id (rule), sequence, zeb_outbox_run_order (view), hex);
     zeb_pack_map (runs, NULL);
     zeb_pack_str (runs, "id", hex);
     zeb_pack_str (runs, "origin", zeb_rule_id (rule));

@@ -120,7 +120,7 @@ s_batch_add (self_t *self, zeb_event_t *event, zeb_pack_t *runs)
         if (len > 0 && len < sizeof (key)) {
             key [len] = 0;
             char hex [33];
-            zeb_outbox_run_id (self->args.handler_id, key, hex);
+            zeb_outbox_run_id (self->args.handler_id, key, zeb_outbox_run_order (zeb_event_view (event)), hex);
             zeb_pack_str (runs, "id", hex);
         }
     }

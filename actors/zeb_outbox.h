@@ -55,10 +55,18 @@
 extern const zeb_config_key_t zeb_outbox_config [];
 extern const zeb_actor_def_t zeb_outbox_def;
 
-//  The run id the outbox derives for origin and an event's idempotency
-//  key (or id): 32 hex digits and a NUL into hex.
+//  The run id the outbox derives for origin, an event's idempotency key
+//  (or id) and its place, zeb_outbox_run_order: 32 hex digits and a NUL
+//  into hex. The place leads (12 hex digits, its low 48 bits), the rest
+//  is SHA-256 of origin and key: runs of neighbouring events sort
+//  together, and so do their writes.
 void
-    zeb_outbox_run_id (const char *origin, const char *event_key, char *hex);
+    zeb_outbox_run_id (const char *origin, const char *event_key, uint64_t order, char *hex);
+
+//  An event's place for zeb_outbox_run_id: its sequence in the log, else
+//  its time in ms (0 before 1970), else 0
+uint64_t
+    zeb_outbox_run_order (const zeb_event_view_t *event);
 
 //  Self test
 void

@@ -348,7 +348,7 @@ s_test_storage_full (void)
             //  The refused runs are not kept: RUN does not know them
             char id [33], key [32];
             snprintf (key, sizeof (key), "f-%d-0", batch);
-            zeb_outbox_run_id ("full", key, id);
+            zeb_outbox_run_id ("full", key, 1, id);     //  the event's sequence
             char json_id [64];
             snprintf (json_id, sizeof (json_id), "{\"id\":\"%s\"}", id);
             json_decref (s_test_call (client, "RUN", json_id, "NACK"));
@@ -387,7 +387,7 @@ zeb_outbox_test (bool verbose)
     char id [33];
     snprintf (id, sizeof (id), "%s", json_string_value (json_array_get (json_object_get (reply, "ids"), 0)));
     char expected [33];
-    zeb_outbox_run_id ("rule-1", "e-1", expected);
+    zeb_outbox_run_id ("rule-1", "e-1", 1, expected);
     assert (streq (id, expected));
     assert (json_is_true (json_array_get (json_object_get (reply, "new"), 0)));
     json_decref (reply);

@@ -419,7 +419,7 @@ zeb_run_parse (const uint8_t *data, size_t size, const zeb_policy_t *defaults, z
         }
         else
             snprintf (text, sizeof (text), "%s", self->event_id);
-        zeb_outbox_run_id (self->origin, text, self->hex);
+        zeb_outbox_run_id (self->origin, text, zeb_outbox_run_order (&view), self->hex);
         zeb_run_unhex (self->hex, 2 * ZEB_RUN_ID_SIZE, self->id, ZEB_RUN_ID_SIZE);
     }
     zeb_run_hex (self->id, ZEB_RUN_ID_SIZE, self->hex);
@@ -914,8 +914,21 @@ zeb_run_test (bool verbose)
     zeb_run_t *run = zeb_run_parse ((uint8_t *) buffer.data, buffer.size, &defaults, &fault);
     assert (run);
     char hex [33];
-    zeb_outbox_run_id ("rule-1", "e-1", hex);
-    assert (streq (run->hex, hex));
+    zeb_outbox_run_id ("rule-1", "e-1", 7, hex);          //  its sequence
+    assert (streq (run->hex, hex) && strncmp (hex, "000000000007", 12) == 0);
+    //  Ids lead with the event's place: the same inputs give the same id,
+    //  a later place sorts after, and the digest tells origins apart
+    char at [33], later [33], other [33];
+    zeb_outbox_run_id ("rule-1", "e-1", 1795333016123LL, at);
+    zeb_outbox_run_id ("rule-1", "e-1", 1795333016124LL, later);
+    zeb_outbox_run_id ("rule-2", "e-1", 1795333016123LL, other);
+    assert (strncmp (at, "01a2022fca3b", 12) == 0);     //  1795333016123 in 12 hex digits
+    assert (streq (at + 12, hex + 12) && strcmp (at, later) < 0);
+    assert (strncmp (other, at, 12) == 0 && !streq (other + 12, at + 12));
+    zeb_event_view_t view = { .time = -5, .has_time = true };
+    assert (zeb_outbox_run_order (&view) == 0);         //  no time before 1970
+    view.sequence = 9;
+    assert (zeb_outbox_run_order (&view) == 9);         //  the sequence first
     assert (streq (run->event_id, "e-1") && streq (run->event_type, "order.placed") && run->sequence == 7);
     assert (!run->continue_on_error && run->action_count == 2);
     assert (streq (run->actions [0].target, "http://127.0.0.1:9"));
@@ -941,6 +954,15 @@ zeb_run_test (bool verbose)
     zeb_run_destroy (&copy);
     zeb_run_destroy (&run);
     msgpack_sbuffer_destroy (&record);
+
+    //  An event with a time and no sequence: its id leads with the time
+    msgpack_sbuffer_clear (&buffer);
+    text = "{\"origin\":\"rule-1\",\"event\":{\"id\":\"e-1\",\"type\":\"order.placed\",\"source\":\"shop\","
+           "\"time\":1795333016123},\"actions\":[{\"type\":\"log\"}]}";
+    assert (zeb_json_pack_text (text, strlen (text), &buffer, NULL) == 0);
+    run = zeb_run_parse ((uint8_t *) buffer.data, buffer.size, &defaults, &fault);
+    assert (run && streq (run->hex, at));
+    zeb_run_destroy (&run);
 
     //  Refusals name the field
     const char *bad [][2] = {

@@ -88,6 +88,7 @@ typedef struct {
     char *body;                 //  the ceiling's body: the event as the webhook sends it
     bool emit;                  //  emit_event is built in
     size_t generation;          //  makes every run's event ids new
+    uint64_t sequence;          //  the trigger events' sequences, from 1
 } s_bench_t;
 
 //  ---------------------------------------------------------------------
@@ -153,7 +154,12 @@ s_enqueue_bodies (s_bench_t *self, const char *phase, const uint8_t *action, siz
             snprintf (id, sizeof (id), "%s-%04zu-%08zu", phase, self->generation, index);
             zeb_event_set (event, "id", id);
             msgpack_sbuffer_clear (&encoded);
-            zeb_event_encode (event, &encoded);
+            //  As the log gives it to automations and handlers: with a
+            //  sequence, from which (with the origin and id) the run id is made
+            zeb_event_view_t view = *zeb_event_view (event);
+            view.sequence = self->sequence++;
+            size_t offset;
+            zeb_event_view_encode (&view, &encoded, &offset);
             zeb_pack_map (&pack, NULL);
             zeb_pack_str (&pack, "origin", S_ORIGIN);
             zeb_pack_raw (&pack, "event", encoded.data, encoded.size);
@@ -830,7 +836,7 @@ bench_deliver_main (int argc, char *argv [])
     int parsed = s_parse (argc, argv, &options);
     if (parsed)
         return parsed > 0? 0: 2;
-    s_bench_t bench = { .options = &options };
+    s_bench_t bench = { .options = &options, .sequence = 1 };
     bench.emit = zeb_executor_lookup ("emit_event") != NULL;
     char temp [] = "/tmp/zeb-bench-XXXXXX";
     const char *data = mkdtemp (temp);

@@ -189,7 +189,7 @@ main (int argc, char *argv [])
     for (int index = 0; index < S_RUNS; index++) {
         char event [32], id [33];
         snprintf (event, sizeof (event), "ev-%d", index);
-        zeb_outbox_run_id ("crash", event, id);
+        zeb_outbox_run_id ("crash", event, index + 1, id);
         json_t *reply = NULL;
         assert (zeb_outbox_client_run (outbox, id, &reply, NULL) == 0);
         const char *state = json_string_value (json_object_get (reply, "state"));
@@ -224,7 +224,7 @@ main (int argc, char *argv [])
     for (int index = 0; index < S_RUNS; index++) {
         char event [32], id [33], expected [48];
         snprintf (event, sizeof (event), "ev-%d", index);
-        zeb_outbox_run_id ("crash", event, id);
+        zeb_outbox_run_id ("crash", event, index + 1, id);
         snprintf (expected, sizeof (expected), "%s-0", id);
         if (deliveries [index] == 0)
             fprintf (stderr, "webhook %d never delivered\n", index);
@@ -252,7 +252,7 @@ main (int argc, char *argv [])
             for (int index = 0; index < S_RUNS && found < 0; index++) {
                 char event_id [32], id [33], expected [48];
                 snprintf (event_id, sizeof (event_id), "ev-%d", index);
-                zeb_outbox_run_id ("crash", event_id, id);
+                zeb_outbox_run_id ("crash", event_id, index + 1, id);
                 snprintf (expected, sizeof (expected), "%s-1", id);
                 if (streq (key, expected))
                     found = index;
