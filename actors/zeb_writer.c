@@ -18,6 +18,7 @@
 
 typedef struct {
     zsock_t *pipe;
+    zeb_loop_t *loop;
     zeb_writer_link_t *link;
     zeb_store_t *store;
     int64_t dedup_window;
@@ -163,6 +164,16 @@ s_clock_ms (void)
     return zeb_time_mono_us () / 1000;
 }
 
+//  The store's flusher is done; the tick that follows records the
+//  checkpoint (zeb_store_maintain), also if ingest's thread did first
+static int
+s_handle_flushed (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    s_clear (zeb_store_flush_fd (self->store));
+    return 0;
+}
+
 static int
 s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
 {
@@ -201,6 +212,9 @@ s_start (self_t *self, zconfig_t *config, zeb_fault_t *fault)
     if (!self->store)
         return fault? fault->code: ZEB_ESTORAGE;
     self->journaled = self->sync == ZEB_SYNC_ALWAYS && !options.no_journal;
+    //  A checkpoint's flush ended: the tick's housekeeping records it
+    if (zeb_store_flush_fd (self->store) >= 0)
+        zeb_loop_add_fd (self->loop, zeb_store_flush_fd (self->store), s_handle_flushed, self);
     int64_t now = s_clock_ms ();
     self->retention_due = now + self->retention_interval;
     self->dedup_due = now + 1000;
@@ -460,6 +474,7 @@ zeb_writer_actor (zsock_t *pipe, void *args)
     assert (self->link);
     zsock_set_rcvtimeo (pipe, 0);
     zeb_loop_t *loop = zeb_loop_new ();
+    self->loop = loop;
     zeb_loop_add_socket (loop, pipe, s_handle_pipe, self);
     zeb_loop_trust (loop, pipe);
     zeb_loop_add_fd (loop, self->link->request_fd, s_handle_request, self);

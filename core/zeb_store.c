@@ -96,6 +96,7 @@ zeb_store_new (const char *path, const zeb_store_options_t *options, zeb_fault_t
     self->writer_fd = -1;
     self->sync = options->sync;
     msgpack_sbuffer_init (&self->record);
+    msgpack_sbuffer_init (&self->carry);
     self->checkpoint_interval = options->checkpoint_interval > 0? options->checkpoint_interval: S_CHECKPOINT_MS;
     //  A journal file holds a checkpoint (two pages) and groups after it
     zeb_store_options_t sized = *options;
@@ -105,6 +106,7 @@ zeb_store_new (const char *path, const zeb_store_options_t *options, zeb_fault_t
     if (sized.journal_size < least)
         sized.journal_size = least;
     options = &sized;
+    self->journal_size = options->journal_size;
     self->journal_limit = options->journal_size / 4 * 3;
     if (options->writer) {
         //  One writer per directory across processes: a second zebd on the
@@ -189,9 +191,12 @@ zeb_store_destroy (zeb_store_t **self_p)
             //  records not yet applied
             MDB_envinfo info;
             mdb_env_info (self->env, &info);
-            if (self->pin_txnid != (uint64_t) info.me_last_txnid || self->need_checkpoint)
+            if (self->pin_txnid != (uint64_t) info.me_last_txnid || self->need_checkpoint
+            ||  self->flushing)
                 zeb_store_checkpoint (self);
         }
+        zeb_store_checkpoint_finish (self, true);   //  one under way, if the last failed
+        zeb_store_flusher_destroy (self);
         if (self->pin)
             mdb_txn_abort (self->pin);
         if (self->lmdb && self->writer_fd >= 0 && self->sync != ZEB_SYNC_ALWAYS)
@@ -201,6 +206,7 @@ zeb_store_destroy (zeb_store_t **self_p)
         if (self->writer_fd >= 0)
             close (self->writer_fd);            //  releases the flock
         msgpack_sbuffer_destroy (&self->record);
+        msgpack_sbuffer_destroy (&self->carry);
         free (self);
         *self_p = NULL;
     }
@@ -249,11 +255,20 @@ zeb_store_begin (zeb_store_t *self)
 {
     assert (self);
     assert (!self->txn);
-    if (self->journal && !self->replaying
-    && (self->need_checkpoint || zeb_journal_used (self->journal) >= self->journal_limit)) {
-        int rc = zeb_store_checkpoint (self);
-        if (rc)
-            return rc;
+    if (self->journal && !self->replaying) {
+        //  A checkpoint whose flush is done is recorded; one is started
+        //  when the journal fills (its flush runs beside the commits), and
+        //  taken here, the commits waiting, when it must be
+        zeb_store_checkpoint_finish (self, false);
+        if (!self->need_checkpoint && !self->flushing
+        &&  zeb_journal_used (self->journal) >= self->journal_limit
+        &&  zeb_store_checkpoint_start (self))
+            self->need_checkpoint = true;
+        if (self->need_checkpoint) {
+            int rc = zeb_store_checkpoint (self);
+            if (rc)
+                return rc;
+        }
     }
     int rc = mdb_txn_begin (self->env, NULL, 0, &self->txn);
     if (rc) {
@@ -484,8 +499,10 @@ zeb_store_commit (zeb_store_t *self, int64_t now)
     }
     rc = mdb_txn_commit (self->txn);
     self->txn = NULL;
-    if (rc == 0 && journaled)
+    if (rc == 0 && journaled) {
         self->full_refreshed = false;           //  stored again: may fill again
+        zeb_store_record_carry (self);          //  into the checkpoint under way, if one is
+    }
     if (rc && journaled)
         zeb_store_checkpoint (self);            //  voids the record of a group not stored
     if (rc == MDB_MAP_FULL)
@@ -517,6 +534,8 @@ zeb_store_maintain (zeb_store_t *self)
     assert (!self->txn);
     if (!self->journal || !self->pin)
         return -1;
+    if (self->flushing && zeb_store_checkpoint_finish (self, false) == 0 && self->flushing)
+        return -1;                  //  zeb_store_flush_fd turns readable when it ends
     MDB_envinfo info;
     mdb_env_info (self->env, &info);
     if (self->pin_txnid == (uint64_t) info.me_last_txnid && !self->need_checkpoint)
@@ -542,6 +561,8 @@ zeb_store_maintain (zeb_store_t *self)
         }
         return wait < S_WRITE_OUT_MS? wait: S_WRITE_OUT_MS;
     }
+    if (!self->need_checkpoint && zeb_store_checkpoint_start (self) == 0)
+        return -1;                  //  its flush runs; the commits go on
     if (zeb_store_checkpoint (self))
         return 1000;                //  failed (logged): try again later
     return -1;

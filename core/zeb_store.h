@@ -156,6 +156,12 @@ int
 int64_t
     zeb_store_maintain (zeb_store_t *self);
 
+//  A descriptor that turns readable when a checkpoint's flush, which runs
+//  in a thread of its own while commits go on, has ended: call
+//  zeb_store_maintain then (it records the checkpoint). -1 without one.
+int
+    zeb_store_flush_fd (zeb_store_t *self);
+
 //  Flushes made for commits (journal and LMDB), and checkpoints, so far.
 void
     zeb_store_flushes (zeb_store_t *self, uint64_t *flushes, uint64_t *checkpoints);

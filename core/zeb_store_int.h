@@ -20,6 +20,8 @@ enum { S_EVENTS, S_DEDUP, S_DEDUPEXP, S_TIMES, S_META };
 #define ZEB_STORE_RECORD_HEADER 24
 enum { ZEB_STORE_R_EVENT = 'E', ZEB_STORE_R_KEY = 'K', ZEB_STORE_R_WRITE = 'W' };
 
+typedef struct _zeb_flusher_t zeb_flusher_t;
+
 typedef struct {
     MDB_dbi dbi;
     uint8_t len;
@@ -60,8 +62,18 @@ struct _zeb_store_t {
     int64_t written_out;        //  when LMDB's pages were last sent to the disk (ms)
     uint64_t written_used;      //  the journal's bytes in use then
     uint64_t journal_limit;     //  checkpoint early past this many bytes
+    uint64_t journal_size;      //  largest journal file
     uint64_t flushes;           //  of LMDB by checkpoints (the journal counts its own)
     uint64_t checkpoints;
+    //  The checkpoint under way: LMDB's flush runs in the flusher's
+    //  thread while commits go on; their records are carried into it
+    zeb_flusher_t *flusher;     //  NULL until the journal is kept
+    bool flushing;              //  a flush started and not yet finished
+    uint8_t *pending;           //  the checkpoint's header and meta pages
+    size_t pending_size;
+    uint64_t pending_txnid;     //  the state it flushes
+    MDB_txn *pending_pin;       //  keeps that state's pages from reuse
+    msgpack_sbuffer carry;      //  records of the commits since, each size + body
     zeb_store_app_t apps [ZEB_LMDB_MAX_NAMED];
     int app_count;
 };
@@ -84,9 +96,27 @@ bool
 //  A journal left by an earlier run is in path
 bool
     zeb_store_journal_exists (const char *path);
-//  Flush LMDB and record its state; no write transaction open
+//  Flush LMDB and record its state; no write transaction open. A
+//  checkpoint under way is finished first (waiting for its flush).
 int
     zeb_store_checkpoint (zeb_store_t *self);
+//  Start a checkpoint whose flush runs while commits go on; 0 if started
+//  (or one is under way, or nothing was committed since the last), else
+//  an error (then zeb_store_checkpoint, which does it all in this thread)
+int
+    zeb_store_checkpoint_start (zeb_store_t *self);
+//  Finish the checkpoint under way if its flush is done (or, with wait,
+//  once it is): write its record, move the pin. Returns 0 (also when
+//  none is under way or its flush is not done) or an error.
+int
+    zeb_store_checkpoint_finish (zeb_store_t *self, bool wait);
+//  A commit journaled while a checkpoint's flush runs: its record goes
+//  into that checkpoint
+void
+    zeb_store_record_carry (zeb_store_t *self);
+//  Stop the flusher (after zeb_store_checkpoint_finish with wait)
+void
+    zeb_store_flusher_destroy (zeb_store_t *self);
 //  Start this transaction's record; record an entry of it
 void
     zeb_store_record_start (zeb_store_t *self);

@@ -11,6 +11,9 @@
 #include "zeb_classes.h"
 #include "zeb_store_int.h"
 #include <lmdb.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <poll.h>
 
 //  Where LMDB 0.9 keeps a meta page's magic and txnid (MDB_meta after the
 //  16-byte page header): checked against LMDB's own figures at every
@@ -18,7 +21,8 @@
 #define S_META_MAGIC_AT     16
 #define S_META_TXNID_AT     144
 #define S_META_MAGIC        0xBEEFC0DEU
-#define S_CHECKPOINT_HEADER 64          //  txnid, 8 zero, page size, 4 zero, boot id
+#define S_CHECKPOINT_HEADER 64          //  txnid, carried bytes, page size, 4 zero, boot id
+#define S_CARRIED_AT        8
 #define S_BOOT_AT           24
 #define S_BOOT_SIZE         40
 
@@ -116,6 +120,11 @@ zeb_store_record_write (zeb_store_t *self, MDB_dbi dbi, const void *key, size_t 
 int
 zeb_store_record_commit (zeb_store_t *self, int64_t now)
 {
+    //  While a checkpoint's flush runs, commits are carried into it: at
+    //  most what its record can hold; past that, the commit waits for it
+    if (self->flushing && self->pending_size + self->carry.size + 4 + self->record.size
+                          + ZEB_JOURNAL_HEADER > self->journal_size)
+        return ZEB_ERETRY;
     uint64_t txnid = (uint64_t) mdb_txn_id (self->txn);
     memcpy (self->record.data + 8, &now, 8);
     memcpy (self->record.data + 16, &txnid, 8);
@@ -182,6 +191,10 @@ zeb_store_checkpoint (zeb_store_t *self)
 {
     assert (!self->txn);
     assert (self->journal);
+    if (self->flushing
+    &&  zeb_store_checkpoint_finish (self, true) == 0
+    &&  !self->need_checkpoint && self->pin_txnid == s_last_txnid (self))
+        return 0;                           //  the one under way covered it all
     self->need_checkpoint = true;           //  until this one is done
     MDB_stat stat;
     mdb_env_stat (self->env, &stat);
@@ -233,6 +246,233 @@ zeb_store_checkpoint (zeb_store_t *self)
 }
 
 //  ---------------------------------------------------------------------
+//  Checkpoints whose flush runs beside the commits
+//
+//  A checkpoint records a state of LMDB (transaction T) once its pages
+//  are flushed. The flush (tens of ms after a second of commits) need not
+//  hold the commits: the flusher's thread flushes data.mdb while the
+//  writer goes on. Everything T needs was written before the flush began;
+//  a second pin, on T, keeps the commits after it from reusing T's pages
+//  (the pin on the last checkpoint still keeps that one's). The commits
+//  during the flush are journaled in the current generation as usual, and
+//  carried into the checkpoint's record (one checksum over it all), which
+//  goes to the other file once the flush is done: the new generation holds
+//  T's meta pages, then every group after T. Until that record is
+//  durable, the last checkpoint and its generation stand, whole.
+
+struct _zeb_flusher_t {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int fd;                     //  data.mdb, LMDB's descriptor
+    int done_fd;                //  eventfd: a flush ended
+    bool requested;
+    bool stopping;
+    bool done;                  //  the last flush requested has ended
+    int error;                  //  its errno, 0 if it worked
+    bool hold;                  //  self test: each flush waits for a waiter
+    bool waited;                //  someone waits for the flush requested
+};
+
+static void *
+s_flusher_run (void *arg)
+{
+    zeb_flusher_t *self = (zeb_flusher_t *) arg;
+    pthread_mutex_lock (&self->lock);
+    while (true) {
+        while (!self->requested && !self->stopping)
+            pthread_cond_wait (&self->wake, &self->lock);
+        if (!self->requested)
+            break;
+        self->requested = false;
+        while (self->hold && !self->waited && !self->stopping)
+            pthread_cond_wait (&self->wake, &self->lock);
+        pthread_mutex_unlock (&self->lock);
+        int error = fdatasync (self->fd)? errno: 0;
+        pthread_mutex_lock (&self->lock);
+        self->error = error;
+        self->done = true;
+        pthread_cond_broadcast (&self->wake);
+        uint64_t one = 1;
+        while (write (self->done_fd, &one, sizeof (one)) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return NULL;
+}
+
+static int
+s_flusher_new (zeb_store_t *self)
+{
+    zeb_flusher_t *flusher = (zeb_flusher_t *) zmalloc (sizeof (zeb_flusher_t));
+    if (!flusher || mdb_env_get_fd (self->env, &flusher->fd)) {
+        free (flusher);
+        return ZEB_ERROR;
+    }
+    flusher->done_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init (&flusher->lock, NULL);
+    pthread_cond_init (&flusher->wake, NULL);
+    if (flusher->done_fd < 0 || pthread_create (&flusher->thread, NULL, s_flusher_run, flusher)) {
+        if (flusher->done_fd >= 0)
+            close (flusher->done_fd);
+        pthread_cond_destroy (&flusher->wake);
+        pthread_mutex_destroy (&flusher->lock);
+        free (flusher);
+        return ZEB_ERROR;
+    }
+    self->flusher = flusher;
+    return 0;
+}
+
+void
+zeb_store_flusher_destroy (zeb_store_t *self)
+{
+    zeb_flusher_t *flusher = self->flusher;
+    if (!flusher)
+        return;
+    pthread_mutex_lock (&flusher->lock);
+    flusher->stopping = true;
+    pthread_cond_broadcast (&flusher->wake);
+    pthread_mutex_unlock (&flusher->lock);
+    pthread_join (flusher->thread, NULL);
+    close (flusher->done_fd);
+    pthread_cond_destroy (&flusher->wake);
+    pthread_mutex_destroy (&flusher->lock);
+    free (flusher);
+    self->flusher = NULL;
+}
+
+int
+zeb_store_flush_fd (zeb_store_t *self)
+{
+    assert (self);
+    return self->flusher? self->flusher->done_fd: -1;
+}
+
+int
+zeb_store_checkpoint_start (zeb_store_t *self)
+{
+    assert (!self->txn);
+    if (self->flushing)
+        return 0;
+    if (!self->flusher || !self->pin || self->need_checkpoint)
+        return ZEB_ERROR;
+    if (self->pin_txnid == s_last_txnid (self))
+        return 0;
+    MDB_stat stat;
+    mdb_env_stat (self->env, &stat);
+    size_t psize = stat.ms_psize;
+    size_t size = S_CHECKPOINT_HEADER + 2 * psize;
+    uint8_t *body = (uint8_t *) zmalloc (size);
+    uint64_t txnid;
+    if (!body || s_read_meta (self, body + S_CHECKPOINT_HEADER, psize, &txnid)) {
+        free (body);
+        return ZEB_ERROR;
+    }
+    MDB_txn *pin;
+    int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &pin);
+    if (rc == 0 && (uint64_t) mdb_txn_id (pin) != txnid) {
+        mdb_txn_abort (pin);
+        rc = MDB_BAD_TXN;
+    }
+    if (rc) {
+        free (body);
+        return zeb_lmdb_error (rc, "checkpoint pin");
+    }
+    uint32_t psize32 = (uint32_t) psize;
+    memcpy (body, &txnid, 8);
+    memcpy (body + 16, &psize32, 4);
+    s_boot_id ((char *) body + S_BOOT_AT);
+    self->pending = body;
+    self->pending_size = size;
+    self->pending_txnid = txnid;
+    self->pending_pin = pin;
+    msgpack_sbuffer_clear (&self->carry);
+    self->flushing = true;
+    zeb_flusher_t *flusher = self->flusher;
+    pthread_mutex_lock (&flusher->lock);
+    flusher->done = false;
+    flusher->waited = false;
+    flusher->requested = true;
+    pthread_cond_broadcast (&flusher->wake);
+    pthread_mutex_unlock (&flusher->lock);
+    return 0;
+}
+
+void
+zeb_store_record_carry (zeb_store_t *self)
+{
+    if (!self->flushing)
+        return;
+    uint32_t size = (uint32_t) self->record.size;
+    msgpack_sbuffer_write (&self->carry, (const char *) &size, sizeof (size));
+    msgpack_sbuffer_write (&self->carry, self->record.data, self->record.size);
+}
+
+int
+zeb_store_checkpoint_finish (zeb_store_t *self, bool wait)
+{
+    assert (!self->txn);
+    if (!self->flushing)
+        return 0;
+    zeb_flusher_t *flusher = self->flusher;
+    pthread_mutex_lock (&flusher->lock);
+    if (wait) {
+        flusher->waited = true;
+        pthread_cond_broadcast (&flusher->wake);
+    }
+    while (wait && !flusher->done)
+        pthread_cond_wait (&flusher->wake, &flusher->lock);
+    bool done = flusher->done;
+    int error = flusher->error;
+    pthread_mutex_unlock (&flusher->lock);
+    if (!done)
+        return 0;
+    uint64_t count;
+    if (read (flusher->done_fd, &count, sizeof (count)) < 0 && errno != EAGAIN)
+        zsys_error ("store: flusher eventfd: %s", strerror (errno));
+    self->flushing = false;
+    self->flushes++;
+    int rc = 0;
+    uint8_t *body = self->pending;
+    size_t size = self->pending_size + self->carry.size;
+    if (error) {
+        zsys_error ("store: cannot flush LMDB for a checkpoint: %s", strerror (error));
+        rc = error == ENOSPC || error == EDQUOT? ZEB_EFULL: ZEB_ESTORAGE;
+    }
+    else
+    if (self->carry.size && !(body = (uint8_t *) realloc (self->pending, size)))
+        rc = ZEB_ERROR;
+    else {
+        self->pending = body;
+        uint64_t carried = self->carry.size;
+        memcpy (body + S_CARRIED_AT, &carried, 8);
+        if (carried)
+            memcpy (body + self->pending_size, self->carry.data, carried);
+        rc = zeb_journal_write_checkpoint (self->journal, body, size);
+    }
+    if (rc == 0) {
+        //  Only now may LMDB reuse the pages of the checkpoint before
+        mdb_txn_abort (self->pin);
+        self->pin = self->pending_pin;
+        self->pin_txnid = self->pending_txnid;
+        self->written_used = 0;
+        self->need_checkpoint = false;      //  a record voided or a file full: the new one did it
+        self->checkpoints++;
+        self->checkpoint_due = zeb_time_mono_us () / 1000 + self->checkpoint_interval;
+    }
+    else {
+        mdb_txn_abort (self->pending_pin);
+        self->need_checkpoint = true;       //  again, in the writer's thread
+    }
+    self->pending_pin = NULL;
+    free (self->pending);
+    self->pending = NULL;
+    msgpack_sbuffer_clear (&self->carry);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------
 //  Recovery
 
 //  Put data.mdb's meta pages back as the checkpoint recorded them, before
@@ -246,7 +486,10 @@ s_restore_meta (const char *path, const uint8_t *checkpoint, size_t size, zeb_fa
     memcpy (&txnid, checkpoint, 8);
     memcpy (&psize, checkpoint + 16, 4);
     const uint8_t *saved = checkpoint + S_CHECKPOINT_HEADER;
-    if (psize < 512 || size != S_CHECKPOINT_HEADER + 2 * (size_t) psize
+    uint64_t carried;
+    memcpy (&carried, checkpoint + S_CARRIED_AT, 8);
+    if (psize < 512 || size < S_CHECKPOINT_HEADER + 2 * (size_t) psize
+    ||  carried != size - S_CHECKPOINT_HEADER - 2 * (size_t) psize
     ||  s_pages_txnid (saved, psize) != txnid)
         return zeb_fault_set (fault, ZEB_ESTORAGE, "the journal's checkpoint in %s is not one this "
                               "version of LMDB wrote: refusing to restore from it", path);
@@ -543,6 +786,38 @@ s_replay_group (const uint8_t *body, size_t size, void *arg)
     return rc;
 }
 
+//  The groups a checkpoint carries (committed while its flush ran), in
+//  order, before those that follow it in its generation
+static int
+s_replay_carried (zeb_store_t *self, s_replay_t *replay)
+{
+    size_t size;
+    const uint8_t *checkpoint = zeb_journal_checkpoint (self->journal, &size);
+    if (!checkpoint)
+        return 0;
+    uint64_t carried;
+    uint32_t psize;
+    if (size < S_CHECKPOINT_HEADER)
+        return ZEB_ESTORAGE;
+    memcpy (&carried, checkpoint + S_CARRIED_AT, 8);
+    memcpy (&psize, checkpoint + 16, 4);
+    if (carried == 0)
+        return 0;
+    if (carried != size - S_CHECKPOINT_HEADER - 2 * (uint64_t) psize)
+        return ZEB_ESTORAGE;
+    s_cursor_t cursor = { checkpoint + size - carried, checkpoint + size };
+    while (cursor.at < cursor.end) {
+        uint32_t length;
+        const uint8_t *body;
+        if (!s_take (&cursor, &length, 4) || !s_take_span (&cursor, &body, length))
+            return ZEB_ESTORAGE;
+        int rc = s_replay_group (body, length, replay);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 //  Recovered, and this run does without the journal: LMDB holds it all,
 //  flushed by the checkpoint; the journal goes, so that a later run with
 //  one does not put LMDB back to a checkpoint older than this run's work
@@ -614,7 +889,9 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
     mdb_env_set_flags (self->env, MDB_NOSYNC, 1);
     s_replay_t replay = { self, 0, 0, 0 };
     self->replaying = true;
-    rc = zeb_journal_replay (self->journal, s_replay_group, &replay);
+    rc = s_replay_carried (self, &replay);
+    if (rc == 0)
+        rc = zeb_journal_replay (self->journal, s_replay_group, &replay);
     self->replaying = false;
     if (rc)
         return zeb_fault_set (fault, rc, "store: cannot apply the journal in %s again: %s "
@@ -630,6 +907,8 @@ zeb_store_journal_recover (zeb_store_t *self, const char *path, zeb_fault_t *fau
     if (rc)
         return zeb_fault_set (fault, rc, "store: cannot checkpoint: %s", zeb_strerror (rc));
     self->recovered = true;
+    if (self->keep_journal && s_flusher_new (self))
+        zsys_warning ("store: no flusher thread for %s: checkpoints hold the commits behind them", path);
     if (self->restore) {
         char *marker = zsys_sprintf ("%s/recovering", path);
         int gone = marker? unlink (marker): -1;
@@ -704,6 +983,8 @@ s_test_crash (const char *dir, const zeb_store_options_t *options, s_test_work_f
     int status;
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;
+    if (WIFEXITED (status))
+        fprintf (stderr, "store test: the child's work failed with %d\n", WEXITSTATUS (status));
     assert (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
 }
 
@@ -786,6 +1067,8 @@ s_test_copy (const char *from, const char *to)
 
 //  Keep a copy of data.mdb as it is after the open's checkpoint, then
 //  store 20 groups of events with keys and an application write
+static int s_test_write_groups (zeb_store_t *store, int first_group, int count);
+
 static int
 s_test_groups (zeb_store_t *store, const char *dir, int first_group)
 {
@@ -794,27 +1077,130 @@ s_test_groups (zeb_store_t *store, const char *dir, int first_group)
     s_test_copy (from, to);
     zstr_free (&from);
     zstr_free (&to);
+    return s_test_write_groups (store, first_group, 20);
+}
+
+//  Groups first_group.. (count of them) of ten events, keys and a write
+static int
+s_test_write_groups (zeb_store_t *store, int first_group, int count)
+{
     MDB_dbi dbi;
     if (zeb_store_app_dbi (store, "app", 3, &dbi))
         return 3;
-    for (int group = first_group; group < first_group + 20; group++) {
-        if (zeb_store_begin (store))
-            return 4;
-        for (int index = 0; index < 10; index++) {
-            char text [32];
-            snprintf (text, sizeof (text), "journal-%d-%d", group, index);
-            uint64_t sequence = zeb_store_next_sequence (store);
-            if (zeb_store_append (store, text, strlen (text))
-            ||  zeb_store_dedup_put (store, text, strlen (text), sequence, 5000 + group))
-                return 5;
-        }
-        char value [16];
-        snprintf (value, sizeof (value), "%d", group);
-        if (zeb_store_app_put (store, dbi, "last", 4, value, strlen (value), false)
-        ||  zeb_store_commit (store, 5000 + group))
-            return 6;
+    for (int group = first_group; group < first_group + count; group++) {
+        //  Again while the store says so (the journal full: a checkpoint)
+        int rc;
+        do {
+            if (zeb_store_begin (store))
+                return 4;
+            rc = 0;
+            for (int index = 0; index < 10 && rc == 0; index++) {
+                char text [32];
+                snprintf (text, sizeof (text), "journal-%d-%d", group, index);
+                uint64_t sequence = zeb_store_next_sequence (store);
+                rc = zeb_store_append (store, text, strlen (text));
+                if (rc == 0)
+                    rc = zeb_store_dedup_put (store, text, strlen (text), sequence, 5000 + group);
+            }
+            char value [16];
+            snprintf (value, sizeof (value), "%d", group);
+            if (rc == 0)
+                rc = zeb_store_app_put (store, dbi, "last", 4, value, strlen (value), false);
+            if (rc == 0)
+                rc = zeb_store_commit (store, 5000 + group);
+            else
+                zeb_store_abort (store);
+        } while (rc == ZEB_ERETRY);
+        if (rc)
+            return 5;
     }
     return 0;
+}
+
+//  Groups 0..19, then a checkpoint whose flush is held while groups
+//  20..39 commit (carried into it); with finish, the checkpoint recorded
+//  after that and groups 40..59 after it. The caller crashes then.
+static int
+s_test_carried (zeb_store_t *store, const char *dir, int finish)
+{
+    store->flusher->hold = true;
+    int rc = s_test_write_groups (store, 0, 20);
+    if (rc == 0 && (zeb_store_checkpoint_start (store) || !store->flushing))
+        rc = 7;
+    if (rc == 0)
+        rc = s_test_write_groups (store, 20, 20);
+    if (rc == 0 && (!store->flushing || store->carry.size == 0))
+        rc = 8;
+    if (rc == 0 && finish) {
+        uint64_t flushes, checkpoints, before;
+        zeb_store_flushes (store, &flushes, &before);
+        if (zeb_store_checkpoint_finish (store, true) || store->flushing)
+            rc = 9;
+        zeb_store_flushes (store, &flushes, &checkpoints);
+        if (rc == 0 && checkpoints != before + 1)
+            rc = 10;
+        //  data.mdb as that flush left it, for a power loss (pages after
+        //  it may be there too: the restore puts LMDB back to it anyway)
+        char *from = zsys_sprintf ("%s/data.mdb", dir);
+        char *to = zsys_sprintf ("%s/data.checkpoint", dir);
+        s_test_copy (from, to);
+        zstr_free (&from);
+        zstr_free (&to);
+        if (rc == 0)
+            rc = s_test_write_groups (store, 40, 20);
+    }
+    return rc;
+}
+
+//  Every flush held until a commit must wait for it (the journal full,
+//  or the carry past what a checkpoint holds): groups 0..arg-1
+static int
+s_test_held (zeb_store_t *store, const char *dir, int groups)
+{
+    (void) dir;
+    store->flusher->hold = true;
+    uint64_t flushes, checkpoints;
+    int rc = 0;
+    for (int group = 0; group < groups && rc == 0; group++) {
+        rc = s_test_write_groups (store, group, 1);
+        //  One under way all the time: each generation carries most of
+        //  the one before
+        if (rc == 0 && zeb_store_checkpoint_start (store))
+            rc = 12;
+    }
+    zeb_store_flushes (store, &flushes, &checkpoints);
+    return rc? rc: checkpoints < 5? 11: 0;
+}
+
+//  Put back data.checkpoint (data.mdb as a flush left it) as data.mdb,
+//  with the meta pages data.mdb has now: as if those reached the disk
+//  and named pages that did not, so that only the restore from the
+//  journal makes it open
+static void
+s_test_power_loss (const char *dir)
+{
+    char *current = zsys_sprintf ("%s/data.mdb", dir);
+    char *checkpoint = zsys_sprintf ("%s/data.checkpoint", dir);
+    size_t psize = (size_t) sysconf (_SC_PAGESIZE);
+    uint8_t *metas = (uint8_t *) malloc (2 * psize);
+    int fd = open (current, O_RDONLY);
+    assert (fd >= 0 && pread (fd, metas, 2 * psize, 0) == (ssize_t) (2 * psize));
+    close (fd);
+    fd = open (checkpoint, O_WRONLY);
+    assert (fd >= 0 && pwrite (fd, metas, 2 * psize, 0) == (ssize_t) (2 * psize));
+    close (fd);
+    free (metas);
+    assert (rename (checkpoint, current) == 0);
+    zstr_free (&current);
+    zstr_free (&checkpoint);
+}
+
+static void
+s_test_remove (const char *dir)
+{
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
 }
 
 //  The store in dir holds groups 0..groups-1 whole, keys and the last write
@@ -868,20 +1254,7 @@ zeb_store_journal_test (void)
     //  A power loss: LMDB's file as its last flush left it (the open's
     //  checkpoint), the journal as its flushes left it
     s_test_crash (dir, &options, s_test_groups, 20);
-    char *current = zsys_sprintf ("%s/data.mdb", dir);
-    char *checkpoint = zsys_sprintf ("%s/data.checkpoint", dir);
-    //  ...whose meta pages did reach the disk: they name pages that did
-    //  not, and only the restore from the journal makes it open
-    size_t psize = (size_t) sysconf (_SC_PAGESIZE);
-    uint8_t *metas = (uint8_t *) malloc (2 * psize);
-    int fd = open (current, O_RDONLY);
-    assert (fd >= 0 && pread (fd, metas, 2 * psize, 0) == (ssize_t) (2 * psize));
-    close (fd);
-    fd = open (checkpoint, O_WRONLY);
-    assert (fd >= 0 && pwrite (fd, metas, 2 * psize, 0) == (ssize_t) (2 * psize));
-    close (fd);
-    free (metas);
-    assert (rename (checkpoint, current) == 0);
+    s_test_power_loss (dir);
     s_test_journal_check (dir, &options, 40);
     //  One flush per commit: each group above was one record
     zeb_store_t *store = zeb_store_new (dir, &options, NULL);
@@ -898,11 +1271,22 @@ zeb_store_journal_test (void)
     zeb_store_destroy (&store);
     store = zeb_store_new (dir, &soon, NULL);
     assert (zeb_store_test_append (store, "three") == 0);
+    //  Its flush runs in the flusher's thread; the descriptor says when
+    //  it ended, and maintain then records it
+    assert (zeb_store_flush_fd (store) >= 0);
     int64_t deadline = zeb_time_mono_us () + 5000000;
-    while (zeb_store_maintain (store) != -1)
-        assert (zeb_time_mono_us () < deadline);
     zeb_store_flushes (store, &flushes, &checkpoints);
+    while (checkpoints < 2) {
+        int64_t wait = zeb_store_maintain (store);
+        zeb_store_flushes (store, &flushes, &checkpoints);
+        if (checkpoints < 2) {
+            struct pollfd ended = { zeb_store_flush_fd (store), POLLIN, 0 };
+            poll (&ended, 1, wait < 0? 100: (int) wait);
+        }
+        assert (zeb_time_mono_us () < deadline);
+    }
     assert (checkpoints == 2);
+    assert (zeb_store_maintain (store) == -1);         //  nothing committed since
     zeb_store_destroy (&store);
     //  Without the journal the same store opens, and the journal after
     zeb_store_options_t plain = options;
@@ -914,11 +1298,40 @@ zeb_store_journal_test (void)
     zeb_store_stats_t stats;
     assert (store && zeb_store_stats (store, &stats) == 0 && stats.last == 404);
     zeb_store_destroy (&store);
-    zstr_free (&current);
-    zstr_free (&checkpoint);
     zdir_t *tree = zdir_new (dir, NULL);
     zdir_remove (tree, true);
     zdir_destroy (&tree);
+
+    //  A checkpoint's flush beside the commits: a crash before it is
+    //  recorded leaves the last checkpoint and every group after it; after
+    //  it, the groups carried into it, then those after it; also when
+    //  power was lost (LMDB's file as that flush left it)
+    //  (a map that holds them all without reuse: no checkpoint in between)
+    zeb_store_options_t roomy = options;
+    roomy.map_size = 16 << 20;
+    char dir3 [] = "/tmp/zeb-store-XXXXXX";
+    assert (mkdtemp (dir3));
+    s_test_crash (dir3, &roomy, s_test_carried, 0);
+    s_test_journal_check (dir3, &roomy, 40);
+    s_test_remove (dir3);
+    assert (mkdtemp (strcpy (dir3, "/tmp/zeb-store-XXXXXX")));
+    s_test_crash (dir3, &roomy, s_test_carried, 1);
+    s_test_journal_check (dir3, &roomy, 60);
+    s_test_remove (dir3);
+    assert (mkdtemp (strcpy (dir3, "/tmp/zeb-store-XXXXXX")));
+    s_test_crash (dir3, &roomy, s_test_carried, 1);
+    s_test_power_loss (dir3);
+    s_test_journal_check (dir3, &roomy, 60);
+    s_test_remove (dir3);
+    //  Flushes that take long: commits fill the journal (or the carry)
+    //  and wait for them; small files, so that it happens often
+    size_t psize = (size_t) sysconf (_SC_PAGESIZE);
+    zeb_store_options_t small = roomy;
+    small.journal_size = 16 * psize;
+    assert (mkdtemp (strcpy (dir3, "/tmp/zeb-store-XXXXXX")));
+    s_test_crash (dir3, &small, s_test_held, 400);
+    s_test_journal_check (dir3, &small, 400);
+    s_test_remove (dir3);
 
     //  A group of more application writes than any small table holds,
     //  acknowledged, then a crash: all of them after recovery
