@@ -305,16 +305,23 @@ zeb_store_next_sequence (zeb_store_t *self)
 }
 
 //  The map is full, no transaction open: with the journal, pages freed
-//  since the last checkpoint are held for it, and a checkpoint frees them
-//  (for the transaction after next); else grow (in recovery, past
-//  max_size if need be: those groups were accepted). ZEB_ERETRY to run the
-//  transaction again.
+//  since the last checkpoint are held for it. While the map may grow it
+//  grows, and a checkpoint starts beside the commits to free them; at its
+//  limit a checkpoint in this thread frees them (for the transaction after
+//  next); else grow (in recovery, past max_size if need be: those groups
+//  were accepted). ZEB_ERETRY to run the transaction again.
 int
 zeb_store_map_full (zeb_store_t *self)
 {
     MDB_envinfo info;
     mdb_env_info (self->env, &info);
     if (zeb_store_recording (self) && self->pin && self->pin_txnid != (uint64_t) info.me_last_txnid) {
+        //  A checkpoint here would hold the commits for its whole flush,
+        //  every time the pages of a checkpoint interval fill the map
+        if (!self->need_checkpoint && zeb_lmdb_grow (self->lmdb, false) == 0) {
+            zeb_store_checkpoint_start (self);      //  failing, maintain takes one when due
+            return ZEB_ERETRY;
+        }
         int rc = zeb_store_checkpoint (self);
         return rc? rc: ZEB_ERETRY;
     }
