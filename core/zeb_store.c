@@ -195,8 +195,7 @@ zeb_store_destroy (zeb_store_t **self_p)
             ||  self->flushing)
                 zeb_store_checkpoint (self);
         }
-        zeb_store_checkpoint_finish (self, true);   //  one under way, if the last failed
-        zeb_store_flusher_destroy (self);
+        zeb_store_flusher_destroy (self);       //  none under way: the checkpoint finished it
         if (self->pin)
             mdb_txn_abort (self->pin);
         if (self->lmdb && self->writer_fd >= 0 && self->sync != ZEB_SYNC_ALWAYS)

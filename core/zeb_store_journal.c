@@ -189,6 +189,9 @@ s_read_meta (zeb_store_t *self, uint8_t *pages, size_t psize, uint64_t *txnid)
     return *txnid && *txnid == s_last_txnid (self)? 0: -1;
 }
 
+static int s_checkpoint_begin (zeb_store_t *self);
+static int s_checkpoint_record (zeb_store_t *self, int error);
+
 int
 zeb_store_checkpoint (zeb_store_t *self)
 {
@@ -199,53 +202,12 @@ zeb_store_checkpoint (zeb_store_t *self)
     &&  !self->need_checkpoint && self->pin_txnid == s_last_txnid (self))
         return 0;                           //  the one under way covered it all
     self->need_checkpoint = true;           //  until this one is done
-    MDB_stat stat;
-    mdb_env_stat (self->env, &stat);
-    size_t psize = stat.ms_psize;
-    size_t size = S_CHECKPOINT_HEADER + 2 * psize;
-    uint8_t *body = (uint8_t *) malloc (size);
-    if (!body)
-        return ZEB_ERROR;
-    int rc = mdb_env_sync (self->env, 1);
-    if (rc) {
-        free (body);
-        return zeb_lmdb_error (rc, "checkpoint sync");
-    }
-    self->flushes++;
-    uint64_t txnid;
-    if (s_read_meta (self, body + S_CHECKPOINT_HEADER, psize, &txnid)) {
-        free (body);
-        zsys_error ("store: cannot read LMDB's meta pages for a checkpoint");
-        return ZEB_ESTORAGE;
-    }
-    uint32_t psize32 = (uint32_t) psize;
-    memset (body, 0, S_CHECKPOINT_HEADER);
-    memcpy (body, &txnid, 8);
-    memcpy (body + 16, &psize32, 4);
-    s_boot_id ((char *) body + S_BOOT_AT);
-    rc = zeb_journal_write_checkpoint (self->journal, body, size);
-    free (body);
+    int rc = s_checkpoint_begin (self);
     if (rc)
         return rc;
-    //  Only now may LMDB reuse the pages of the checkpoint before
-    if (self->pin) {
-        mdb_txn_reset (self->pin);
-        rc = mdb_txn_renew (self->pin);
-        if (rc)
-            mdb_txn_abort (self->pin);
-    }
-    else
-        rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &self->pin);
-    if (rc) {
-        self->pin = NULL;
-        return zeb_lmdb_error (rc, "checkpoint pin");
-    }
-    self->pin_txnid = txnid;
-    self->written_used = 0;                 //  the journal starts over
-    self->need_checkpoint = false;
-    self->checkpoints++;
-    self->checkpoint_due = zeb_time_mono_us () / 1000 + self->checkpoint_interval;
-    return 0;
+    //  The commits wait: one flush, in this thread
+    int error = mdb_env_sync (self->env, 1);
+    return s_checkpoint_record (self, error);
 }
 
 //  ---------------------------------------------------------------------
@@ -374,25 +336,24 @@ zeb_store_flush_fd (zeb_store_t *self)
     return self->flusher? self->flusher->done_fd: -1;
 }
 
-int
-zeb_store_checkpoint_start (zeb_store_t *self)
+//  The checkpoint of LMDB's last commit, T: its header and meta pages
+//  read now (they describe T), and a pin on T, which keeps T's pages from
+//  reuse until the checkpoint is recorded. No write transaction open.
+static int
+s_checkpoint_begin (zeb_store_t *self)
 {
-    assert (!self->txn);
-    if (self->flushing)
-        return 0;
-    if (!self->flusher || !self->pin || self->need_checkpoint)
-        return ZEB_ERROR;
-    if (self->pin_txnid == s_last_txnid (self))
-        return 0;
     MDB_stat stat;
     mdb_env_stat (self->env, &stat);
     size_t psize = stat.ms_psize;
     size_t size = S_CHECKPOINT_HEADER + 2 * psize;
     uint8_t *body = (uint8_t *) zmalloc (size);
-    uint64_t txnid;
-    if (!body || s_read_meta (self, body + S_CHECKPOINT_HEADER, psize, &txnid)) {
-        free (body);
+    if (!body)
         return ZEB_ERROR;
+    uint64_t txnid;
+    if (s_read_meta (self, body + S_CHECKPOINT_HEADER, psize, &txnid)) {
+        free (body);
+        zsys_error ("store: cannot read LMDB's meta pages for a checkpoint");
+        return ZEB_ESTORAGE;
     }
     MDB_txn *pin;
     int rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, &pin);
@@ -413,6 +374,69 @@ zeb_store_checkpoint_start (zeb_store_t *self)
     self->pending_txnid = txnid;
     self->pending_pin = pin;
     msgpack_sbuffer_clear (&self->carry);
+    return 0;
+}
+
+//  The flush of the checkpoint begun has ended (error: its errno, or 0):
+//  write its record, with the groups carried, and move the pin to it; or
+//  drop it, and have the next transaction take one first
+static int
+s_checkpoint_record (zeb_store_t *self, int error)
+{
+    int rc = 0;
+    uint8_t *body = self->pending;
+    size_t size = self->pending_size + self->carry.size;
+    if (error) {
+        zsys_error ("store: cannot flush LMDB for a checkpoint: %s", mdb_strerror (error));
+        rc = error == ENOSPC || error == EDQUOT? ZEB_EFULL: ZEB_ESTORAGE;
+    }
+    else
+    if (self->carry.size && !(body = (uint8_t *) realloc (self->pending, size)))
+        rc = ZEB_ERROR;
+    else {
+        self->pending = body;
+        self->flushes++;
+        uint64_t carried = self->carry.size;
+        memcpy (body + S_CARRIED_AT, &carried, 8);
+        if (carried)
+            memcpy (body + self->pending_size, self->carry.data, carried);
+        rc = zeb_journal_write_checkpoint (self->journal, body, size);
+    }
+    if (rc == 0) {
+        //  Only now may LMDB reuse the pages of the checkpoint before
+        if (self->pin)
+            mdb_txn_abort (self->pin);
+        self->pin = self->pending_pin;
+        self->pin_txnid = self->pending_txnid;
+        self->written_used = 0;             //  the journal starts over
+        self->need_checkpoint = false;      //  a record voided or a file full: the new one did it
+        self->checkpoints++;
+        self->checkpoint_due = zeb_time_mono_us () / 1000 + self->checkpoint_interval;
+    }
+    else {
+        mdb_txn_abort (self->pending_pin);
+        self->need_checkpoint = true;       //  again, before the next transaction
+    }
+    self->pending_pin = NULL;
+    free (self->pending);
+    self->pending = NULL;
+    msgpack_sbuffer_clear (&self->carry);
+    return rc;
+}
+
+int
+zeb_store_checkpoint_start (zeb_store_t *self)
+{
+    assert (!self->txn);
+    if (self->flushing)
+        return 0;
+    if (!self->flusher || !self->pin || self->need_checkpoint)
+        return ZEB_ERROR;
+    if (self->pin_txnid == s_last_txnid (self))
+        return 0;
+    int rc = s_checkpoint_begin (self);
+    if (rc)
+        return rc;
     self->flushing = true;
     zeb_flusher_t *flusher = self->flusher;
     pthread_mutex_lock (&flusher->lock);
@@ -457,44 +481,7 @@ zeb_store_checkpoint_finish (zeb_store_t *self, bool wait)
     if (read (flusher->done_fd, &count, sizeof (count)) < 0 && errno != EAGAIN)
         zsys_error ("store: flusher eventfd: %s", strerror (errno));
     self->flushing = false;
-    self->flushes++;
-    int rc = 0;
-    uint8_t *body = self->pending;
-    size_t size = self->pending_size + self->carry.size;
-    if (error) {
-        zsys_error ("store: cannot flush LMDB for a checkpoint: %s", strerror (error));
-        rc = error == ENOSPC || error == EDQUOT? ZEB_EFULL: ZEB_ESTORAGE;
-    }
-    else
-    if (self->carry.size && !(body = (uint8_t *) realloc (self->pending, size)))
-        rc = ZEB_ERROR;
-    else {
-        self->pending = body;
-        uint64_t carried = self->carry.size;
-        memcpy (body + S_CARRIED_AT, &carried, 8);
-        if (carried)
-            memcpy (body + self->pending_size, self->carry.data, carried);
-        rc = zeb_journal_write_checkpoint (self->journal, body, size);
-    }
-    if (rc == 0) {
-        //  Only now may LMDB reuse the pages of the checkpoint before
-        mdb_txn_abort (self->pin);
-        self->pin = self->pending_pin;
-        self->pin_txnid = self->pending_txnid;
-        self->written_used = 0;
-        self->need_checkpoint = false;      //  a record voided or a file full: the new one did it
-        self->checkpoints++;
-        self->checkpoint_due = zeb_time_mono_us () / 1000 + self->checkpoint_interval;
-    }
-    else {
-        mdb_txn_abort (self->pending_pin);
-        self->need_checkpoint = true;       //  again, in the writer's thread
-    }
-    self->pending_pin = NULL;
-    free (self->pending);
-    self->pending = NULL;
-    msgpack_sbuffer_clear (&self->carry);
-    return rc;
+    return s_checkpoint_record (self, error);
 }
 
 //  ---------------------------------------------------------------------
